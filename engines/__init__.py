@@ -1,0 +1,1 @@
+"""Plain-Python engines behind the LLM Workbench tabs. Never imports gradio."""

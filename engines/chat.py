@@ -1,0 +1,382 @@
+"""stream_chat(): one chat API over local transformers models and OpenAI-compatible servers.
+
+Local models stream token by token (``TextIteratorStreamer`` + a generate thread); ``openai:``, ``hf:`` and
+``ollama:`` references stream through the ``openai`` client. Every stream ends with a chunk carrying stats.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from engines import errors, prompts
+from engines.config import Settings
+from engines.gpu import gpu
+from engines.loading import LoadedLM, load_causal_lm
+from engines.redact import redact
+from engines.refs import ModelRef, parse_ref
+
+ROLES = ("system", "user", "assistant", "tool")
+
+
+@dataclass
+class GenerationStats:
+    """Measured numbers of one generation. ``tokens`` counts generated tokens only (not the prompt)."""
+
+    load_s: float
+    ttft_s: float
+    tokens: int
+    tokens_per_s: float
+    total_s: float
+    prompt_tokens: int | None = None
+    model: str = ""
+    backend: str = ""
+    device: str = ""
+    quantization: str = ""
+    memory_bytes: int | None = None
+    peak_gpu_bytes: int | None = None
+    cache_hit: bool = False
+    finish_reason: str | None = None
+
+
+@dataclass
+class ChatChunk:
+    """A streamed piece: ``text`` is the new delta; ``stats`` comes on the last chunk; ``notice`` on the first
+    when something was changed for the user (quantization fallback, system prompt folded, ...)."""
+
+    text: str
+    stats: GenerationStats | None = None
+    notice: str | None = None
+
+
+def validate_messages(messages: list[dict]) -> list[dict]:
+    """Check chat messages and return clean copies.
+
+    Raises:
+        InvalidInput: not a list of {"role", "content"} dicts, an unknown role, or no user message with text.
+    """
+    if not isinstance(messages, list) or not messages:
+        raise errors.InvalidInput("Messages must be a non-empty list of {\"role\": ..., \"content\": ...} objects.")
+    clean = []
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict) or "role" not in m or "content" not in m:
+            raise errors.InvalidInput(f"Message {i + 1} must be an object with \"role\" and \"content\".")
+        if m["role"] not in ROLES:
+            raise errors.InvalidInput(f"Message {i + 1} has role '{m['role']}'; use one of {', '.join(ROLES)}.")
+        if not isinstance(m["content"], str):
+            raise errors.InvalidInput(f"Message {i + 1}: \"content\" must be a string.")
+        clean.append({"role": m["role"], "content": m["content"]})
+    if not any(m["role"] == "user" and m["content"].strip() for m in clean):
+        raise errors.InvalidInput("The prompt is empty: write a user message.")
+    return clean
+
+
+def stream_chat(model: str, messages: list[dict], *, max_new_tokens: int = 512, temperature: float = 0.0,
+                quantization: str = "auto") -> Iterator[ChatChunk]:
+    """Stream a chat completion from any model reference.
+
+    Args:
+        model: Hub id, local folder, ``openai:<name>``, ``hf:<org/name>`` or ``ollama:<name>``.
+        messages: chat messages (system/user/assistant).
+        max_new_tokens: upper bound on generated tokens.
+        temperature: 0 = greedy; above 0 samples.
+        quantization: auto | 4bit | 8bit | bf16 | fp16 | fp32 (local models only).
+
+    Yields:
+        ChatChunk deltas; the last one carries GenerationStats.
+    """
+    settings = Settings.from_env()
+    ref = parse_ref(model, settings)
+    messages = validate_messages(messages)
+    if not isinstance(max_new_tokens, int) or not 1 <= max_new_tokens <= settings.max_new_tokens:
+        raise errors.InvalidInput(f"max_new_tokens must be between 1 and {settings.max_new_tokens}.")
+    if not 0.0 <= float(temperature) <= 2.0:
+        raise errors.InvalidInput("temperature must be between 0 and 2.")
+    if ref.is_remote:
+        yield from _stream_remote(ref, messages, max_new_tokens, float(temperature), settings)
+    else:
+        yield from _stream_local(ref, messages, max_new_tokens, float(temperature), quantization)
+
+
+# ----------------------------------------------------------------------------------------------- local
+
+
+def _chat_messages(ref: ModelRef, tokenizer, messages: list[dict]) -> tuple[list[dict], str | None]:
+    """Fold the system prompt into the first user turn where the template has no system role."""
+    has_system = any(m["role"] == "system" for m in messages)
+    spec = ref.spec
+    if has_system and spec is not None and spec.no_system_role:
+        return prompts.fold_system(messages), "This model's chat template has no system role: the system " \
+                                              "prompt was put at the start of the first user message."
+    if has_system and getattr(tokenizer, "chat_template", None):
+        try:
+            tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        except Exception as exc:  # jinja raise_exception("System role not supported") and the like
+            if "system" in str(exc).lower():
+                return prompts.fold_system(messages), "This model's chat template rejects a system role: the " \
+                                                      "system prompt was put at the start of the first user message."
+            raise errors.InvalidInput(f"The chat template rejected these messages: {exc}") from exc
+    return messages, None
+
+
+def encode_chat(tokenizer, messages: list[dict]) -> tuple[list[int], str | None]:
+    """Token ids of a chat prompt (with the generation prompt). Falls back to a plain transcript, with a notice,
+    for tokenizers that have no chat template (base models)."""
+    if getattr(tokenizer, "chat_template", None):
+        try:
+            text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        except Exception as exc:
+            raise errors.InvalidInput(f"The chat template rejected these messages: {exc}") from exc
+        # the template already holds BOS and friends: don't add them twice
+        return tokenizer(text, add_special_tokens=False)["input_ids"], None
+    text = "".join(f"{m['role'].capitalize()}: {m['content']}\n" for m in messages) + "Assistant:"
+    return tokenizer(text)["input_ids"], "This model has no chat template (a base model): the messages were sent " \
+                                         "as a plain 'Role: text' transcript."
+
+
+def context_window(ref: ModelRef, lm: LoadedLM) -> int | None:
+    """Context length: the catalog's fact, else the model config's max positions."""
+    spec = ref.spec
+    if spec is not None and spec.context:
+        return spec.context
+    cfg = getattr(lm.model, "config", None)
+    cfg = getattr(cfg, "text_config", None) or cfg
+    return getattr(cfg, "max_position_embeddings", None) or getattr(cfg, "n_positions", None)
+
+
+def check_context(n_prompt: int, max_new_tokens: int, window: int | None, name: str) -> None:
+    """Refuse a prompt whose tokens plus ``max_new_tokens`` exceed the context window, naming both numbers."""
+    if window and n_prompt + max_new_tokens > window:
+        raise errors.ContextTooLong(
+            f"The prompt is {n_prompt} tokens and max new tokens is {max_new_tokens}: {n_prompt + max_new_tokens} "
+            f"exceeds the {window}-token context window of '{name}'. Shorten the prompt or lower max new tokens."
+        )
+
+
+def _stream_local(ref: ModelRef, messages: list[dict], max_new_tokens: int, temperature: float,
+                  quantization: str) -> Iterator[ChatChunk]:
+    start = time.perf_counter()
+    lm, hit, load_s = load_causal_lm(ref, quantization)
+    messages, fold_notice = _chat_messages(ref, lm.tokenizer, messages)
+    ids, template_notice = encode_chat(lm.tokenizer, messages)
+    check_context(len(ids), max_new_tokens, context_window(ref, lm), ref.display)
+    notices = [n for n in (lm.notice, fold_notice, template_notice) if n]
+    if notices:
+        yield ChatChunk(text="", notice=" ".join(notices))
+    stats = GenerationStats(load_s=load_s, ttft_s=0.0, tokens=0, tokens_per_s=0.0, total_s=0.0,
+                            prompt_tokens=len(ids), model=ref.display, backend="transformers", device=lm.device,
+                            quantization=lm.quantization, memory_bytes=lm.footprint_bytes, cache_hit=hit)
+    for piece in generate_stream(lm, ids, max_new_tokens, temperature, stats):
+        if piece:
+            yield ChatChunk(text=piece)
+    stats.total_s = time.perf_counter() - start
+    yield ChatChunk(text="", stats=stats)
+
+
+def _gpu_seconds(lm, ids, max_new_tokens, *args) -> int:
+    return int(min(300, 20 + max_new_tokens * 0.05))
+
+
+@gpu(duration=_gpu_seconds)
+def generate_stream(lm: LoadedLM, ids: list[int], max_new_tokens: int, temperature: float,
+                    stats: GenerationStats) -> Iterator[str]:
+    """Run ``generate`` in a thread and yield decoded text as each token arrives; fills ``stats`` in place.
+
+    Closing the iterator (the user pressed Stop) stops generation at the next token.
+    """
+    import torch
+    from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+
+    stop = threading.Event()
+    marks: dict[str, float] = {}
+    counter = {"tokens": 0}
+
+    class _Streamer(TextIteratorStreamer):
+        def put(self, value):
+            if self.skip_prompt and self.next_tokens_are_prompt:
+                return super().put(value)
+            counter["tokens"] += int(value.numel())
+            marks.setdefault("first", time.perf_counter())
+            super().put(value)
+
+    class _Stop(StoppingCriteria):
+        def __call__(self, input_ids, scores, **kwargs):
+            return stop.is_set()
+
+    tok = lm.tokenizer
+    streamer = _Streamer(tok, skip_prompt=True, skip_special_tokens=True, timeout=600)
+    input_ids = torch.tensor([ids], device=lm.model.device)
+    kwargs = dict(input_ids=input_ids, attention_mask=torch.ones_like(input_ids), max_new_tokens=max_new_tokens,
+                  streamer=streamer, stopping_criteria=StoppingCriteriaList([_Stop()]),
+                  pad_token_id=tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id,
+                  do_sample=temperature > 0)
+    if temperature > 0:
+        kwargs.update(temperature=temperature, top_p=0.95)
+    else:
+        kwargs.update(temperature=None, top_p=None, top_k=None)
+    failure: list[BaseException] = []
+
+    def run():
+        try:
+            with torch.inference_mode():
+                lm.model.generate(**kwargs)
+        except BaseException as exc:  # surfaced in the consumer thread below
+            failure.append(exc)
+            streamer.end()
+
+    if lm.device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    t0 = time.perf_counter()
+    thread = threading.Thread(target=run, name="generate", daemon=True)
+    thread.start()
+    try:
+        yield from streamer
+    finally:
+        stop.set()
+        thread.join()
+    end = time.perf_counter()
+    if failure:
+        raise _generation_error(failure[0])
+    stats.tokens = counter["tokens"]
+    stats.ttft_s = marks.get("first", end) - t0
+    stats.tokens_per_s = stats.tokens / (end - t0) if end > t0 else 0.0
+    stats.finish_reason = "length" if stats.tokens >= max_new_tokens else "stop"
+    if lm.device == "cuda":
+        stats.peak_gpu_bytes = int(torch.cuda.max_memory_allocated())
+
+
+def _generation_error(exc: BaseException) -> errors.WorkbenchError:
+    if "out of memory" in str(exc).lower() or type(exc).__name__ == "OutOfMemoryError":
+        from engines.cache import free_memory
+
+        free_memory()
+        return errors.OutOfMemory("Generation ran out of memory. Lower max new tokens, shorten the prompt, or pick "
+                                  "a smaller model / 4-bit quantization.")
+    return errors.WorkbenchError(f"Generation failed: {type(exc).__name__}: {redact(str(exc))[:300]}")
+
+
+# ---------------------------------------------------------------------------------------------- remote
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a remote reference is served and which variable holds its key."""
+
+    provider: str
+    base_url: str | None
+    key_var: str | None
+
+
+def endpoint_for(ref: ModelRef) -> Endpoint:
+    """The endpoint for a remote reference, read from the environment now."""
+    if ref.kind == "openai":
+        return Endpoint("OpenAI-compatible server", os.environ.get("OPENAI_BASE_URL") or None, "OPENAI_API_KEY")
+    if ref.kind == "hf":
+        return Endpoint("HF Inference Providers",
+                        os.environ.get("HF_API_BASE_URL") or "https://router.huggingface.co/v1", "HF_TOKEN")
+    host = (os.environ.get("OLLAMA_HOST") or "http://localhost:11434").strip().rstrip("/")
+    if "://" not in host:
+        host = "http://" + host
+    return Endpoint("Ollama", host + "/v1", None)
+
+
+def openai_client(ref: ModelRef, settings: Settings):
+    """An ``openai.OpenAI`` client for a remote reference. The key is read now, never stored or shown."""
+    from openai import OpenAI
+
+    ep = endpoint_for(ref)
+    key = os.environ.get(ep.key_var, "").strip() if ep.key_var else "ollama"
+    if not key:
+        raise errors.MissingApiKey(f"'{ref.raw}' needs {ep.key_var}: set that environment variable and restart "
+                                   f"(or pick a local model).")
+    return OpenAI(base_url=ep.base_url, api_key=key, timeout=settings.remote_timeout_s, max_retries=1)
+
+
+def _stream_remote(ref: ModelRef, messages: list[dict], max_new_tokens: int, temperature: float,
+                   settings: Settings) -> Iterator[ChatChunk]:
+    client = openai_client(ref, settings)
+    spec = ref.spec
+    if spec is not None and spec.no_system_role:
+        messages = prompts.fold_system(messages)
+    limit = {"max_completion_tokens" if ref.kind == "openai" else "max_tokens": max_new_tokens}
+    start = time.perf_counter()
+    stats = GenerationStats(load_s=0.0, ttft_s=0.0, tokens=0, tokens_per_s=0.0, total_s=0.0, model=ref.raw,
+                            backend=endpoint_for(ref).provider, device="remote", quantization="n/a")
+    chunks = 0
+    try:
+        stream = client.chat.completions.create(model=ref.name, messages=messages, stream=True,
+                                                temperature=temperature, stream_options={"include_usage": True},
+                                                **limit)
+        with stream:
+            for event in stream:
+                if event.usage is not None:
+                    stats.tokens = event.usage.completion_tokens or stats.tokens
+                    stats.prompt_tokens = event.usage.prompt_tokens
+                for choice in event.choices or ():
+                    if choice.finish_reason:
+                        stats.finish_reason = choice.finish_reason
+                    text = choice.delta.content if choice.delta else None
+                    if text:
+                        if chunks == 0:
+                            stats.ttft_s = time.perf_counter() - start
+                        chunks += 1
+                        yield ChatChunk(text=text)
+    except errors.WorkbenchError:
+        raise
+    except Exception as exc:
+        raise map_remote_error(exc, ref, chunks) from None
+    stats.total_s = time.perf_counter() - start
+    stats.tokens = stats.tokens or chunks
+    gen_s = stats.total_s
+    stats.tokens_per_s = stats.tokens / gen_s if gen_s > 0 else 0.0
+    yield ChatChunk(text="", stats=stats)
+
+
+def map_remote_error(exc: BaseException, ref: ModelRef, received: int = 0) -> errors.WorkbenchError:
+    """A WorkbenchError for an ``openai`` client exception (the key never appears in the message)."""
+    import openai
+
+    ep = endpoint_for(ref)
+    where = _host(ep.base_url) if ep.base_url else "api.openai.com"
+    detail = redact(_server_message(exc))[:300]
+    if isinstance(exc, openai.AuthenticationError):
+        return errors.MissingApiKey(f"{ep.provider} ({where}) rejected the key in {ep.key_var} (401). "
+                                    "Check that it is valid and set for this server.")
+    if isinstance(exc, openai.PermissionDeniedError):
+        return errors.RemoteError(f"{ep.provider} refused access to '{ref.name}' (403): {detail}")
+    if isinstance(exc, openai.NotFoundError):
+        return errors.ModelNotFound(f"{ep.provider} ({where}) does not serve a model named '{ref.name}'.")
+    if isinstance(exc, openai.BadRequestError):
+        if "context" in detail.lower() and ("length" in detail.lower() or "window" in detail.lower()):
+            return errors.ContextTooLong(f"'{ref.raw}': {detail} Shorten the prompt or lower max new tokens.")
+        return errors.RemoteError(f"{ep.provider} rejected the request (400): {detail}")
+    if isinstance(exc, openai.RateLimitError):
+        return errors.RemoteError(f"{ep.provider} is rate limiting this key (429). Wait a little and try again.")
+    if isinstance(exc, openai.APITimeoutError):
+        return errors.RemoteError(f"{ep.provider} ({where}) did not answer in time.")
+    if isinstance(exc, openai.APIConnectionError):
+        return errors.RemoteError(f"Cannot reach {ep.provider} at {where}. Is the server running and the URL right?")
+    if isinstance(exc, openai.APIStatusError):
+        return errors.RemoteError(f"{ep.provider} answered with an error ({exc.status_code}): {detail}")
+    if received:
+        return errors.RemoteError(f"The stream from {ep.provider} broke off after {received} chunks: "
+                                  f"{type(exc).__name__}.")
+    return errors.RemoteError(f"{ep.provider} call failed: {type(exc).__name__}: {detail}")
+
+
+def _server_message(exc: BaseException) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        err = body.get("error")
+        msg = err.get("message") if isinstance(err, dict) else body.get("message")
+        if msg:
+            return str(msg)
+    return str(getattr(exc, "message", None) or exc)
+
+
+def _host(url: str) -> str:
+    rest = url.split("://", 1)[-1]
+    return rest.split("/", 1)[0].rsplit("@", 1)[-1]

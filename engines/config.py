@@ -1,0 +1,119 @@
+"""Settings: one object read from the environment. Cheap to build: no torch import, no network."""
+
+from __future__ import annotations
+
+import glob
+import os
+import platform
+from dataclasses import dataclass
+from pathlib import Path
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name, "").strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    return default
+
+
+def _number(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, "") or default)
+    except ValueError:
+        return default
+
+
+def probe_cuda() -> tuple[bool, str]:
+    """Tell whether an NVIDIA GPU is present without importing torch (keeps start-up fast).
+
+    Returns:
+        (present, name): name is the GPU model or "" when none was found.
+    """
+    if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
+        return False, ""
+    for info in sorted(glob.glob("/proc/driver/nvidia/gpus/*/information")):
+        try:
+            for line in Path(info).read_text().splitlines():
+                if line.startswith("Model:"):
+                    return True, line.split(":", 1)[1].strip()
+        except OSError:
+            continue
+    if Path("/dev/nvidia0").exists() or Path("/dev/nvidiactl").exists():
+        return True, "NVIDIA GPU"
+    return False, ""
+
+
+def _default_cache_bytes(cuda: bool) -> int:
+    try:
+        import psutil
+
+        total = psutil.virtual_memory().total
+    except Exception:  # psutil missing or restricted /proc: assume a small laptop
+        total = 8 * 2**30
+    return int(total * 0.5)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Deployment settings. Build with ``Settings.from_env()``; never mutate."""
+
+    device: str = "cpu"
+    device_name: str = "CPU"
+    on_space: bool = False
+    zero_gpu: bool = False
+    allow_local_models: bool = True
+    allow_custom_models: bool = True
+    models_dir: Path | None = None
+    cache_budget_bytes: int = 8 * 2**30
+    max_input_chars: int = 1_000_000
+    max_display_tokens: int = 2_000
+    max_new_tokens: int = 4_096
+    queue_concurrency: int = 2
+    queue_max_size: int = 64
+    max_file_size: str = "200mb"
+    hub_offline: bool = False
+    remote_timeout_s: float = 60.0
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        """Read the environment now (keys are not cached here; engines read them per call)."""
+        on_space = bool(os.environ.get("SPACE_ID"))
+        zero_gpu = on_space and _flag("SPACES_ZERO_GPU", False)
+        cuda, gpu_name = probe_cuda()
+        if zero_gpu:
+            device, name = "cuda", "ZeroGPU (allocated per call)"
+        elif cuda:
+            device, name = "cuda", gpu_name
+        elif platform.system() == "Darwin" and platform.machine() == "arm64":
+            device, name = "mps", "Apple silicon (MPS)"
+        else:
+            device, name = "cpu", f"CPU ({os.cpu_count() or 1} cores)"
+        models_dir = os.environ.get("WORKBENCH_MODELS_DIR", "").strip()
+        cache_gb = _number("WORKBENCH_CACHE_GB", 0)
+        return cls(
+            device=device,
+            device_name=name,
+            on_space=on_space,
+            zero_gpu=zero_gpu,
+            allow_local_models=_flag("WORKBENCH_ALLOW_LOCAL_MODELS", not on_space),
+            allow_custom_models=_flag("WORKBENCH_ALLOW_CUSTOM_MODELS", not on_space),
+            models_dir=Path(models_dir).expanduser() if models_dir else None,
+            cache_budget_bytes=int(cache_gb * 2**30) if cache_gb > 0 else _default_cache_bytes(cuda),
+            max_input_chars=int(_number("WORKBENCH_MAX_INPUT_CHARS", 1_000_000)),
+            max_new_tokens=int(_number("WORKBENCH_MAX_NEW_TOKENS", 4096)),
+            queue_concurrency=max(1, int(_number("WORKBENCH_CONCURRENCY", 2))),
+            queue_max_size=max(1, int(_number("WORKBENCH_QUEUE_SIZE", 64))),
+            max_file_size=os.environ.get("WORKBENCH_MAX_FILE_SIZE", "200mb"),
+            hub_offline=_flag("HF_HUB_OFFLINE", False),
+            remote_timeout_s=_number("WORKBENCH_REMOTE_TIMEOUT_S", 60.0),
+        )
+
+    def describe(self) -> str:
+        """One line for the header: device, and where the app runs."""
+        where = "Hugging Face Space" + (" (ZeroGPU)" if self.zero_gpu else "") if self.on_space else "local"
+        return f"{self.device_name} · {where}"

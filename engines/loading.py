@@ -1,0 +1,256 @@
+"""Loading from the Hub or disk: reachability probe, Hub error mapping, tokenizers and causal LMs.
+
+Quantization policy (DESIGN.md): ``auto`` = 4-bit NF4 (double quant, bf16 compute) for LLMs of 1B+ parameters
+on CUDA, bf16 below that; fp32 on CPU. An explicit choice the hardware can't honour falls back with a notice.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from engines import errors
+from engines.cache import model_cache
+from engines.refs import ModelRef
+
+log = logging.getLogger(__name__)
+
+QUANTIZATIONS = ("auto", "4bit", "8bit", "bf16", "fp16", "fp32")
+HUB_HOST = "huggingface.co"
+_probe_lock = threading.Lock()
+_probe: dict[str, Any] = {"at": 0.0, "ok": None}
+
+
+def hub_reachable(timeout: float = 2.0, max_age_s: float = 60.0) -> bool:
+    """Whether the Hub answers a TCP connect now (cached for ``max_age_s``; False when HF_HUB_OFFLINE=1).
+
+    Without this, a download attempt on a machine without internet retries for ~50 s before failing.
+    """
+    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
+        return False
+    with _probe_lock:
+        if _probe["ok"] is not None and time.monotonic() - _probe["at"] < max_age_s:
+            return bool(_probe["ok"])
+        endpoint = os.environ.get("HF_ENDPOINT", f"https://{HUB_HOST}")
+        host = endpoint.split("://", 1)[-1].split("/", 1)[0]
+        hostname, _, port = host.partition(":")
+        try:
+            with socket.create_connection((hostname, int(port or 443)), timeout=timeout):
+                ok = True
+        except OSError:
+            ok = False
+        _probe.update(at=time.monotonic(), ok=ok)
+        return ok
+
+
+def _chain(exc: BaseException):
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
+def map_load_error(exc: BaseException, ref: ModelRef) -> errors.WorkbenchError:
+    """Turn an exception from ``from_pretrained`` into a WorkbenchError the user can act on."""
+    if isinstance(exc, errors.WorkbenchError):
+        return exc
+    from huggingface_hub import errors as hub_errors
+
+    name = ref.display
+    text = " ".join(str(e) for e in _chain(exc)).lower()
+    kinds = [type(e) for e in _chain(exc)]
+    if any(issubclass(k, hub_errors.GatedRepoError) for k in kinds) or "gated repo" in text:
+        return errors.GatedModel(
+            f"'{name}' is a gated model. Accept its license on its Hub page (huggingface.co/{ref.name}), "
+            "then set HF_TOKEN to a token of that account and restart the app."
+        )
+    status = next((getattr(getattr(e, "response", None), "status_code", None) for e in _chain(exc)
+                   if getattr(e, "response", None) is not None), None)
+    if status in (401, 403) or "401 client error" in text or "403 client error" in text:
+        return errors.GatedModel(
+            f"Access to '{name}' was refused ({status or 'unauthorized'}). If it is gated or private, accept its "
+            "license on the Hub and set HF_TOKEN to a token with read access."
+        )
+    not_found = any(issubclass(k, hub_errors.RepositoryNotFoundError) for k in kinds)
+    if not_found or "is not a valid model identifier" in text:
+        return errors.ModelNotFound(f"No model '{name}' on the Hub. Check the id (org/name) and its spelling.")
+    if any(issubclass(k, (hub_errors.LocalEntryNotFoundError, hub_errors.OfflineModeIsEnabled)) for k in kinds) or (
+        "couldn't connect" in text or "offline mode" in text or "cannot find the requested files" in text
+    ):
+        return errors.HubUnreachable(
+            f"The Hugging Face Hub cannot be reached and '{name}' is not in the local cache. Use a local model "
+            "folder, set WORKBENCH_MODELS_DIR to a directory of downloaded models, or connect to the internet."
+        )
+    if ref.kind == "local" and ("does not appear to have" in text or "no such file" in text or "unrecognized" in text):
+        return errors.ModelLoadError(
+            f"The folder '{name}' does not hold a loadable model or tokenizer: {_first_line(exc)}")
+    if _is_oom(exc):
+        return errors.OutOfMemory(
+            f"'{name}' does not fit in memory. Choose a smaller model or 4-bit quantization, or close other models."
+        )
+    return errors.ModelLoadError(f"'{name}' could not be loaded: {_first_line(exc)}")
+
+
+def _is_oom(exc: BaseException) -> bool:
+    return any(type(e).__name__ in ("OutOfMemoryError", "MemoryError") or "out of memory" in str(e).lower()
+               for e in _chain(exc))
+
+
+def _first_line(exc: BaseException) -> str:
+    line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return line[:300]
+
+
+def hub_kwargs(ref: ModelRef) -> dict[str, Any]:
+    """Keyword arguments for ``from_pretrained``: offline when local or when the Hub is unreachable."""
+    if ref.path is not None:
+        return {"local_files_only": True}
+    if not hub_reachable():
+        return {"local_files_only": True}
+    return {}
+
+
+def load_tokenizer(ref: ModelRef):
+    """The tokenizer for ``ref``, cached. Never trusts remote code."""
+
+    def loader():
+        from transformers import AutoTokenizer
+
+        try:
+            return AutoTokenizer.from_pretrained(ref.target, trust_remote_code=False, **hub_kwargs(ref))
+        except Exception as exc:
+            raise map_load_error(exc, ref) from exc
+
+    return model_cache().get(("tokenizer", ref.target), loader)
+
+
+@dataclass
+class LoadedLM:
+    """A loaded causal LM with how it was loaded."""
+
+    model: Any
+    tokenizer: Any
+    quantization: str
+    device: str
+    notice: str | None
+    params: int
+    footprint_bytes: int
+
+    def get_memory_footprint(self) -> int:
+        """Bytes the weights hold (for the cache budget)."""
+        return self.footprint_bytes
+
+
+def resolve_quantization(requested: str, device: str, params_b: float | None) -> tuple[str, str | None]:
+    """Choose the quantization to load with, and a notice when the request can't be honoured here.
+
+    Args:
+        requested: one of QUANTIZATIONS.
+        device: "cuda", "mps" or "cpu".
+        params_b: model size in billions of parameters (None = unknown).
+
+    Returns:
+        (chosen, notice): chosen is one of 4bit, 8bit, bf16, fp16, fp32; notice is None or a sentence.
+    """
+    requested = (requested or "auto").strip().lower()
+    if requested not in QUANTIZATIONS:
+        raise errors.InvalidInput(f"Unknown quantization '{requested}'. Choose one of: {', '.join(QUANTIZATIONS)}.")
+    if requested == "auto":
+        if device == "cuda":
+            return ("4bit" if (params_b or 0) >= 1.0 else "bf16"), None
+        return ("fp16" if device == "mps" else "fp32"), None
+    if requested in ("4bit", "8bit") and device != "cuda":
+        fallback = "fp16" if device == "mps" else "fp32"
+        return fallback, (f"{requested} quantization (bitsandbytes) needs a CUDA GPU; loaded in {fallback} on "
+                          f"{device.upper()} instead.")
+    if requested in ("4bit", "8bit"):
+        try:
+            import bitsandbytes  # noqa: F401
+        except ImportError:
+            return "bf16", f"bitsandbytes is not installed, so {requested} is unavailable; loaded in bf16 instead."
+    if requested == "bf16" and device == "cuda":
+        import torch
+
+        if not torch.cuda.is_bf16_supported():
+            return "fp16", "This GPU has no bf16 support; loaded in fp16 instead."
+    return requested, None
+
+
+def estimate_params_b(config: Any) -> float | None:
+    """Rough parameter count (billions) from a config, before loading any weight."""
+    cfg = getattr(config, "text_config", None) or config
+    h = getattr(cfg, "hidden_size", None)
+    n = getattr(cfg, "num_hidden_layers", None)
+    v = getattr(cfg, "vocab_size", None)
+    if not (h and n and v):
+        return None
+    inter = getattr(cfg, "intermediate_size", None) or 4 * h
+    experts = getattr(cfg, "num_local_experts", None) or 1
+    per_layer = 4 * h * h + 3 * h * inter * experts
+    return (n * per_layer + 2 * v * h) / 1e9
+
+
+def load_causal_lm(ref: ModelRef, quantization: str = "auto") -> tuple[LoadedLM, bool, float]:
+    """Load (or fetch from the cache) a causal LM and its tokenizer under the quantization policy.
+
+    Returns:
+        (loaded, cache_hit, seconds)
+    """
+    from engines.gpu import torch_device
+
+    device = torch_device()
+    spec = ref.spec
+    params_b = spec.params_b if spec and spec.params_b else None
+    if params_b is None and quantization in ("auto",) and device == "cuda":
+        params_b = _config_params_b(ref)
+    chosen, notice = resolve_quantization(quantization, device, params_b)
+    result = model_cache().get_with_info(("causal-lm", ref.target, chosen, device),
+                                         lambda: _load_lm(ref, chosen, device, notice))
+    return result.value, result.hit, result.seconds
+
+
+def _config_params_b(ref: ModelRef) -> float | None:
+    from transformers import AutoConfig
+
+    try:
+        return estimate_params_b(AutoConfig.from_pretrained(ref.target, **hub_kwargs(ref)))
+    except Exception as exc:
+        raise map_load_error(exc, ref) from exc
+
+
+def _load_lm(ref: ModelRef, quant: str, device: str, notice: str | None) -> LoadedLM:
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    tokenizer = load_tokenizer(ref)
+    kwargs: dict[str, Any] = {"trust_remote_code": False, **hub_kwargs(ref)}
+    if quant == "4bit":
+        from transformers import BitsAndBytesConfig
+
+        kwargs["quantization_config"] = BitsAndBytesConfig(
+            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=torch.bfloat16)
+        kwargs["device_map"] = {"": 0}
+    elif quant == "8bit":
+        from transformers import BitsAndBytesConfig
+
+        kwargs["quantization_config"] = BitsAndBytesConfig(load_in_8bit=True)
+        kwargs["device_map"] = {"": 0}
+    else:
+        kwargs["dtype"] = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[quant]
+    try:
+        model = AutoModelForCausalLM.from_pretrained(ref.target, **kwargs)
+        if quant not in ("4bit", "8bit") and device != "cpu":
+            model = model.to(device)
+    except Exception as exc:
+        raise map_load_error(exc, ref) from exc
+    model.eval()
+    params = sum(p.numel() for p in model.parameters())
+    return LoadedLM(model=model, tokenizer=tokenizer, quantization=quant, device=device, notice=notice,
+                    params=params, footprint_bytes=int(model.get_memory_footprint()))

@@ -1,0 +1,146 @@
+"""Model references: parse and validate before anything is downloaded or loaded.
+
+A reference is one of: a Hub id ``org/name``; a local directory (where allowed); ``openai:<name>``;
+``hf:<org/name>``; ``ollama:<name>``. See DESIGN.md, "Model references".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from engines import registry
+from engines.config import Settings
+from engines.errors import InvalidModelRef, ModelNotAllowed, ModelNotFound
+
+REMOTE_PREFIXES = ("openai", "hf", "ollama")
+_HUB_ID = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9_.\-]{0,95}/)?[A-Za-z0-9][A-Za-z0-9_.\-]{0,95}$")
+_REMOTE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/\-]{0,199}$")
+_URL = re.compile(r"^[a-z][a-z0-9+.\-]*://|^www\.", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """A validated model reference.
+
+    Attributes:
+        raw: the reference as given (stripped).
+        kind: "hub" | "local" | "openai" | "hf" | "ollama".
+        name: Hub id, local path, or the remote model name (prefix removed).
+        path: local directory to load from (a local reference, or a Hub id found in WORKBENCH_MODELS_DIR).
+    """
+
+    raw: str
+    kind: str
+    name: str
+    path: Path | None = None
+
+    @property
+    def is_remote(self) -> bool:
+        """True when the model runs behind an OpenAI-compatible API."""
+        return self.kind in REMOTE_PREFIXES
+
+    @property
+    def target(self) -> str:
+        """What to pass to ``from_pretrained``: the local directory if there is one, else the Hub id."""
+        return str(self.path) if self.path is not None else self.name
+
+    @property
+    def spec(self) -> registry.ModelSpec | None:
+        """The catalog entry, if any."""
+        return registry.get(self.raw) or (registry.get(self.name) if self.kind == "hub" else None)
+
+    @property
+    def display(self) -> str:
+        """A short name for the UI (a local path shows its folder name only)."""
+        return Path(self.name).name if self.kind == "local" else self.raw
+
+
+def _looks_local(text: str) -> bool:
+    return text.startswith(("/", "./", "../", "~", ".\\")) or bool(re.match(r"^[A-Za-z]:[\\/]", text))
+
+
+def parse_ref(model: str, settings: Settings | None = None) -> ModelRef:
+    """Validate a model reference against the syntax rules and the deployment's policy.
+
+    Args:
+        model: the reference typed or chosen by the user.
+        settings: deployment settings (default: ``Settings.from_env()``).
+
+    Returns:
+        The parsed ModelRef.
+
+    Raises:
+        InvalidModelRef: empty, a URL, ``..`` in it, or not a valid id.
+        ModelNotAllowed: a local path where local models are off, or an id outside the catalog where custom
+            models are off.
+        ModelNotFound: a local path that is not a directory.
+    """
+    settings = settings or Settings.from_env()
+    text = (model or "").strip()
+    if not text:
+        raise InvalidModelRef("No model given: choose one from the list or type a Hub id like org/name.")
+    if len(text) > 4096:
+        raise InvalidModelRef("That model reference is too long to be a Hub id or a path.")
+    if _URL.search(text):
+        raise InvalidModelRef(
+            f"'{_clip(text)}' is a URL. Give a Hub id like 'org/name' (not its web address), or a local folder."
+        )
+    if any(part == ".." for part in re.split(r"[\\/]", text)):
+        raise InvalidModelRef(f"'{_clip(text)}' contains '..': relative parent paths are not accepted.")
+    prefix, sep, rest = text.partition(":")
+    if sep and prefix.lower() in REMOTE_PREFIXES:
+        return _remote_ref(text, prefix.lower(), rest.strip(), settings)
+    if _looks_local(text) or (Path(text).is_dir() and not _HUB_ID.match(text)):
+        return _local_ref(text, settings)
+    if not _HUB_ID.match(text):
+        raise InvalidModelRef(
+            f"'{_clip(text)}' is not a valid model reference. Use a Hub id like 'Qwen/Qwen2.5-0.5B-Instruct', "
+            "a local folder (where allowed), or openai:<name>, hf:<org/name>, ollama:<name>."
+        )
+    if registry.get(text) is None and not settings.allow_custom_models:
+        raise ModelNotAllowed(
+            f"'{text}' is not in this app's catalog, and this deployment only runs catalog models. "
+            "Pick one from the list (or run the app yourself to use any Hub id)."
+        )
+    return ModelRef(raw=text, kind="hub", name=text, path=_in_models_dir(text, settings))
+
+
+def _remote_ref(text: str, prefix: str, name: str, settings: Settings) -> ModelRef:
+    if not name or not _REMOTE_NAME.match(name) or ".." in name:
+        raise InvalidModelRef(
+            f"'{_clip(text)}' needs a model name after '{prefix}:', e.g. {prefix}:{_example(prefix)}.")
+    if prefix == "hf" and not _HUB_ID.match(name):
+        raise InvalidModelRef(f"'{_clip(text)}': after 'hf:' give a Hub id like org/name.")
+    canonical = f"{prefix}:{name}"
+    if registry.get(canonical) is None and not settings.allow_custom_models:
+        raise ModelNotAllowed(
+            f"'{canonical}' is not in this app's catalog, and this deployment only runs catalog models.")
+    return ModelRef(raw=canonical, kind=prefix, name=name)
+
+
+def _local_ref(text: str, settings: Settings) -> ModelRef:
+    if not settings.allow_local_models:
+        raise ModelNotAllowed(
+            "Local model folders are disabled on this deployment (WORKBENCH_ALLOW_LOCAL_MODELS=0). Use a Hub id."
+        )
+    path = Path(text).expanduser()
+    if not path.is_dir():
+        raise ModelNotFound(f"No folder at '{_clip(text)}'. Give the folder that holds config.json / tokenizer files.")
+    return ModelRef(raw=text, kind="local", name=str(path.resolve()), path=path.resolve())
+
+
+def _in_models_dir(hub_id: str, settings: Settings) -> Path | None:
+    if settings.models_dir is None or "/" not in hub_id:
+        return None
+    candidate = settings.models_dir / hub_id
+    return candidate if candidate.is_dir() else None
+
+
+def _example(prefix: str) -> str:
+    return {"openai": "gpt-4o-mini", "hf": "meta-llama/Llama-3.1-8B-Instruct", "ollama": "llama3.2"}[prefix]
+
+
+def _clip(text: str, n: int = 80) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"

@@ -1,0 +1,1 @@
+"""One module per tab; each ``build()`` renders its tab inside the current Blocks. Adapters only."""

@@ -1,0 +1,547 @@
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Self
+
+# A tiny OpenAI-compatible HTTP server for tests (standard library only).
+#
+#     with FakeOpenAI() as server:
+#         client = openai.OpenAI(base_url=server.base_url, api_key="test-key", max_retries=0)
+#         client.chat.completions.create(model="fake-echo", messages=[{"role": "user", "content": "hi"}])
+#
+# Behaviour is chosen by the ``model`` of a chat completion request (see SPECIAL_MODELS); models queued with
+# FakeOpenAI.script() reply with their canned texts instead.
+
+ECHO = "fake-echo"
+LONG = "fake-long"
+ERROR_500 = "fake-500"
+ERROR_429 = "fake-429"
+CONTEXT = "fake-context"
+SLOW = "fake-slow"
+MIDSTREAM_ERROR = "fake-midstream-error"
+GARBAGE = "fake-garbage"
+
+SPECIAL_MODELS = (ECHO, LONG, ERROR_500, ERROR_429, CONTEXT, SLOW, MIDSTREAM_ERROR, GARBAGE)
+
+LONG_TEXT = " ".join(f"w{i}" for i in range(60))
+SLOW_TEXT = " ".join(f"s{i}" for i in range(10))
+GARBAGE_TEXT = "}{ not json at all ]]"
+MIDSTREAM_CHUNKS = 3
+
+INVALID_KEY_ERROR = {
+    "error": {
+        "message": "Incorrect API key provided.",
+        "type": "invalid_request_error",
+        "param": None,
+        "code": "invalid_api_key",
+    }
+}
+SERVER_ERROR = {
+    "error": {
+        "message": "The server had an error while processing your request. Sorry about that!",
+        "type": "server_error",
+        "param": None,
+        "code": None,
+    }
+}
+RATE_LIMIT_ERROR = {
+    "error": {
+        "message": "Rate limit reached for requests. Please try again later.",
+        "type": "requests",
+        "param": None,
+        "code": "rate_limit_exceeded",
+    }
+}
+CONTEXT_ERROR = {
+    "error": {
+        "message": "This model's maximum context length is 8192 tokens. "
+        "However, your messages resulted in 9000 tokens.",
+        "type": "invalid_request_error",
+        "param": "messages",
+        "code": "context_length_exceeded",
+    }
+}
+
+_PIECE_RE = re.compile(r"\S+\s*")
+
+
+def error_body(message: str, code: str | None = None, type_: str = "invalid_request_error") -> dict:
+    return {"error": {"message": message, "type": type_, "param": None, "code": code}}
+
+
+def split_pieces(text: str) -> list[str]:
+    """Split ``text`` into per-word pieces (word plus trailing whitespace) that join back to ``text``."""
+    pieces = _PIECE_RE.findall(text)
+    leading = text[: len(text) - len(text.lstrip())]
+    if leading:
+        if pieces:
+            pieces[0] = leading + pieces[0]
+        else:
+            pieces = [leading]
+    return pieces
+
+
+def count_tokens(text: str) -> int:
+    return len(text.split())
+
+
+def content_text(content: Any) -> str:
+    """Text of a message ``content`` (a string or a list of content parts)."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        texts = []
+        for part in content:
+            if isinstance(part, dict) and isinstance(part.get("text"), str):
+                texts.append(part["text"])
+            elif isinstance(part, str):
+                texts.append(part)
+        return " ".join(texts)
+    return str(content)
+
+
+def parse_multipart(content_type: str, body: bytes) -> dict[str, dict]:
+    """Minimal multipart/form-data parser: ``{name: {"filename": str | None, "data": bytes}}``."""
+    match = re.search(r'boundary=(?:"([^"]+)"|([^;\s]+))', content_type)
+    if not match:
+        return {}
+    boundary = (match.group(1) or match.group(2)).encode("latin-1")
+    fields: dict[str, dict] = {}
+    for part in body.split(b"--" + boundary):
+        if part.startswith(b"\r\n"):
+            part = part[2:]
+        if not part or part.startswith(b"--"):
+            continue
+        head, sep, data = part.partition(b"\r\n\r\n")
+        if not sep:
+            continue
+        if data.endswith(b"\r\n"):
+            data = data[:-2]
+        disposition = ""
+        for line in head.decode("utf-8", "replace").split("\r\n"):
+            key, _, value = line.partition(":")
+            if key.strip().lower() == "content-disposition":
+                disposition = value
+        name = re.search(r'(?:^|;)\s*name="([^"]*)"', disposition)
+        filename = re.search(r'filename="([^"]*)"', disposition)
+        if name:
+            fields[name.group(1)] = {"filename": filename.group(1) if filename else None, "data": data}
+    return fields
+
+
+class _ClientGone(Exception):
+    """The client went away, or the server is stopping: abandon the response."""
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    fake: FakeOpenAI
+
+
+class _Handler(BaseHTTPRequestHandler):
+    # HTTP/1.1 so that streamed bodies use chunked encoding: an abrupt close is then detectable by the client.
+    # Every response carries ``Connection: close``.
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    # -- plumbing --------------------------------------------------------------------------------------------
+
+    @property
+    def fake(self) -> FakeOpenAI:
+        return self.server.fake
+
+    def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            data = bytearray()
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return bytes(data)
+                data += self.rfile.read(size)
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _start(self, status: int, content_type: str, length: int | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Connection", "close")
+        self.send_header("x-request-id", f"req_fake_{next(self.fake._ids)}")
+        if length is None:
+            self.send_header("Transfer-Encoding", "chunked")
+            self.send_header("Cache-Control", "no-cache")
+        else:
+            self.send_header("Content-Length", str(length))
+        self.end_headers()
+        self.close_connection = True
+
+    def _send_json(self, status: int, payload: Any) -> None:
+        data = json.dumps(payload).encode()
+        self._start(status, "application/json", len(data))
+        self.wfile.write(data)
+
+    def _send_text(self, status: int, text: str) -> None:
+        data = text.encode()
+        self._start(status, "text/plain; charset=utf-8", len(data))
+        self.wfile.write(data)
+
+    def _write_chunk(self, data: bytes) -> None:
+        try:
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            self.wfile.flush()
+        except OSError as exc:
+            raise _ClientGone from exc
+
+    def _send_event(self, payload: Any) -> None:
+        data = payload if isinstance(payload, str) else json.dumps(payload)
+        self._write_chunk(f"data: {data}\n\n".encode())
+
+    def _pause(self, seconds: float) -> None:
+        if seconds > 0 and self.fake._stopping.wait(seconds):
+            raise _ClientGone
+
+    def _dispatch(self, method: str) -> None:
+        try:
+            body_bytes = self._read_body() if method == "POST" else b""
+            headers = {key.lower(): value for key, value in self.headers.items()}
+            record: dict[str, Any] = {"method": method, "path": self.path, "headers": headers, "body": None}
+            content_type = headers.get("content-type", "")
+            parsed: Any = None
+            if body_bytes and "multipart/form-data" in content_type:
+                form = parse_multipart(content_type, body_bytes)
+                record["form"] = {
+                    name: (
+                        {"filename": f["filename"], "size": len(f["data"])}
+                        if f["filename"] is not None
+                        else f["data"].decode("utf-8", "replace")
+                    )
+                    for name, f in form.items()
+                }
+            elif body_bytes:
+                try:
+                    parsed = json.loads(body_bytes)
+                except ValueError:
+                    parsed = None
+                record["body"] = parsed
+            self.fake._record(record)
+
+            path = self.path.split("?", 1)[0].rstrip("/")
+            routes = {
+                ("GET", "/v1/models"): lambda: self._models(),
+                ("POST", "/v1/chat/completions"): lambda: self._chat(parsed, body_bytes),
+                ("POST", "/v1/audio/transcriptions"): lambda: self._transcribe(content_type, body_bytes),
+            }
+            route = routes.get((method, path))
+            if route is None:
+                self._send_json(404, error_body(f"Invalid URL ({method} {self.path})"))
+                return
+            if not self.fake._authorized(headers.get("authorization")):
+                self._send_json(401, INVALID_KEY_ERROR)
+                return
+            route()
+        except _ClientGone:
+            self.close_connection = True
+        except OSError:
+            self.close_connection = True
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+    # -- endpoints -------------------------------------------------------------------------------------------
+
+    def _models(self) -> None:
+        names = list(SPECIAL_MODELS) + [name for name in self.fake._scripted_models() if name not in SPECIAL_MODELS]
+        data = [{"id": name, "object": "model", "created": 0, "owned_by": "fake"} for name in names]
+        self._send_json(200, {"object": "list", "data": data})
+
+    def _transcribe(self, content_type: str, body: bytes) -> None:
+        form = parse_multipart(content_type, body)
+        if "file" not in form:
+            self._send_json(400, error_body("Missing required parameter: 'file'.", "missing_required_parameter"))
+            return
+        if "model" not in form:
+            self._send_json(400, error_body("Missing required parameter: 'model'.", "missing_required_parameter"))
+            return
+        size = len(form["file"]["data"])
+        text = f"fake transcript of {size} bytes"
+        response_format = form.get("response_format", {}).get("data", b"json").decode() or "json"
+        if response_format == "verbose_json":
+            segments = [{"id": 0, "start": 0.0, "end": 1.0, "text": "fake transcript"}]
+            payload = {"task": "transcribe", "text": text, "language": "en", "duration": 1.0, "segments": segments}
+            self._send_json(200, payload)
+        elif response_format in ("text", "srt", "vtt"):
+            self._send_text(200, text)
+        else:
+            self._send_json(200, {"text": text})
+
+    def _chat(self, body: Any, raw: bytes) -> None:
+        if not isinstance(body, dict):
+            self._send_json(400, error_body("We could not parse the JSON body of your request."))
+            return
+        model = body.get("model")
+        messages = body.get("messages")
+        if not isinstance(model, str) or not model:
+            self._send_json(400, error_body("You must provide a model parameter.", "missing_required_parameter"))
+            return
+        if not isinstance(messages, list):
+            self._send_json(400, error_body("Missing required parameter: 'messages'.", "missing_required_parameter"))
+            return
+
+        delay = self.fake.chunk_delay
+        scripted = self.fake._next_scripted(model)
+        if scripted is not None:
+            text = scripted
+        elif model == ECHO:
+            users = [m for m in messages if isinstance(m, dict) and m.get("role") == "user"]
+            text = "echo: " + (content_text(users[-1].get("content")) if users else "")
+        elif model == LONG:
+            text = LONG_TEXT
+        elif model == GARBAGE:
+            text = GARBAGE_TEXT
+        elif model == SLOW:
+            text, delay = SLOW_TEXT, self.fake.slow_delay
+        elif model == MIDSTREAM_ERROR:
+            text = LONG_TEXT
+        elif model == ERROR_500:
+            self._send_json(500, SERVER_ERROR)
+            return
+        elif model == ERROR_429:
+            self._send_json(429, RATE_LIMIT_ERROR)
+            return
+        elif model == CONTEXT:
+            self._send_json(400, CONTEXT_ERROR)
+            return
+        else:
+            self._send_json(404, error_body(f"The model `{model}` does not exist", "model_not_found"))
+            return
+
+        pieces = split_pieces(text)
+        finish_reason = "stop"
+        limit = body.get("max_completion_tokens")
+        if limit is None:
+            limit = body.get("max_tokens")
+        if isinstance(limit, int) and 0 <= limit < len(pieces):
+            pieces = pieces[:limit]
+            if pieces:
+                pieces[-1] = pieces[-1].rstrip()
+            finish_reason = "length"
+        content = "".join(pieces)
+        prompt_tokens = sum(count_tokens(content_text(m.get("content"))) for m in messages if isinstance(m, dict))
+        completion_tokens = count_tokens(content)
+        usage = {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        }
+        completion_id = f"chatcmpl-fake{next(self.fake._ids)}"
+        created = int(time.time())
+
+        if body.get("stream"):
+            stream_options = body.get("stream_options") or {}
+            include_usage = isinstance(stream_options, dict) and bool(stream_options.get("include_usage"))
+            self._stream(model, pieces, finish_reason, usage, include_usage, completion_id, created, delay)
+            return
+
+        if model == SLOW:
+            self._pause(delay * len(pieces))
+        payload = {
+            "id": completion_id,
+            "object": "chat.completion",
+            "created": created,
+            "model": model,
+            "system_fingerprint": None,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": content, "refusal": None},
+                    "logprobs": None,
+                    "finish_reason": finish_reason,
+                }
+            ],
+            "usage": usage,
+        }
+        if model == MIDSTREAM_ERROR:
+            # Promise the whole body, deliver half of it, then hang up.
+            data = json.dumps(payload).encode()
+            self._start(200, "application/json", len(data))
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
+            self._abort()
+            return
+        self._send_json(200, payload)
+
+    def _stream(
+        self,
+        model: str,
+        pieces: list[str],
+        finish_reason: str,
+        usage: dict,
+        include_usage: bool,
+        completion_id: str,
+        created: int,
+        delay: float,
+    ) -> None:
+        def chunk(delta: dict, reason: str | None) -> dict:
+            payload: dict[str, Any] = {
+                "id": completion_id,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": model,
+                "system_fingerprint": None,
+                "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": reason}],
+            }
+            if include_usage:
+                payload["usage"] = None
+            return payload
+
+        self._start(200, "text/event-stream; charset=utf-8")
+        if not pieces:
+            self._send_event(chunk({"role": "assistant", "content": ""}, None))
+        for index, piece in enumerate(pieces):
+            if model == MIDSTREAM_ERROR and index == MIDSTREAM_CHUNKS:
+                self._abort()
+                return
+            self._pause(delay)
+            delta = {"role": "assistant", "content": piece} if index == 0 else {"content": piece}
+            self._send_event(chunk(delta, None))
+        self._pause(delay)
+        self._send_event(chunk({}, finish_reason))
+        if include_usage:
+            final = chunk({}, None)
+            final["choices"] = []
+            final["usage"] = usage
+            self._send_event(final)
+        self._send_event("[DONE]")
+        self._write_chunk(b"")  # zero-length chunk terminates the chunked body
+
+    def _abort(self) -> None:
+        """Close the connection without finishing the response body."""
+        self.close_connection = True
+        try:
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        raise _ClientGone
+
+
+class FakeOpenAI:
+    """OpenAI-compatible test server on 127.0.0.1 (random port), served from a daemon thread.
+
+    ``api_key=None`` disables authentication (like an Ollama server). ``chunk_delay`` is the pause before each
+    streamed chunk for ordinary models; ``slow_delay`` the pause per word for ``fake-slow``.
+    """
+
+    def __init__(self, api_key: str | None = "test-key", *, chunk_delay: float = 0.005, slow_delay: float = 0.5):
+        self.api_key = api_key
+        self.chunk_delay = chunk_delay
+        self.slow_delay = slow_delay
+        self.requests: list[dict] = []
+        self._scripts: dict[str, list[str]] = {}
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._stopping = threading.Event()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------------------
+
+    def start(self) -> Self:
+        if self._server is not None:
+            return self
+        self._stopping.clear()
+        server = _Server(("127.0.0.1", 0), _Handler)
+        server.fake = self
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
+        self._thread.name = f"FakeOpenAI:{self.port}"
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, thread = self._server, self._thread
+        if server is None:
+            return
+        self._stopping.set()  # lets slow streams give up
+        server.shutdown()
+        server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # -- addresses -------------------------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("FakeOpenAI is not running; call start() first")
+        return self._server.server_address[1]
+
+    @property
+    def host_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.host_url}/v1"
+
+    # -- scripting -------------------------------------------------------------------------------------------
+
+    def script(self, model: str, *batches: str) -> None:
+        """Queue canned replies for ``model``: each later call returns the next one; the last one repeats."""
+        if not batches:
+            raise ValueError("script() needs at least one reply")
+        with self._lock:
+            self._scripts[model] = list(batches)
+
+    def _next_scripted(self, model: str) -> str | None:
+        with self._lock:
+            queue = self._scripts.get(model)
+            if not queue:
+                return None
+            return queue.pop(0) if len(queue) > 1 else queue[0]
+
+    def _scripted_models(self) -> list[str]:
+        with self._lock:
+            return list(self._scripts)
+
+    # -- bookkeeping -----------------------------------------------------------------------------------------
+
+    def _record(self, record: dict) -> None:
+        with self._lock:
+            self.requests.append(record)
+
+    def _authorized(self, header: str | None) -> bool:
+        if self.api_key is None:
+            return True
+        return header == f"Bearer {self.api_key}"
