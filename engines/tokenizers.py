@@ -266,7 +266,8 @@ def round_trip(tokenizer: str, text: str) -> tuple[bool, int | None]:
                       clean_up_tokenization_spaces=False)
     if back == text:
         return True, None
-    return False, next((i for i, (a, b) in enumerate(zip(text, back, strict=False)) if a != b), min(len(text), len(back)))
+    first = next((i for i, (a, b) in enumerate(zip(text, back, strict=False)) if a != b), None)
+    return False, first if first is not None else min(len(text), len(back))
 
 
 def compare(tokenizers: list[str], text: str) -> list[CompareRow]:

@@ -38,7 +38,8 @@ def _block(name: str, t: tk.Tokenization, ok: bool | None, first_diff: int | Non
     trip = "✓ round-trips" if ok else f"✗ decode(encode(text)) differs at character {first_diff}"
     note = f" — showing the first {shown:,} of {t.count:,} tokens" if t.count > limit else ""
     head = (f"<div style='margin:.6em 0 .2em'><b>{esc(name)}</b>: {t.count:,} tokens · "
-            f"{t.chars_per_token:.2f} chars/token · {t.words_per_token:.2f} words/token · {esc(trip)}{esc(note)}</div>")
+            f"{t.chars_per_token:.2f} chars/token · {t.words_per_token:.2f} words/token · "
+            f"{esc(trip)}{esc(note)}</div>")
     spans = token_spans(t.pieces[:limit], t.ids[:limit], t.is_special[:limit])
     return head + f"<div style='line-height:2.1'>{spans}</div>"
 

@@ -79,3 +79,106 @@ def remote_env(monkeypatch, fake_server):
     monkeypatch.setenv("HF_API_BASE_URL", fake_server.base_url)
     monkeypatch.setenv("HF_TOKEN", "test-key")
     return fake_server
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve_app(env: dict[str, str], log_path: Path, timeout: float = 90.0):
+    """Start ``python app.py`` on a free port with ``env`` added; returns (process, url) once it answers."""
+    import subprocess
+    import time
+    import urllib.request
+
+    port = free_port()
+    full_env = {**os.environ, **env, "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1"}
+    log = open(log_path, "w")  # noqa: SIM115  (closed with the process)
+    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(port)],
+                            cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"app exited with {proc.returncode}: {log_path.read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return proc, url
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(f"app did not answer within {timeout}s: {log_path.read_text()[-2000:]}")
+
+
+@pytest.fixture(scope="session")
+def app_server(models_dir, fake_server, tmp_path_factory):
+    """The whole app (``python app.py``) in a subprocess for the session: catalog ids resolve to tiny models (a
+    models dir), API models to the fake server. Yields (url, log_path)."""
+    log_path = tmp_path_factory.mktemp("app") / "app.log"
+    env = {"WORKBENCH_MODELS_DIR": str(models_dir), "OPENAI_BASE_URL": fake_server.base_url,
+           "OPENAI_API_KEY": "test-key", "HF_API_BASE_URL": fake_server.base_url, "HF_TOKEN": "test-key",
+           "HF_HUB_OFFLINE": "1"}
+    proc, url = serve_app(env, log_path)
+    yield url, log_path
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except Exception:
+        proc.kill()
+
+
+@pytest.fixture(scope="session")
+def app_url(app_server) -> str:
+    """URL of the session's app."""
+    return app_server[0]
+
+
+@pytest.fixture(scope="session")
+def client(app_url):
+    """A gradio_client.Client on the session's app."""
+    from gradio_client import Client
+
+    return Client(app_url, verbose=False)
+
+
+CHROMIUM = next((p for p in ("/usr/lib/chromium/chromium", "/usr/bin/chromium") if Path(p).exists()), None)
+SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian Chromium driven by Playwright (skips when either is missing, unless in CI)."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip("playwright not installed")
+    if CHROMIUM is None:
+        if os.environ.get("CI"):
+            raise RuntimeError("Debian chromium is not installed (apt-get install chromium)")
+        pytest.skip("chromium not installed")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"])
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser, app_url):
+    """A fresh page on the app (1280×1400)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 1400})
+    pg = context.new_page()
+    pg.set_default_timeout(60_000)
+    pg.goto(app_url)
+    yield pg
+    context.close()
