@@ -159,11 +159,11 @@ def check_context(n_prompt: int, max_new_tokens: int, window: int | None, name: 
 def _stream_local(ref: ModelRef, messages: list[dict], max_new_tokens: int, temperature: float,
                   quantization: str) -> Iterator[ChatChunk]:
     start = time.perf_counter()
-    lm, hit, load_s = load_causal_lm(ref, quantization)
+    lm, hit, load_s, quant_notice = load_causal_lm(ref, quantization)
     messages, fold_notice = _chat_messages(ref, lm.tokenizer, messages)
     ids, template_notice = encode_chat(lm.tokenizer, messages)
     check_context(len(ids), max_new_tokens, context_window(ref, lm), ref.display)
-    notices = [n for n in (lm.notice, fold_notice, template_notice) if n]
+    notices = [n for n in (quant_notice, fold_notice, template_notice) if n]
     if notices:
         yield ChatChunk(text="", notice=" ".join(notices))
     stats = GenerationStats(load_s=load_s, ttft_s=0.0, tokens=0, tokens_per_s=0.0, total_s=0.0,
@@ -355,15 +355,15 @@ def map_remote_error(exc: BaseException, ref: ModelRef, received: int = 0) -> er
         return errors.RemoteError(f"{ep.provider} rejected the request (400): {detail}")
     if isinstance(exc, openai.RateLimitError):
         return errors.RemoteError(f"{ep.provider} is rate limiting this key (429). Wait a little and try again.")
+    if received:
+        return errors.RemoteError(f"The stream from {ep.provider} broke off after {received} chunks "
+                                  f"({type(exc).__name__}). Try again.")
     if isinstance(exc, openai.APITimeoutError):
         return errors.RemoteError(f"{ep.provider} ({where}) did not answer in time.")
     if isinstance(exc, openai.APIConnectionError):
         return errors.RemoteError(f"Cannot reach {ep.provider} at {where}. Is the server running and the URL right?")
     if isinstance(exc, openai.APIStatusError):
         return errors.RemoteError(f"{ep.provider} answered with an error ({exc.status_code}): {detail}")
-    if received:
-        return errors.RemoteError(f"The stream from {ep.provider} broke off after {received} chunks: "
-                                  f"{type(exc).__name__}.")
     return errors.RemoteError(f"{ep.provider} call failed: {type(exc).__name__}: {detail}")
 
 

@@ -138,7 +138,6 @@ class LoadedLM:
     tokenizer: Any
     quantization: str
     device: str
-    notice: str | None
     params: int
     footprint_bytes: int
 
@@ -196,11 +195,11 @@ def estimate_params_b(config: Any) -> float | None:
     return (n * per_layer + 2 * v * h) / 1e9
 
 
-def load_causal_lm(ref: ModelRef, quantization: str = "auto") -> tuple[LoadedLM, bool, float]:
+def load_causal_lm(ref: ModelRef, quantization: str = "auto") -> tuple[LoadedLM, bool, float, str | None]:
     """Load (or fetch from the cache) a causal LM and its tokenizer under the quantization policy.
 
     Returns:
-        (loaded, cache_hit, seconds)
+        (loaded, cache_hit, seconds, notice): notice says when the requested quantization could not be honoured.
     """
     from engines.gpu import torch_device
 
@@ -211,8 +210,8 @@ def load_causal_lm(ref: ModelRef, quantization: str = "auto") -> tuple[LoadedLM,
         params_b = _config_params_b(ref)
     chosen, notice = resolve_quantization(quantization, device, params_b)
     result = model_cache().get_with_info(("causal-lm", ref.target, chosen, device),
-                                         lambda: _load_lm(ref, chosen, device, notice))
-    return result.value, result.hit, result.seconds
+                                         lambda: _load_lm(ref, chosen, device))
+    return result.value, result.hit, result.seconds, notice
 
 
 def _config_params_b(ref: ModelRef) -> float | None:
@@ -224,7 +223,7 @@ def _config_params_b(ref: ModelRef) -> float | None:
         raise map_load_error(exc, ref) from exc
 
 
-def _load_lm(ref: ModelRef, quant: str, device: str, notice: str | None) -> LoadedLM:
+def _load_lm(ref: ModelRef, quant: str, device: str) -> LoadedLM:
     import torch
     from transformers import AutoModelForCausalLM
 
@@ -252,5 +251,5 @@ def _load_lm(ref: ModelRef, quant: str, device: str, notice: str | None) -> Load
         raise map_load_error(exc, ref) from exc
     model.eval()
     params = sum(p.numel() for p in model.parameters())
-    return LoadedLM(model=model, tokenizer=tokenizer, quantization=quant, device=device, notice=notice,
+    return LoadedLM(model=model, tokenizer=tokenizer, quantization=quant, device=device,
                     params=params, footprint_bytes=int(model.get_memory_footprint()))

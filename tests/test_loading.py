@@ -1,0 +1,76 @@
+"""Loading: Hub errors mapped to actionable messages; offline failures are fast and typed."""
+
+from __future__ import annotations
+
+import httpx2
+import pytest
+from huggingface_hub import errors as hub_errors
+
+from engines import errors, loading
+from engines.config import Settings
+from engines.refs import parse_ref
+
+REF = parse_ref("meta-llama/Llama-3.1-8B-Instruct", Settings())
+
+
+def _response(status):
+    return httpx2.Response(status, request=httpx2.Request("GET", "https://huggingface.co/x/resolve/main/config.json"))
+
+
+def _wrapped(inner):
+    try:
+        try:
+            raise inner
+        except Exception as exc:
+            raise OSError("transformers wrapper") from exc
+    except OSError as outer:
+        return outer
+
+
+def test_gated_repo_says_accept_license_and_set_token():
+    err = loading.map_load_error(_wrapped(hub_errors.GatedRepoError("gated", response=_response(403))), REF)
+    assert isinstance(err, errors.GatedModel)
+    assert "Accept its license" in str(err) and "HF_TOKEN" in str(err)
+
+
+def test_unauthorized_status_maps_to_gated():
+    err = loading.map_load_error(_wrapped(hub_errors.HfHubHTTPError("401", response=_response(401))), REF)
+    assert isinstance(err, errors.GatedModel) and "401" in str(err)
+
+
+def test_not_found_and_offline():
+    nf = loading.map_load_error(_wrapped(hub_errors.RepositoryNotFoundError("nf", response=_response(404))), REF)
+    assert isinstance(nf, errors.ModelNotFound)
+    off = loading.map_load_error(_wrapped(hub_errors.LocalEntryNotFoundError("offline")), REF)
+    assert isinstance(off, errors.HubUnreachable) and "WORKBENCH_MODELS_DIR" in str(off)
+
+
+def test_oom_and_unknown():
+    oom = loading.map_load_error(RuntimeError("CUDA out of memory. Tried to allocate 2 GiB"), REF)
+    assert isinstance(oom, errors.OutOfMemory)
+    other = loading.map_load_error(ValueError("weird\nsecond line"), REF)
+    assert isinstance(other, errors.ModelLoadError) and "second line" not in str(other)
+
+
+def test_hub_unreachable_is_typed_without_retries(monkeypatch, fresh_cache):
+    from conftest import free_port
+
+    from engines.tokenizers import tokenize
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setitem(loading._probe, "ok", None)
+    assert loading.hub_reachable() is False
+    with pytest.raises(errors.HubUnreachable):
+        tokenize("someone-else/some-model", "hi")
+    assert len(fresh_cache) == 0
+
+
+def test_local_folder_without_a_model(tmp_path, fresh_cache):
+    from engines.tokenizers import tokenize
+
+    (tmp_path / "readme.txt").write_text("not a model")
+    with pytest.raises(errors.WorkbenchError) as info:
+        tokenize(str(tmp_path), "hi")
+    assert not isinstance(info.value, errors.HubUnreachable)
+    assert len(fresh_cache) == 0
