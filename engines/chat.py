@@ -195,12 +195,28 @@ def generate_stream(lm: LoadedLM, ids: list[int], max_new_tokens: int, temperatu
     counter = {"tokens": 0}
 
     class _Streamer(TextIteratorStreamer):
+        """Emits each token's text at once (the stock streamer waits for a space), holding back only an
+        incomplete multi-byte character."""
+
         def put(self, value):
             if self.skip_prompt and self.next_tokens_are_prompt:
-                return super().put(value)
+                self.next_tokens_are_prompt = False
+                return
             counter["tokens"] += int(value.numel())
             marks.setdefault("first", time.perf_counter())
-            super().put(value)
+            self.token_cache.extend(value.reshape(-1).tolist())
+            text = self.tokenizer.decode(self.token_cache, **self.decode_kwargs)
+            if text.endswith("\ufffd"):
+                return
+            printable = text[self.print_len:]
+            if text.endswith("\n"):  # restart the cache so decoding stays O(line), not O(answer); the last
+                # token stays as context so the next line keeps its leading space
+                self.token_cache = self.token_cache[-1:]
+                self.print_len = len(self.tokenizer.decode(self.token_cache, **self.decode_kwargs))
+            else:
+                self.print_len = len(text)
+            if printable:
+                self.on_finalized_text(printable)
 
     class _Stop(StoppingCriteria):
         def __call__(self, input_ids, scores, **kwargs):
