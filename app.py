@@ -8,14 +8,15 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import sys
 
 import gradio as gr
 
 from engines.config import Settings
 from engines.redact import install_log_redaction
-from tabs import tokenizers
+from tabs import code, tokenizers
 
-TABS = (tokenizers,)
+TABS = (tokenizers, code)
 
 
 def header_markdown(settings: Settings) -> str:
@@ -31,6 +32,42 @@ def header_markdown(settings: Settings) -> str:
     )
 
 
+def _gb(n: int) -> str:
+    return f"{n / 2**30:.2f} GB"
+
+
+def status_markdown(demo: gr.Blocks | None = None) -> str:
+    """Live status: Hub online/offline, models available locally, models loaded, memory vs budget, queue."""
+    from engines.health import health
+
+    h = health()
+    parts = ["**Hub:** online" if h.hub_online else "**Hub:** offline — only local and cached models load"]
+    if h.local_models:
+        parts.append(f"**Local models ({len(h.local_models)}):** " + ", ".join(f"`{m}`" for m in h.local_models))
+    loaded = ", ".join(f"`{row['key']}`" for row in h.loaded) or "none"
+    parts.append(f"**Loaded:** {loaded} · **Memory:** {_gb(h.used_bytes)} of {_gb(h.budget_bytes)} budget")
+    if h.gpu:
+        parts.append(f"**GPU:** {_gb(h.gpu['allocated'])} allocated, peak {_gb(h.gpu['peak'])}, "
+                     f"{_gb(h.gpu['total'])} total")
+    queue = getattr(demo, "_queue", None)
+    if queue is not None:
+        parts.append(f"**Queue:** {len(queue)} waiting")
+    return " · ".join(parts)
+
+
+def free_memory_action() -> str:
+    """Unload every cached model and release memory.
+
+    Returns:
+        The updated status line.
+    """
+    from engines.health import unload_all
+
+    count = unload_all()
+    gr.Info(f"Unloaded {count} model(s).")
+    return status_markdown()
+
+
 def build_demo(settings: Settings | None = None) -> gr.Blocks:
     """Build the app's Blocks (no model is loaded here).
 
@@ -40,9 +77,17 @@ def build_demo(settings: Settings | None = None) -> gr.Blocks:
     settings = settings or Settings.from_env()
     with gr.Blocks(title="LLM Workbench") as demo:
         gr.Markdown(header_markdown(settings), elem_id="header")
+        with gr.Row(equal_height=True):
+            status = gr.Markdown("Checking the Hub…", elem_id="status")
+            refresh = gr.Button("↻ Status", size="sm", scale=0, min_width=90, elem_id="status-refresh")
+            free = gr.Button("Free memory", size="sm", scale=0, min_width=120, elem_id="free-memory")
         with gr.Tabs():
             for tab in TABS:
                 tab.build()
+        # status checks run outside the queue so a busy GPU never hides them
+        demo.load(lambda: status_markdown(demo), None, status, api_name=False, queue=False)
+        refresh.click(lambda: status_markdown(demo), None, status, api_name="status", queue=False)
+        free.click(free_memory_action, None, status, api_name="free_memory", queue=False)
     demo.queue(default_concurrency_limit=settings.queue_concurrency, max_size=settings.queue_max_size)
     return demo
 
@@ -64,7 +109,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="create a public gradio.live link")
     parser.add_argument("--mcp", action="store_true", default=os.environ.get("WORKBENCH_MCP") == "1",
                         help="also serve the main actions as MCP tools")
-    return parser.parse_args(argv)
+    parser.add_argument("--auth", default=os.environ.get("WORKBENCH_AUTH"),
+                        help="require a login, as user:password (env WORKBENCH_AUTH)")
+    parser.add_argument("--share-without-auth", action="store_true",
+                        help="allow --share without --auth (anyone with the link can use your machine)")
+    args = parser.parse_args(argv)
+    if args.auth is not None and (":" not in args.auth or not all(args.auth.split(":", 1))):
+        parser.error("--auth must be user:password")
+    if args.share and not args.auth and not args.share_without_auth:
+        parser.error("--share makes this machine reachable from the internet: add --auth user:password (or set "
+                     "WORKBENCH_AUTH), or pass --share-without-auth to accept that risk")
+    return args
+
+
+def auth_pair(value: str | None) -> tuple[str, str] | None:
+    """``user:password`` → (user, password)."""
+    if not value:
+        return None
+    user, _, password = value.partition(":")
+    return user, password
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -74,7 +137,10 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger(__name__).info("starting LLM Workbench on %s:%s", args.host, args.port)
     settings = Settings.from_env()
     demo = build_demo(settings)
+    if args.share and not args.auth:
+        print("WARNING: sharing without a login: anyone with the link can use this machine.", file=sys.stderr)
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, mcp_server=args.mcp,
+                auth=auth_pair(args.auth), auth_message="LLM Workbench: log in with the credentials you were given.",
                 **launch_kwargs(settings))
 
 
