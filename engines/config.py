@@ -78,6 +78,7 @@ class Settings:
     max_file_size: str = "200mb"
     hub_offline: bool = False
     remote_timeout_s: float = 60.0
+    max_params_b: float | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -111,6 +112,7 @@ class Settings:
             max_file_size=os.environ.get("WORKBENCH_MAX_FILE_SIZE", "200mb"),
             hub_offline=_flag("HF_HUB_OFFLINE", False),
             remote_timeout_s=_number("WORKBENCH_REMOTE_TIMEOUT_S", 60.0),
+            max_params_b=_number("WORKBENCH_MAX_PARAMS_B", 10.0 if on_space else 0) or None,
         )
 
     def describe(self) -> str:

@@ -108,12 +108,49 @@ def _first_line(exc: BaseException) -> str:
 
 
 def hub_kwargs(ref: ModelRef) -> dict[str, Any]:
-    """Keyword arguments for ``from_pretrained``: offline when local or when the Hub is unreachable."""
+    """Keyword arguments for ``from_pretrained``: offline when local or when the Hub is unreachable.
+
+    Also enforces the parameter budget (WORKBENCH_MAX_PARAMS_B; 10B on a public Space) for ids outside the catalog,
+    before any weight is downloaded.
+    """
     if ref.path is not None:
         return {"local_files_only": True}
     if not hub_reachable():
         return {"local_files_only": True}
+    check_param_budget(ref)
     return {}
+
+
+_budget_checked: dict[str, float] = {}
+
+
+def check_param_budget(ref: ModelRef, settings=None) -> None:
+    """Refuse a Hub model outside the catalog whose safetensors metadata says it exceeds the parameter budget.
+
+    Raises:
+        ModelNotAllowed: over budget, or the size cannot be read (no safetensors) while a budget is set.
+    """
+    from engines.config import Settings
+
+    settings = settings or Settings.from_env()
+    if settings.max_params_b is None or ref.kind != "hub" or ref.spec is not None:
+        return
+    if ref.name not in _budget_checked:
+        from huggingface_hub import get_safetensors_metadata
+
+        try:
+            meta = get_safetensors_metadata(ref.name)
+        except Exception as exc:
+            mapped = map_load_error(exc, ref)
+            if isinstance(mapped, (errors.GatedModel, errors.ModelNotFound, errors.HubUnreachable)):
+                raise mapped from exc
+            raise errors.ModelNotAllowed(f"'{ref.name}' has no safetensors metadata, so its size can't be checked "
+                                         "before download; this deployment only runs models it can size.") from exc
+        _budget_checked[ref.name] = sum(meta.parameter_count.values()) / 1e9
+    size_b = _budget_checked[ref.name]
+    if size_b > settings.max_params_b:
+        raise errors.ModelNotAllowed(f"'{ref.name}' has {size_b:.1f}B parameters; this deployment runs models up to "
+                                     f"{settings.max_params_b:g}B (WORKBENCH_MAX_PARAMS_B).")
 
 
 def load_tokenizer(ref: ModelRef):

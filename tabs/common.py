@@ -77,3 +77,91 @@ def token_spans(pieces: list[str], ids: list[int], is_special: list[bool]) -> st
             f"<span style='white-space:pre'>{shown}</span><small style='opacity:.65'>{tid}</small></span>"
         )
     return "".join(out)
+
+
+# Events that run a model share one queue slot group, so they never oversubscribe the GPU (or the CPU cores);
+# cheap events (tokenizers, tables) keep the default concurrency and stay responsive.
+GPU_EVENT = {"concurrency_id": "gpu", "concurrency_limit": 1}
+
+
+class RateLimiter:
+    """At most ``max_events`` expensive events per session in a sliding window of ``window_s`` seconds."""
+
+    def __init__(self, max_events: int, window_s: float):
+        import threading
+
+        self.max_events, self.window_s = max_events, window_s
+        self._events: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, session: str) -> None:
+        """Record one event for ``session``; raise gr.Error when over the limit."""
+        import time
+
+        now = time.monotonic()
+        with self._lock:
+            recent = [t for t in self._events.get(session, []) if now - t < self.window_s]
+            if len(recent) >= self.max_events:
+                wait = int(self.window_s - (now - recent[0])) + 1
+                self._events[session] = recent
+                raise gr.Error(f"Rate limit: at most {self.max_events} runs per {int(self.window_s)} s on this "
+                               f"deployment. Try again in {wait} s.", title="Slow down")
+            recent.append(now)
+            self._events[session] = recent
+            if len(self._events) > 10_000:  # forget idle sessions
+                self._events = {k: v for k, v in self._events.items() if v and now - v[-1] < self.window_s}
+
+
+def _limiter_from_env() -> RateLimiter | None:
+    import os
+
+    from engines.config import Settings
+
+    raw = os.environ.get("WORKBENCH_RATE_LIMIT", "").strip() or ("20/600" if Settings.from_env().on_space else "")
+    if raw.lower() in ("", "0", "off", "none"):
+        return None
+    try:
+        count, _, window = raw.partition("/")
+        return RateLimiter(int(count), float(window or 60))
+    except ValueError:
+        log.warning("ignoring malformed WORKBENCH_RATE_LIMIT=%r (expected N/SECONDS)", raw)
+        return None
+
+
+def expensive(fn: Callable) -> Callable:
+    """Mark a handler as expensive: per-session rate limit (WORKBENCH_RATE_LIMIT=N/SECONDS; off locally by default,
+    20/600 on a public Space). Gradio passes the request through an added trailing ``request`` parameter."""
+    limiter = _limiter_from_env()
+    if limiter is None:
+        return fn
+    sig = inspect.signature(fn)
+    n = len(sig.parameters)
+
+    def split(args, kwargs):
+        request = kwargs.pop("request", None)
+        if len(args) > n:
+            request, args = args[n], args[:n]
+        session = getattr(request, "session_hash", None)
+        host = getattr(getattr(request, "client", None), "host", None)
+        limiter.check(session or host or "anonymous")
+        return args, kwargs
+
+    if inspect.isgeneratorfunction(fn):
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            args, kwargs = split(args, kwargs)
+            yield from fn(*args, **kwargs)
+    else:
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            args, kwargs = split(args, kwargs)
+            return fn(*args, **kwargs)
+
+    request_param = inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
+                                      annotation=gr.Request)
+    wrapper.__signature__ = sig.replace(parameters=[*sig.parameters.values(), request_param])
+    wrapper.__annotations__ = {**getattr(fn, "__annotations__", {}), "request": gr.Request}
+    del wrapper.__wrapped__  # gradio must see the new signature, not the wrapped one
+    return wrapper

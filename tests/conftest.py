@@ -15,6 +15,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import tiny_models  # noqa: E402  (sets HF_HUB_OFFLINE=1 before anything imports transformers)
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+# Secret marker values for the whole suite: test_secrets.py greps logs, API responses and child environments
+# for them. The fake OpenAI server accepts exactly this key.
+SECRET_MARKER = "sk-wbtest-MARKER-5e1f0c9a7b3d"
+os.environ["OPENAI_API_KEY"] = SECRET_MARKER
+os.environ["HF_TOKEN"] = SECRET_MARKER
 # A clean deployment policy for every test unless a test changes it.
 for var in ("SPACE_ID", "SPACES_ZERO_GPU", "WORKBENCH_MODELS_DIR", "OPENAI_BASE_URL", "HF_API_BASE_URL",
             "OLLAMA_HOST", "WORKBENCH_ALLOW_LOCAL_MODELS", "WORKBENCH_ALLOW_CUSTOM_MODELS"):
@@ -64,10 +69,10 @@ def fresh_cache(monkeypatch):
 
 @pytest.fixture(scope="session")
 def fake_server():
-    """One fake OpenAI-compatible server for the session (key: test-key)."""
+    """One fake OpenAI-compatible server for the session (its key: SECRET_MARKER)."""
     from fake_openai import FakeOpenAI
 
-    with FakeOpenAI(api_key="test-key") as server:
+    with FakeOpenAI(api_key=SECRET_MARKER) as server:
         yield server
 
 
@@ -75,9 +80,9 @@ def fake_server():
 def remote_env(monkeypatch, fake_server):
     """Point openai:, hf: and ollama: references at the fake server."""
     monkeypatch.setenv("OPENAI_BASE_URL", fake_server.base_url)
-    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET_MARKER)
     monkeypatch.setenv("HF_API_BASE_URL", fake_server.base_url)
-    monkeypatch.setenv("HF_TOKEN", "test-key")
+    monkeypatch.setenv("HF_TOKEN", SECRET_MARKER)
     return fake_server
 
 
@@ -122,7 +127,7 @@ def app_server(models_dir, fake_server, tmp_path_factory):
     models dir), API models to the fake server. Yields (url, log_path)."""
     log_path = tmp_path_factory.mktemp("app") / "app.log"
     env = {"WORKBENCH_MODELS_DIR": str(models_dir), "OPENAI_BASE_URL": fake_server.base_url,
-           "OPENAI_API_KEY": "test-key", "HF_API_BASE_URL": fake_server.base_url, "HF_TOKEN": "test-key",
+           "OPENAI_API_KEY": SECRET_MARKER, "HF_API_BASE_URL": fake_server.base_url, "HF_TOKEN": SECRET_MARKER,
            "HF_HUB_OFFLINE": "1"}
     proc, url = serve_app(env, log_path)
     yield url, log_path

@@ -74,3 +74,28 @@ def test_local_folder_without_a_model(tmp_path, fresh_cache):
         tokenize(str(tmp_path), "hi")
     assert not isinstance(info.value, errors.HubUnreachable)
     assert len(fresh_cache) == 0
+
+
+def test_param_budget_reads_safetensors_metadata(monkeypatch):
+    import huggingface_hub
+
+    class Meta:
+        def __init__(self, count):
+            self.parameter_count = {"BF16": count}
+
+    sizes = {"big/model": 70_600_000_000, "small/model": 1_200_000_000}
+    monkeypatch.setattr(huggingface_hub, "get_safetensors_metadata", lambda repo: Meta(sizes[repo]))
+    monkeypatch.setattr(loading, "_budget_checked", {})
+    budget = Settings(max_params_b=10.0)
+    with pytest.raises(errors.ModelNotAllowed, match="70.6B parameters.*up to 10B"):
+        loading.check_param_budget(parse_ref("big/model", Settings()), budget)
+    loading.check_param_budget(parse_ref("small/model", Settings()), budget)
+    loading.check_param_budget(REF, budget)  # catalog models are sized already: no metadata call
+    loading.check_param_budget(parse_ref("big/model", Settings()), Settings())  # no budget locally
+
+    def missing(repo):
+        raise hub_errors.NotASafetensorsRepoError("no safetensors")
+
+    monkeypatch.setattr(huggingface_hub, "get_safetensors_metadata", missing)
+    with pytest.raises(errors.ModelNotAllowed, match="can't be checked"):
+        loading.check_param_budget(parse_ref("pickle/model", Settings()), budget)
