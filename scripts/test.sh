@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBS=(chromium ffmpeg espeak-ng sox g++ bubblewrap)
+DEBS=(chromium ffmpeg espeak-ng sox g++ bubblewrap util-linux)
 missing=()
 for pkg in "${DEBS[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

@@ -1,0 +1,330 @@
+"""Code tab: convert Python to fast C++ with two models side by side, run both in the sandbox, check that the
+outputs match, and time the speedup."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import gradio as gr
+
+from engines import codeconv, registry, sandbox
+from engines.config import Settings
+from engines.errors import InvalidInput
+from tabs.common import esc, ui_errors
+
+SAMPLE_CHOICES = [(s.title, s.key) for s in codeconv.SAMPLES.values()]
+FIRST_SAMPLE = next(iter(codeconv.SAMPLES.values()))
+FRONTIER = [(s.label, s.id) for s in registry.all_specs() if s.id.startswith("openai:") and s.kind == "chat"]
+OPEN = [(s.label, s.id) for s in registry.by_kind("code") if registry.get(s.id).extra.get("chat_template", True)]
+OLLAMA = ("Qwen2.5-Coder (Ollama, local server)", "ollama:qwen2.5-coder")
+
+
+def _limits(time_limit_s: float, memory_mb: float | None = None) -> sandbox.Limits:
+    wall = float(time_limit_s or 60)
+    if not 1 <= wall <= 600:
+        raise InvalidInput("The time limit must be between 1 and 600 seconds.")
+    return sandbox.Limits(wall_s=wall, cpu_s=wall, memory_mb=int(memory_mb or 1024))
+
+
+def _runs(runs: float) -> int:
+    n = int(runs or 1)
+    if not 1 <= n <= 20:
+        raise InvalidInput("Runs must be between 1 and 20.")
+    return n
+
+
+def _cpp_file(code: str, model: str) -> str | None:
+    """Write the C++ to a temp file of our choosing, for the download button."""
+    if not code.strip():
+        return None
+    name = "".join(c if c.isalnum() else "_" for c in model.split(":")[-1].split("/")[-1])[:40] or "converted"
+    folder = Path(tempfile.mkdtemp(prefix="wb-cpp-"))
+    path = folder / f"{name}.cpp"
+    path.write_text(code, encoding="utf-8")
+    return str(path)
+
+
+def _stats_line(model: str, stats, notice: str | None) -> str:
+    parts = [f"**{esc(model)}**"]
+    if stats is not None:
+        parts.append(f"{stats.tokens} tokens in {stats.total_s:.1f} s ({stats.tokens_per_s:.1f} tok/s, first token "
+                     f"{stats.ttft_s:.2f} s) · {esc(stats.backend)} on {esc(stats.device)}")
+    if notice:
+        parts.append(f"_{esc(notice)}_")
+    return " · ".join(parts)
+
+
+@ui_errors
+def load_sample(key: str):
+    """The Python source of a sample program.
+
+    Args:
+        key: sample key (pi, subarray, sieve, mandelbrot).
+
+    Returns:
+        The Python code and a one-line note.
+    """
+    sample = codeconv.SAMPLES.get(key)
+    if sample is None:
+        raise InvalidInput(f"Unknown sample '{key}'. Choose one of: {', '.join(codeconv.SAMPLES)}.")
+    return sample.python, f"_{esc(sample.note)}_"
+
+
+@ui_errors
+def reference_cpp(key: str):
+    """Our hand-written C++ for a sample (works offline, no model needed).
+
+    Args:
+        key: sample key (pi, subarray, sieve, mandelbrot).
+
+    Returns:
+        The C++ source, a status line, and a downloadable .cpp file.
+    """
+    sample = codeconv.SAMPLES.get(key)
+    if sample is None:
+        raise InvalidInput(f"Unknown sample '{key}'.")
+    return sample.cpp, f"**Reference C++** for “{esc(sample.title)}” (hand-written, not a model's).", \
+        _cpp_file(sample.cpp, f"reference_{key}")
+
+
+@ui_errors
+def convert_to_cpp(python_code: str, model: str, max_new_tokens: float = 4096):
+    """Convert a Python program to C++17 with a model, streamed.
+
+    Args:
+        python_code: the Python program.
+        model: model reference, e.g. "openai:gpt-4o-mini", "hf:Qwen/Qwen2.5-Coder-32B-Instruct",
+            "ollama:qwen2.5-coder", or a Hub id / local folder run with transformers.
+        max_new_tokens: upper bound on generated tokens.
+
+    Returns:
+        The C++ source (extracted from the answer as it streams), a status line, and a downloadable .cpp file.
+    """
+    model = (model or "").strip()
+    if not model:
+        raise InvalidInput("Choose a model to convert with.")
+    raw, notice = "", None
+    yield "", f"Converting with **{esc(model)}**…", None
+    for chunk in codeconv.stream_cpp(python_code, model=model, max_new_tokens=int(max_new_tokens or 4096)):
+        notice = notice or chunk.notice
+        raw += chunk.text
+        if chunk.stats is not None:
+            code = codeconv.extract_cpp(raw)
+            if not code:
+                raise InvalidInput(f"{model} answered without any C++ code. Try again or pick another model.")
+            yield code, _stats_line(model, chunk.stats, notice), _cpp_file(code, model)
+        elif chunk.text:
+            yield codeconv.extract_cpp(raw), f"Converting with **{esc(model)}**… {len(raw):,} characters", None
+
+
+def _summary(r: sandbox.RunResult, lang: str) -> str:
+    if r.compile_failed:
+        head = "✗ **compile error**" + (" (compiler stopped at its time limit)" if r.timed_out else "")
+        return f"{head} after {r.compile_s:.2f} s · `{esc(r.command)}`"
+    if r.timed_out:
+        state = "✗ **killed at the time limit**"
+    elif r.truncated:
+        state = "✗ **output cut at the cap** (the program was stopped)"
+    elif r.exit_code != 0:
+        state = f"✗ **exit code {r.exit_code}**"
+    else:
+        state = "✓ ran"
+    runs = f"median of {len(r.runs_s)} runs" if len(r.runs_s) > 1 else "1 run"
+    line = f"{state} · {lang} wall time **{r.seconds:.3f} s** ({runs}) · sandbox: {r.isolation}"
+    if lang == "C++":
+        line += f" · compiled in {r.compile_s:.2f} s with `{esc(r.command)}`"
+    return line
+
+
+def _output(r: sandbox.RunResult) -> str:
+    text = r.stdout
+    if r.stderr.strip():
+        text += ("\n" if text and not text.endswith("\n") else "") + "--- stderr ---\n" + r.stderr
+    if r.compile_failed:
+        text = r.compile_output
+    return text + ("\n[output truncated]" if r.truncated else "")
+
+
+def _record(r: sandbox.RunResult) -> dict:
+    return {"stdout": r.stdout, "stderr": r.stderr[-2000:], "exit_code": r.exit_code, "seconds": r.seconds,
+            "runs_s": r.runs_s, "timed_out": r.timed_out, "truncated": r.truncated,
+            "compile_failed": r.compile_failed, "compile_s": r.compile_s, "command": r.command,
+            "isolation": r.isolation, "ok": r.ok}
+
+
+@ui_errors
+def run_python(python_code: str, runs: float = 1, time_limit_s: float = 300):
+    """Run the Python program in the sandbox and time it.
+
+    Args:
+        python_code: the Python program.
+        runs: run it this many times; the median wall time counts.
+        time_limit_s: wall-clock and CPU limit per run, in seconds.
+
+    Returns:
+        The program's output, a summary line, and the result as a dict (stdout, seconds, runs_s, ok, ...).
+    """
+    r = sandbox.run_python(python_code, limits=_limits(time_limit_s), runs=_runs(runs))
+    return _output(r), _summary(r, "Python"), _record(r)
+
+
+@ui_errors
+def run_cpp(cpp_code: str, runs: float = 5, time_limit_s: float = 60, python_result: dict | None = None):
+    """Compile and run C++ in the sandbox, check its output against the Python run, and compute the speedup.
+
+    Args:
+        cpp_code: the C++17 source.
+        runs: run it this many times; the median wall time counts.
+        time_limit_s: wall-clock and CPU limit per run, in seconds.
+        python_result: the dict returned by run_python (optional): enables the output check and the speedup.
+
+    Returns:
+        The program's output (or the compiler's), a summary with the check and speedup, and the result as a dict
+        (adds "match" and "speedup" when python_result is given).
+    """
+    r = sandbox.compile_and_run_cpp(codeconv.extract_cpp(cpp_code or "") or (cpp_code or ""),
+                                    limits=_limits(time_limit_s), runs=_runs(runs))
+    record, summary = _record(r), _summary(r, "C++")
+    if python_result and python_result.get("stdout") is not None and not r.compile_failed:
+        summary += "\n\n" + _verdict(r, python_result, record)
+    elif not r.compile_failed:
+        summary += "\n\n_Run the Python program to check the output and see the speedup._"
+    return _output(r), summary, record
+
+
+def _verdict(r: sandbox.RunResult, py: dict, record: dict) -> str:
+    check = codeconv.compare_outputs(py.get("stdout", ""), r.stdout)
+    record["match"] = check.match
+    ignored = f" ({check.ignored_lines} timing line{'s' if check.ignored_lines != 1 else ''} ignored)" \
+        if check.ignored_lines else ""
+    if check.match:
+        line = f"✓ **output identical** to Python's{ignored}"
+    else:
+        line = (f"✗ **output differs** at line {check.first_diff}: Python `{esc(check.python_line[:120])}` vs C++ "
+                f"`{esc(check.cpp_line[:120])}` — the speedup does not count")
+    py_run = sandbox.RunResult(stdout=py.get("stdout", ""), stderr="", exit_code=int(py.get("exit_code", 1)),
+                               seconds=float(py.get("seconds", 0)), timed_out=bool(py.get("timed_out")),
+                               runs_s=list(py.get("runs_s") or []))
+    factor = codeconv.speedup(py_run, r)
+    record["speedup"] = factor if check.match else None
+    if factor is not None and check.match:
+        line += (f"\n\n### ⚡ {factor:,.1f}× faster than Python\nPython {py_run.seconds:.3f} s vs C++ "
+                 f"{r.seconds:.3f} s (median wall times, same sandbox)")
+    return line
+
+
+@ui_errors
+def fix_cpp(python_code: str, cpp_code: str, model: str, rounds: float = 3):
+    """Compile the C++; on errors send them back to the model, up to `rounds` automatic repair rounds.
+
+    Args:
+        python_code: the original Python program.
+        cpp_code: the C++ to check and fix.
+        model: model reference that writes the fixes.
+        rounds: the most repair rounds to try (1-10).
+
+    Returns:
+        The final C++ source, a log of every round, and a downloadable .cpp file.
+    """
+    log: list[str] = []
+    code = cpp_code or ""
+    for step in codeconv.repair(python_code, code, model=(model or "").strip(), rounds=int(rounds or 3)):
+        code = step.cpp or code
+        if step.phase == "compile":
+            r = step.result
+            label = "original" if step.round == 0 else f"round {step.round}"
+            if r.compile_failed:
+                first = next((ln for ln in r.compile_output.splitlines() if "error" in ln), r.compile_output[:200])
+                log.append(f"- **{label}**: ✗ does not compile — `{esc(first.strip()[:200])}`")
+            else:
+                log.append(f"- **{label}**: ✓ compiles ({r.compile_s:.2f} s)")
+        elif step.phase == "fixing":
+            yield code, "\n".join(log + [f"- round {step.round}: {esc(model)} is fixing… {len(code):,} chars"]), None
+            continue
+        elif step.phase == "done":
+            log.append("**Compiles.** Run it to check the output." if step.ok else
+                       f"**Still failing after {int(rounds or 3)} round(s).** Edit by hand or try another model.")
+        yield code, "\n".join(log), _cpp_file(code, model) if step.phase == "done" else None
+
+
+@ui_errors
+def code_snippet(python_code: str, model: str) -> str:
+    """Plain openai/transformers code that reproduces the conversion.
+
+    Args:
+        python_code: the Python program.
+        model: model reference.
+
+    Returns:
+        Python source.
+    """
+    return codeconv.show_code((model or "").strip(), python_code)
+
+
+def _model_column(title: str, choices: list, default: str, elem: str, python_code, py_json, settings: dict) -> dict:
+    with gr.Column():
+        model = gr.Dropdown(choices, value=default, allow_custom_value=True, label=title, elem_id=f"{elem}-model")
+        with gr.Row():
+            convert = gr.Button("Convert", variant="primary", elem_id=f"{elem}-convert")
+            run = gr.Button("Run C++", elem_id=f"{elem}-run")
+            fix = gr.Button("Fix", elem_id=f"{elem}-fix")
+        status = gr.Markdown(elem_id=f"{elem}-status")
+        cpp = gr.Code(language="cpp", label="C++", lines=18, max_lines=30, interactive=True, elem_id=f"{elem}-cpp")
+        download = gr.File(label="Download .cpp", interactive=False, height=60, elem_id=f"{elem}-file")
+        verdict = gr.Markdown(elem_id=f"{elem}-verdict")
+        output = gr.Textbox(label="C++ output", lines=4, max_lines=12, interactive=False, elem_id=f"{elem}-out")
+        result = gr.JSON(visible=False)
+    api = elem == "a"
+    convert.click(convert_to_cpp, [python_code, model, settings["tokens"]], [cpp, status, download],
+                  api_name="convert_to_cpp" if api else False)
+    run.click(run_cpp, [cpp, settings["cpp_runs"], settings["time"], py_json], [output, verdict, result],
+              api_name="run_cpp" if api else False)
+    fix.click(fix_cpp, [python_code, cpp, model, settings["rounds"]], [cpp, status, download],
+              api_name="fix_cpp" if api else False)
+    return {"model": model, "cpp": cpp, "status": status, "download": download}
+
+
+def build() -> None:
+    """Render the Code tab inside the current Blocks."""
+    with gr.Tab("Code", id="code"):
+        gr.Markdown("Turn slow Python into C++ that prints the same output, much faster: convert with a frontier "
+                    "and an open-source model side by side, run everything in a sandbox, check the outputs match "
+                    "(timing lines aside) and see the speedup.")
+        gr.Markdown(sandbox.describe(), elem_id="code-sandbox")
+        with gr.Row():
+            sample = gr.Dropdown(SAMPLE_CHOICES, value=FIRST_SAMPLE.key, label="Sample program", scale=3,
+                                 elem_id="code-sample")
+            ref_btn = gr.Button("Reference C++ (ours) → left", scale=1, elem_id="code-reference")
+        note = gr.Markdown(f"_{esc(FIRST_SAMPLE.note)}_")
+        python_code = gr.Code(FIRST_SAMPLE.python, language="python", label="Python", lines=16, max_lines=30,
+                              interactive=True, elem_id="code-python")
+        with gr.Accordion("Settings", open=False):
+            with gr.Row():
+                py_runs = gr.Slider(1, 20, value=1, step=1, label="Python runs (median)")
+                cpp_runs = gr.Slider(1, 20, value=5, step=1, label="C++ runs (median)")
+                time_limit = gr.Slider(1, 600, value=300, step=1, label="Time limit per run (s)")
+            with gr.Row():
+                rounds = gr.Slider(1, 10, value=3, step=1, label="Automatic repair rounds (Fix)")
+                tokens = gr.Slider(256, 8192, value=4096, step=256, label="Max new tokens")
+        with gr.Row():
+            run_py = gr.Button("Run Python", elem_id="code-run-python")
+        py_summary = gr.Markdown(elem_id="code-py-summary")
+        py_out = gr.Textbox(label="Python output", lines=3, max_lines=12, interactive=False, elem_id="code-py-out")
+        py_json = gr.JSON(label="Python result", visible=False)
+        settings = {"cpp_runs": cpp_runs, "time": time_limit, "rounds": rounds, "tokens": tokens}
+        with gr.Row(equal_height=False):
+            col_a = _model_column("Frontier model", FRONTIER, registry.DEFAULTS["code_frontier"], "a", python_code,
+                                    py_json, settings)
+            custom = Settings.from_env().allow_custom_models  # ollama: is outside the catalog
+            _model_column("Open-source model", OPEN + ([OLLAMA] if custom else []), registry.DEFAULTS["code_open"],
+                          "b", python_code, py_json, settings)
+        with gr.Accordion("Show code (plain openai / transformers)", open=False):
+            snippet_btn = gr.Button("Show code for the frontier model's conversion")
+            snippet = gr.Code(language="python", label="Reproduce the conversion", interactive=False)
+        sample.change(load_sample, sample, [python_code, note], api_name="load_sample")
+        run_py.click(run_python, [python_code, py_runs, time_limit], [py_out, py_summary, py_json],
+                     api_name="run_python")
+        snippet_btn.click(code_snippet, [python_code, col_a["model"]], snippet, api_name="code_snippet")
+        ref_btn.click(reference_cpp, sample, [col_a["cpp"], col_a["status"], col_a["download"]],
+                      api_name="reference_cpp")
