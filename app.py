@@ -14,9 +14,9 @@ import gradio as gr
 
 from engines.config import Settings
 from engines.redact import install_log_redaction
-from tabs import code, tokenizers
+from tabs import code, compare, images, minutes, pipelines, synthetic, tokenizers
 
-TABS = (tokenizers, code)
+TABS = (pipelines, tokenizers, compare, minutes, images, code, synthetic)
 
 
 def header_markdown(settings: Settings) -> str:
@@ -36,6 +36,15 @@ def _gb(n: int) -> str:
     return f"{n / 2**30:.2f} GB"
 
 
+def _entry_label(key) -> str:
+    """A short label for a cache key such as ('causal-lm', '/models/Qwen/Qwen2.5-0.5B-Instruct', 'fp32', 'cpu')."""
+    if not isinstance(key, tuple) or len(key) < 2:
+        return str(key)
+    name = "/".join(str(key[1]).rstrip("/").split("/")[-2:])
+    extra = [str(k) for k in key[2:] if isinstance(k, str) and k]
+    return f"{key[0]} {name}" + (f" ({', '.join(extra)})" if extra else "")
+
+
 def status_markdown(demo: gr.Blocks | None = None) -> str:
     """Live status: Hub online/offline, models available locally, models loaded, memory vs budget, queue."""
     from engines.health import health
@@ -43,8 +52,10 @@ def status_markdown(demo: gr.Blocks | None = None) -> str:
     h = health()
     parts = ["**Hub:** online" if h.hub_online else "**Hub:** offline — only local and cached models load"]
     if h.local_models:
-        parts.append(f"**Local models ({len(h.local_models)}):** " + ", ".join(f"`{m}`" for m in h.local_models))
-    loaded = ", ".join(f"`{row['key']}`" for row in h.loaded) or "none"
+        shown = ", ".join(f"`{m}`" for m in h.local_models[:6])
+        more = f" and {len(h.local_models) - 6} more" if len(h.local_models) > 6 else ""
+        parts.append(f"**Local models ({len(h.local_models)}):** {shown}{more}")
+    loaded = ", ".join(f"`{_entry_label(row['key'])}`" for row in h.loaded) or "none"
     parts.append(f"**Loaded:** {loaded} · **Memory:** {_gb(h.used_bytes)} of {_gb(h.budget_bytes)} budget")
     if h.gpu:
         parts.append(f"**GPU:** {_gb(h.gpu['allocated'])} allocated, peak {_gb(h.gpu['peak'])}, "

@@ -135,7 +135,9 @@ def flux():
         plan = images.plan_load("cuda", flux_b, gpu_bytes=int(gib * 2**30), flux=True)
         print(f"FLUX.1-schnell plan on {gib:.0f} GiB: {plan.label} — {plan.reason}")
     # the 4-bit path of the transformer + T5 through diffusers' quantization config, for real on CUDA
-    ref = images.parse_ref(str(tiny))
+    from engines.refs import parse_ref
+
+    ref = parse_ref(str(tiny))
     plan = images.LoadPlan("cuda", "bf16", ("transformer", "text_encoder_2"))
     loaded, _, seconds = images.load_pipeline(ref, plan, True)
     kinds = sorted({type(m).__name__ for m in loaded.pipe.transformer.modules() if "Linear" in type(m).__name__})

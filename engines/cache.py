@@ -15,6 +15,11 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
+# ``from_pretrained(dtype=...)`` switches torch's process-wide default dtype while it builds a model, so two loads
+# at once in different dtypes corrupt each other ("mat1 and mat2 must have the same dtype"). Loads are serialized;
+# re-entrant because a model's loader loads its tokenizer through the cache too.
+LOAD_LOCK = threading.RLock()
+
 
 @dataclass
 class CacheEntry:
@@ -99,7 +104,8 @@ class ModelCache:
             value = future.result()  # re-raises the loader's error
             return CacheResult(value, True, time.perf_counter() - start)
         try:
-            value = loader()
+            with LOAD_LOCK:  # one load at a time, process-wide (see LOAD_LOCK)
+                value = loader()
         except BaseException as exc:
             with self._lock:
                 self._loading.pop(key, None)
@@ -167,7 +173,7 @@ class ModelCache:
         """Rows describing the cache for the UI: key, size, load seconds, hits (LRU first)."""
         with self._lock:
             return [
-                {"key": str(k), "bytes": e.size, "load_s": round(e.load_s, 3), "hits": e.hits}
+                {"key": k, "bytes": e.size, "load_s": round(e.load_s, 3), "hits": e.hits}
                 for k, e in self._entries.items()
             ]
 

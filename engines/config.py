@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
 import platform
@@ -28,13 +29,22 @@ def _number(name: str, default: float) -> float:
         return default
 
 
+@functools.lru_cache(maxsize=1)
+def _probe_cuda_cached(visible: str | None) -> tuple[bool, str]:
+    return _probe_cuda(visible)
+
+
 def probe_cuda() -> tuple[bool, str]:
-    """Tell whether an NVIDIA GPU is present without importing torch (keeps start-up fast).
+    """Tell whether an NVIDIA GPU is present without importing torch (cached; keeps start-up fast).
 
     Returns:
         (present, name): name is the GPU model or "" when none was found.
     """
-    if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
+    return _probe_cuda_cached(os.environ.get("CUDA_VISIBLE_DEVICES"))
+
+
+def _probe_cuda(visible: str | None) -> tuple[bool, str]:
+    if visible in ("", "-1"):
         return False, ""
     for info in sorted(glob.glob("/proc/driver/nvidia/gpus/*/information")):
         try:
@@ -48,6 +58,7 @@ def probe_cuda() -> tuple[bool, str]:
     return False, ""
 
 
+@functools.lru_cache(maxsize=2)
 def _default_cache_bytes(cuda: bool) -> int:
     try:
         import psutil

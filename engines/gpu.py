@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 import sys
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from engines.config import Settings
@@ -28,6 +30,23 @@ def gpu(duration: int | Callable[..., int] = 60) -> Callable[[Callable], Callabl
         return functools.wraps(fn)(spaces.GPU(duration=duration)(fn))
 
     return decorate
+
+
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def generation_pool() -> ThreadPoolExecutor:
+    """Long-lived threads that run ``generate`` while the caller streams.
+
+    Reused on purpose: the first CUDA work in a new thread pays a per-thread set-up (measured on an H200: a fresh
+    thread per request generated at ~17 tok/s where a reused one ran at ~50 tok/s, like the main thread).
+    """
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="generate")
+        return _POOL
 
 
 def torch_device() -> str:

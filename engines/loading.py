@@ -287,6 +287,6 @@ def _load_lm(ref: ModelRef, quant: str, device: str) -> LoadedLM:
     except Exception as exc:
         raise map_load_error(exc, ref) from exc
     model.eval()
-    params = sum(p.numel() for p in model.parameters())
+    params = int(model.num_parameters())  # counts 4-bit packed weights at their real size
     return LoadedLM(model=model, tokenizer=tokenizer, quantization=quant, device=device,
                     params=params, footprint_bytes=int(model.get_memory_footprint()))

@@ -33,3 +33,135 @@ def fold_system(messages: list[dict]) -> list[dict]:
             m["content"] = FOLDED_SYSTEM.format(system=system, user=m.get("content", ""))
             return rest
     return [{"role": "user", "content": system}, *rest]
+
+
+# ------------------------------------------------------------------------------------------- synthetic data
+
+SYNTHETIC_SYSTEM = (
+    "You generate realistic synthetic data. Answer with JSON Lines only: one JSON object per line, with exactly "
+    "the keys listed, values of the stated types, no prose, no numbering, no code fences."
+)
+
+SYNTHETIC_USER = """Dataset: {description}
+
+Fields:
+{fields}
+
+Write {n} new, distinct rows as JSON Lines ({n} lines). Each line looks like:
+{shape}{variation}"""
+
+# Appended per batch when diversity is on: a different angle, a seed and the values to avoid.
+SYNTHETIC_VARIATION = "\n\nBatch {batch}, variation seed {seed}: focus on {focus}."
+SYNTHETIC_AVOID = "\nAlready used for {field} (do not repeat): {values}."
+SYNTHETIC_BALANCE = "\nUnder-represented so far, prefer: {field} = {values}."
+SYNTHETIC_NO_REPEAT = "\n\nDo not repeat rows you may have written before."
+
+SYNTHETIC_FOCUS = (
+    "typical, everyday cases",
+    "less common but realistic cases",
+    "edge cases within the allowed ranges",
+    "a wide spread of numeric values across the ranges",
+    "different regions, cultures and names",
+    "short and long text values",
+    "values near the minimum of each range",
+    "values near the maximum of each range",
+    "unusual combinations of the fields",
+    "a mix that a careful analyst would find representative",
+)
+
+
+# --- code converter (engines/codeconv.py) ---
+
+CODE_SYSTEM = (
+    "You convert Python programs into C++17 for maximum speed. Reply with the complete C++ source only, in one "
+    "```cpp code block, with no explanation before or after it."
+)
+
+CODE_USER = """Rewrite this Python program in C++17 so that it prints exactly the same output (byte for byte, except \
+lines that only report elapsed time) and runs as fast as possible on {arch}. It is compiled with:
+    {compile_command}
+
+Rules:
+- Include every header you use; the code must compile without warnings-as-errors changes or extra files.
+- Watch integer types: use 64-bit (or unsigned/128-bit) integers wherever a value could overflow 32 bits, and \
+reproduce Python's wrap-around or modulo semantics exactly (Python's % of a negative number is non-negative).
+- Keep random number generators bit-identical: implement the same algorithm with the same constants and types; \
+never substitute <random> or rand().
+- Keep floating-point results identical: same operation order, double precision, no -ffast-math tricks; print \
+floats with the same number of digits Python prints.
+- Time the same sections Python times, with std::chrono, and print those lines in the same format.
+
+Python program:
+```python
+{python}
+```"""
+
+CODE_FIX_USER = """This C++ does not compile with `{compile_command}`:
+```cpp
+{cpp}
+```
+
+Compiler output:
+```
+{errors}
+```
+
+Fix it. Reply with the complete corrected C++17 source only, in one ```cpp code block. It must still print exactly \
+what this Python program prints:
+```python
+{python}
+```"""
+
+
+# --------------------------------------------------------------------------- Images tab
+# Example prompts of our own for text-to-image (FLUX reads up to 256 T5 tokens; CLIP-based models 77).
+IMAGE_EXAMPLES = [
+    "A red fox curled up asleep on a mossy log in a misty pine forest at dawn, soft golden light, 35mm photo",
+    "An isometric cutaway of a tiny underground bakery run by moles, warm lamplight, detailed digital illustration",
+    "A hand-lettered chalkboard menu outside a seaside café that reads \"Fresh Figs Today\", watercolor style",
+    "A vintage travel poster of a lighthouse on a cliff above a stormy sea, bold flat colors, art deco typography",
+    "Macro photograph of dew drops on a spider web, each drop reflecting a tiny sunrise, shallow depth of field",
+    "A cozy reading nook in a treehouse with round windows, stacks of books and a sleeping cat, Studio Ghibli mood",
+]
+
+
+# --------------------------------------------------------------------------------------- Minutes tab (issue 4)
+
+MINUTES_SYSTEM = """You write meeting minutes in Markdown from a meeting transcript (or from notes taken on it).
+Transcript lines start with a [hh:mm:ss] timestamp. Use only what was said; write "not stated" when something is
+missing. Never invent names, dates or decisions. Write exactly these four sections:
+
+## Summary
+**Attendees:** names, or not stated · **Date:** or not stated · **Location:** or not stated
+Then two to four sentences on the purpose and outcome of the meeting.
+
+## Discussion points
+- one bullet per topic, with the main arguments
+
+## Takeaways
+- decisions and conclusions
+
+## Action items
+| # | Action | Owner | Due | Source |
+|---|--------|-------|-----|--------|
+| 1 | what is to be done | who, or unassigned | when, or not stated | [hh:mm:ss] |
+
+The Source column holds the timestamp of the transcript line where the action was agreed."""
+
+MINUTES_USER = "Transcript:\n\n{transcript}\n\nWrite the minutes of this meeting."
+
+MINUTES_REDUCE_USER = ("Notes on the {parts} consecutive parts of one meeting, in order:\n\n{notes}\n\n"
+                       "Write the minutes of the whole meeting from these notes.")
+
+MINUTES_MAP_SYSTEM = """You take notes on one part of a long meeting transcript; other parts are summarized separately.
+Transcript lines start with a [hh:mm:ss] timestamp. Write short Markdown bullets, no preamble:
+- attendees, date and location, only if stated
+- each topic discussed, with the main points
+- decisions
+- action items: what, owner, due date (where stated) and the [hh:mm:ss] timestamp they come from"""
+
+MINUTES_MAP_USER = "Part {part} of {parts} ({start}–{end}):\n\n{transcript}"
+
+MINUTES_COMBINE_USER = ("Merge these notes on consecutive parts of one meeting into one shorter set of notes. Keep "
+                        "every decision and every action item with its owner, due date and [hh:mm:ss] timestamp."
+                        "\n\n{notes}")

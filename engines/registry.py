@@ -444,3 +444,91 @@ def chinchilla_ratio(spec: ModelSpec) -> float | None:
     if not spec.training_tokens_t or not spec.params_b:
         return None
     return spec.training_tokens_t * 1e12 / (spec.params_b * 1e9)
+
+
+# --------------------------------------------------------------- facts that decide a choice (Compare tab)
+
+CHINCHILLA_TOKENS_PER_PARAM = 20.0  # Hoffmann et al. 2022: compute-optimal training uses ~20 tokens per parameter
+CHINCHILLA_SOURCE = "https://arxiv.org/abs/2203.15556"
+
+
+def facts_row(spec: ModelSpec) -> dict:
+    """The facts that decide a choice, for one catalog entry (``None`` where unpublished).
+
+    Args:
+        spec: a catalog entry.
+
+    Returns:
+        A dict: id, model, weights (open/closed), release, knowledge cutoff, params and active params (B), training
+        tokens (T), tokens per param, times the Chinchilla ratio, context, license, gated, prices per 1M tokens,
+        estimated memory at 4-bit and bf16 (GB), source and price source links.
+    """
+    ratio = chinchilla_ratio(spec)
+    mem4, mem16 = estimate_memory_bytes(spec, "4bit"), estimate_memory_bytes(spec, "bf16")
+    return {
+        "id": spec.id, "model": spec.label, "weights": "open" if spec.open_weights else "closed",
+        "release": spec.release, "knowledge cutoff": spec.knowledge_cutoff, "params (B)": spec.params_b,
+        "active params (B)": spec.active_params_b, "training tokens (T)": spec.training_tokens_t,
+        "tokens/param": round(ratio, 1) if ratio else None,
+        "× Chinchilla": round(ratio / CHINCHILLA_TOKENS_PER_PARAM, 1) if ratio else None,
+        "context": spec.context, "license": spec.license, "gated": spec.gated,
+        "$/1M in": spec.price_in, "$/1M out": spec.price_out,
+        "memory 4-bit (GB)": round(mem4 / 2**30, 1) if mem4 else None,
+        "memory bf16 (GB)": round(mem16 / 2**30, 1) if mem16 else None,
+        "source": spec.source, "price source": spec.price_source,
+    }
+
+
+@dataclass(frozen=True)
+class ChinchillaResult:
+    """Training compute arithmetic: N parameters, D tokens, C ≈ 6·N·D FLOPs, and the compute-optimal split."""
+
+    params: float
+    tokens: float
+    flops: float
+    tokens_per_param: float
+    optimal_tokens_for_params: float
+    optimal_params_for_flops: float
+    optimal_tokens_for_flops: float
+
+
+def chinchilla(params: float | None = None, tokens: float | None = None,
+               flops: float | None = None) -> ChinchillaResult:
+    """Solve C = 6·N·D from what is given, and the Chinchilla-optimal N and D (D = 20·N) for the same compute.
+
+    Given N and D: C follows. Given one of them and C: the other follows. Given only C: the optimal N and D. Given
+    only N: D = 20·N. Given only D: N = D / 20. (All three given: C is recomputed from N and D.)
+
+    Args:
+        params: N, parameters (a count, not billions).
+        tokens: D, training tokens (a count).
+        flops: C, training FLOPs.
+
+    Returns:
+        The filled-in numbers.
+
+    Raises:
+        ValueError: nothing positive given, or a negative number.
+    """
+    n, d, c = ((float(x) if x else 0.0) for x in (params, tokens, flops))
+    if min(n, d, c) < 0 or not (n or d or c):
+        raise ValueError("give at least one positive number: parameters, tokens or FLOPs")
+    r = CHINCHILLA_TOKENS_PER_PARAM
+    if n and d:
+        c = 6 * n * d
+    elif n and c:
+        d = c / (6 * n)
+    elif d and c:
+        n = c / (6 * d)
+    elif c:
+        n = (c / (6 * r)) ** 0.5
+        d = r * n
+    elif n:
+        d = r * n
+        c = 6 * n * d
+    else:
+        n = d / r
+        c = 6 * n * d
+    n_opt = (c / (6 * r)) ** 0.5
+    return ChinchillaResult(params=n, tokens=d, flops=c, tokens_per_param=d / n, optimal_tokens_for_params=r * n,
+                            optimal_params_for_flops=n_opt, optimal_tokens_for_flops=r * n_opt)

@@ -11,7 +11,7 @@ import gradio as gr
 from engines import codeconv, registry, sandbox
 from engines.config import Settings
 from engines.errors import InvalidInput
-from tabs.common import esc, ui_errors
+from tabs.common import GPU_EVENT, esc, expensive, ui_errors
 
 SAMPLE_CHOICES = [(s.title, s.key) for s in codeconv.SAMPLES.values()]
 FIRST_SAMPLE = next(iter(codeconv.SAMPLES.values()))
@@ -88,6 +88,7 @@ def reference_cpp(key: str):
         _cpp_file(sample.cpp, f"reference_{key}")
 
 
+@expensive
 @ui_errors
 def convert_to_cpp(python_code: str, model: str, max_new_tokens: float = 4096):
     """Convert a Python program to C++17 with a model, streamed.
@@ -153,6 +154,7 @@ def _record(r: sandbox.RunResult) -> dict:
             "isolation": r.isolation, "ok": r.ok}
 
 
+@expensive
 @ui_errors
 def run_python(python_code: str, runs: float = 1, time_limit_s: float = 300):
     """Run the Python program in the sandbox and time it.
@@ -169,6 +171,7 @@ def run_python(python_code: str, runs: float = 1, time_limit_s: float = 300):
     return _output(r), _summary(r, "Python"), _record(r)
 
 
+@expensive
 @ui_errors
 def run_cpp(cpp_code: str, runs: float = 5, time_limit_s: float = 60, python_result: dict | None = None):
     """Compile and run C++ in the sandbox, check its output against the Python run, and compute the speedup.
@@ -214,6 +217,7 @@ def _verdict(r: sandbox.RunResult, py: dict, record: dict) -> str:
     return line
 
 
+@expensive
 @ui_errors
 def fix_cpp(python_code: str, cpp_code: str, model: str, rounds: float = 3):
     """Compile the C++; on errors send them back to the model, up to `rounds` automatic repair rounds.
@@ -277,11 +281,11 @@ def _model_column(title: str, choices: list, default: str, elem: str, python_cod
         result = gr.JSON(visible=False)
     api = elem == "a"
     convert.click(convert_to_cpp, [python_code, model, settings["tokens"]], [cpp, status, download],
-                  api_name="convert_to_cpp" if api else False)
+                  api_name="convert_to_cpp" if api else False, **GPU_EVENT)
     run.click(run_cpp, [cpp, settings["cpp_runs"], settings["time"], py_json], [output, verdict, result],
               api_name="run_cpp" if api else False)
     fix.click(fix_cpp, [python_code, cpp, model, settings["rounds"]], [cpp, status, download],
-              api_name="fix_cpp" if api else False)
+              api_name="fix_cpp" if api else False, **GPU_EVENT)
     return {"model": model, "cpp": cpp, "status": status, "download": download}
 
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import re
 import socket
 import threading
@@ -89,6 +90,21 @@ def split_pieces(text: str) -> list[str]:
 
 def count_tokens(text: str) -> int:
     return len(text.split())
+
+
+def fake_logprobs(pieces: list[str], top: int) -> list[dict]:
+    """Deterministic ``logprobs.content`` entries, one per piece: the piece itself is the most likely candidate
+    (p = 0.9, 0.8, ... 0.5 in turn), then ``top - 1`` made-up alternatives sharing the rest (sum stays below 1)."""
+    entries = []
+    for i, piece in enumerate(pieces):
+        p = 0.9 - 0.1 * (i % 5)
+        alternatives = [(f"alt{j}", (1 - p) * 0.5 ** (j + 1)) for j in range(max(0, top - 1))]
+        candidates = [(piece, p), *alternatives][: max(0, top)]
+        entries.append({
+            "token": piece, "logprob": math.log(p), "bytes": list(piece.encode()),
+            "top_logprobs": [{"token": t, "logprob": math.log(q), "bytes": list(t.encode())} for t, q in candidates],
+        })
+    return entries
 
 
 def content_text(content: Any) -> str:
@@ -358,11 +374,14 @@ class _Handler(BaseHTTPRequestHandler):
         }
         completion_id = f"chatcmpl-fake{next(self.fake._ids)}"
         created = int(time.time())
+        top = body.get("top_logprobs")
+        wants_logprobs = body.get("logprobs") is True and self.fake.supports_logprobs
+        logprobs = fake_logprobs(pieces, top if isinstance(top, int) else 0) if wants_logprobs else None
 
         if body.get("stream"):
             stream_options = body.get("stream_options") or {}
             include_usage = isinstance(stream_options, dict) and bool(stream_options.get("include_usage"))
-            self._stream(model, pieces, finish_reason, usage, include_usage, completion_id, created, delay)
+            self._stream(model, pieces, finish_reason, usage, include_usage, completion_id, created, delay, logprobs)
             return
 
         if model == SLOW:
@@ -377,7 +396,7 @@ class _Handler(BaseHTTPRequestHandler):
                 {
                     "index": 0,
                     "message": {"role": "assistant", "content": content, "refusal": None},
-                    "logprobs": None,
+                    "logprobs": None if logprobs is None else {"content": logprobs, "refusal": None},
                     "finish_reason": finish_reason,
                 }
             ],
@@ -403,15 +422,19 @@ class _Handler(BaseHTTPRequestHandler):
         completion_id: str,
         created: int,
         delay: float,
+        logprobs: list[dict] | None = None,
     ) -> None:
-        def chunk(delta: dict, reason: str | None) -> dict:
+        def chunk(delta: dict, reason: str | None, index: int | None = None) -> dict:
+            lp = None
+            if logprobs is not None and index is not None:
+                lp = {"content": [logprobs[index]], "refusal": None}
             payload: dict[str, Any] = {
                 "id": completion_id,
                 "object": "chat.completion.chunk",
                 "created": created,
                 "model": model,
                 "system_fingerprint": None,
-                "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": reason}],
+                "choices": [{"index": 0, "delta": delta, "logprobs": lp, "finish_reason": reason}],
             }
             if include_usage:
                 payload["usage"] = None
@@ -426,7 +449,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             self._pause(delay)
             delta = {"role": "assistant", "content": piece} if index == 0 else {"content": piece}
-            self._send_event(chunk(delta, None))
+            self._send_event(chunk(delta, None, index))
         self._pause(delay)
         self._send_event(chunk({}, finish_reason))
         if include_usage:
@@ -459,6 +482,7 @@ class FakeOpenAI:
         self.api_key = api_key
         self.chunk_delay = chunk_delay
         self.slow_delay = slow_delay
+        self.supports_logprobs = True  # False: ignore ``logprobs`` like a server without them
         self.requests: list[dict] = []
         self._scripts: dict[str, list[str]] = {}
         self._lock = threading.Lock()

@@ -61,17 +61,24 @@ def test_context_window_refusal_names_both_numbers(tiny):
 
 
 def test_closing_the_stream_stops_generation(tiny):
-    import threading
+    from engines.loading import load_causal_lm
+    from engines.refs import parse_ref
 
-    stream = stream_chat(str(tiny["lm-llama"]), SYSTEM_USER, max_new_tokens=200, temperature=1.0)
-    for chunk in stream:
-        if chunk.text:
-            break
-    stream.close()
-    deadline = time.time() + 10
-    while any(t.name == "generate" for t in threading.enumerate()) and time.time() < deadline:
-        time.sleep(0.05)
-    assert not any(t.name == "generate" for t in threading.enumerate())
+    model = str(tiny["lm-llama"])
+    lm, *_ = load_causal_lm(parse_ref(model), "auto")
+    calls = []
+    hook = lm.model.register_forward_hook(lambda *args: calls.append(1))
+    try:
+        stream = stream_chat(model, SYSTEM_USER, max_new_tokens=200, temperature=1.0)
+        for chunk in stream:
+            if chunk.text:
+                break
+        stream.close()  # returns once the generate worker has stopped
+        after_close = len(calls)
+        time.sleep(0.3)
+        assert len(calls) == after_close < 100
+    finally:
+        hook.remove()
 
 
 @pytest.mark.parametrize(("messages", "message"), [

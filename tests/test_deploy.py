@@ -44,7 +44,7 @@ def test_front_matter_fields_follow_the_space_reference(front_matter):
     assert len(front_matter["short_description"]) <= 60
     assert re.fullmatch(r"3\.\d+(\.\d+)?", front_matter["python_version"])
     assert re.fullmatch(r"\d+(\.\d+)?[smh]", front_matter["startup_duration_timeout"])
-    pinned = re.search(r"^gradio==(\S+)$", (ROOT / "requirements.txt").read_text(), re.M).group(1)
+    pinned = re.search(r"^gradio(?:\[mcp\])?==(\S+)$", (ROOT / "requirements.txt").read_text(), re.M).group(1)
     assert front_matter["sdk_version"] == pinned
 
 

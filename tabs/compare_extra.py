@@ -1,0 +1,318 @@
+"""Compare models, part 2: benchmarks and leaderboards, model internals, and the next-token view.
+
+``build_panels()`` renders three sub-tabs inside the current ``gr.Tabs`` (the Compare tab calls it). Adapters only:
+the engines are ``engines.benchmarks``, ``engines.internals`` and ``engines.chat.next_token_table``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import gradio as gr
+import pandas as pd
+
+from engines import benchmarks, registry
+from engines import internals as inner
+from engines.chat import NEXT_TOKEN_MAX_STEPS, NEXT_TOKEN_MAX_TOP_K, TokenStep, next_token_code, next_token_table
+from engines.config import Settings
+from engines.errors import InvalidInput
+from engines.loading import QUANTIZATIONS
+from tabs.common import GPU_EVENT, esc, expensive, ui_errors, visible_ws
+
+_LABELS = {s.id: s.label for s in registry.all_specs()}
+SCORE_CHOICES = [(f"{s.label} — {s.id}", s.id) for s in registry.all_specs() if s.kind in ("chat", "code")]
+LOCAL_CHOICES = [(f"{s.label} — {s.id}", s.id) for s in registry.all_specs()
+                 if s.kind in ("chat", "code") and not s.is_remote]
+NEXT_CHOICES = LOCAL_CHOICES + [(f"{s.label} — {s.id}", s.id) for s in registry.by_kind("chat")
+                                if s.id.startswith("openai:")]
+SOURCE_CHOICES = [("Config only — meta device, nothing downloaded but config.json", "config"),
+                  ("Load the weights — real tensors (uses memory)", "weights")]
+EXAMPLE_PROMPT = "The capital of France is"
+
+
+def _label(model: str) -> str:
+    return _LABELS.get(model) or model.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _gb(n: int | None) -> str:
+    if not n:
+        return "—"
+    if n >= 2**30:
+        return f"{n / 2**30:.2f} GB"
+    return f"{n / 2**20:.2f} MB" if n >= 2**20 else f"{n / 2**10:.1f} KB"
+
+
+def _count(n: int) -> str:
+    for unit, size in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
+        if n >= size:
+            return f"{n / size:.2f}{unit}"
+    return str(n)
+
+
+def _selection(models) -> list[str]:
+    if isinstance(models, str):
+        models = [models]
+    return [m for m in (models or []) if m and m.strip()]
+
+
+# ------------------------------------------------------------------------------------ benchmarks
+
+
+@ui_errors
+def benchmark_scores(models: list[str]):
+    """Published benchmark scores of catalog models, each with its source link and date (blank = unpublished).
+
+    Args:
+        models: catalog ids, e.g. ["meta-llama/Llama-3.1-8B-Instruct", "Qwen/Qwen2-7B-Instruct"].
+
+    Returns:
+        The score table (one row per model, one column per benchmark), the sources (one row per score: setting,
+        link, date), and the chart data.
+    """
+    chosen = _selection(models)
+    columns, rows = benchmarks.score_matrix(chosen)
+    wide = pd.DataFrame(rows, columns=columns)
+    scored = [c for c in columns[1:] if wide[c].notna().any()]
+    wide = wide[["model", *scored]] if scored else wide[["model"]]
+    scores = benchmarks.scores_for(chosen)
+    sources = pd.DataFrame([{"model": _label(s.model), "benchmark": benchmarks.BENCHMARKS[s.benchmark].name,
+                             "score": s.value, "setting": s.setting, "date": s.date, "source": s.source}
+                            for s in scores], columns=["model", "benchmark", "score", "setting", "date", "source"])
+    chart = pd.DataFrame([{"benchmark": f"{benchmarks.BENCHMARKS[s.benchmark].name} · {_label(s.model)}",
+                           "score": s.value, "model": _label(s.model)} for s in scores
+                          if benchmarks.BENCHMARKS[s.benchmark].unit == "%"], columns=["benchmark", "score", "model"])
+    if not scores:
+        gr.Info("No published scores on file for these models: the table stays blank rather than guess.")
+    return wide, sources, chart
+
+
+def _glossary_markdown() -> str:
+    limits = "\n".join(f"- **{name}.** {text}" for name, text in benchmarks.LIMITS)
+    boards = "\n".join(f"- [{b.name}]({b.url}) — {b.ranks}" for b in benchmarks.LEADERBOARDS)
+    return f"### Limits of benchmarks\n{limits}\n\n### Leaderboards\n{boards}"
+
+
+def _benchmarks_panel() -> None:
+    with gr.Tab("Benchmarks & leaderboards", id="compare-bench"):
+        gr.Markdown("What the common benchmarks measure, how, and what they can't tell you; then the scores the "
+                    "model cards publish for the models you choose (each with its link and date). A blank cell means "
+                    "unpublished, never zero. Settings (shots, chain of thought, harness) differ between sources.")
+        with gr.Accordion("Glossary: 16 benchmarks in one table", open=False):
+            gr.Dataframe(pd.DataFrame(benchmarks.glossary_rows()), interactive=False, wrap=True,
+                         elem_id="bench-glossary", max_height=480, column_widths=["9%", "25%", "9%", "14%", "30%",
+                                                                                   "13%"])
+        defaults = [m for m in benchmarks.models_with_scores() if not m.startswith("hf:")]
+        with gr.Row():
+            models = gr.Dropdown(SCORE_CHOICES, value=defaults, multiselect=True, label="Models",
+                                 elem_id="bench-models", scale=4)
+            go = gr.Button("Show published scores", variant="primary", elem_id="bench-go", scale=1)
+        table = gr.Dataframe(label="Scores (click a header to sort)", interactive=False, elem_id="bench-table")
+        chart = gr.BarPlot(x="benchmark", y="score", color="model", title="Published scores (%)", y_lim=[0, 100],
+                           x_label_angle=-35, elem_id="bench-chart", height=360)
+        with gr.Accordion("Sources: setting, date and link of every score", open=False):
+            sources = gr.Dataframe(interactive=False, wrap=True, elem_id="bench-sources")
+        gr.Markdown(_glossary_markdown(), elem_id="bench-notes")
+        go.click(benchmark_scores, [models], [table, sources, chart], api_name="benchmark_scores")
+
+
+# ------------------------------------------------------------------------------------ internals
+
+
+def _summary(r: inner.ModelInternals) -> str:
+    where = ("built on the **meta device** from `config.json` alone: no weight was downloaded or allocated"
+             if not r.loaded_weights else f"weights loaded on **{r.device}**")
+    notice = f"\n\n> {esc(r.notice)}" if r.notice else ""
+    return (f"**{esc(r.model)}** · `{r.architecture}` · **{r.total_params:,}** parameters ({_count(r.total_params)}) "
+            f"· weights **{_gb(r.memory_bytes)}** at **{r.quantization}** · {where} · {r.seconds:.2f} s"
+            f"\n\nAt other precisions: " + " · ".join(f"{q} {_gb(b)}" for q, b in r.memory_at.items())
+            + " (Linear layers quantized; embeddings, norms and the LM head stay in bf16)." + notice)
+
+
+def _layers_frame(r: inner.ModelInternals) -> pd.DataFrame:
+    return pd.DataFrame([{"module": row.name, "class": row.module, "type": row.kind, "params": row.params,
+                          "shape": row.shape, "dtype": row.dtype, "quantization": row.quantization,
+                          "bytes": row.bytes, "tied to": row.tied_to or ""} for row in r.layers])
+
+
+@expensive
+@ui_errors
+def model_internals(model: str, source: str = "config", quantization: str = "auto"):
+    """Module tree, parameters by layer type, dtype and quantization per layer, memory and config facts of a model.
+
+    Args:
+        model: Hub id (only config.json is read with source "config") or a local folder.
+        source: "config" (meta device: no weights downloaded or allocated) or "weights" (load the model).
+        quantization: auto | 4bit | 8bit | bf16 | fp16 | fp32; with "config" a preview of how it would load.
+
+    Returns:
+        A summary, parameters by type (table and chart), config facts, per-layer table, module tree, code.
+    """
+    if not (model or "").strip():
+        raise InvalidInput("Choose a model: a catalog id, any Hub id, or a local folder.")
+    r = inner.inspect_model(model.strip(), source=source or "config", quantization=quantization or "auto")
+    kinds = pd.DataFrame([{"layer type": k, "params": n, "share": f"{100 * n / max(1, r.total_params):.1f}%"}
+                          for k, n in r.by_kind.items() if n], columns=["layer type", "params", "share"])
+    facts = pd.DataFrame([{"fact": k, "value": str(v)} for k, v in r.config], columns=["fact", "value"])
+    return (_summary(r), kinds, kinds[["layer type", "params"]], facts, _layers_frame(r), r.module_tree,
+            inner.code_snippet(model.strip(), r.source))
+
+
+def _internals_panel() -> None:
+    with gr.Tab("Model internals", id="compare-internals"):
+        gr.Markdown("Look inside a model: the module tree, where its parameters sit (embeddings, attention, MLP, "
+                    "norms, LM head), each layer's dtype and quantization, its memory, and the config facts that "
+                    "matter. **Config only** builds the model on the meta device from `config.json`, so even a 70B "
+                    "model can be inspected on a laptop; pick 4bit to see which layers bitsandbytes would quantize.")
+        with gr.Row():
+            model = gr.Dropdown(LOCAL_CHOICES, value=registry.DEFAULTS["chat_gpu"], allow_custom_value=True,
+                                label="Model (catalog, any Hub id, or a local folder)", elem_id="int-model", scale=3)
+            source = gr.Radio(SOURCE_CHOICES, value="config", label="Source", elem_id="int-source", scale=3)
+            quant = gr.Dropdown(list(QUANTIZATIONS), value="auto", label="Quantization", elem_id="int-quant", scale=1)
+        go = gr.Button("Inspect", variant="primary", elem_id="int-go")
+        summary = gr.Markdown(elem_id="int-summary")
+        with gr.Row():
+            kinds = gr.Dataframe(label="Parameters by layer type", interactive=False, elem_id="int-kinds", scale=2)
+            chart = gr.BarPlot(x="layer type", y="params", title="Parameters by layer type", elem_id="int-chart",
+                               scale=3, height=260, sort=list(inner.KINDS))
+        facts = gr.Dataframe(label="Config facts", interactive=False, elem_id="int-facts", max_height=420)
+        layers = gr.Dataframe(label="Every layer: dtype and quantization", interactive=False, elem_id="int-layers",
+                              max_height=420)
+        with gr.Accordion("Module tree (print(model))", open=False):
+            tree = gr.Code(language=None, label="Module tree", elem_id="int-tree", max_lines=40)
+        with gr.Accordion("Show code (plain transformers)", open=False):
+            code = gr.Code(language="python", label="Reproduce", elem_id="int-code")
+        go.click(model_internals, [model, source, quant], [summary, kinds, chart, facts, layers, tree, code],
+                 api_name="model_internals", **GPU_EVENT)
+
+
+# ------------------------------------------------------------------------------------ next-token view
+
+
+def _prob_colour(p: float) -> str:
+    """Red (unlikely) through amber to green (likely), readable with dark text."""
+    return f"hsl({int(120 * max(0.0, min(1.0, p)))}, 75%, 78%)"
+
+
+def _shown(text: str) -> str:
+    return esc(visible_ws(text)) if text else "∅"
+
+
+def _chip(row: TokenStep) -> str:
+    rank = row.rank if row.rank is not None else "beyond the top-k"
+    lines = [f"step {row.step} · rank {rank}"] + [
+        f"{'▶' if c.token == row.token else '·'} {visible_ws(c.token)}  {100 * c.prob:.2f}%" for c in row.candidates]
+    return (f"<span class='nt-chip' title='{esc(chr(10).join(lines))}' style='display:inline-flex;"
+            f"flex-direction:column;align-items:center;background:{_prob_colour(row.prob)};color:#111;"
+            "border-radius:4px;margin:1px;padding:0 4px;font-family:monospace;line-height:1.2'>"
+            f"<span style='white-space:pre'>{_shown(row.token)}</span>"
+            f"<small style='opacity:.7'>{100 * row.prob:.1f}%</small></span>")
+
+
+def _visual(rows: list[TokenStep]) -> str:
+    legend = ("<div style='font-size:.85em;margin-bottom:.3em'>Each generated token, coloured by the probability "
+              "the model gave it: " + "".join(f"<span style='background:{_prob_colour(p)};color:#111;padding:0 6px;"
+                                              f"border-radius:3px;margin-left:3px'>{int(p * 100)}%</span>"
+                                              for p in (0.05, 0.25, 0.5, 0.75, 1.0))
+              + " — hover a token for its top-k candidates.</div>")
+    return legend + "<div id='nt-chips' style='line-height:2.2'>" + "".join(_chip(r) for r in rows) + "</div>"
+
+
+def _row_dict(row: TokenStep, top_k: int) -> dict:
+    out = {"step": row.step, "chosen": visible_ws(row.token), "p(chosen)": round(row.prob, 4),
+           "rank": row.rank if row.rank is not None else f">{top_k}"}
+    for i in range(top_k):
+        c = row.candidates[i] if i < len(row.candidates) else None
+        out[f"#{i + 1}"] = f"{visible_ws(c.token)} ({100 * c.prob:.1f}%)" if c else ""
+    out["top-k mass"] = round(sum(c.prob for c in row.candidates), 4)
+    out["entropy (bits)"] = round(row.entropy_bits, 2) if row.entropy_bits is not None else None
+    out["ms"] = round(1000 * row.seconds, 1)
+    return out
+
+
+def _status(rows: list[TokenStep], done: bool, notice: str | None) -> str:
+    if not rows:
+        return "Loading the model and reading the prompt…"
+    last = rows[-1]
+    avg = sum(r.seconds for r in rows) / len(rows)
+    mean_p = sum(r.prob for r in rows) / len(rows)
+    perplexity = math.exp(-sum(r.logprob for r in rows) / len(rows))
+    state = f"done ({last.finish_reason})" if done else "generating…"
+    text = (f"**{len(rows)} tokens** · {state} · {1000 * avg:.0f} ms/token · mean p(chosen) {mean_p:.2f} · "
+            f"perplexity of this output {perplexity:.2f} · {esc(last.backend)} on {esc(last.device)}")
+    return text + (f"\n\n> {esc(notice)}" if notice else "")
+
+
+@expensive
+@ui_errors
+def next_tokens(model: str, system: str, prompt: str, steps: int = 12, top_k: int = 5, temperature: float = 0.0):
+    """Generate step by step and show, for each token, the top-k candidates with their probabilities.
+
+    Args:
+        model: a local model (catalog id, Hub id or folder) or an openai: model (uses the API's logprobs).
+        system: optional system prompt.
+        prompt: the user message.
+        steps: tokens to generate (1-256).
+        top_k: candidates shown per step (1-20).
+        temperature: 0 = greedy (argmax); above 0 samples from softmax(logits / temperature).
+
+    Returns:
+        Streams the coloured tokens (HTML), the step table, a status line, and a code snippet.
+    """
+    if not (model or "").strip():
+        raise InvalidInput("Choose a model.")
+    messages = ([{"role": "system", "content": system.strip()}] if (system or "").strip() else [])
+    messages.append({"role": "user", "content": prompt or ""})
+    steps, top_k = int(steps), int(top_k)
+    code = next_token_code(model.strip(), messages, steps=steps, top_k=top_k, temperature=float(temperature))
+    rows: list[TokenStep] = []
+    notice = None
+    yield "", None, _status(rows, False, None), code
+    for row in next_token_table(model.strip(), messages, steps=steps, top_k=top_k, temperature=float(temperature)):
+        rows.append(row)
+        notice = notice or row.notice
+        table = pd.DataFrame([_row_dict(r, top_k) for r in rows])
+        yield _visual(rows), table, _status(rows, False, notice), code
+    if not rows:
+        yield "", None, "The model produced no token.", code
+        return
+    yield _visual(rows), pd.DataFrame([_row_dict(r, top_k) for r in rows]), _status(rows, True, notice), code
+
+
+def _default_next_model() -> str:
+    return registry.DEFAULTS["chat_gpu" if Settings.from_env().device == "cuda" else "chat_cpu"]
+
+
+def _next_token_panel() -> None:
+    with gr.Tab("Next-token view", id="compare-nexttoken"):
+        gr.Markdown("What the model is thinking: at each step the model scores every token in its vocabulary; the "
+                    "softmax of those scores (divided by the temperature) is a probability distribution. See the "
+                    "top-k candidates, the one chosen, and how sure the model was. At temperature 0 the most likely "
+                    "token is always chosen — exactly what the chat generates. API models show the server's "
+                    "`logprobs` where it returns them.")
+        with gr.Row():
+            model = gr.Dropdown(NEXT_CHOICES, value=_default_next_model(), allow_custom_value=True,
+                                label="Model", elem_id="nt-model", scale=3)
+            steps = gr.Slider(1, NEXT_TOKEN_MAX_STEPS, value=12, step=1, label="Steps", elem_id="nt-steps", scale=1)
+            top_k = gr.Slider(1, NEXT_TOKEN_MAX_TOP_K, value=5, step=1, label="Top-k", elem_id="nt-topk", scale=1)
+            temperature = gr.Slider(0, 2, value=0, step=0.05, label="Temperature", elem_id="nt-temp", scale=1)
+        system = gr.Textbox("", label="System prompt (optional)", lines=1, elem_id="nt-system")
+        prompt = gr.Textbox(EXAMPLE_PROMPT, label="Prompt", lines=2, elem_id="nt-prompt")
+        with gr.Row():
+            go = gr.Button("Generate step by step", variant="primary", elem_id="nt-go")
+            stop = gr.Button("Stop", variant="stop", elem_id="nt-stop")
+        status = gr.Markdown(elem_id="nt-status")
+        visual = gr.HTML(elem_id="nt-visual")
+        table = gr.Dataframe(label="Step by step (top-k candidates with probabilities)", interactive=False,
+                             wrap=True, elem_id="nt-table", max_height=480)
+        with gr.Accordion("Show code (plain transformers / openai)", open=False):
+            code = gr.Code(language="python", label="Reproduce", elem_id="nt-code")
+        event = go.click(next_tokens, [model, system, prompt, steps, top_k, temperature],
+                         [visual, table, status, code], api_name="next_tokens", **GPU_EVENT)
+        stop.click(None, None, None, cancels=[event], api_name=False)
+
+
+def build_panels() -> None:
+    """Render the three part-2 panels as sub-tabs inside the current ``gr.Tabs`` (the Compare tab's)."""
+    _benchmarks_panel()
+    _internals_panel()
+    _next_token_panel()

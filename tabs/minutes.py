@@ -1,0 +1,224 @@
+"""Meeting minutes tab: a recording → timestamped transcript → streamed Markdown minutes with owners, and exports
+(minutes.md, transcript .txt/.srt/.vtt, action items .csv)."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import gradio as gr
+
+from engines import minutes as mn
+from engines import registry
+from engines import speech as sp
+from engines.config import Settings
+from engines.errors import InvalidInput
+from tabs.common import GPU_EVENT, esc, expensive, ui_errors
+
+SAMPLE = Path(__file__).resolve().parent.parent / "assets" / "minutes" / "sample_meeting.mp3"
+LANGUAGES = [("Detect", "auto"), ("English", "en"), ("French", "fr"), ("German", "de"), ("Spanish", "es"),
+             ("Italian", "it"), ("Portuguese", "pt"), ("Dutch", "nl"), ("Polish", "pl"), ("Japanese", "ja"),
+             ("Chinese", "zh"), ("Hindi", "hi"), ("Arabic", "ar")]
+
+
+def _choices(kind: str) -> list[tuple[str, str]]:
+    return [(f"{s.label} ({s.id})", s.id) for s in registry.by_kind(kind)]
+
+
+def _write(files: dict[str, str]) -> list[str]:
+    """Write export files into a fresh server-side temp folder (never a path the user chose)."""
+    folder = Path(tempfile.mkdtemp(prefix="minutes-"))
+    paths = []
+    for name, content in files.items():
+        path = folder / name
+        path.write_text(content, encoding="utf-8")
+        paths.append(str(path))
+    return paths
+
+
+def transcript_stats(t: sp.Transcript) -> str:
+    """A Markdown summary of a transcription: duration, time, real-time factor, backend, device, language."""
+    notes = "".join(f"\n\n> ⚠️ {esc(n)}" for n in t.notices)
+    src = t.source
+    return (f"**{sp.clock(t.duration_s)}** of audio ({t.duration_s:.1f} s) in **{t.seconds:.2f} s** · "
+            f"real-time factor **×{t.realtime_factor:.1f}** (audio seconds ÷ processing seconds) · "
+            f"{len(t.segments)} segments · language **{t.language or 'unknown'}**\n\n"
+            f"Model **{esc(t.model)}** · {t.backend} on {t.device} ({src.get('dtype', '')}) · load "
+            f"{'cached' if t.cache_hit else f'{t.load_s:.2f} s'} · decode {t.decode_s:.2f} s · input "
+            f"{esc(src.get('file', ''))}/{esc(src.get('codec', ''))}, {src.get('sample_rate') or '?'} Hz, "
+            f"{src.get('channels') or '?'} ch{notes}")
+
+
+def transcribe_code(t: sp.Transcript, language: str | None) -> str:
+    """Plain faster-whisper / transformers / openai code that reproduces a transcription."""
+    ref, lang = t.source.get("ref", t.model), f'"{language}"' if language else "None"
+    if t.backend == "openai":
+        return (f'from openai import OpenAI\n\nclient = OpenAI()  # OPENAI_API_KEY, OPENAI_BASE_URL\n'
+                f'with open("meeting.mp3", "rb") as f:  # the API takes up to 25 MB per request\n'
+                f'    result = client.audio.transcriptions.create(model="{ref.split(":", 1)[-1]}", file=f, '
+                f'response_format="verbose_json",\n        timestamp_granularities=["segment"])\n'
+                f'for s in result.segments:\n    print(f"[{{s.start:.1f}}] {{s.text}}")\n')
+    if t.backend == "faster-whisper":
+        return (f'from faster_whisper import WhisperModel\n\nmodel = WhisperModel("{ref}", device="{t.device}", '
+                f'compute_type="{t.source.get("dtype")}")\nsegments, info = model.transcribe("meeting.mp3", '
+                f'language={lang}, beam_size=1, vad_filter=False)\nfor s in segments:\n'
+                f'    print(f"[{{s.start:.1f}}] {{s.text}}")\n')
+    return (f'import torch\nfrom transformers import pipeline\n\n'
+            f'asr = pipeline("automatic-speech-recognition", model="{ref}", dtype=torch.{t.source.get("dtype")}, '
+            f'device="{t.device}")\n# 30 s windows, batched; ffmpeg decodes the file\n'
+            f'out = asr("meeting.mp3", chunk_length_s=30, batch_size={16 if t.device == "cuda" else 1}, '
+            f'return_timestamps=True,\n          generate_kwargs={{"language": {lang}, "task": "transcribe", '
+            f'"num_beams": 1}})\nfor c in out["chunks"]:\n    print(c["timestamp"], c["text"])\n')
+
+
+def minutes_code(model: str, max_new_tokens: int = 1024) -> str:
+    """Plain openai / transformers code that writes minutes with the same prompt."""
+    head = ("from engines import prompts  # MINUTES_SYSTEM, MINUTES_USER\n"
+            "messages = [{\"role\": \"system\", \"content\": prompts.MINUTES_SYSTEM},\n"
+            "            {\"role\": \"user\", \"content\": prompts.MINUTES_USER.format(transcript=transcript)}]\n")
+    if ":" in model.split("/", 1)[0]:
+        name = model.split(":", 1)[1]
+        return (head + f'\nfrom openai import OpenAI\n\nstream = OpenAI().chat.completions.create(model="{name}", '
+                       'messages=messages, stream=True, temperature=0)\nfor event in stream:\n'
+                       '    print(event.choices[0].delta.content or "", end="") if event.choices else None\n')
+    return (head + f'\nfrom transformers import pipeline\n\nchat = pipeline("text-generation", model="{model}", '
+                   'device_map="auto")\nprint(chat(messages, max_new_tokens='
+                   f'{max_new_tokens}, do_sample=False)[0]["generated_text"][-1]["content"])\n')
+
+
+@ui_errors
+@expensive
+def transcribe_meeting(audio: str, model: str, language: str = "auto", progress=gr.Progress()):
+    """Transcribe a meeting recording into timestamped text, with SRT/VTT/TXT downloads.
+
+    Args:
+        audio: the recording (WAV, MP3, M4A, OGG, FLAC, WebM or a video with sound), up to 4 hours by default.
+        model: speech model: a Whisper Hub id ("openai/whisper-large-v3-turbo", "Systran/faster-whisper-small"),
+            a local folder where allowed, or "openai:whisper-1" / "openai:gpt-4o-mini-transcribe".
+        language: ISO code such as "en" or "fr"; "auto" detects it.
+
+    Returns:
+        The transcript (one "[hh:mm:ss] text" line per segment), a stats summary (Markdown), the transcript
+        files (.txt, .srt, .vtt) and a code snippet reproducing the run.
+    """
+    if not audio:
+        raise InvalidInput("Upload or record a meeting first (or click the sample recording below).")
+    lang = None if (language or "auto").strip().lower() == "auto" else language
+
+    def report(done: float, total: float) -> None:
+        progress(done / total if total else 0.0, desc=f"Transcribing: {sp.clock(done)} of {sp.clock(total)}")
+
+    progress(0.0, desc="Checking and decoding the audio")
+    t = sp.transcribe(audio, model=(model or "").strip() or None, language=lang, on_progress=report)
+    files = _write({"transcript.txt": t.to_txt(), "transcript.srt": t.to_srt(), "transcript.vtt": t.to_vtt()})
+    return t.timestamped_text(), transcript_stats(t), files, transcribe_code(t, t.language)
+
+
+def _minutes_stats(stats, steps: int, started: float) -> str:
+    if stats is None:
+        return ""
+    calls = f"{steps} model calls (map-reduce)" if steps > 1 else "1 model call"
+    return (f"✓ Done in **{time.perf_counter() - started:.1f} s** · {calls} · {stats.tokens:,} tokens generated · "
+            f"{stats.tokens_per_s:.1f} tokens/s · model **{esc(stats.model)}** · {esc(stats.backend)} on "
+            f"{esc(stats.device)} ({esc(stats.quantization)}) · load {stats.load_s:.2f} s")
+
+
+@ui_errors
+@expensive
+def write_minutes(transcript: str, model: str, max_new_tokens: float = 1024):
+    """Stream Markdown minutes (summary, discussion points, takeaways, action items with owners and timestamps)
+    from a transcript; long transcripts are summarized part by part first (map-reduce).
+
+    Args:
+        transcript: the meeting transcript, ideally "[hh:mm:ss] text" lines as the transcribe step returns.
+        model: chat model: a Hub id (e.g. "meta-llama/Llama-3.1-8B-Instruct"), a local folder where allowed,
+            or "openai:<name>", "hf:<org/name>", "ollama:<name>".
+        max_new_tokens: upper bound on the length of the minutes in tokens.
+
+    Yields:
+        The minutes so far (Markdown), the stage being run, the notes per part (Markdown), and the downloads
+        (minutes.md and action_items.csv) once done.
+    """
+    started, text, notes, status, stats, steps = time.perf_counter(), "", [], "", None, 1
+    notices: list[str] = []
+    stream = mn.stream_minutes(transcript or "", model=(model or "").strip() or None,
+                               max_new_tokens=int(max_new_tokens or 1024))
+    for chunk in stream:
+        if chunk.notice:
+            notices.append(chunk.notice)
+        stage = getattr(chunk, "stage", None)
+        if stage:
+            steps = max(steps, getattr(chunk, "steps", 1))
+            status = f"⏳ Step {chunk.step} of {chunk.steps}: {esc(stage)} · {time.perf_counter() - started:.1f} s"
+        if getattr(chunk, "notes", None):
+            notes.append(chunk.notes)
+        text += chunk.text
+        if chunk.stats is not None:
+            stats = chunk.stats
+        yield text, status, "\n\n".join(notes), None
+    warn = "".join(f"\n\n> ⚠️ {esc(n)}" for n in notices)
+    files = _write({"minutes.md": text.strip() + "\n", "action_items.csv": mn.action_items_csv(text)})
+    yield text, _minutes_stats(stats, steps, started) + warn, "\n\n".join(notes), files
+
+
+@ui_errors
+def minutes_code_for(model: str, max_new_tokens: float = 1024) -> str:
+    """Code reproducing the minutes call for ``model``."""
+    return minutes_code((model or "").strip() or mn.default_model(), int(max_new_tokens or 1024))
+
+
+def build() -> None:
+    """Render the Minutes tab inside the current Blocks."""
+    settings = Settings.from_env()
+    with gr.Tab("Minutes", id="minutes"):
+        gr.Markdown("Turn a meeting recording into minutes: Whisper writes a timestamped transcript (any length, "
+                    "in 30 s windows), then an LLM streams Markdown minutes with action items, owners and the "
+                    "timestamp each action comes from. Long transcripts are summarized part by part first.")
+        with gr.Row():
+            with gr.Column(scale=3):
+                audio = gr.Audio(sources=["upload", "microphone"], type="filepath", label="Meeting recording",
+                                 elem_id="min-audio")
+                gr.Examples([[str(SAMPLE)]], inputs=[audio], label="Sample (a short synthetic meeting, 41 s)",
+                            elem_id="min-sample")
+            with gr.Column(scale=2):
+                asr = gr.Dropdown(_choices("asr"), value=sp.default_model(settings), allow_custom_value=True,
+                                  label="Speech model", elem_id="min-asr",
+                                  info="faster-whisper (CTranslate2) is fastest on CPU; large-v3 turbo on a GPU")
+                lang = gr.Dropdown(LANGUAGES, value="auto", allow_custom_value=True, label="Language",
+                                   elem_id="min-lang")
+                llm = gr.Dropdown(_choices("chat"), value=mn.default_model(settings), allow_custom_value=True,
+                                  label="Minutes model", elem_id="min-llm")
+                max_new = gr.Slider(16, 4096, value=1024, step=16, label="Max minutes length (tokens)",
+                                    elem_id="min-maxnew")
+        with gr.Row():
+            both = gr.Button("Transcribe + write minutes", variant="primary", elem_id="min-both")
+            go_t = gr.Button("Transcribe only", elem_id="min-transcribe")
+            go_m = gr.Button("Write minutes from the transcript", elem_id="min-write")
+        with gr.Row():
+            with gr.Column():
+                t_stats = gr.Markdown(elem_id="min-tstats")
+                transcript = gr.Textbox(label="Transcript (editable: the minutes are written from this text)",
+                                        lines=12, max_lines=30, elem_id="min-transcript")
+                t_files = gr.File(label="Transcript downloads (.txt, .srt, .vtt)", file_count="multiple",
+                                  interactive=False, elem_id="min-tfiles")
+            with gr.Column():
+                gr.Markdown("#### Minutes")
+                status = gr.Markdown(elem_id="min-status")
+                minutes = gr.Markdown(label="Minutes", elem_id="min-minutes", min_height=200)
+                m_files = gr.File(label="Minutes downloads (minutes.md, action_items.csv)", file_count="multiple",
+                                  interactive=False, elem_id="min-mfiles")
+        with gr.Accordion("Notes per part (long transcripts)", open=False, elem_id="min-notes-acc"):
+            notes = gr.Markdown(elem_id="min-notes")
+        with gr.Accordion("Show code", open=False, elem_id="min-code-acc"):
+            t_code = gr.Code(language="python", label="Transcription", elem_id="min-tcode")
+            m_code = gr.Code(language="python", label="Minutes", elem_id="min-mcode")
+
+        t_out = [transcript, t_stats, t_files, t_code]
+        m_out = [minutes, status, notes, m_files]
+        go_t.click(transcribe_meeting, [audio, asr, lang], t_out, api_name="transcribe", **GPU_EVENT)
+        go_m.click(write_minutes, [transcript, llm, max_new], m_out, api_name="minutes", **GPU_EVENT)
+        both.click(transcribe_meeting, [audio, asr, lang], t_out, api_name=False, **GPU_EVENT).success(
+            write_minutes, [transcript, llm, max_new], m_out, api_name=False, **GPU_EVENT)
+        for trigger in (go_m.click, both.click):
+            trigger(minutes_code_for, [llm, max_new], [m_code], api_name=False, queue=False)

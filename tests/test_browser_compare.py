@@ -1,0 +1,51 @@
+"""Browser test: a 2-model comparison on tiny models, Stop, the facts table, and a blind arena vote; screenshots."""
+
+from __future__ import annotations
+
+import pytest
+import tiny_compare  # noqa: F401  (arena votes of the session app go to a temp file)
+from conftest import SCREENSHOTS
+
+pytestmark = pytest.mark.browser
+
+
+def test_compare_tab_in_browser(page):
+    from playwright.sync_api import expect
+
+    page.get_by_role("tab", name="Compare models").click()
+    max_tokens = page.locator("#cmp-max input[type='number']")
+    max_tokens.fill("24")
+    max_tokens.press("Enter")
+    page.locator("#cmp-run").click()
+    status = page.locator("#cmp-status")
+    expect(status).to_contain_text("Done", timeout=90_000)
+    expect(status).to_contain_text("2 of 2 finished")
+    for i in (0, 1):
+        expect(page.locator(f"#cmp-metrics-{i}")).to_contain_text("tokens/s")
+        expect(page.locator(f"#cmp-metrics-{i}")).to_contain_text("done")
+    expect(page.locator("#cmp-table")).to_contain_text("transformers")
+    expect(page.locator("#cmp-out-2")).to_be_hidden()
+    page.screenshot(path=str(SCREENSHOTS / "compare.png"), full_page=True)
+    assert (SCREENSHOTS / "compare.png").stat().st_size > 10_000
+
+    max_tokens.fill("2000")
+    max_tokens.press("Enter")
+    page.locator("#cmp-run").click()
+    expect(status).to_contain_text("Running", timeout=30_000)
+    page.locator("#cmp-stop").click()
+    expect(status).to_contain_text("Stopped after", timeout=30_000)
+    expect(page.locator("#cmp-metrics-0")).to_contain_text("stopped")
+    expect(page.locator("#cmp-table")).to_contain_text("stopped")
+
+    page.get_by_role("tab", name="The facts that decide").click()
+    expect(page.locator("#facts-table")).to_contain_text("Llama 3.1 8B Instruct")
+    page.locator("#chin-go").click()
+    expect(page.locator("#chin-out")).to_contain_text("FLOPs", timeout=30_000)
+
+    page.get_by_role("tab", name="Blind arena").click()
+    page.locator("#arena-go").click()
+    expect(page.locator("#arena-status")).to_contain_text("Vote to reveal", timeout=90_000)
+    page.locator("#arena-vote-a").click()
+    expect(page.locator("#arena-reveal")).to_contain_text("Vote #", timeout=30_000)
+    expect(page.locator("#arena-board")).to_contain_text("Qwen2.5-0.5B-Instruct")
+    page.screenshot(path=str(SCREENSHOTS / "compare-arena.png"), full_page=True)

@@ -1,0 +1,58 @@
+"""Browser tests of the Compare part 2 panels: run the next-token view on a tiny model, save a screenshot."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import SCREENSHOTS
+from tiny_compare_extra import panels_server
+
+pytestmark = pytest.mark.browser
+
+
+def _run_next_token_view(page) -> None:
+    from playwright.sync_api import expect
+
+    page.get_by_role("tab", name="Next-token view").click()
+    page.locator("#nt-model input").fill("meta-llama/Llama-3.1-8B-Instruct")
+    page.locator("#nt-model input").press("Enter")
+    page.locator("#nt-go").click()
+    expect(page.locator("#nt-status")).to_contain_text("done", timeout=90_000)
+    expect(page.locator("#nt-visual .nt-chip").first).to_be_visible()
+    expect(page.locator("#nt-table")).to_contain_text("p(chosen)")
+
+
+def test_panels_in_browser(browser, models_dir, fake_server):
+    """The panels on their own (until the Compare tab wires them into the app)."""
+    from playwright.sync_api import expect
+
+    with panels_server(models_dir, fake_server.base_url) as url:
+        context = browser.new_context(viewport={"width": 1280, "height": 1400})
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        try:
+            page.goto(url)
+            page.get_by_role("tab", name="Benchmarks & leaderboards").click()
+            page.locator("#bench-go").click()
+            expect(page.locator("#bench-table")).to_contain_text("Llama 3.1 8B Instruct", timeout=60_000)
+            page.screenshot(path=str(SCREENSHOTS / "compare_extra_benchmarks.png"), full_page=True)
+            page.get_by_role("tab", name="Model internals").click()
+            page.locator("#int-go").click()
+            expect(page.locator("#int-summary")).to_contain_text("meta device", timeout=60_000)
+            page.screenshot(path=str(SCREENSHOTS / "compare_extra_internals.png"), full_page=True)
+            _run_next_token_view(page)
+            page.screenshot(path=str(SCREENSHOTS / "compare_extra.png"), full_page=True)
+        finally:
+            context.close()
+    assert (SCREENSHOTS / "compare_extra.png").stat().st_size > 10_000
+
+
+def test_next_token_view_in_app(page):
+    """The same panel inside the app's Compare tab (skips until the lead wires ``build_panels()`` into it)."""
+    compare = page.get_by_role("tab", name="Compare models")
+    if compare.count() == 0:
+        pytest.skip("the app has no 'Compare models' tab yet")
+    compare.click()
+    if page.get_by_role("tab", name="Next-token view").count() == 0:
+        pytest.skip("the Compare tab does not call tabs.compare_extra.build_panels() yet")
+    _run_next_token_view(page)
+    page.screenshot(path=str(SCREENSHOTS / "compare_extra_app.png"), full_page=True)

@@ -1,0 +1,41 @@
+"""Browser test: the bundled sample meeting through both stages (tiny Whisper → tiny chat model), screenshot."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from conftest import SCREENSHOTS
+from tiny_minutes import minutes_fx  # noqa: F401  (session fixture)
+
+pytestmark = pytest.mark.browser
+
+
+def _choose(page, elem: str, value: str) -> None:
+    box = page.locator(f"#{elem} input").first
+    box.fill(value)
+    box.press("Enter")
+
+
+def test_minutes_tab_in_browser(page, minutes_fx):  # noqa: F811
+    from playwright.sync_api import expect
+
+    page.get_by_role("tab", name="Minutes").click()
+    # local folders (allowed for `python app.py`): the tiny CTranslate2 Whisper (or the transformers one) and
+    # a tiny Llama with a 1k context
+    _choose(page, "min-asr", str(minutes_fx.get("whisper-ct2", minutes_fx["whisper"])))
+    _choose(page, "min-llm", str(minutes_fx["lm-long"]))
+    page.locator("#min-sample").get_by_text("sample_meeting.mp3").first.click()
+    slider = page.locator("#min-maxnew input[type=number]")
+    slider.fill("32")
+    slider.press("Enter")
+    page.locator("#min-both").click()
+    expect(page.locator("#min-status")).to_contain_text("Done in", timeout=180_000)
+    expect(page.locator("#min-transcript textarea")).to_have_value(re.compile(r"^\[00:00:\d\d\] "))
+    expect(page.locator("#min-tstats")).to_contain_text("real-time factor")
+    expect(page.locator("#min-tfiles")).to_contain_text(".srt")
+    expect(page.locator("#min-mfiles")).to_contain_text("action_items")
+    page.locator("#min-code-acc").get_by_text("Show code", exact=True).click()
+    expect(page.locator("#min-tcode")).to_contain_text("transcribe")
+    page.screenshot(path=str(SCREENSHOTS / "minutes.png"), full_page=True)
+    assert (SCREENSHOTS / "minutes.png").stat().st_size > 10_000

@@ -1,0 +1,109 @@
+"""The Compare tab through its API (gradio_client against the served app): side by side, facts, arena."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+import tiny_compare  # noqa: F401  (arena votes of the session app go to a temp file)
+from gradio_client.exceptions import AppError
+
+LLAMA = "meta-llama/Llama-3.1-8B-Instruct"  # tiny stand-ins through the models dir
+QWEN = "Qwen/Qwen2-7B-Instruct"
+
+
+def _parts(result):
+    status, *rest = result
+    headers, texts, metrics = rest[0:4], rest[4:8], rest[8:12]
+    tps, ttft, table, csv_path, code = rest[12:]
+    return status, headers, texts, metrics, tps, ttft, table, csv_path, code
+
+
+def test_compare_local_remote_and_failing_column(client):
+    result = client.predict([LLAMA, "openai:fake-long", "openai:fake-500"], "Be brief.", "Hello", 16, 0.0, "auto",
+                            True, api_name="/compare")
+    status, headers, texts, metrics, tps, ttft, table, csv_path, code = _parts(result)
+    assert "Done" in status and "2 of 3 finished" in status
+    rows = {r[0]: dict(zip(table["headers"], r, strict=True)) for r in table["data"]}
+    assert [r["status"] for r in rows.values()] == ["done", "done", "error"]
+    local, remote = rows[LLAMA], rows["openai:fake-long"]
+    assert local["device"] == "cpu" and local["quantization"] == "fp32" and local["tokens"] > 0
+    assert local["tokens_per_s"] > 0 and local["ttft_s"] > 0 and local["memory_gb"] is not None
+    assert remote["tokens"] == 16 and texts[1].startswith("w0 w1")
+    assert "500" in rows["openai:fake-500"]["error"] and "500" in metrics[2] and "Traceback" not in metrics[2]
+    assert "Llama 3.1 8B Instruct" in headers[0] and headers[3] == "" and texts[3] == ""
+    assert {d[0] for d in tps["data"]} == {"Llama 3.1 8B Instruct", "openai:fake-long"} and len(ttft["data"]) == 2
+    with open(csv_path, newline="") as fh:
+        saved = list(csv.DictReader(fh))
+    assert [r["status"] for r in saved] == ["done", "done", "error"]
+    assert "AutoModelForCausalLM.from_pretrained" in code and "OpenAI(" in code
+
+
+def test_compare_streams_columns_interleaved(client, fake_server):
+    fake_server.script("alpha", " ".join(f"a{i}" for i in range(40)))
+    fake_server.script("beta", " ".join(f"b{i}" for i in range(40)))
+    job = client.submit(["openai:alpha", "openai:beta"], "", "Hi", 64, 0.0, "auto", True, api_name="/compare")
+    final = _parts(job.result())[2]
+    updates = [_parts(u)[2] for u in job.outputs()]
+    assert final[0].endswith("a39") and final[1].endswith("b39") and len(updates) > 5
+    both_partial = [t for t in updates if 0 < len(t[0]) < len(final[0]) and 0 < len(t[1]) < len(final[1])]
+    assert both_partial, "no update had both columns part-way: they did not stream side by side"
+
+
+def test_same_model_two_quantizations_falls_back_visibly_on_cpu(client):
+    result = client.predict([f"{LLAMA}@4bit", f"{LLAMA}@fp32"], "", "Hi", 4, 0.0, "auto", True,
+                            api_name="/compare")
+    _, headers, _, metrics, _, _, table, _, _ = _parts(result)
+    assert [r[1] for r in table["data"]] == ["done", "done"] and [r[3] for r in table["data"]] == ["fp32", "fp32"]
+    assert "4bit" in headers[0] and "needs a CUDA GPU" in metrics[0]
+
+
+@pytest.mark.parametrize(("models", "prompt", "message"), [
+    ([], "hi", "at least one model"),
+    ([LLAMA], "   ", "prompt is empty"),
+    ([LLAMA], "hi", "not in the list of choices"),
+])
+def test_compare_bad_input_is_specific(client, models, prompt, message):
+    quant = "3bit" if "choices" in message else "auto"
+    with pytest.raises(AppError, match=message) as info:
+        client.predict(models, "", prompt, 8, 0.0, quant, True, api_name="/compare")
+    assert "Traceback" not in str(info.value)
+
+
+def test_facts_table_and_chinchilla(client):
+    table, chart = client.predict([], "all", api_name="/model_facts")
+    rows = {r[0]: dict(zip(table["headers"], r, strict=True)) for r in table["data"]}
+    llama = rows[f"Llama 3.1 8B Instruct ({LLAMA})"]
+    assert llama["source"].startswith("[card](https://huggingface.co/") and llama["license"] == "llama3.1"
+    assert float(llama["tokens/param"]) == pytest.approx(1875.0)
+    gpt = rows["GPT-4o mini (openai:gpt-4o-mini)"]
+    assert gpt["weights"] == "closed" and "[pricing](" in gpt["source"] and float(gpt["$/1M out"]) == 0.6
+    assert len(chart["data"]) >= 5
+    chosen, _ = client.predict([LLAMA, "someorg/custom"], "chosen", api_name="/model_facts")
+    assert chosen["data"][0][1] == "open" and "not in the catalog" in chosen["data"][1][1]
+    with pytest.raises(AppError, match="No model is chosen"):
+        client.predict([], "chosen", api_name="/model_facts")
+    md = client.predict(70, 1.4, 0, api_name="/chinchilla")
+    assert "5.88e+23" in md and "20.0" in md and "about compute-optimal" in md
+    with pytest.raises(AppError, match="at least one positive"):
+        client.predict(0, 0, 0, api_name="/chinchilla")
+
+
+def test_arena_battle_vote_reveal_and_leaderboard(app_url):
+    from gradio_client import Client
+
+    c = Client(app_url, verbose=False)  # its own session: the match lives in session state
+    with pytest.raises(AppError, match="no match"):
+        c.predict("a", api_name="/arena_vote")
+    a, b, status = c.predict([LLAMA, QWEN], "Hello", 8, api_name="/arena_battle")
+    assert a and b and "Vote to reveal" in status
+    assert LLAMA not in status and QWEN not in status
+    reveal, board, caption = c.predict("b", api_name="/arena_vote")
+    assert "Vote #" in reveal and LLAMA in reveal and QWEN in reveal
+    models = {r[1]: r for r in board["data"]}
+    assert {LLAMA, QWEN} <= set(models) and all(r[4] >= 1 for r in models.values())
+    assert "vote(s) stored" in caption
+    with pytest.raises(AppError, match="already has your vote"):
+        c.predict("a", api_name="/arena_vote")
+    board2, _ = c.predict(api_name="/arena_leaderboard")
+    assert sum(r[4] for r in board2["data"]) >= 2

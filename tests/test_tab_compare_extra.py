@@ -1,0 +1,80 @@
+"""Compare part 2 panels through their API (gradio_client against a Blocks serving ``build_panels()``)."""
+
+from __future__ import annotations
+
+import pytest
+from gradio_client.exceptions import AppError
+from tiny_compare_extra import panels_server
+
+LLAMA = "meta-llama/Llama-3.1-8B-Instruct"  # resolves to a tiny model through the models dir
+QWEN = "Qwen/Qwen2-7B-Instruct"
+
+
+@pytest.fixture(scope="module")
+def panels(models_dir, fake_server):
+    from gradio_client import Client
+
+    with panels_server(models_dir, fake_server.base_url) as url:
+        yield Client(url, verbose=False)
+
+
+def test_benchmark_scores(panels):
+    table, sources, chart = panels.predict([LLAMA, QWEN, "openai:gpt-4o"], api_name="/benchmark_scores")
+    headers = table["headers"]
+    assert headers[0] == "model" and "MMLU" in headers
+    rows = {r[0]: r for r in table["data"]}
+    assert set(rows) == {"Llama 3.1 8B Instruct", "Qwen2 7B Instruct", "GPT-4o"}
+    mmlu = headers.index("MMLU")
+    assert isinstance(rows["Llama 3.1 8B Instruct"][mmlu], float)
+    assert rows["GPT-4o"][mmlu] in (None, "", "NaN") or rows["GPT-4o"][mmlu] != rows["GPT-4o"][mmlu]
+    assert sources["headers"] == ["model", "benchmark", "score", "setting", "date", "source"]
+    assert all(r[5].startswith("https://") and r[4] for r in sources["data"])
+    assert len(chart["data"]) == len(sources["data"])
+
+
+def test_benchmark_scores_errors(panels):
+    with pytest.raises(AppError, match="at least one model"):
+        panels.predict([], api_name="/benchmark_scores")
+
+
+def test_model_internals_config_only(panels):
+    summary, kinds, chart, facts, layers, tree, code = panels.predict(LLAMA, "config", "4bit",
+                                                                      api_name="/model_internals")
+    assert "meta device" in summary and "Linear4bit" in tree
+    kind_rows = {r[0]: r[1] for r in kinds["data"]}
+    assert {"embeddings", "attention", "mlp", "norms"} <= set(kind_rows)
+    assert sum(kind_rows.values()) == sum(r[3] for r in layers["data"])
+    assert any(r[1] == "Linear4bit" for r in layers["data"]) and any(r[1] == "Embedding" for r in layers["data"])
+    assert dict(facts["data"])["KV heads"] == "2"
+    assert "torch.device(\"meta\")" in code
+
+
+def test_model_internals_errors(panels):
+    with pytest.raises(AppError, match="does not publish"):
+        panels.predict("openai:gpt-4o-mini", "config", "auto", api_name="/model_internals")
+    with pytest.raises(AppError, match="Choose a model"):
+        panels.predict("", "config", "auto", api_name="/model_internals")
+
+
+def test_next_tokens_local(panels):
+    visual, table, status, code = panels.predict(LLAMA, "", "The capital of France is", 6, 3, 0.0,
+                                                 api_name="/next_tokens")
+    assert "nt-chips" in visual and visual.count("nt-chip'") == len(table["data"])
+    assert table["headers"][:4] == ["step", "chosen", "p(chosen)", "rank"] and "#3" in table["headers"]
+    assert 1 <= len(table["data"]) <= 6 and all(r[3] == 1 for r in table["data"])
+    assert "done" in status and "transformers on cpu" in status
+    assert "torch.topk" in code
+
+
+def test_next_tokens_openai(panels, fake_server):
+    fake_server.script("nt-model", "alpha beta gamma")
+    visual, table, status, _ = panels.predict("openai:nt-model", "", "hi", 8, 2, 0.0, api_name="/next_tokens")
+    assert [r[1] for r in table["data"]] == ["alpha·", "beta·", "gamma"]
+    assert "done (stop)" in status and "remote" in status
+
+
+def test_next_tokens_errors(panels):
+    with pytest.raises(AppError, match="prompt is empty"):
+        panels.predict(LLAMA, "", "   ", 4, 3, 0.0, api_name="/next_tokens")
+    with pytest.raises(AppError, match="is a URL"):
+        panels.predict("https://huggingface.co/gpt2", "", "hi", 4, 3, 0.0, api_name="/next_tokens")

@@ -1,0 +1,63 @@
+"""The Minutes tab through its API (gradio_client against the served app): transcribe, then minutes."""
+
+from __future__ import annotations
+
+import csv
+import random
+import re
+from pathlib import Path
+
+import pytest
+from gradio_client import handle_file
+from gradio_client.exceptions import AppError
+from test_minutes_engine import MINUTES_MD
+from tiny_minutes import SAMPLE_PATH, minutes_fx  # noqa: F401  (session fixture)
+
+
+def _files(value) -> dict[str, Path]:
+    paths = value if isinstance(value, list) else [value]
+    out = {}
+    for p in paths:
+        p = p.get("path") if isinstance(p, dict) else p
+        out[Path(p).name] = Path(p)
+    return out
+
+
+def test_transcribe_sample_recording(client, minutes_fx):  # noqa: F811
+    text, stats, files, code = client.predict(handle_file(str(SAMPLE_PATH)), str(minutes_fx["whisper"]), "en",
+                                              api_name="/transcribe")
+    lines = text.splitlines()
+    assert lines and all(re.match(r"^\[\d\d:\d\d:\d\d\] \S", line) for line in lines)
+    assert "real-time factor" in stats and "transformers" in stats and re.search(r"\(4[01]\.\d s\)", stats)
+    got = _files(files)
+    assert set(got) == {"transcript.txt", "transcript.srt", "transcript.vtt"}
+    assert got["transcript.vtt"].read_text().startswith("WEBVTT")
+    assert re.match(r"1\n\d\d:\d\d:\d\d,\d{3} --> \d\d:\d\d:\d\d,\d{3}\n", got["transcript.srt"].read_text())
+    assert "pipeline(\"automatic-speech-recognition\"" in code
+
+
+def test_minutes_stream_and_exports(client, fake_server):
+    fake_server.script("minutes-tab", MINUTES_MD)
+    minutes, status, notes, files = client.predict("[00:00:01] Alice: let's start.\n[00:00:09] Bob: I fix the bugs.",
+                                                   "openai:minutes-tab", 512, api_name="/minutes")
+    assert minutes.strip() == MINUTES_MD.strip() and "Done in" in status and "1 model call" in status and notes == ""
+    got = _files(files)
+    assert got["minutes.md"].read_text().strip() == MINUTES_MD.strip()
+    rows = list(csv.DictReader(got["action_items.csv"].open()))
+    assert [r["Owner"] for r in rows] == ["Bob", "Carol"] and rows[0]["Source"] == "[00:00:09]"
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda p: p.write_bytes(random.Random(1).randbytes(5000)), "not a recognised"),
+    (lambda p: p.write_bytes(b""), "empty"),
+])
+def test_transcribe_errors_reach_the_user(client, tmp_path, make, message):
+    path = tmp_path / "upload.mp3"
+    make(path)
+    with pytest.raises(AppError, match=message):
+        client.predict(handle_file(str(path)), "openai:whisper-1", "auto", api_name="/transcribe")
+
+
+def test_minutes_errors_reach_the_user(client):
+    with pytest.raises(AppError, match="empty"):
+        client.predict("   ", "openai:fake-echo", 256, api_name="/minutes")
