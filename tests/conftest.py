@@ -95,7 +95,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve_app(env: dict[str, str], log_path: Path, timeout: float = 90.0):
+def serve_app(env: dict[str, str], log_path: Path, timeout: float = 90.0, args: tuple[str, ...] = ()):
     """Start ``python app.py`` on a free port with ``env`` added; returns (process, url) once it answers."""
     import subprocess
     import time
@@ -104,7 +104,7 @@ def serve_app(env: dict[str, str], log_path: Path, timeout: float = 90.0):
     port = free_port()
     full_env = {**os.environ, **env, "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1"}
     log = open(log_path, "w")  # noqa: SIM115  (closed with the process)
-    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(port), *args],
                             cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + timeout

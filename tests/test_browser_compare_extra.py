@@ -47,12 +47,8 @@ def test_panels_in_browser(browser, models_dir, fake_server):
 
 
 def test_next_token_view_in_app(page):
-    """The same panel inside the app's Compare tab (skips until the lead wires ``build_panels()`` into it)."""
-    compare = page.get_by_role("tab", name="Compare models")
-    if compare.count() == 0:
-        pytest.skip("the app has no 'Compare models' tab yet")
-    compare.click()
-    if page.get_by_role("tab", name="Next-token view").count() == 0:
-        pytest.skip("the Compare tab does not call tabs.compare_extra.build_panels() yet")
+    """The same panel inside the app's Compare tab."""
+    page.get_by_role("tab", name="Compare models").click()
+    page.get_by_role("tab", name="Next-token view").click()
     _run_next_token_view(page)
     page.screenshot(path=str(SCREENSHOTS / "compare_extra_app.png"), full_page=True)
