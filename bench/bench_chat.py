@@ -13,7 +13,7 @@ import time
 from common import bench_lm_dir, median, report
 
 N_TOKENS = 64
-ROUNDS = 5
+ROUNDS = 9
 MESSAGES = [{"role": "system", "content": "You are helpful."},
             {"role": "user", "content": "Write a short story about a lighthouse keeper and a storm."}]
 

@@ -143,7 +143,10 @@ def main() -> None:
 
                 client = Client(url, verbose=False)
                 while not stop.is_set():
-                    client.predict(str(paths["lm-llama"]), "", "busy busy", 40, 3, 0.0, api_name="/next_tokens")
+                    try:
+                        client.predict(str(paths["lm-llama"]), "", "busy busy", 40, 3, 0.0, api_name="/next_tokens")
+                    except Exception:  # the server is shutting down at the end of the phase
+                        return
 
             workers = [threading.Thread(target=keep_gpu_busy, daemon=True) for _ in range(3)]
             for w in workers:
@@ -151,6 +154,8 @@ def main() -> None:
             time.sleep(2)
             loaded = tokenize_latency(url, str(paths["tok-llama"]))
             stop.set()
+            for w in workers:
+                w.join(60)
             report("cpu_event_p50_under_gpu_load", loaded, idle)
         finally:
             proc.terminate()
