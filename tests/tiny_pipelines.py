@@ -163,53 +163,11 @@ def build_translation(out: Path) -> None:
         forced_eos_token_id=tok.eos_token_id, max_length=32, num_beams=1)).save_pretrained(out)
 
 
-def _whisper_tokenizer():
-    from transformers import WhisperTokenizer
-    from transformers.models.whisper.tokenization_whisper import LANGUAGES
-
-    bpe = json.loads(tiny_models._bpe([], vocab_size=600).to_str())["model"]
-    merges = [tuple(m) if isinstance(m, list) else tuple(m.split(" ")) for m in bpe["merges"]]
-    tok = WhisperTokenizer(vocab=bpe["vocab"], merges=merges, pad_token="<|endoftext|>")
-    specials = (["<|startoftranscript|>"] + [f"<|{c}|>" for c in LANGUAGES]
-                + ["<|translate|>", "<|transcribe|>", "<|startoflm|>", "<|startofprev|>", "<|nospeech|>",
-                   "<|notimestamps|>"])
-    tok.add_special_tokens({"additional_special_tokens": specials})
-    tok.add_tokens([f"<|{i * 0.02:.2f}|>" for i in range(1501)])
-    tok.set_prefix_tokens()
-    return tok
-
-
 def build_whisper(out: Path) -> None:
-    """Tiny Whisper with a full generation config (language, task, timestamps work)."""
-    import torch
-    from transformers import (
-        GenerationConfig,
-        WhisperConfig,
-        WhisperFeatureExtractor,
-        WhisperForConditionalGeneration,
-        WhisperProcessor,
-    )
-    from transformers.models.whisper.tokenization_whisper import LANGUAGES
+    """Tiny Whisper: the Minutes tab's builder (one recipe for both tabs)."""
+    import tiny_minutes
 
-    torch.manual_seed(0)
-    tok = _whisper_tokenizer()
-    WhisperProcessor(feature_extractor=WhisperFeatureExtractor(feature_size=80), tokenizer=tok).save_pretrained(out)
-    ids = {t: tok.convert_tokens_to_ids(t) for t in ["<|endoftext|>", "<|startoftranscript|>", "<|translate|>",
-                                                       "<|transcribe|>", "<|startofprev|>", "<|notimestamps|>"]}
-    eot, sot = ids["<|endoftext|>"], ids["<|startoftranscript|>"]
-    model = WhisperForConditionalGeneration(WhisperConfig(
-        vocab_size=len(tok), num_mel_bins=80, d_model=32, encoder_layers=1, decoder_layers=1,
-        encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=64, decoder_ffn_dim=64,
-        max_source_positions=1500, max_target_positions=448, pad_token_id=eot, bos_token_id=eot,
-        eos_token_id=eot, decoder_start_token_id=sot))
-    model.generation_config = GenerationConfig(
-        decoder_start_token_id=sot, bos_token_id=eot, eos_token_id=eot, pad_token_id=eot, is_multilingual=True,
-        no_timestamps_token_id=ids["<|notimestamps|>"], prev_sot_token_id=ids["<|startofprev|>"],
-        lang_to_id={f"<|{c}|>": tok.convert_tokens_to_ids(f"<|{c}|>") for c in LANGUAGES},
-        task_to_id={"transcribe": ids["<|transcribe|>"], "translate": ids["<|translate|>"]},
-        begin_suppress_tokens=[eot], suppress_tokens=[], max_initial_timestamp_index=50, return_timestamps=False,
-        max_length=448, max_new_tokens=6)  # random weights never stop: keep test transcripts short
-    model.save_pretrained(out)
+    tiny_minutes.build_whisper(out)
 
 
 def build_vits(out: Path) -> None:
