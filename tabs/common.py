@@ -26,14 +26,14 @@ def to_ui_error(exc: BaseException) -> gr.Error:
     if isinstance(exc, gr.Error):
         return exc
     if isinstance(exc, WorkbenchError):
-        return gr.Error(redact(str(exc)), title=exc.title)
+        return gr.Error(redact(str(exc)), title=exc.title, print_exception=False)  # a user error, not a bug
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
         log.error("disk full while writing: %s", exc)
         return gr.Error("The server's disk is full, so a file could not be written. Nothing else was lost: free some "
-                        "space (or ask the admin to) and try again.", title="Disk full")
+                        "space (or ask the admin to) and try again.", title="Disk full", print_exception=False)
     log.error("unexpected error in a UI handler", exc_info=exc)
     return gr.Error(f"Something went wrong ({type(exc).__name__}). The app keeps running; the details are in the "
-                    "server log.", title="Unexpected error")
+                    "server log.", title="Unexpected error", print_exception=False)  # logged above, redacted
 
 
 def ui_errors(fn: Callable) -> Callable:
