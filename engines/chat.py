@@ -104,37 +104,23 @@ def stream_chat(model: str, messages: list[dict], *, max_new_tokens: int = 512, 
 # ----------------------------------------------------------------------------------------------- local
 
 
-def _chat_messages(ref: ModelRef, tokenizer, messages: list[dict]) -> tuple[list[dict], str | None]:
-    """Fold the system prompt into the first user turn where the template has no system role."""
-    has_system = any(m["role"] == "system" for m in messages)
-    spec = ref.spec
-    if has_system and spec is not None and spec.no_system_role:
-        return prompts.fold_system(messages), "This model's chat template has no system role: the system " \
-                                              "prompt was put at the start of the first user message."
-    if has_system and getattr(tokenizer, "chat_template", None):
-        try:
-            tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        except Exception as exc:  # jinja raise_exception("System role not supported") and the like
-            if "system" in str(exc).lower():
-                return prompts.fold_system(messages), "This model's chat template rejects a system role: the " \
-                                                      "system prompt was put at the start of the first user message."
-            raise errors.InvalidInput(f"The chat template rejected these messages: {exc}") from exc
-    return messages, None
+def encode_chat(tokenizer, messages: list[dict], *, no_system_role: bool = False) -> tuple[list[int], str | None]:
+    """Token ids of a chat prompt (with the generation prompt), the template rendered once.
 
-
-def encode_chat(tokenizer, messages: list[dict]) -> tuple[list[int], str | None]:
-    """Token ids of a chat prompt (with the generation prompt). Falls back to a plain transcript, with a notice,
-    for tokenizers that have no chat template (base models)."""
+    A template without a system role gets the system text folded into the first user turn; a tokenizer without a
+    chat template (a base model) gets a plain transcript. Either comes with a notice.
+    """
     if getattr(tokenizer, "chat_template", None):
-        try:
-            text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        except Exception as exc:
-            raise errors.InvalidInput(f"The chat template rejected these messages: {exc}") from exc
+        text, _, notice = prompts.apply_template(tokenizer, messages, no_system_role=no_system_role)
         # the template already holds BOS and friends: don't add them twice
-        return tokenizer(text, add_special_tokens=False)["input_ids"], None
+        return tokenizer(text, add_special_tokens=False)["input_ids"], notice
     text = "".join(f"{m['role'].capitalize()}: {m['content']}\n" for m in messages) + "Assistant:"
     return tokenizer(text)["input_ids"], "This model has no chat template (a base model): the messages were sent " \
                                          "as a plain 'Role: text' transcript."
+
+
+def _no_system_role(ref: ModelRef) -> bool:
+    return bool(ref.spec and ref.spec.no_system_role)
 
 
 def context_window(ref: ModelRef, lm: LoadedLM) -> int | None:
@@ -160,10 +146,9 @@ def _stream_local(ref: ModelRef, messages: list[dict], max_new_tokens: int, temp
                   quantization: str) -> Iterator[ChatChunk]:
     start = time.perf_counter()
     lm, hit, load_s, quant_notice = load_causal_lm(ref, quantization)
-    messages, fold_notice = _chat_messages(ref, lm.tokenizer, messages)
-    ids, template_notice = encode_chat(lm.tokenizer, messages)
+    ids, template_notice = encode_chat(lm.tokenizer, messages, no_system_role=_no_system_role(ref))
     check_context(len(ids), max_new_tokens, context_window(ref, lm), ref.display)
-    notices = [n for n in (quant_notice, fold_notice, template_notice) if n]
+    notices = [n for n in (quant_notice, template_notice) if n]
     if notices:
         yield ChatChunk(text="", notice=" ".join(notices))
     stats = GenerationStats(load_s=load_s, ttft_s=0.0, tokens=0, tokens_per_s=0.0, total_s=0.0,
@@ -479,14 +464,13 @@ def next_token_table(model: str, messages: list[dict], *, steps: int = 10, top_k
 def _next_tokens_local(ref: ModelRef, messages: list[dict], steps: int, top_k: int, temperature: float,
                        quantization: str, seed: int | None) -> Iterator[TokenStep]:
     lm, _, _, quant_notice = load_causal_lm(ref, quantization)
-    messages, fold_notice = _chat_messages(ref, lm.tokenizer, messages)
-    ids, template_notice = encode_chat(lm.tokenizer, messages)
+    ids, template_notice = encode_chat(lm.tokenizer, messages, no_system_role=_no_system_role(ref))
     check_context(len(ids), steps, context_window(ref, lm), ref.display)
     penalty = getattr(getattr(lm.model, "generation_config", None), "repetition_penalty", None)
     penalty = float(penalty) if penalty and float(penalty) != 1.0 else None
     penalty_notice = (f"This model's generation config sets repetition_penalty={penalty:g}: it is applied before "
                       "the softmax, as generate() does.") if penalty else None
-    notice = " ".join(n for n in (quant_notice, fold_notice, template_notice, penalty_notice) if n) or None
+    notice = " ".join(n for n in (quant_notice, template_notice, penalty_notice) if n) or None
     for row in token_steps(lm, ids, steps, top_k, temperature, seed, penalty):
         row.backend, row.device = "transformers", lm.device
         if row.step == 1:

@@ -15,6 +15,45 @@ EXAMPLE_CHAT = [
 ]
 
 
+FOLDED_NOTICE = ("This model's chat template has no system role: the system text was folded into the first user "
+                 "message.")
+
+
+def apply_template(tokenizer, messages: list[dict], *, add_generation_prompt: bool = True,
+                   no_system_role: bool = False) -> tuple[str, list[dict], str | None]:
+    """Render ``messages`` through the tokenizer's chat template, rendering once.
+
+    Where the template has no system role (known from the catalog, or its template raises on one), the system
+    text is folded into the first user turn and a notice says so.
+
+    Args:
+        tokenizer: a tokenizer with a ``chat_template``.
+        messages: validated chat messages.
+        add_generation_prompt: end with the tokens that open the assistant's turn.
+        no_system_role: the catalog says the template has no system role.
+
+    Returns:
+        (text, messages actually rendered, notice or None).
+
+    Raises:
+        InvalidInput: the template rejected the messages for another reason.
+    """
+    from engines.errors import InvalidInput
+
+    has_system = any(m["role"] == "system" for m in messages)
+    notice = None
+    if has_system and no_system_role:
+        messages, notice = fold_system(messages), FOLDED_NOTICE
+    try:
+        text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
+    except Exception as exc:  # jinja raise_exception("System role not supported") and the like
+        if not (has_system and notice is None and "system" in str(exc).lower()):
+            raise InvalidInput(f"The chat template rejected these messages: {exc}") from None
+        messages, notice = fold_system(messages), FOLDED_NOTICE
+        text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
+    return text, messages, notice
+
+
 def fold_system(messages: list[dict]) -> list[dict]:
     """Merge leading system messages into the first user message (for templates without a system role).
 

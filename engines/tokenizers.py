@@ -234,15 +234,7 @@ def render_chat_detail(tokenizer: str, messages: list[dict], add_generation_prom
     if not getattr(tok, "chat_template", None):
         raise errors.Unsupported(f"'{tokenizer}' has no chat template (it is a base model or a bare tokenizer). "
                                  "Pick an instruct/chat version of the model.")
-    notice = None
-    try:
-        text = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
-    except Exception as exc:
-        if "system" not in str(exc).lower() or not any(m["role"] == "system" for m in messages):
-            raise errors.InvalidInput(f"The chat template of '{tokenizer}' rejected these messages: {exc}") from None
-        messages = prompts.fold_system(messages)
-        text = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
-        notice = "This template has no system role: the system text was folded into the first user message."
+    text, messages, notice = prompts.apply_template(tok, messages, add_generation_prompt=add_generation_prompt)
     ids = tok(text, add_special_tokens=False)["input_ids"]
     specials = special_ids(tok)
     content = sum(len(tok(m["content"], add_special_tokens=False)["input_ids"]) for m in messages)
