@@ -33,6 +33,11 @@ class Tokenization:
         return self.chars / self.count if self.count else 0.0
 
     @property
+    def text_ids(self) -> list[int]:
+        """The ids of the text itself: without the special tokens the tokenizer added (BOS, EOS, ...)."""
+        return [i for i, s, (a, b) in zip(self.ids, self.is_special, self.offsets, strict=True) if not (s and b <= a)]
+
+    @property
     def words_per_token(self) -> float:
         """Whitespace-separated words per token."""
         return self.words / self.count if self.count else 0.0
@@ -250,12 +255,19 @@ def render_chat(tokenizer: str, messages: list[dict], add_generation_prompt: boo
     return render_chat_detail(tokenizer, messages, add_generation_prompt).text
 
 
-def round_trip(tokenizer: str, text: str) -> tuple[bool, int | None]:
-    """Whether decode(encode(text)) == text, and the first differing character index when not."""
+def round_trip(tokenizer: str, text: str, ids: list[int] | None = None) -> tuple[bool, int | None]:
+    """Whether decode(encode(text)) == text, and the first differing character index when not.
+
+    Args:
+        tokenizer: tokenizer reference.
+        text: the text.
+        ids: ``text`` already encoded without added special tokens (saves encoding it again).
+    """
     check_text(text)
     tok = get_tokenizer(tokenizer)
-    back = tok.decode(tok(text, add_special_tokens=False, verbose=False)["input_ids"], skip_special_tokens=False,
-                      clean_up_tokenization_spaces=False)
+    if ids is None:
+        ids = tok(text, add_special_tokens=False, verbose=False)["input_ids"]
+    back = tok.decode(ids, skip_special_tokens=False, clean_up_tokenization_spaces=False)
     if back == text:
         return True, None
     first = next((i for i, (a, b) in enumerate(zip(text, back, strict=False)) if a != b), None)
@@ -271,7 +283,7 @@ def compare(tokenizers: list[str], text: str) -> list[CompareRow]:
     for name in tokenizers:
         try:
             t = tokenize(name, text, add_special_tokens=False)
-            ok, _ = round_trip(name, text)
+            ok, _ = round_trip(name, text, t.ids)
             rows.append(CompareRow(tokenizer=name, count=t.count, chars_per_token=t.chars_per_token,
                                    words_per_token=t.words_per_token, round_trip=ok,
                                    vocab_size=len(get_tokenizer(name))))

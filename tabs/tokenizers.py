@@ -65,7 +65,7 @@ def tokenize_texts(tokenizers: list[str], text: str, add_special_tokens: bool = 
         name = _name(ref)
         try:
             t = tk.tokenize(ref, text, add_special_tokens=bool(add_special_tokens))
-            ok, diff = tk.round_trip(ref, text)
+            ok, diff = tk.round_trip(ref, text, t.text_ids)
             vocab = tk.tokenizer_info(ref).vocab_size
         except WorkbenchError as exc:
             failures.append((name, exc))
