@@ -215,12 +215,7 @@ def link_into_models_dir(models_dir: Path) -> Path:
         ``models_dir``.
     """
     built = {"flux": build_tiny_flux(), "sd": build_tiny_sd()}
-    for hub_id, name in IMAGE_STANDINS.items():
-        link = models_dir / hub_id
-        link.parent.mkdir(parents=True, exist_ok=True)
-        if not link.exists():
-            link.symlink_to(built[name], target_is_directory=True)
-    return models_dir
+    return tiny_models.build_models_dir(built, models_dir, IMAGE_STANDINS)
 
 
 if __name__ == "__main__":

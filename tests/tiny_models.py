@@ -211,13 +211,22 @@ def build_all() -> dict[str, Path]:
     return paths
 
 
-def build_models_dir(paths: dict[str, Path], target: Path) -> Path:
-    """A WORKBENCH_MODELS_DIR whose catalog ids point at tiny models (symlinks)."""
-    for hub_id, name in CATALOG_STANDINS.items():
+def build_models_dir(paths: dict[str, Path], target: Path, standins: dict[str, str] = CATALOG_STANDINS) -> Path:
+    """A WORKBENCH_MODELS_DIR whose catalog ids point at tiny models (symlinks; an existing link is kept).
+
+    Args:
+        paths: name → folder of built tiny models.
+        target: the models directory.
+        standins: catalog id → name in ``paths``.
+    """
+    for hub_id, name in standins.items():
         link = target / hub_id
         link.parent.mkdir(parents=True, exist_ok=True)
-        if not link.exists():
-            link.symlink_to(paths[name], target_is_directory=True)
+        if not link.exists() and not link.is_symlink():
+            try:
+                link.symlink_to(paths[name], target_is_directory=True)
+            except FileExistsError:  # linked meanwhile by another fixture
+                pass
     return target
 
 

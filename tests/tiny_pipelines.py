@@ -254,14 +254,7 @@ def build_all() -> dict[str, Path]:
 
 def link_standins(paths: dict[str, Path], models_dir: Path) -> None:
     """Make catalog ids resolve to tiny models in ``models_dir`` (never replaces an existing link)."""
-    for hub_id, name in PIPELINE_STANDINS.items():
-        link = models_dir / hub_id
-        link.parent.mkdir(parents=True, exist_ok=True)
-        if not link.exists() and not link.is_symlink():
-            try:
-                link.symlink_to(paths[name], target_is_directory=True)
-            except FileExistsError:  # another session fixture linked it first
-                pass
+    tiny_models.build_models_dir(paths, models_dir, PIPELINE_STANDINS)
 
 
 def _run(cmd: list[str]) -> None:
