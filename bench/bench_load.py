@@ -119,7 +119,7 @@ def busy_answer(url: str, lm: str) -> tuple[float, int]:
 
 
 def main() -> None:
-    sys.path.insert(0, str(ROOT / "tests"))
+    sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "support")]
     import tiny_models
     import tiny_pipelines
     from fake_openai import FakeOpenAI

@@ -16,7 +16,7 @@ import traceback
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "support")]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ASSETS = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / ".devcheck")
 MESSAGES = [{"role": "system", "content": "You are helpful."}, {"role": "user", "content": "Tell me a story."}]

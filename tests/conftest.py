@@ -11,6 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))  # tiny model builders, fake servers
 
 import tiny_models  # noqa: E402  (sets HF_HUB_OFFLINE=1 before anything imports transformers)
 
@@ -24,6 +25,19 @@ os.environ["HF_TOKEN"] = SECRET_MARKER
 for var in ("SPACE_ID", "SPACES_ZERO_GPU", "WORKBENCH_MODELS_DIR", "OPENAI_BASE_URL", "HF_API_BASE_URL",
             "OLLAMA_HOST", "WORKBENCH_ALLOW_LOCAL_MODELS", "WORKBENCH_ALLOW_CUSTOM_MODELS"):
     os.environ.pop(var, None)
+
+
+# Logs of every app this session served: checked for the secret marker when the session finishes (whatever order
+# the tests ran in, and whichever of them ran).
+_SERVED_LOGS: list[Path] = []
+
+
+def pytest_sessionfinish(session, exitstatus):
+    leaked = [str(p) for p in _SERVED_LOGS if p.exists() and SECRET_MARKER in p.read_text(errors="replace")]
+    if leaked:
+        session.exitstatus = 1
+        print(f"\nSECRET LEAK: the secret marker appears in the served app's log: {', '.join(leaked)}",
+              file=sys.stderr)
 
 
 def pytest_configure(config):
@@ -130,6 +144,7 @@ def app_server(models_dir, fake_server, tmp_path_factory):
            "OPENAI_API_KEY": SECRET_MARKER, "HF_API_BASE_URL": fake_server.base_url, "HF_TOKEN": SECRET_MARKER,
            "HF_HUB_OFFLINE": "1"}
     proc, url = serve_app(env, log_path)
+    _SERVED_LOGS.append(log_path)
     yield url, log_path
     proc.terminate()
     try:
@@ -187,3 +202,15 @@ def page(browser, app_url):
     pg.goto(app_url)
     yield pg
     context.close()
+
+
+@pytest.fixture(scope="session")
+def served(models_dir, client) -> dict:
+    """Tiny pipeline models linked into the served app's models dir (catalog defaults resolve to them)."""
+    import tiny_images
+    import tiny_pipelines
+
+    paths = tiny_pipelines.build_all()
+    tiny_pipelines.link_standins(paths, models_dir)
+    tiny_images.link_into_models_dir(models_dir)
+    return paths

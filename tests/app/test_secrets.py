@@ -1,4 +1,5 @@
-"""Secrets never leak. Runs last (zz) so the session app has served every other test's traffic by now.
+"""Secrets never leak. The served app's whole log is also checked when the session finishes (conftest's
+``pytest_sessionfinish``), so the check covers every test's traffic whatever order the tests run in.
 
 OPENAI_API_KEY and HF_TOKEN hold SECRET_MARKER during the whole suite (conftest). This greps the served app's
 whole output and log, API responses (errors included), engine messages, and child process environments.

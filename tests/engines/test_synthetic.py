@@ -11,22 +11,13 @@ import io
 import json
 
 import pytest
+from synthetic_samples import FakeHub, jsonl, row
 
 from engines import errors
 from engines import synthetic as syn
 
 FIELDS = ["name # full name", "age:int(18..90)", "plan:enum(free|pro|team)", "active:bool",
           "signup:date(2020-01-01..2024-12-31)", "score:float(0..1)"]
-
-
-def row(i: int, **over) -> dict:
-    base = {"name": f"Person {i}", "age": 20 + i, "plan": ("free", "pro", "team")[i % 3], "active": i % 2 == 0,
-            "signup": f"2021-01-{1 + i % 28:02d}", "score": round(i / 100, 2)}
-    return {**base, **over}
-
-
-def jsonl(*rows: dict) -> str:
-    return "\n".join(json.dumps(r) for r in rows) + "\n"
 
 
 def run(model: str, n: int, **kw) -> tuple[list[dict], syn.RunStats]:
@@ -276,28 +267,6 @@ def test_code_snippet_is_valid_python(remote_env):
 
 
 # -------------------------------------------------------------------------------------------------- Hub
-
-
-class FakeHub:
-    """Records what HfApi would create and upload."""
-
-    def __init__(self, monkeypatch):
-        from huggingface_hub import HfApi
-
-        self.repos, self.commits = [], []
-        monkeypatch.setattr(HfApi, "create_repo", self.create_repo)
-        monkeypatch.setattr(HfApi, "create_commit", self.create_commit)
-
-    def create_repo(self, repo_id, **kw):
-        from huggingface_hub import RepoUrl
-
-        self.repos.append((repo_id, kw))
-        full = repo_id if "/" in repo_id else f"me/{repo_id}"
-        return RepoUrl(f"https://huggingface.co/datasets/{full}")
-
-    def create_commit(self, repo_id, operations, **kw):
-        files = {op.path_in_repo: op.path_or_fileobj for op in operations}
-        self.commits.append((repo_id, files, kw))
 
 
 def test_push_to_hub_uploads_card_and_rows(monkeypatch):

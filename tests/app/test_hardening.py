@@ -12,7 +12,7 @@ import pytest
 from engines import errors
 from engines.chat import stream_chat
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MESSAGES = [{"role": "user", "content": "Hello there"}]
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import gradio as gr
 import pytest
 from gradio_client.exceptions import AppError
-from test_synthetic import FakeHub, jsonl, row
+from synthetic_samples import FakeHub, jsonl, row
 
 from tabs import synthetic as tab
 

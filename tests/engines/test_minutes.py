@@ -7,26 +7,10 @@ import csv
 import io
 
 import pytest
-from tiny_minutes import minutes_fx  # noqa: F401  (session fixture)
+from tiny_minutes import MINUTES_MD, minutes_fx  # noqa: F401  (session fixture)
 
 from engines import errors, minutes
 from engines.chat import ChatChunk, GenerationStats
-
-MINUTES_MD = """## Summary
-**Attendees:** Alice, Bob, Carol · **Date:** 3 March · **Location:** Lisbon
-
-## Discussion points
-- Beta release
-
-## Takeaways
-- Launch stays on 20 March
-
-## Action items
-| # | Action | Owner | Due | Source |
-|---|--------|-------|-----|--------|
-| 1 | Fix the two login bugs | Bob | Wednesday | [00:00:09] |
-| 2 | Write the CSV export spec, "v1" | Carol | Friday | [00:00:21] |
-"""
 
 
 def _transcript(lines: int) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from conftest import SCREENSHOTS
-from test_tab_pipelines import served  # noqa: F401  (session fixture: tiny models behind the catalog ids)
 
 pytestmark = pytest.mark.browser
 

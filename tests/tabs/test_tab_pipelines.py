@@ -13,17 +13,6 @@ QWEN = "Qwen/Qwen2.5-0.5B-Instruct"
 
 
 @pytest.fixture(scope="session")
-def served(models_dir, client) -> dict:
-    """Tiny pipeline models linked into the served app's models dir (catalog defaults resolve to them)."""
-    import tiny_images
-
-    paths = tiny_pipelines.build_all()
-    tiny_pipelines.link_standins(paths, models_dir)
-    tiny_images.link_into_models_dir(models_dir)
-    return paths
-
-
-@pytest.fixture(scope="session")
 def audio(tmp_path_factory) -> dict:
     """speech / long / corrupt / empty audio files."""
     return tiny_pipelines.build_audio(tmp_path_factory.mktemp("tab-audio"))

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 from gradio_client import handle_file
 from gradio_client.exceptions import AppError
-from test_minutes_engine import MINUTES_MD
-from tiny_minutes import SAMPLE_PATH, minutes_fx  # noqa: F401  (session fixture)
+from tiny_minutes import MINUTES_MD, SAMPLE_PATH, minutes_fx  # noqa: F401  (session fixture)
 
 
 def _files(value) -> dict[str, Path]:

@@ -141,7 +141,7 @@ def build_all() -> dict[str, Path]:
 
 
 
-SAMPLE_PATH = Path(__file__).resolve().parent.parent / "assets" / "minutes" / "sample_meeting.mp3"
+SAMPLE_PATH = Path(__file__).resolve().parents[2] / "assets" / "minutes" / "sample_meeting.mp3"
 SAMPLE_MEETING = (
     ("en-us+f3", "Good morning everyone. This is the weekly product meeting, on Monday the third of March, in the "
                  "Lisbon office. Alice, Bob and Carol are here."),
@@ -156,7 +156,7 @@ SAMPLE_MEETING = (
 
 def make_sample_meeting(out: Path) -> Path:
     """The bundled sample recording (assets/minutes/sample_meeting.mp3): a short synthetic meeting, three voices,
-    mono 16 kHz MP3 at 32 kb/s. Run ``python tests/tiny_minutes.py --sample`` to remake it."""
+    mono 16 kHz MP3 at 32 kb/s. Run ``python tests/support/tiny_minutes.py --sample`` to remake it."""
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -197,3 +197,21 @@ if pytest is not None:
     def minutes_fx() -> dict[str, Path]:
         """name → path: whisper, whisper-ct2 (when ctranslate2 is installed), lm-long, audio (folder)."""
         return build_all()
+
+
+# Well-formed minutes, as a scripted model writes them (engine and tab tests).
+MINUTES_MD = """## Summary
+**Attendees:** Alice, Bob, Carol · **Date:** 3 March · **Location:** Lisbon
+
+## Discussion points
+- Beta release
+
+## Takeaways
+- Launch stays on 20 March
+
+## Action items
+| # | Action | Owner | Due | Source |
+|---|--------|-------|-----|--------|
+| 1 | Fix the two login bugs | Bob | Wednesday | [00:00:09] |
+| 2 | Write the CSV export spec, "v1" | Carol | Friday | [00:00:21] |
+"""
