@@ -37,12 +37,8 @@ def _gb(n: int) -> str:
 
 
 def _entry_label(key) -> str:
-    """A short label for a cache key such as ('causal-lm', '/models/Qwen/Qwen2.5-0.5B-Instruct', 'fp32', 'cpu')."""
-    if not isinstance(key, tuple) or len(key) < 2:
-        return str(key)
-    name = "/".join(str(key[1]).rstrip("/").split("/")[-2:])
-    extra = [str(k) for k in key[2:] if isinstance(k, str) and k]
-    return f"{key[0]} {name}" + (f" ({', '.join(extra)})" if extra else "")
+    label = getattr(key, "label", None)
+    return label() if callable(label) else str(key)
 
 
 def status_markdown(demo: gr.Blocks | None = None) -> str:

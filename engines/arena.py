@@ -26,10 +26,11 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from engines import errors, registry
+from engines import errors, registry, snippets
 from engines.chat import ChatChunk, GenerationStats, stream_chat, validate_messages
 from engines.config import Settings
-from engines.loading import QUANTIZATIONS, estimate_params_b, resolve_quantization
+from engines.loading import estimate_params_b, lm_cache_key
+from engines.quant import QUANTIZATIONS, resolve_quantization
 from engines.redact import redact
 from engines.refs import REMOTE_PREFIXES, ModelRef, parse_ref
 
@@ -128,9 +129,7 @@ def default_models(settings: Settings | None = None, n: int = 2) -> list[str]:
     specs = [s for s in registry.by_kind("chat") if not s.is_remote]
     if settings.device != "cuda":
         specs.sort(key=lambda s: not s.cpu_friendly)
-        fallback = [registry.DEFAULTS["chat_cpu"], "HuggingFaceTB/SmolLM2-360M-Instruct"]
-    else:
-        fallback = [registry.DEFAULTS["chat_gpu"], "microsoft/Phi-3-mini-4k-instruct"]
+    fallback = [registry.default_for("chat", settings.device), registry.default_for("chat_alt", settings.device)]
     local = [s.id for s in specs if available_locally(s.id, settings)]
     return list(dict.fromkeys(local + fallback))[:n]
 
@@ -270,7 +269,7 @@ def _is_cached(ref: ModelRef, quant: str, device: str) -> bool:
     from engines.cache import model_cache
 
     cache = model_cache()
-    return ("causal-lm", ref.target, quant, device) in cache
+    return lm_cache_key(ref, quant, device) in cache
 
 
 def check_fit(entries: list[Entry], *, settings: Settings | None = None,
@@ -674,49 +673,9 @@ def results_rows(cols: list[ColumnState]) -> list[dict[str, Any]]:
 
 def code_snippet(model: str, messages: list[dict], *, quantization: str = "fp32", max_new_tokens: int = 256,
                  temperature: float = 0.0) -> str:
-    """Plain transformers / openai code that reproduces one column's generation.
-
-    Args:
-        model: the model reference as the user gave it.
-        messages: the chat messages sent.
-        quantization: the quantization actually used (4bit, 8bit, bf16, fp16, fp32).
-        max_new_tokens: the generation limit.
-        temperature: the sampling temperature.
-
-    Returns:
-        A self-contained Python snippet.
-    """
-    msgs = json.dumps(messages, indent=4, ensure_ascii=False)
-    prefix, sep, name = model.partition(":")
-    if sep and prefix in ("openai", "hf", "ollama"):
-        base = {"openai": 'os.environ.get("OPENAI_BASE_URL")', "hf": '"https://router.huggingface.co/v1"',
-                "ollama": '"http://localhost:11434/v1"'}[prefix]
-        key = {"openai": 'os.environ["OPENAI_API_KEY"]', "hf": 'os.environ["HF_TOKEN"]', "ollama": '"ollama"'}[prefix]
-        return (f"import os\nfrom openai import OpenAI\n\nclient = OpenAI(base_url={base}, api_key={key})\n"
-                f"stream = client.chat.completions.create(\n    model={name!r},\n    messages={msgs},\n"
-                f"    max_tokens={max_new_tokens}, temperature={temperature}, stream=True,\n)\n"
-                "for event in stream:\n    if event.choices and event.choices[0].delta.content:\n"
-                "        print(event.choices[0].delta.content, end='', flush=True)\n")
-    if quantization in ("4bit", "8bit"):
-        qc = ("BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type='nf4', bnb_4bit_use_double_quant=True,\n"
-              "                       bnb_4bit_compute_dtype=torch.bfloat16)" if quantization == "4bit"
-              else "BitsAndBytesConfig(load_in_8bit=True)")
-        load = f"quantization_config={qc}, device_map='auto'"
-        imports = "AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig"
-    else:
-        dtype = {"bf16": "bfloat16", "fp16": "float16"}.get(quantization, "float32")
-        load = f"dtype=torch.{dtype}, device_map='auto'"
-        imports = "AutoModelForCausalLM, AutoTokenizer"
-    sampling = f"do_sample=True, temperature={temperature}, top_p=0.95" if temperature > 0 else "do_sample=False"
-    return (f"import torch\nfrom transformers import {imports}\n\nmodel_id = {model!r}\n"
-            "tokenizer = AutoTokenizer.from_pretrained(model_id)\n"
-            f"model = AutoModelForCausalLM.from_pretrained(model_id, {load})\n"
-            f"messages = {msgs}\n"
-            "inputs = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors='pt',\n"
-            "                                       return_dict=True).to(model.device)\n"
-            f"out = model.generate(**inputs, max_new_tokens={max_new_tokens}, {sampling})\n"
-            "print(tokenizer.decode(out[0, inputs['input_ids'].shape[1]:], skip_special_tokens=True))\n")
-
+    """Plain transformers / openai code that reproduces one column's generation (see ``snippets.chat_code``)."""
+    return snippets.chat_code(model, messages, quantization=quantization, max_new_tokens=max_new_tokens,
+                              temperature=temperature)
 
 # --------------------------------------------------------------------------------------------------- arena
 

@@ -11,7 +11,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +19,26 @@ log = logging.getLogger(__name__)
 # at once in different dtypes corrupt each other ("mat1 and mat2 must have the same dtype"). Loads are serialized;
 # re-entrant because a model's loader loads its tokenizer through the cache too.
 LOAD_LOCK = threading.RLock()
+
+
+class CacheKey(NamedTuple):
+    """The key of a loaded model: what kind of object, what was loaded, in which variant, on which device.
+
+    ``variant`` is the quantization of a causal LM, the backend of a speech model, the task of a pipeline, the load
+    plan of a diffusers pipeline. Build keys only through this class, so readers (the header, eviction) can rely on
+    the fields by name.
+    """
+
+    kind: str  # "causal-lm" | "tokenizer" | "asr" | "pipeline" | "diffusers" | ...
+    target: str  # what from_pretrained loaded: a Hub id or a folder
+    variant: Hashable = ""
+    device: str = ""
+
+    def label(self) -> str:
+        """A short label for the UI: kind, the model's last two path parts (its Hub id), variant and device."""
+        name = "/".join(str(self.target).rstrip("/").split("/")[-2:])
+        extra = [str(v) for v in (self.variant, self.device) if isinstance(v, str) and v]
+        return f"{self.kind} {name}" + (f" ({', '.join(extra)})" if extra else "")
 
 
 @dataclass

@@ -277,7 +277,7 @@ def show_code(model: str, python_code: str) -> str:
     messages = convert_messages(python_code or "print('hello')")
     head = f"messages = {messages!r}\n\n"
     if ref.is_remote:
-        from engines.chat import endpoint_for
+        from engines.remote import endpoint_for
 
         ep = endpoint_for(ref)
         key = f"os.environ[{ep.key_var!r}]" if ep.key_var else "'ollama'"

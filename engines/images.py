@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engines import errors, registry
-from engines.cache import free_memory, model_cache
+from engines import errors, quant, registry
+from engines.cache import CacheKey, free_memory, model_cache
 from engines.config import Settings
 from engines.gpu import gpu
 from engines.loading import _is_oom, hub_kwargs, map_load_error
@@ -399,13 +399,13 @@ def plan_for(model: str | None = None) -> tuple[ModelRef, LoadPlan, bool]:
 
 def default_model(settings: Settings | None = None) -> str:
     """The engine's default: FLUX.1 [schnell] (the tab offers SD-Turbo instead on a machine without a GPU)."""
-    return registry.DEFAULTS["image"]
+    return registry.default_for("image", "cuda")
 
 
 def suggested_model(settings: Settings | None = None) -> str:
     """The model the tab starts with: FLUX.1 [schnell] where there is a GPU, SD-Turbo elsewhere."""
     settings = settings or Settings.from_env()
-    return registry.DEFAULTS["image" if settings.device == "cuda" else "image_cpu"]
+    return registry.default_for("image", settings.device)
 
 
 # --------------------------------------------------------------------------- loading
@@ -430,15 +430,8 @@ def quantization_config(plan: LoadPlan):
 
     return PipelineQuantizationConfig(
         quant_backend="bitsandbytes_4bit",
-        quant_kwargs={"load_in_4bit": True, "bnb_4bit_quant_type": "nf4", "bnb_4bit_use_double_quant": True,
-                      "bnb_4bit_compute_dtype": _torch_dtype(plan.dtype)},
+        quant_kwargs=quant.bnb_kwargs("4bit", compute=plan.dtype),
         components_to_quantize=list(plan.quantized))
-
-
-def _torch_dtype(name: str):
-    import torch
-
-    return {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[name]
 
 
 def load_pipeline(ref: ModelRef, plan: LoadPlan, flux: bool) -> tuple[LoadedPipeline, bool, float]:
@@ -452,13 +445,13 @@ def load_pipeline(ref: ModelRef, plan: LoadPlan, flux: bool) -> tuple[LoadedPipe
 
 
 def _cache_key(ref: ModelRef, plan: LoadPlan) -> tuple:
-    return ("diffusers", ref.target, plan.key)
+    return CacheKey("diffusers", ref.target, plan.key)
 
 
 def _load(ref: ModelRef, plan: LoadPlan, flux: bool) -> LoadedPipeline:
     from diffusers import AutoPipelineForText2Image, DiffusionPipeline
 
-    kwargs: dict[str, Any] = {"dtype": _torch_dtype(plan.dtype), **hub_kwargs(ref)}
+    kwargs: dict[str, Any] = {"dtype": quant.torch_dtype(plan.dtype), **hub_kwargs(ref)}
     if plan.quantized:
         kwargs["quantization_config"] = quantization_config(plan)
     try:
@@ -645,7 +638,8 @@ def generate_image(prompt: str, *, model: str | None = None, seed: int | None = 
     ref, plan, flux = plan_for(model)
     if plan.slow and not allow_cpu_large:
         raise errors.Unsupported(
-            f"{ref.display} needs a GPU: {plan.reason} Choose {registry.DEFAULTS['image_cpu']} (made for CPU), or "
+            f"{ref.display} needs a GPU: {plan.reason} Choose {registry.default_for('image', 'cpu')} (made for CPU), "
+            "or "
             "allow large models on CPU to run it anyway.")
     loaded, hit, load_s = load_pipeline(ref, plan, flux)
     kwargs = call_kwargs(loaded, ref, prompt, num_inference_steps, width, height, guidance_scale)

@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engines import errors
+from engines import quant as quant_mod
 from engines.config import Settings
-from engines.loading import QUANTIZATIONS, hub_kwargs, load_causal_lm, map_load_error, resolve_quantization
+from engines.loading import hub_kwargs, load_causal_lm, map_load_error
+from engines.quant import QUANTIZATIONS, resolve_quantization
 from engines.refs import ModelRef, parse_ref
 
 KINDS = ("embeddings", "attention", "mlp", "norms", "lm head", "other")
@@ -120,7 +122,6 @@ def inspect_model(model: str, *, source: str = "config", quantization: str = "au
 
 def _meta_model(ref: ModelRef, quantization: str, device: str):
     """Build the model on the meta device from its config alone; swap in bitsandbytes layers for 4/8-bit."""
-    import torch
     from transformers import AutoConfig
 
     try:
@@ -137,7 +138,7 @@ def _meta_model(ref: ModelRef, quantization: str, device: str):
     elif quantization in ("4bit", "8bit") and device != "cuda":
         notice = (f"Preview of a {quantization} load (bitsandbytes needs a CUDA GPU to run it; here a real load "
                   "falls back to fp32).")
-    dtype = {"fp32": torch.float32, "fp16": torch.float16}.get(quant, torch.bfloat16)
+    dtype = quant_mod.torch_dtype(quant)
     model = _build_on_meta(config, dtype, ref)
     if quant in ("4bit", "8bit"):
         model, q_notice = _swap_bnb_layers(model, quant)
@@ -161,18 +162,11 @@ def _build_on_meta(config, dtype, ref: ModelRef):
 
 
 def _swap_bnb_layers(model, quant: str):
-    import torch
-    from transformers import BitsAndBytesConfig
-
     try:
         from transformers.integrations.bitsandbytes import replace_with_bnb_linear
     except ImportError:
         return model, "bitsandbytes is not installed: the layers are shown unquantized."
-    if quant == "4bit":
-        qconfig = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
-                                     bnb_4bit_compute_dtype=torch.bfloat16)
-    else:
-        qconfig = BitsAndBytesConfig(load_in_8bit=True)
+    qconfig = quant_mod.bnb_config(quant)
     keep = ["lm_head", *(getattr(model, "_keep_in_fp32_modules", None) or [])]
     try:
         return replace_with_bnb_linear(model, modules_to_not_convert=keep, quantization_config=qconfig), None

@@ -1,7 +1,6 @@
 """Loading from the Hub or disk: reachability probe, Hub error mapping, tokenizers and causal LMs.
 
-Quantization policy (DESIGN.md): ``auto`` = 4-bit NF4 (double quant, bf16 compute) for LLMs of 1B+ parameters
-on CUDA, bf16 below that; fp32 on CPU. An explicit choice the hardware can't honour falls back with a notice.
+The quantization policy lives in ``engines.quant``.
 """
 
 from __future__ import annotations
@@ -14,13 +13,13 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from engines import errors
-from engines.cache import model_cache
+from engines import errors, quant
+from engines.cache import CacheKey, model_cache
+from engines.quant import QUANTIZATIONS, resolve_quantization  # noqa: F401  (re-exported)
 from engines.refs import ModelRef
 
 log = logging.getLogger(__name__)
 
-QUANTIZATIONS = ("auto", "4bit", "8bit", "bf16", "fp16", "fp32")
 HUB_HOST = "huggingface.co"
 _probe_lock = threading.Lock()
 _probe: dict[str, Any] = {"at": 0.0, "ok": None}
@@ -164,7 +163,7 @@ def load_tokenizer(ref: ModelRef):
         except Exception as exc:
             raise map_load_error(exc, ref) from exc
 
-    return model_cache().get(("tokenizer", ref.target), loader)
+    return model_cache().get(CacheKey("tokenizer", ref.target), loader)
 
 
 @dataclass
@@ -181,41 +180,6 @@ class LoadedLM:
     def get_memory_footprint(self) -> int:
         """Bytes the weights hold (for the cache budget)."""
         return self.footprint_bytes
-
-
-def resolve_quantization(requested: str, device: str, params_b: float | None) -> tuple[str, str | None]:
-    """Choose the quantization to load with, and a notice when the request can't be honoured here.
-
-    Args:
-        requested: one of QUANTIZATIONS.
-        device: "cuda", "mps" or "cpu".
-        params_b: model size in billions of parameters (None = unknown).
-
-    Returns:
-        (chosen, notice): chosen is one of 4bit, 8bit, bf16, fp16, fp32; notice is None or a sentence.
-    """
-    requested = (requested or "auto").strip().lower()
-    if requested not in QUANTIZATIONS:
-        raise errors.InvalidInput(f"Unknown quantization '{requested}'. Choose one of: {', '.join(QUANTIZATIONS)}.")
-    if requested == "auto":
-        if device == "cuda":
-            return ("4bit" if (params_b or 0) >= 1.0 else "bf16"), None
-        return ("fp16" if device == "mps" else "fp32"), None
-    if requested in ("4bit", "8bit") and device != "cuda":
-        fallback = "fp16" if device == "mps" else "fp32"
-        return fallback, (f"{requested} quantization (bitsandbytes) needs a CUDA GPU; loaded in {fallback} on "
-                          f"{device.upper()} instead.")
-    if requested in ("4bit", "8bit"):
-        try:
-            import bitsandbytes  # noqa: F401
-        except ImportError:
-            return "bf16", f"bitsandbytes is not installed, so {requested} is unavailable; loaded in bf16 instead."
-    if requested == "bf16" and device == "cuda":
-        import torch
-
-        if not torch.cuda.is_bf16_supported():
-            return "fp16", "This GPU has no bf16 support; loaded in fp16 instead."
-    return requested, None
 
 
 def estimate_params_b(config: Any) -> float | None:
@@ -246,9 +210,13 @@ def load_causal_lm(ref: ModelRef, quantization: str = "auto") -> tuple[LoadedLM,
     if params_b is None and quantization in ("auto",) and device == "cuda":
         params_b = _config_params_b(ref)
     chosen, notice = resolve_quantization(quantization, device, params_b)
-    result = model_cache().get_with_info(("causal-lm", ref.target, chosen, device),
-                                         lambda: _load_lm(ref, chosen, device))
+    result = model_cache().get_with_info(lm_cache_key(ref, chosen, device), lambda: _load_lm(ref, chosen, device))
     return result.value, result.hit, result.seconds, notice
+
+
+def lm_cache_key(ref: ModelRef, quantization: str, device: str) -> CacheKey:
+    """The cache key of a causal LM loaded at ``quantization`` (resolved, not "auto") on ``device``."""
+    return CacheKey("causal-lm", ref.target, quantization, device)
 
 
 def _config_params_b(ref: ModelRef) -> float | None:
@@ -260,33 +228,19 @@ def _config_params_b(ref: ModelRef) -> float | None:
         raise map_load_error(exc, ref) from exc
 
 
-def _load_lm(ref: ModelRef, quant: str, device: str) -> LoadedLM:
-    import torch
+def _load_lm(ref: ModelRef, quant_name: str, device: str) -> LoadedLM:
     from transformers import AutoModelForCausalLM
 
     tokenizer = load_tokenizer(ref)
-    kwargs: dict[str, Any] = {"trust_remote_code": False, **hub_kwargs(ref)}
-    if quant == "4bit":
-        from transformers import BitsAndBytesConfig
-
-        kwargs["quantization_config"] = BitsAndBytesConfig(
-            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
-            bnb_4bit_compute_dtype=torch.bfloat16)
-        kwargs["device_map"] = {"": 0}
-    elif quant == "8bit":
-        from transformers import BitsAndBytesConfig
-
-        kwargs["quantization_config"] = BitsAndBytesConfig(load_in_8bit=True)
-        kwargs["device_map"] = {"": 0}
-    else:
-        kwargs["dtype"] = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[quant]
+    kwargs: dict[str, Any] = {"trust_remote_code": False, **hub_kwargs(ref),
+                              **quant.from_pretrained_kwargs(quant_name)}
     try:
         model = AutoModelForCausalLM.from_pretrained(ref.target, **kwargs)
-        if quant not in ("4bit", "8bit") and device != "cpu":
+        if quant_name not in quant.BNB and device != "cpu":
             model = model.to(device)
     except Exception as exc:
         raise map_load_error(exc, ref) from exc
     model.eval()
     params = int(model.num_parameters())  # counts 4-bit packed weights at their real size
-    return LoadedLM(model=model, tokenizer=tokenizer, quantization=quant, device=device,
+    return LoadedLM(model=model, tokenizer=tokenizer, quantization=quant_name, device=device,
                     params=params, footprint_bytes=int(model.get_memory_footprint()))

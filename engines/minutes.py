@@ -71,7 +71,7 @@ class Budget:
 def default_model(settings: Settings | None = None) -> str:
     """The default minutes model: Llama 3.1 8B (4-bit) on a GPU, a small instruct model on CPU."""
     settings = settings or Settings.from_env()
-    return registry.DEFAULTS["minutes_gpu" if settings.device == "cuda" else "minutes_cpu"]
+    return registry.default_for("minutes", settings.device)
 
 
 def _context_of(ref: ModelRef) -> int | None:

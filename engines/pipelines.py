@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engines import errors, registry
-from engines.cache import model_cache
+from engines.cache import CacheKey, model_cache
 from engines.config import Settings
 from engines.gpu import gpu
 from engines.loading import hub_kwargs, map_load_error
@@ -385,7 +385,7 @@ def _load(task: str, ref: ModelRef, progress: ProgressFn) -> tuple[LoadedTask, f
     from engines.gpu import torch_device
 
     device = torch_device()
-    key = ("pipeline", task, ref.target, device)
+    key = CacheKey("pipeline", ref.target, task, device)
     cache = model_cache()
     if key not in cache:
         progress(f"Loading {ref.display} for {TASKS[task].label.lower()} (first use; downloads if needed)…")

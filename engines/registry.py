@@ -351,12 +351,38 @@ DEFAULTS: dict[str, str] = {
     "image_cpu": "stabilityai/sd-turbo",
     "minutes_gpu": "meta-llama/Llama-3.1-8B-Instruct",
     "minutes_cpu": "Qwen/Qwen2.5-1.5B-Instruct",
+    # the arena's second contestant when fewer than two chat models are available locally
+    "chat_alt_gpu": "microsoft/Phi-3-mini-4k-instruct",
+    "chat_alt_cpu": "HuggingFaceTB/SmolLM2-360M-Instruct",
 }
+# Roles that exist once, whatever the hardware.
+_DEVICE_FREE_ROLES = ("code_frontier", "code_open")
 
 # Weight bytes per parameter for each explicit quantization ("auto" must be resolved by the caller).
 BYTES_PER_PARAM: dict[str, float] = {"4bit": 0.5, "8bit": 1.0, "bf16": 2.0, "fp16": 2.0, "fp32": 4.0}
 _NF4_EXTRA = 1.10  # quantization constants + embeddings/head left unquantized
 _RUNTIME_OVERHEAD = 1.15  # activations, KV cache, CUDA context
+
+
+def default_for(role: str, device: str) -> str:
+    """The model a tab starts with for ``role`` on ``device``: the GPU pick on CUDA, the CPU pick elsewhere (a CPU
+    box or an Apple laptop: small models that run without CUDA).
+
+    Args:
+        role: chat, chat_alt, code_local, code_frontier, code_open, asr, image, minutes.
+        device: "cuda", "mps" or "cpu".
+
+    Returns:
+        A catalog id.
+
+    Raises:
+        KeyError: an unknown role.
+    """
+    if role in _DEVICE_FREE_ROLES:
+        return DEFAULTS[role]
+    if role == "image":  # FLUX is the GPU pick; "image" keeps its historical key
+        return DEFAULTS["image" if device == "cuda" else "image_cpu"]
+    return DEFAULTS[f"{role}_{'gpu' if device == 'cuda' else 'cpu'}"]
 
 
 def get(model_id: str) -> ModelSpec | None:

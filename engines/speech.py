@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from engines import errors, registry
-from engines.cache import model_cache
+from engines.cache import CacheKey, model_cache
 from engines.config import Settings
 from engines.gpu import gpu
 from engines.loading import hub_kwargs, map_load_error
@@ -307,7 +307,7 @@ def default_model(settings: Settings | None = None) -> str:
     """The default speech model: Whisper large-v3 turbo on a GPU, faster-whisper small on CPU (which runs as
     transformers Whisper small, with a notice, when faster-whisper is not installed)."""
     settings = settings or Settings.from_env()
-    return registry.DEFAULTS["asr_gpu" if settings.device == "cuda" else "asr_cpu"]
+    return registry.default_for("asr", settings.device)
 
 
 def has_faster_whisper() -> bool:
@@ -434,7 +434,7 @@ def load_asr(plan: AsrPlan) -> tuple[LoadedAsr, bool, float]:
         device = torch_device()
         device = "cpu" if device == "mps" else device  # Whisper fp16 on MPS is unreliable; CPU is safe
         loader = _load_transformers
-    result = model_cache().get_with_info(("asr", plan.backend, plan.ref.target, device),
+    result = model_cache().get_with_info(CacheKey("asr", plan.ref.target, plan.backend, device),
                                          lambda: loader(plan.ref, device))
     return result.value, result.hit, result.seconds
 
@@ -540,7 +540,7 @@ def _language_code(value: str | None) -> str | None:
 
 def _run_openai(ref: ModelRef, audio, language: str | None, progress: ProgressFn) -> tuple[list, str | None]:
     """Upload 10-minute WAV chunks to ``/audio/transcriptions``; segments when the model offers verbose_json."""
-    from engines.chat import map_remote_error, openai_client
+    from engines.remote import map_remote_error, openai_client
 
     client = openai_client(ref, Settings.from_env())
     total, verbose, detected = len(audio) / SAMPLE_RATE, True, None

@@ -542,7 +542,7 @@ def stream_rows(description: str, *, fields: list[Field | str], n_rows: int, mod
     stats = stats if stats is not None else RunStats()
     stats.requested, stats.model, stats.temperature = plan.n_rows, plan.model, plan.temperature
     if plan.remote:  # known now: a run that stops mid-stream never sees the final stats chunk
-        from engines.chat import endpoint_for
+        from engines.remote import endpoint_for
 
         stats.backend, stats.device, stats.quantization = endpoint_for(parse_ref(plan.model)).provider, "remote", "n/a"
     else:
@@ -894,7 +894,7 @@ def code_snippet(stats: RunStats) -> str:
     parse = ("rows = [json.loads(line) for line in text.splitlines() if line.strip().startswith(\"{\")]\n"
              "print(len(rows), \"rows\", rows[:3])\n")
     if ref is not None and ref.is_remote:
-        from engines.chat import endpoint_for
+        from engines.remote import endpoint_for
 
         ep = endpoint_for(ref)
         key = f"os.environ[{ep.key_var!r}]" if ep.key_var else "\"ollama\""

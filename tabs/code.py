@@ -318,11 +318,11 @@ def build() -> None:
         py_json = gr.JSON(label="Python result", visible=False)
         settings = {"cpp_runs": cpp_runs, "time": time_limit, "rounds": rounds, "tokens": tokens}
         with gr.Row(equal_height=False):
-            col_a = _model_column("Frontier model", FRONTIER, registry.DEFAULTS["code_frontier"], "a", python_code,
-                                    py_json, settings)
+            col_a = _model_column("Frontier model", FRONTIER, registry.default_for("code_frontier", "cpu"), "a",
+                                  python_code, py_json, settings)
             custom = Settings.from_env().allow_custom_models  # ollama: is outside the catalog
-            _model_column("Open-source model", OPEN + ([OLLAMA] if custom else []), registry.DEFAULTS["code_open"],
-                          "b", python_code, py_json, settings)
+            _model_column("Open-source model", OPEN + ([OLLAMA] if custom else []),
+                          registry.default_for("code_open", "cpu"), "b", python_code, py_json, settings)
         with gr.Accordion("Show code (plain openai / transformers)", open=False):
             snippet_btn = gr.Button("Show code for the frontier model's conversion")
             snippet = gr.Code(language="python", label="Reproduce the conversion", interactive=False)

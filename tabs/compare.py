@@ -17,7 +17,7 @@ import pandas as pd
 from engines import arena, prompts, registry
 from engines.config import Settings
 from engines.errors import InvalidInput
-from engines.loading import QUANTIZATIONS
+from engines.quant import QUANTIZATIONS
 from tabs import compare_extra
 from tabs.common import GPU_EVENT, esc, expensive, ui_errors
 

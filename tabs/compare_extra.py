@@ -1,7 +1,7 @@
 """Compare models, part 2: benchmarks and leaderboards, model internals, and the next-token view.
 
 ``build_panels()`` renders three sub-tabs inside the current ``gr.Tabs`` (the Compare tab calls it). Adapters only:
-the engines are ``engines.benchmarks``, ``engines.internals`` and ``engines.chat.next_token_table``.
+the engines are ``engines.benchmarks``, ``engines.internals`` and ``engines.next_token.next_token_table``.
 """
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ import pandas as pd
 
 from engines import benchmarks, registry
 from engines import internals as inner
-from engines.chat import NEXT_TOKEN_MAX_STEPS, NEXT_TOKEN_MAX_TOP_K, TokenStep, next_token_code, next_token_table
 from engines.config import Settings
 from engines.errors import InvalidInput
-from engines.loading import QUANTIZATIONS
+from engines.next_token import NEXT_TOKEN_MAX_STEPS, NEXT_TOKEN_MAX_TOP_K, TokenStep, next_token_table
+from engines.quant import QUANTIZATIONS
+from engines.snippets import next_token_code
 from tabs.common import GPU_EVENT, esc, expensive, ui_errors, visible_ws
 
 _LABELS = {s.id: s.label for s in registry.all_specs()}
@@ -279,7 +280,7 @@ def next_tokens(model: str, system: str, prompt: str, steps: int = 12, top_k: in
 
 
 def _default_next_model() -> str:
-    return registry.DEFAULTS["chat_gpu" if Settings.from_env().device == "cuda" else "chat_cpu"]
+    return registry.default_for("chat", Settings.from_env().device)
 
 
 def _next_token_panel() -> None:

@@ -141,7 +141,7 @@ def describe_plan(model: str) -> str:
     ref, plan, flux = im.plan_for(model or None)
     text = f"**Load plan for {esc(ref.display)}:** {esc(plan.label)}. {esc(plan.reason)}"
     if plan.slow:
-        text += (f"  \n⚠️ **{esc(ref.display)} needs a GPU.** Choose {registry.DEFAULTS['image_cpu']} for this "
+        text += (f"  \n⚠️ **{esc(ref.display)} needs a GPU.** Choose {registry.default_for('image', 'cpu')} for this "
                  "machine, or tick *Run large models on CPU anyway*.")
     if flux:
         text += f"  \nFLUX: guidance 0 (schnell), max_sequence_length {im.FLUX_MAX_SEQUENCE}, 1-4 steps."
@@ -153,11 +153,11 @@ def hardware_note(settings: Settings) -> str:
     if settings.device == "cuda":
         return (f"**GPU:** {esc(settings.device_name)}. FLUX.1 [schnell] loads in bf16 where it fits, else with a "
                 "4-bit transformer and T5 encoder (bitsandbytes), else with CPU offload — the plan is shown below.")
-    flux = registry.get(registry.DEFAULTS["image"])
+    flux = registry.get(registry.default_for("image", "cuda"))
     return (f"**No GPU here** — {esc(settings.device_name)}. {flux.label if flux else 'FLUX'} (12B parameters) "
             "needs a GPU: on CPU one image takes tens of minutes and ~34 GB of RAM. "
-            f"**{registry.DEFAULTS['image_cpu']}** (made for CPU: 512×512, 1-4 steps) is selected instead; pick FLUX "
-            "and tick *Run large models on CPU anyway* to force it.")
+            f"**{registry.default_for('image', 'cpu')}** (made for CPU: 512×512, 1-4 steps) is selected instead; pick "
+            "FLUX and tick *Run large models on CPU anyway* to force it.")
 
 
 def _preset(name: str):

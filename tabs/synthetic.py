@@ -49,7 +49,7 @@ DEFAULT_EXAMPLE = "Customers of a SaaS product"
 def model_choices() -> list[tuple[str, str]]:
     """(label, id) for the model dropdown: small local chat models first on CPU, then the API models."""
     chat = registry.by_kind("chat")
-    cpu = Settings.from_env().device == "cpu"
+    cpu = Settings.from_env().device != "cuda"  # an Apple laptop gets the small models too (default_for)
     local = [s for s in chat if not s.is_remote and (s.cpu_friendly or not cpu)]
     remote = [s for s in chat if s.is_remote]
     return [(f"{s.label} ({s.id})", s.id) for s in local + remote]
@@ -57,7 +57,7 @@ def model_choices() -> list[tuple[str, str]]:
 
 def default_model() -> str:
     """The tab's starting model for this hardware."""
-    return registry.DEFAULTS["chat_cpu" if Settings.from_env().device == "cpu" else "chat_gpu"]
+    return registry.default_for("chat", Settings.from_env().device)
 
 
 def _rows_of(table) -> list[list]:

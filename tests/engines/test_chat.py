@@ -9,7 +9,7 @@ from tiny_models import CAUSAL_ARCHS
 
 from engines import errors
 from engines.chat import ChatChunk, GenerationStats, stream_chat
-from engines.loading import resolve_quantization
+from engines.quant import resolve_quantization
 
 SYSTEM_USER = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Tell me a story."}]
 

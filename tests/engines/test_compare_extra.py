@@ -12,8 +12,9 @@ import openai
 import pytest
 
 from engines import benchmarks, errors, registry
-from engines.chat import TokenStep, next_token_table, stream_chat
+from engines.chat import stream_chat
 from engines.internals import KINDS, inspect_model
+from engines.next_token import TokenStep, next_token_table
 
 ISSUE_BENCHMARKS = {"arc", "drop", "hellaswag", "mmlu", "truthfulqa", "winogrande", "gsm8k", "elo", "humaneval",
                     "multipl_e", "gpqa", "bbh", "math_lvl5", "ifeval", "musr", "mmlu_pro"}

@@ -140,7 +140,7 @@ def test_tokenizer_presets_in_catalog():
 def test_defaults_in_catalog():
     expected = {
         "chat_gpu", "chat_cpu", "code_local_gpu", "code_local_cpu", "code_frontier", "code_open",
-        "asr_gpu", "asr_cpu", "image", "image_cpu", "minutes_gpu", "minutes_cpu",
+        "asr_gpu", "asr_cpu", "image", "image_cpu", "minutes_gpu", "minutes_cpu", "chat_alt_gpu", "chat_alt_cpu",
     }
     assert set(registry.DEFAULTS) == expected
     for role, model_id in registry.DEFAULTS.items():
@@ -148,6 +148,18 @@ def test_defaults_in_catalog():
         assert spec is not None, role
         if role.endswith("_cpu"):
             assert spec.cpu_friendly, role
+
+
+def test_default_for_is_one_policy_per_device():
+    for role in ("chat", "chat_alt", "code_local", "asr", "image", "minutes"):
+        gpu, cpu, mps = (registry.default_for(role, d) for d in ("cuda", "cpu", "mps"))
+        assert cpu == mps  # an Apple laptop gets the small models, like a CPU box
+        assert registry.get(cpu).cpu_friendly, role
+    assert registry.default_for("chat", "cuda") == registry.DEFAULTS["chat_gpu"]
+    assert registry.default_for("image", "cpu") == registry.DEFAULTS["image_cpu"]
+    assert registry.default_for("code_frontier", "cpu") == registry.default_for("code_frontier", "cuda")
+    with pytest.raises(KeyError):
+        registry.default_for("no-such-role", "cpu")
 
 
 @pytest.mark.parametrize("task", TASK_KEYS)

@@ -1,0 +1,250 @@
+"""The next-token view: generate step by step and show, for each token, the distribution it was drawn from.
+
+Local models decode one token at a time with the KV cache (the same tokens ``stream_chat`` generates at
+temperature 0); API models report the server's ``logprobs`` / ``top_logprobs``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from engines import errors, prompts
+from engines.chat import check_context, context_window, encode_chat, no_system_role, validate_messages
+from engines.config import Settings
+from engines.gpu import gpu
+from engines.loading import LoadedLM, load_causal_lm
+from engines.redact import redact
+from engines.refs import ModelRef, parse_ref
+from engines.remote import endpoint_for, map_remote_error, openai_client, server_message
+
+NEXT_TOKEN_MAX_STEPS = 256
+NEXT_TOKEN_MAX_TOP_K = 20  # the OpenAI API's top_logprobs limit; plenty to read
+
+
+@dataclass
+class TokenCandidate:
+    """One candidate for the next token: its text, id (None from an API), probability and log-probability."""
+
+    token: str
+    token_id: int | None
+    prob: float
+    logprob: float
+
+
+@dataclass
+class TokenStep:
+    """One generated token with the distribution it was drawn from.
+
+    ``rank`` is the chosen token's place in the whole distribution (1 = most likely; from an API, its place among
+    the returned candidates, None when outside them). ``entropy_bits`` measures how spread the distribution is
+    (local models only). ``finish_reason`` is set on the last row; ``notice`` on the first when something was
+    adjusted for the user.
+    """
+
+    step: int
+    token: str
+    token_id: int | None
+    prob: float
+    logprob: float
+    rank: int | None
+    candidates: list[TokenCandidate]
+    entropy_bits: float | None = None
+    seconds: float = 0.0
+    piece: str = ""
+    finish_reason: str | None = None
+    notice: str | None = None
+    backend: str = ""
+    device: str = ""
+
+
+def next_token_table(model: str, messages: list[dict], *, steps: int = 10, top_k: int = 5,
+                     temperature: float = 0.0, quantization: str = "auto",
+                     seed: int | None = None) -> Iterator[TokenStep]:
+    """Generate step by step and yield, for each new token, the top-k candidates with their probabilities.
+
+    Local models: probabilities are the softmax of the logits at each step with the temperature applied (at 0 the
+    raw softmax is shown and the argmax is chosen: the same tokens ``stream_chat`` generates at temperature 0,
+    including the model's repetition penalty where its generation config sets one). API models: the server's
+    ``logprobs`` / ``top_logprobs``; a server that does not return them raises ``Unsupported``.
+
+    Args:
+        model: Hub id, local folder, ``openai:<name>``, ``hf:<org/name>`` or ``ollama:<name>``.
+        messages: chat messages.
+        steps: tokens to generate (1-256); stops early at an end-of-sequence token.
+        top_k: candidates per step (1-20).
+        temperature: 0 = greedy; above 0 samples from the tempered distribution (no top-p).
+        quantization: auto | 4bit | 8bit | bf16 | fp16 | fp32 (local models only).
+        seed: random seed for sampling (local models, temperature > 0); None = random.
+
+    Yields:
+        TokenStep rows, one per generated token.
+    """
+    settings = Settings.from_env()
+    ref = parse_ref(model, settings)
+    messages = validate_messages(messages)
+    if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= NEXT_TOKEN_MAX_STEPS:
+        raise errors.InvalidInput(f"steps must be an integer between 1 and {NEXT_TOKEN_MAX_STEPS}.")
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= NEXT_TOKEN_MAX_TOP_K:
+        raise errors.InvalidInput(f"top_k must be an integer between 1 and {NEXT_TOKEN_MAX_TOP_K}.")
+    if not 0.0 <= float(temperature) <= 2.0:
+        raise errors.InvalidInput("temperature must be between 0 and 2.")
+    if ref.is_remote:
+        yield from _next_tokens_remote(ref, messages, steps, top_k, float(temperature), settings)
+    else:
+        yield from _next_tokens_local(ref, messages, steps, top_k, float(temperature), quantization, seed)
+
+
+def _next_tokens_local(ref: ModelRef, messages: list[dict], steps: int, top_k: int, temperature: float,
+                       quantization: str, seed: int | None) -> Iterator[TokenStep]:
+    lm, _, _, quant_notice = load_causal_lm(ref, quantization)
+    ids, template_notice = encode_chat(lm.tokenizer, messages, no_system_role=no_system_role(ref))
+    check_context(len(ids), steps, context_window(ref, lm), ref.display)
+    penalty = getattr(getattr(lm.model, "generation_config", None), "repetition_penalty", None)
+    penalty = float(penalty) if penalty and float(penalty) != 1.0 else None
+    penalty_notice = (f"This model's generation config sets repetition_penalty={penalty:g}: it is applied before "
+                      "the softmax, as generate() does.") if penalty else None
+    notice = " ".join(n for n in (quant_notice, template_notice, penalty_notice) if n) or None
+    for row in token_steps(lm, ids, steps, top_k, temperature, seed, penalty):
+        row.backend, row.device = "transformers", lm.device
+        if row.step == 1:
+            row.notice = notice
+        yield row
+
+
+def _token_steps_seconds(lm, ids, steps, *args) -> int:
+    return int(min(300, 20 + steps * 0.2))
+
+
+@gpu(duration=_token_steps_seconds)
+def token_steps(lm: LoadedLM, ids: list[int], steps: int, top_k: int, temperature: float, seed: int | None = None,
+                repetition_penalty: float | None = None) -> Iterator[TokenStep]:
+    """Decode one token at a time with the KV cache, yielding each step's distribution (see ``next_token_table``).
+
+    Args:
+        lm: a loaded causal LM.
+        ids: prompt token ids.
+        steps: maximum new tokens.
+        top_k: candidates per row.
+        temperature: 0 = argmax; above 0 = sample from softmax(logits / temperature).
+        seed: sampling seed (None = random).
+        repetition_penalty: divide positive (multiply negative) logits of already-seen tokens by it, as generate().
+
+    Yields:
+        TokenStep rows (backend/device left for the caller).
+    """
+    import inspect
+    import math
+
+    import torch
+
+    model, tok = lm.model, lm.tokenizer
+    eos = _eos_ids(model, tok)
+    gen = torch.Generator()
+    if seed is not None:
+        gen.manual_seed(seed)
+    else:
+        gen.seed()
+    seen = list(ids)
+    step_input = torch.tensor([ids], device=model.device)
+    attention = torch.ones_like(step_input)
+    past = None
+    # transformers 5 renamed past_key_values to cache (the old name still works, with a deprecation warning)
+    cache_arg = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+    for step in range(1, steps + 1):
+        t0 = time.perf_counter()
+        # a grad-mode context per step, never held across a yield: a consumer may resume us on another thread
+        with torch.inference_mode():
+            out = model(input_ids=step_input, attention_mask=attention, use_cache=True, logits_to_keep=1,
+                        **{cache_arg: past})
+            past = out.cache if getattr(out, "cache", None) is not None else getattr(out, "past_key_values", None)
+            logits = out.logits[0, -1].float().cpu()
+            if repetition_penalty:
+                idx = torch.tensor(sorted(set(seen)))
+                score = logits[idx]
+                logits[idx] = torch.where(score < 0, score * repetition_penalty, score / repetition_penalty)
+            logp = torch.log_softmax(logits / temperature if temperature > 0 else logits, dim=-1)
+            probs = logp.exp()
+            chosen = int(torch.multinomial(probs, 1, generator=gen)) if temperature > 0 else int(torch.argmax(logits))
+            top = torch.topk(probs, min(top_k, probs.numel()))
+            rank = int((probs > probs[chosen]).sum()) + 1
+            entropy = float(-(probs * torch.nan_to_num(logp, neginf=0.0)).sum()) / math.log(2)
+        candidates = [TokenCandidate(token=tok.decode([i]), token_id=i, prob=float(p), logprob=float(logp[i]))
+                      for p, i in zip(top.values.tolist(), top.indices.tolist(), strict=True)]
+        done = chosen in eos
+        seen.append(chosen)
+        yield TokenStep(step=step, token=tok.decode([chosen]), token_id=chosen, prob=float(probs[chosen]),
+                        logprob=float(logp[chosen]), rank=rank, candidates=candidates, entropy_bits=entropy,
+                        seconds=time.perf_counter() - t0, piece=str(tok.convert_ids_to_tokens(chosen)),
+                        finish_reason="stop" if done else ("length" if step == steps else None))
+        if done:
+            return
+        step_input = torch.tensor([[chosen]], device=model.device)
+        attention = torch.cat([attention, torch.ones((1, 1), dtype=attention.dtype, device=attention.device)], 1)
+
+
+def _eos_ids(model, tokenizer) -> set[int]:
+    """End-of-sequence ids as generate() sees them: the generation config's, else the tokenizer's."""
+    eos = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
+    if eos is None:
+        eos = tokenizer.eos_token_id
+    if eos is None:
+        return set()
+    return {int(e) for e in eos} if isinstance(eos, list | tuple) else {int(eos)}
+
+
+def _next_tokens_remote(ref: ModelRef, messages: list[dict], steps: int, top_k: int, temperature: float,
+                        settings: Settings) -> Iterator[TokenStep]:
+    import math
+
+    client = openai_client(ref, settings)
+    if ref.spec is not None and ref.spec.no_system_role:
+        messages = prompts.fold_system(messages)
+    limit = {"max_completion_tokens" if ref.kind == "openai" else "max_tokens": steps}
+    backend = endpoint_for(ref).provider
+    pending: TokenStep | None = None  # held back one chunk so the last row can carry the finish reason
+    count, t_last = 0, time.perf_counter()
+    try:
+        stream = client.chat.completions.create(model=ref.name, messages=messages, stream=True,
+                                                temperature=temperature, logprobs=True, top_logprobs=top_k, **limit)
+        with stream:
+            for event in stream:
+                for choice in event.choices or ():
+                    content = choice.logprobs.content if choice.logprobs is not None else None
+                    if not content and choice.delta is not None and choice.delta.content:
+                        raise errors.Unsupported(
+                            f"{backend} answered '{ref.raw}' without logprobs: this server does not support "
+                            "logprobs/top_logprobs, so there are no next-token probabilities to show. Use a local "
+                            "model (Hub id or folder) for this view.")
+                    for item in content or ():
+                        count += 1
+                        now = time.perf_counter()
+                        cands = [TokenCandidate(token=t.token, token_id=None, prob=math.exp(t.logprob),
+                                                logprob=t.logprob) for t in (item.top_logprobs or [])[:top_k]]
+                        rank = next((i + 1 for i, c in enumerate(cands) if c.token == item.token), None)
+                        if pending is not None:
+                            yield pending
+                        pending = TokenStep(step=count, token=item.token, token_id=None, prob=math.exp(item.logprob),
+                                            logprob=item.logprob, rank=rank, candidates=cands, seconds=now - t_last,
+                                            piece=item.token, backend=backend, device="remote")
+                        t_last = now
+                    if choice.finish_reason and pending is not None:
+                        pending.finish_reason = choice.finish_reason
+    except errors.WorkbenchError:
+        raise
+    except Exception as exc:
+        raise _logprobs_error(exc, ref, count) from None
+    if pending is not None:
+        pending.finish_reason = pending.finish_reason or ("length" if count >= steps else "stop")
+        yield pending
+
+
+def _logprobs_error(exc: BaseException, ref: ModelRef, received: int) -> errors.WorkbenchError:
+    """A 400 that names logprobs means the server can't return them; anything else maps as for chat."""
+    import openai
+
+    if isinstance(exc, openai.BadRequestError) and "logprob" in server_message(exc).lower():
+        return errors.Unsupported(f"{endpoint_for(ref).provider} refused logprobs for '{ref.raw}': "
+                                  f"{redact(server_message(exc))[:200]} Use a local model for this view.")
+    return map_remote_error(exc, ref, received)
