@@ -1,4 +1,5 @@
-"""Helpers shared by tabs: engine errors → gr.Error, safe HTML for tokens."""
+"""Helpers shared by tabs: engine errors → gr.Error, the run-state mechanism, the model picker, cross-tab links,
+safe HTML for tokens."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def to_ui_error(exc: BaseException) -> gr.Error:
     if isinstance(exc, gr.Error):
         return exc
     if isinstance(exc, WorkbenchError):
-        return gr.Error(redact(str(exc)), title=exc.title, print_exception=False)  # a user error, not a bug
+        return gr.Error(toast_text(redact(str(exc))), title=exc.title, print_exception=False)  # a user error
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
         log.error("disk full while writing: %s", exc)
         return gr.Error("The server's disk is full, so a file could not be written. Nothing else was lost: free some "
@@ -57,6 +58,17 @@ def ui_errors(fn: Callable) -> Callable:
             raise to_ui_error(exc) from None
 
     return wrapper
+
+
+def clean_text(text: str) -> str:
+    """Text safe to show: control characters (other than newline and tab) become spaces."""
+    return "".join(c if c in "\n\t" or c.isprintable() else " " for c in str(text))
+
+
+def toast_text(text: str) -> str:
+    """A message for a toast: toasts render HTML, so "<name>" in a help message would vanish; angle brackets
+    become ‹ › (readable in the browser and over the API alike) and control characters become spaces."""
+    return clean_text(text).replace("<", "‹").replace(">", "›")
 
 
 def visible_ws(text: str) -> str:
@@ -170,3 +182,108 @@ def expensive(fn: Callable) -> Callable:
     wrapper.__annotations__ = {**getattr(fn, "__annotations__", {}), "request": gr.Request}
     del wrapper.__wrapped__  # gradio must see the new signature, not the wrapped one
     return wrapper
+
+
+# ----------------------------------------------------------------------------------------------- run state
+
+STATE_STYLE = {  # state → (label, colour): one look for every tab's status line
+    "idle": ("", "#6b7280"), "running": ("Running", "#1d4ed8"), "done": ("Done", "#15803d"),
+    "warning": ("Done, with warnings", "#b45309"), "failed": ("Failed", "#b91c1c"), "stopped": ("Stopped", "#6b7280"),
+}
+
+
+def status_html(state: str, text: str = "") -> str:
+    """The status line of a run: a coloured state pill and a sentence (escaped; ``**bold**`` kept)."""
+    label, colour = STATE_STYLE[state]
+    body = esc(clean_text(text))
+    while body.count("**") >= 2:
+        body = body.replace("**", "<b>", 1).replace("**", "</b>", 1)
+    pill = (f"<span style='background:{colour};color:#fff;border-radius:4px;padding:1px 8px;font-size:.85em;"
+            f"margin-right:6px'>{label}</span>") if label else ""
+    return f"<div class='run-status' data-state='{state}'>{pill}{body}</div>"
+
+
+def run_state(status: gr.Component, clear: tuple[gr.Component, ...] = (), running: str = "Working…") -> Callable:
+    """The one run-state mechanism: wrap a handler that yields (or returns) dicts of component updates.
+
+    At the start of a run the status shows *running* and every component in ``clear`` is emptied, so no result of
+    an earlier run stays next to a new one; an error replaces the status line with *failed* and the reason (and
+    shows the error toast); the handler's own final status says done / warning / stopped. ``ui_errors`` is applied.
+
+    Args:
+        status: the tab's status component (gr.HTML), updated with ``status_html``.
+        clear: result components emptied when a run starts.
+        running: the status text while the run starts.
+    """
+
+    def decorate(fn: Callable) -> Callable:
+        gen = fn if inspect.isgeneratorfunction(fn) else None
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            yield {status: status_html("running", running), **{c: None for c in clear}}
+            try:
+                if gen is not None:
+                    yield from gen(*args, **kwargs)
+                else:
+                    yield fn(*args, **kwargs)
+            except Exception as exc:
+                error = to_ui_error(exc)
+                yield {status: status_html("failed", error.message if isinstance(error.message, str) else "")}
+                raise error from None
+
+        return wrapper
+
+    return decorate
+
+
+# ----------------------------------------------------------------------------------------------- model picker
+
+
+class ModelBox(gr.Dropdown):
+    """A model picker: catalog choices in the UI, any allowed reference over the API and MCP.
+
+    A plain ``gr.Dropdown`` publishes its choices as a JSON-schema ``enum`` that the MCP server enforces, even with
+    ``allow_custom_value=True``; this one publishes a free string (or a list of strings) instead. It renders as a
+    dropdown (``is_template``), always accepts custom values, and is filterable.
+    """
+
+    is_template = True
+
+    def __init__(self, choices=None, value=None, **kwargs):
+        kwargs.setdefault("allow_custom_value", True)
+        kwargs.setdefault("filterable", True)
+        super().__init__(choices=choices, value=value, **kwargs)
+        self._value_description = ("a model reference: a catalog id, any Hub id (org/name), a local folder where "
+                                   "allowed, or openai:<name>, hf:<org/name>, ollama:<name>")
+
+    def api_info(self) -> dict:
+        """A free string (a list of strings when multiselect): no enum."""
+        return {"type": "array", "items": {"type": "string"}} if self.multiselect else {"type": "string"}
+
+
+# ----------------------------------------------------------------------------------------------- cross-tab links
+
+
+class Links:
+    """Where other tabs can send a model id (the Hub tab's "open in …" buttons, Synthetic → Evaluate).
+
+    Each tab registers, while it builds, the component that receives a value and the id of its ``gr.Tab``; a tab
+    built later wires its buttons to them with ``targets``. ``app.build_demo`` makes one per app.
+    """
+
+    def __init__(self) -> None:
+        self._targets: dict[str, tuple[str, gr.Component]] = {}
+        self.tabs: gr.Tabs | None = None
+
+    def register(self, name: str, tab_id: str, component: gr.Component) -> None:
+        """Offer ``component`` (inside the tab ``tab_id``) as the target ``name`` (e.g. "compare.models")."""
+        self._targets[name] = (tab_id, component)
+
+    def get(self, name: str) -> tuple[str, gr.Component] | None:
+        """(tab id, component) of a registered target, or None."""
+        return self._targets.get(name)
+
+    def names(self) -> list[str]:
+        """Registered target names."""
+        return list(self._targets)
