@@ -15,6 +15,8 @@ import gradio as gr
 from engines.config import Settings
 from engines.redact import install_log_redaction
 from tabs import code, compare, images, minutes, pipelines, synthetic, tokenizers
+from tabs.common import Links
+from tabs.server import WorkbenchBlocks, publish_api
 
 TABS = (pipelines, tokenizers, compare, minutes, images, code, synthetic)
 
@@ -82,20 +84,31 @@ def build_demo(settings: Settings | None = None) -> gr.Blocks:
         settings: deployment settings; default ``Settings.from_env()``.
     """
     settings = settings or Settings.from_env()
-    with gr.Blocks(title="LLM Workbench") as demo:
+    links = Links()
+    with WorkbenchBlocks(title="LLM Workbench", settings=settings) as demo:
         gr.Markdown(header_markdown(settings), elem_id="header")
         with gr.Row(equal_height=True):
-            status = gr.Markdown("Checking the Hub…", elem_id="status")
+            status_box = gr.Markdown("Checking the Hub…", elem_id="status")
             refresh = gr.Button("↻ Status", size="sm", scale=0, min_width=90, elem_id="status-refresh")
             free = gr.Button("Free memory", size="sm", scale=0, min_width=120, elem_id="free-memory")
-        with gr.Tabs():
+        with gr.Tabs() as links.tabs:
             for tab in TABS:
-                tab.build()
+                tab.build(settings, links)
+
+        def status() -> str:
+            """The app's state: Hub online or offline, local models, loaded models, memory against the budget.
+
+            Returns:
+                The status line (Markdown).
+            """
+            return status_markdown(demo)
+
         # status checks run outside the queue so a busy GPU never hides them
-        demo.load(lambda: status_markdown(demo), None, status, api_name=False, queue=False)
-        refresh.click(lambda: status_markdown(demo), None, status, api_name="status", queue=False)
-        free.click(free_memory_action, None, status, api_name="free_memory", queue=False)
+        demo.load(status, None, status_box, api_name=False, queue=False)
+        refresh.click(status, None, status_box, api_name="status", queue=False)
+        free.click(free_memory_action, None, status_box, api_name="free_memory", queue=False)
     demo.queue(default_concurrency_limit=settings.queue_concurrency, max_size=settings.queue_max_size)
+    publish_api(demo)
     return demo
 
 

@@ -82,6 +82,7 @@ class Settings:
     models_dir: Path | None = None
     cache_budget_bytes: int = 8 * 2**30
     max_input_chars: int = 1_000_000
+    max_list_items: int = 10_000
     max_display_tokens: int = 2_000
     max_new_tokens: int = 4_096
     queue_concurrency: int = 2
@@ -90,6 +91,8 @@ class Settings:
     hub_offline: bool = False
     remote_timeout_s: float = 60.0
     max_params_b: float | None = None
+    # where the app keeps what it saves (the Evaluate tab's runs database); env WORKBENCH_DATA_DIR
+    data_dir: Path = Path.home() / ".cache" / "llm-workbench" / "data"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -117,6 +120,7 @@ class Settings:
             models_dir=Path(models_dir).expanduser() if models_dir else None,
             cache_budget_bytes=int(cache_gb * 2**30) if cache_gb > 0 else _default_cache_bytes(cuda),
             max_input_chars=int(_number("WORKBENCH_MAX_INPUT_CHARS", 1_000_000)),
+            max_list_items=max(1, int(_number("WORKBENCH_MAX_LIST_ITEMS", 10_000))),
             max_new_tokens=int(_number("WORKBENCH_MAX_NEW_TOKENS", 4096)),
             queue_concurrency=max(1, int(_number("WORKBENCH_CONCURRENCY", 2))),
             queue_max_size=max(1, int(_number("WORKBENCH_QUEUE_SIZE", 64))),
@@ -124,6 +128,7 @@ class Settings:
             hub_offline=_flag("HF_HUB_OFFLINE", False),
             remote_timeout_s=_number("WORKBENCH_REMOTE_TIMEOUT_S", 60.0),
             max_params_b=_number("WORKBENCH_MAX_PARAMS_B", 10.0 if on_space else 0) or None,
+            data_dir=Path(os.environ.get("WORKBENCH_DATA_DIR", "").strip() or cls.data_dir).expanduser(),
         )
 
     def describe(self) -> str:

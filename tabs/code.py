@@ -11,7 +11,7 @@ import gradio as gr
 from engines import codeconv, registry, sandbox
 from engines.config import Settings
 from engines.errors import InvalidInput
-from tabs.common import GPU_EVENT, esc, expensive, ui_errors
+from tabs.common import GPU_EVENT, Links, esc, expensive, ui_errors
 
 SAMPLE_CHOICES = [(s.title, s.key) for s in codeconv.SAMPLES.values()]
 FIRST_SAMPLE = next(iter(codeconv.SAMPLES.values()))
@@ -289,7 +289,7 @@ def _model_column(title: str, choices: list, default: str, elem: str, python_cod
     return {"model": model, "cpp": cpp, "status": status, "download": download}
 
 
-def build() -> None:
+def build(settings: Settings | None = None, links: Links | None = None) -> None:
     """Render the Code tab inside the current Blocks."""
     with gr.Tab("Code", id="code"):
         gr.Markdown("Turn slow Python into C++ that prints the same output, much faster: convert with a frontier "

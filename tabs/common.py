@@ -129,12 +129,11 @@ class RateLimiter:
                 self._events = {k: v for k, v in self._events.items() if v and now - v[-1] < self.window_s}
 
 
-def _limiter_from_env() -> RateLimiter | None:
+def limiter_from_env(settings) -> RateLimiter | None:
+    """The app's one rate limiter: WORKBENCH_RATE_LIMIT=N/SECONDS (off locally by default, 20/600 on a Space)."""
     import os
 
-    from engines.config import Settings
-
-    raw = os.environ.get("WORKBENCH_RATE_LIMIT", "").strip() or ("20/600" if Settings.from_env().on_space else "")
+    raw = os.environ.get("WORKBENCH_RATE_LIMIT", "").strip() or ("20/600" if settings.on_space else "")
     if raw.lower() in ("", "0", "off", "none"):
         return None
     try:
@@ -146,42 +145,10 @@ def _limiter_from_env() -> RateLimiter | None:
 
 
 def expensive(fn: Callable) -> Callable:
-    """Mark a handler as expensive: per-session rate limit (WORKBENCH_RATE_LIMIT=N/SECONDS; off locally by default,
-    20/600 on a public Space). Gradio passes the request through an added trailing ``request`` parameter."""
-    limiter = _limiter_from_env()
-    if limiter is None:
-        return fn
-    sig = inspect.signature(fn)
-    n = len(sig.parameters)
-
-    def split(args, kwargs):
-        request = kwargs.pop("request", None)
-        if len(args) > n:
-            request, args = args[n], args[:n]
-        session = getattr(request, "session_hash", None)
-        host = getattr(getattr(request, "client", None), "host", None)
-        limiter.check(session or host or "anonymous")
-        return args, kwargs
-
-    if inspect.isgeneratorfunction(fn):
-
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            args, kwargs = split(args, kwargs)
-            yield from fn(*args, **kwargs)
-    else:
-
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            args, kwargs = split(args, kwargs)
-            return fn(*args, **kwargs)
-
-    request_param = inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
-                                      annotation=gr.Request)
-    wrapper.__signature__ = sig.replace(parameters=[*sig.parameters.values(), request_param])
-    wrapper.__annotations__ = {**getattr(fn, "__annotations__", {}), "request": gr.Request}
-    del wrapper.__wrapped__  # gradio must see the new signature, not the wrapped one
-    return wrapper
+    """Mark a handler as expensive: it counts against the session's one rate limit (all expensive events of a
+    session share it; ``tabs.server.WorkbenchBlocks`` enforces it before the handler runs)."""
+    fn._workbench_expensive = True
+    return fn
 
 
 # ----------------------------------------------------------------------------------------------- run state

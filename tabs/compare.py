@@ -19,7 +19,7 @@ from engines.config import Settings
 from engines.errors import InvalidInput
 from engines.quant import QUANTIZATIONS
 from tabs import compare_extra
-from tabs.common import GPU_EVENT, esc, expensive, ui_errors
+from tabs.common import GPU_EVENT, Links, esc, expensive, ui_errors
 
 COLS = arena.MAX_COLUMNS
 CHAT_CHOICES = [(f"{s.label} — {s.id}", s.id) for s in registry.by_kind("chat")]
@@ -502,7 +502,7 @@ def _arena(defaults: list[str]) -> None:
         tab.select(arena_leaderboard, None, [board, caption], api_name=False)
 
 
-def build() -> None:
+def build(settings: Settings | None = None, links: Links | None = None) -> None:
     """Render the Compare tab inside the current Blocks."""
     defaults = arena.default_models(Settings.from_env())
     with gr.Tab("Compare models", id="compare"):

@@ -13,7 +13,7 @@ from engines import images as im
 from engines import prompts, registry
 from engines.config import Settings
 from engines.errors import InvalidInput
-from tabs.common import GPU_EVENT, esc, expensive, ui_errors
+from tabs.common import GPU_EVENT, Links, esc, expensive, ui_errors
 
 CUSTOM = "Custom"
 SIZE_PRESETS: dict[str, tuple[int, int]] = {
@@ -172,7 +172,7 @@ def _reuse(seeds: str):
     return (first, False) if first else (gr.update(), gr.update())
 
 
-def build() -> None:
+def build(settings: Settings | None = None, links: Links | None = None) -> None:
     """Render the Images tab inside the current Blocks."""
     settings = Settings.from_env()
     gpu = settings.device == "cuda"

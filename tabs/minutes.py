@@ -14,7 +14,7 @@ from engines import registry
 from engines import speech as sp
 from engines.config import Settings
 from engines.errors import InvalidInput
-from tabs.common import GPU_EVENT, esc, expensive, ui_errors
+from tabs.common import GPU_EVENT, Links, esc, expensive, ui_errors
 
 SAMPLE = Path(__file__).resolve().parent.parent / "assets" / "minutes" / "sample_meeting.mp3"
 LANGUAGES = [("Detect", "auto"), ("English", "en"), ("French", "fr"), ("German", "de"), ("Spanish", "es"),
@@ -168,7 +168,7 @@ def minutes_code_for(model: str, max_new_tokens: float = 1024) -> str:
     return minutes_code((model or "").strip() or mn.default_model(), int(max_new_tokens or 1024))
 
 
-def build() -> None:
+def build(settings: Settings | None = None, links: Links | None = None) -> None:
     """Render the Minutes tab inside the current Blocks."""
     settings = Settings.from_env()
     with gr.Tab("Minutes", id="minutes"):

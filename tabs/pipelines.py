@@ -7,8 +7,9 @@ from typing import Any
 import gradio as gr
 
 from engines import pipelines as pl
+from engines.config import Settings
 from engines.errors import InvalidInput
-from tabs.common import GPU_EVENT, esc, expensive, ui_errors
+from tabs.common import GPU_EVENT, Links, esc, expensive, ui_errors
 
 FAMILIES = ("classify", "answer", "text", "embed", "audio_in", "audio_out", "image")
 TASK_CHOICES = [(spec.label, name) for name, spec in pl.TASKS.items()]
@@ -373,7 +374,7 @@ def _wire(buttons: dict, c: dict, o: dict, task, model, tail: list) -> None:
         buttons[family].click(fn, inputs, outputs + tail, api_name=api_name, **GPU_EVENT)
 
 
-def build() -> None:
+def build(settings: Settings | None = None, links: Links | None = None) -> None:
     """Render the Pipelines tab inside the current Blocks."""
     with gr.Tab("Pipelines", id="pipelines"):
         gr.Markdown("Every transformers pipeline task in two clicks: pick a task, press **Run**. Each result "

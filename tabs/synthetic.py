@@ -16,7 +16,7 @@ from engines import registry
 from engines import synthetic as syn
 from engines.config import Settings
 from engines.errors import InvalidInput
-from tabs.common import GPU_EVENT, PALETTE, esc, expensive, ui_errors
+from tabs.common import GPU_EVENT, PALETTE, Links, esc, expensive, ui_errors
 
 FIELD_COLUMNS = ["name", "type", "values (enum)", "min", "max", "description"]
 EXAMPLES: dict[str, tuple[str, list[list]]] = {
@@ -280,7 +280,7 @@ def load_example(name: str):
     return description, pd.DataFrame(fields, columns=FIELD_COLUMNS)
 
 
-def build() -> None:
+def build(settings: Settings | None = None, links: Links | None = None) -> None:
     """Render the Synthetic data tab inside the current Blocks."""
     limit = syn.max_rows()
     description, fields = load_example(DEFAULT_EXAMPLE)

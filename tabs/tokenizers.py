@@ -11,7 +11,7 @@ from engines import prompts, registry
 from engines import tokenizers as tk
 from engines.config import Settings
 from engines.errors import InvalidInput, WorkbenchError
-from tabs.common import esc, token_spans, ui_errors
+from tabs.common import Links, esc, token_spans, ui_errors
 
 EXAMPLE_TEXT = ("Tokenizers split text into pieces a model reads as integer ids.\n"
                 "def greet(name):\n    return f\"Hello, {name}!\"  # code, too\n"
@@ -171,7 +171,7 @@ def render_chats(tokenizers: list[str], messages_json: str, add_generation_promp
     return "".join(blocks), pd.DataFrame(rows)
 
 
-def build() -> None:
+def build(settings: Settings | None = None, links: Links | None = None) -> None:
     """Render the Tokenizers tab inside the current Blocks."""
     with gr.Tab("Tokenizers", id="tokenizers"):
         gr.Markdown("See how each model's tokenizer splits your text: tokens with their ids (whitespace shown as "

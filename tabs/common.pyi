@@ -1,0 +1,262 @@
+"""Helpers shared by tabs: engine errors → gr.Error, the run-state mechanism, the model picker, cross-tab links,
+safe HTML for tokens."""
+
+from __future__ import annotations
+
+import errno
+import functools
+import html
+import inspect
+import logging
+from collections.abc import Callable
+
+import gradio as gr
+
+from engines.errors import WorkbenchError
+from engines.redact import redact
+
+log = logging.getLogger("workbench.ui")
+
+# Pastel backgrounds that stay readable in light and dark themes (dark text on them).
+PALETTE = ("#fde68a", "#bfdbfe", "#bbf7d0", "#fbcfe8", "#ddd6fe", "#fed7aa", "#a5f3fc", "#e5e7eb")
+SPECIAL_BG = "#fca5a5"
+
+
+def to_ui_error(exc: BaseException) -> gr.Error:
+    """A gr.Error for any exception: the engine's message for WorkbenchError, a generic one otherwise."""
+    if isinstance(exc, gr.Error):
+        return exc
+    if isinstance(exc, WorkbenchError):
+        return gr.Error(toast_text(redact(str(exc))), title=exc.title, print_exception=False)  # a user error
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        log.error("disk full while writing: %s", exc)
+        return gr.Error("The server's disk is full, so a file could not be written. Nothing else was lost: free some "
+                        "space (or ask the admin to) and try again.", title="Disk full", print_exception=False)
+    log.error("unexpected error in a UI handler", exc_info=exc)
+    return gr.Error(f"Something went wrong ({type(exc).__name__}). The app keeps running; the details are in the "
+                    "server log.", title="Unexpected error", print_exception=False)  # logged above, redacted
+
+
+def ui_errors(fn: Callable) -> Callable:
+    """Wrap a handler (plain or generator) so no traceback reaches the UI: errors become gr.Error."""
+    if inspect.isgeneratorfunction(fn):
+
+        @functools.wraps(fn)
+        def gen_wrapper(*args, **kwargs):
+            try:
+                yield from fn(*args, **kwargs)
+            except Exception as exc:
+                raise to_ui_error(exc) from None
+
+        return gen_wrapper
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            raise to_ui_error(exc) from None
+
+    return wrapper
+
+
+def clean_text(text: str) -> str:
+    """Text safe to show: control characters (other than newline and tab) become spaces."""
+    return "".join(c if c in "\n\t" or c.isprintable() else " " for c in str(text))
+
+
+def toast_text(text: str) -> str:
+    """A message for a toast: toasts render HTML, so "<name>" in a help message would vanish; angle brackets
+    become ‹ › (readable in the browser and over the API alike) and control characters become spaces."""
+    return clean_text(text).replace("<", "‹").replace(">", "›")
+
+
+def visible_ws(text: str) -> str:
+    """Whitespace made visible: space → ·, newline → ↵, tab → →."""
+    return text.replace(" ", "·").replace("\n", "↵").replace("\t", "→").replace("\r", "␍")
+
+
+def esc(text: str) -> str:
+    """HTML-escape text (quotes included)."""
+    return html.escape(str(text), quote=True)
+
+
+def token_spans(pieces: list[str], ids: list[int], is_special: list[bool]) -> str:
+    """Coloured token spans: each token's text (whitespace visible) with its id beneath, specials in red."""
+    out = []
+    for n, (piece, tid, special) in enumerate(zip(pieces, ids, is_special, strict=True)):
+        bg = SPECIAL_BG if special else PALETTE[n % len(PALETTE)]
+        shown = esc(visible_ws(piece)) if piece else "<i title='part of a multi-byte character'>◦</i>"
+        out.append(
+            f"<span title='id {tid}' style='display:inline-flex;flex-direction:column;align-items:center;"
+            f"background:{bg};color:#111;border-radius:4px;margin:1px;padding:0 3px;font-family:monospace;"
+            f"line-height:1.2;{'font-weight:bold;' if special else ''}'>"
+            f"<span style='white-space:pre'>{shown}</span><small style='opacity:.65'>{tid}</small></span>"
+        )
+    return "".join(out)
+
+
+# Events that run a model share one queue slot group, so they never oversubscribe the GPU (or the CPU cores);
+# cheap events (tokenizers, tables) keep the default concurrency and stay responsive.
+GPU_EVENT = {"concurrency_id": "gpu", "concurrency_limit": 1}
+
+
+class RateLimiter:
+    """At most ``max_events`` expensive events per session in a sliding window of ``window_s`` seconds."""
+
+    def __init__(self, max_events: int, window_s: float):
+        import threading
+
+        self.max_events, self.window_s = max_events, window_s
+        self._events: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, session: str) -> None:
+        """Record one event for ``session``; raise gr.Error when over the limit."""
+        import time
+
+        now = time.monotonic()
+        with self._lock:
+            recent = [t for t in self._events.get(session, []) if now - t < self.window_s]
+            if len(recent) >= self.max_events:
+                wait = int(self.window_s - (now - recent[0])) + 1
+                self._events[session] = recent
+                raise gr.Error(f"Rate limit: at most {self.max_events} runs per {int(self.window_s)} s on this "
+                               f"deployment. Try again in {wait} s.", title="Slow down")
+            recent.append(now)
+            self._events[session] = recent
+            if len(self._events) > 10_000:  # forget idle sessions
+                self._events = {k: v for k, v in self._events.items() if v and now - v[-1] < self.window_s}
+
+
+def limiter_from_env(settings) -> RateLimiter | None:
+    """The app's one rate limiter: WORKBENCH_RATE_LIMIT=N/SECONDS (off locally by default, 20/600 on a Space)."""
+    import os
+
+    raw = os.environ.get("WORKBENCH_RATE_LIMIT", "").strip() or ("20/600" if settings.on_space else "")
+    if raw.lower() in ("", "0", "off", "none"):
+        return None
+    try:
+        count, _, window = raw.partition("/")
+        return RateLimiter(int(count), float(window or 60))
+    except ValueError:
+        log.warning("ignoring malformed WORKBENCH_RATE_LIMIT=%r (expected N/SECONDS)", raw)
+        return None
+
+
+def expensive(fn: Callable) -> Callable:
+    """Mark a handler as expensive: it counts against the session's one rate limit (all expensive events of a
+    session share it; ``tabs.server.WorkbenchBlocks`` enforces it before the handler runs)."""
+    fn._workbench_expensive = True
+    return fn
+
+
+# ----------------------------------------------------------------------------------------------- run state
+
+STATE_STYLE = {  # state → (label, colour): one look for every tab's status line
+    "idle": ("", "#6b7280"), "running": ("Running", "#1d4ed8"), "done": ("Done", "#15803d"),
+    "warning": ("Done, with warnings", "#b45309"), "failed": ("Failed", "#b91c1c"), "stopped": ("Stopped", "#6b7280"),
+}
+
+
+def status_html(state: str, text: str = "") -> str:
+    """The status line of a run: a coloured state pill and a sentence (escaped; ``**bold**`` kept)."""
+    label, colour = STATE_STYLE[state]
+    body = esc(clean_text(text))
+    while body.count("**") >= 2:
+        body = body.replace("**", "<b>", 1).replace("**", "</b>", 1)
+    pill = (f"<span style='background:{colour};color:#fff;border-radius:4px;padding:1px 8px;font-size:.85em;"
+            f"margin-right:6px'>{label}</span>") if label else ""
+    return f"<div class='run-status' data-state='{state}'>{pill}{body}</div>"
+
+
+def run_state(status: gr.Component, clear: tuple[gr.Component, ...] = (), running: str = "Working…") -> Callable:
+    """The one run-state mechanism: wrap a handler that yields (or returns) dicts of component updates.
+
+    At the start of a run the status shows *running* and every component in ``clear`` is emptied, so no result of
+    an earlier run stays next to a new one; an error replaces the status line with *failed* and the reason (and
+    shows the error toast); the handler's own final status says done / warning / stopped. ``ui_errors`` is applied.
+
+    Args:
+        status: the tab's status component (gr.HTML), updated with ``status_html``.
+        clear: result components emptied when a run starts.
+        running: the status text while the run starts.
+    """
+
+    def decorate(fn: Callable) -> Callable:
+        gen = fn if inspect.isgeneratorfunction(fn) else None
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            yield {status: status_html("running", running), **{c: None for c in clear}}
+            try:
+                if gen is not None:
+                    yield from gen(*args, **kwargs)
+                else:
+                    yield fn(*args, **kwargs)
+            except Exception as exc:
+                error = to_ui_error(exc)
+                yield {status: status_html("failed", error.message if isinstance(error.message, str) else "")}
+                raise error from None
+
+        return wrapper
+
+    return decorate
+
+
+# ----------------------------------------------------------------------------------------------- model picker
+
+from gradio.events import Dependency
+
+class ModelBox(gr.Dropdown):
+    """A model picker: catalog choices in the UI, any allowed reference over the API and MCP.
+
+    A plain ``gr.Dropdown`` publishes its choices as a JSON-schema ``enum`` that the MCP server enforces, even with
+    ``allow_custom_value=True``; this one publishes a free string (or a list of strings) instead. It renders as a
+    dropdown (``is_template``), always accepts custom values, and is filterable.
+    """
+
+    is_template = True
+
+    def __init__(self, choices=None, value=None, **kwargs):
+        kwargs.setdefault("allow_custom_value", True)
+        kwargs.setdefault("filterable", True)
+        super().__init__(choices=choices, value=value, **kwargs)
+        self._value_description = ("a model reference: a catalog id, any Hub id (org/name), a local folder where "
+                                   "allowed, or openai:<name>, hf:<org/name>, ollama:<name>")
+
+    def api_info(self) -> dict:
+        """A free string (a list of strings when multiselect): no enum."""
+        return {"type": "array", "items": {"type": "string"}} if self.multiselect else {"type": "string"}
+    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
+    from gradio.blocks import Block
+    if TYPE_CHECKING:
+        from gradio.components import Timer
+        from gradio.components.base import Component
+
+
+# ----------------------------------------------------------------------------------------------- cross-tab links
+
+
+class Links:
+    """Where other tabs can send a model id (the Hub tab's "open in …" buttons, Synthetic → Evaluate).
+
+    Each tab registers, while it builds, the component that receives a value and the id of its ``gr.Tab``; a tab
+    built later wires its buttons to them with ``targets``. ``app.build_demo`` makes one per app.
+    """
+
+    def __init__(self) -> None:
+        self._targets: dict[str, tuple[str, gr.Component]] = {}
+        self.tabs: gr.Tabs | None = None
+
+    def register(self, name: str, tab_id: str, component: gr.Component) -> None:
+        """Offer ``component`` (inside the tab ``tab_id``) as the target ``name`` (e.g. "compare.models")."""
+        self._targets[name] = (tab_id, component)
+
+    def get(self, name: str) -> tuple[str, gr.Component] | None:
+        """(tab id, component) of a registered target, or None."""
+        return self._targets.get(name)
+
+    def names(self) -> list[str]:
+        """Registered target names."""
+        return list(self._targets)

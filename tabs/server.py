@@ -1,0 +1,136 @@
+"""The app's Blocks: where every call passes, whichever tab, client or protocol (browser, gradio_client, MCP).
+
+``WorkbenchBlocks`` runs, before Gradio preprocesses a call: the one input policy (``tabs.inputs``) and the one
+per-session rate limit for expensive events (``tabs.common.expensive`` marks them); Gradio's own preprocessing
+errors become specific ``gr.Error``s instead of "upstream app raised an exception". ``publish_api`` makes each API
+name the tool name MCP clients see and keeps each parameter's whole description in the schema.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+import re
+
+import gradio as gr
+
+from engines.config import Settings
+from tabs.common import RateLimiter, limiter_from_env
+from tabs.inputs import check_inputs
+
+log = logging.getLogger("workbench.server")
+
+
+class WorkbenchBlocks(gr.Blocks):
+    """``gr.Blocks`` with the input policy and the session rate limit applied to every event."""
+
+    def __init__(self, *args, settings: Settings | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.workbench_settings = settings or Settings.from_env()
+        self.rate_limiter: RateLimiter | None = limiter_from_env(self.workbench_settings)
+
+    async def process_api(self, block_fn, inputs, state=None, request=None, iterator=None, *args, **kwargs):
+        """Check the inputs (first call of an event only), then let Gradio run it."""
+        fn = self.fns[block_fn] if isinstance(block_fn, int) else block_fn
+        if iterator is None:
+            check_inputs(fn, inputs, self.workbench_settings)
+            if self.rate_limiter is not None and getattr(fn.fn, "_workbench_expensive", False):
+                self.rate_limiter.check(_session(request))
+        try:
+            return await super().process_api(fn, inputs, state, request, iterator, *args, **kwargs)
+        except gr.Error:
+            raise
+        except Exception as exc:
+            if type(exc).__name__ in ("ComponentProcessingError", "ValidationError"):
+                raise gr.Error(_processing_message(fn, exc), title="Invalid input", print_exception=False) from None
+            raise
+
+
+def _session(request) -> str:
+    request = request[0] if isinstance(request, list) and request else request
+    session = getattr(request, "session_hash", None)
+    host = getattr(getattr(request, "client", None), "host", None)
+    return session or host or "anonymous"
+
+
+def _processing_message(block_fn, exc: BaseException) -> str:
+    text = str(exc)
+    match = re.search(r"input component at index (\d+)", text)
+    expected = re.search(r"Expected an? `([^`]+)`", text)
+    where = ""
+    if match:
+        index = int(match.group(1))
+        names = [p for p in inspect.signature(block_fn.fn).parameters]
+        where = f" '{names[index]}'" if index < len(names) else f" {index + 1}"
+    what = f": expected {expected.group(1)}" if expected else ""
+    return f"Input{where} could not be read{what}. Check its type and format."
+
+
+# --------------------------------------------------------------------------------------------- the API as tools
+
+_SECTION = re.compile(r"^(Args|Arguments|Parameters|Returns|Yields|Raises|Examples?|Note):\s*$")
+_PARAM = re.compile(r"^(\*{0,2}\w+)(\s*\([^)]*\))?:\s*(.*)$")
+
+
+def one_line_args(doc: str | None) -> str | None:
+    """The docstring with each ``Args:`` entry joined onto one line (Gradio's MCP parser keeps only first lines)."""
+    if not doc:
+        return doc
+    lines = inspect.cleandoc(doc).splitlines()
+    out: list[str] = []
+    in_args = False
+    for line in lines:
+        stripped = line.strip()
+        section = _SECTION.match(stripped)
+        if section:
+            in_args = section.group(1) in ("Args", "Arguments", "Parameters")
+            out.append(stripped)
+            continue
+        if in_args and stripped:
+            if _PARAM.match(stripped) and line.startswith("    ") and not line.startswith("     "):
+                out.append("    " + stripped)
+            elif out:
+                out[-1] = out[-1] + " " + stripped
+            continue
+        out.append(line)
+    return "\n".join(out)
+
+
+def _renamed(fn, name: str):
+    """A thin wrapper of ``fn`` named ``name`` (same signature, same kind of callable, same attributes)."""
+    if inspect.isgeneratorfunction(fn):
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            yield from fn(*args, **kwargs)
+    elif inspect.iscoroutinefunction(fn):
+
+        @functools.wraps(fn)
+        async def wrapper(*args, **kwargs):
+            return await fn(*args, **kwargs)
+    else:
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            return fn(*args, **kwargs)
+
+    wrapper.__name__ = wrapper.__qualname__ = name
+    wrapper.__doc__ = one_line_args(fn.__doc__)
+    return wrapper
+
+
+def publish_api(demo: gr.Blocks) -> list[str]:
+    """Name every API function after its ``api_name`` (MCP tool name = API name) with one-line Args entries.
+
+    Returns:
+        The API names, in definition order.
+    """
+    names = []
+    for block_fn in demo.fns.values():
+        api_name = block_fn.api_name
+        if not api_name or block_fn.fn is None or block_fn.api_visibility == "private":
+            continue
+        block_fn.fn = _renamed(block_fn.fn, re.sub(r"[^A-Za-z0-9_]", "_", str(api_name)))
+        names.append(str(api_name))
+    return names
