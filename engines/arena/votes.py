@@ -1,0 +1,203 @@
+"""Arena matches and votes: the Vote record, its SQLite store (one vote per match, enforced by the database) and
+the draw of an anonymous pair."""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterable
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+
+from engines import errors
+from engines.config import Settings
+
+OUTCOMES = ("a", "b", "tie", "both_bad")
+MAX_MATCH_ID = 128
+log = logging.getLogger(__name__)
+
+_SCHEMA = ("CREATE TABLE IF NOT EXISTS votes (id INTEGER PRIMARY KEY AUTOINCREMENT, created_at REAL NOT NULL, "
+           "model_a TEXT NOT NULL, model_b TEXT NOT NULL, "
+           "outcome TEXT NOT NULL CHECK (outcome IN ('a', 'b', 'tie', 'both_bad')), match_id TEXT)")
+# one vote per match, in the database: two simultaneous votes on one match can't both be stored (NULL = a vote
+# recorded without a match, e.g. an import, which is never a duplicate)
+_UNIQUE_MATCH = "CREATE UNIQUE INDEX IF NOT EXISTS votes_match_id ON votes (match_id)"
+
+
+class AlreadyVoted(errors.InvalidInput):
+    """The match already has its vote (one vote per match)."""
+
+    title = "Already voted"
+
+
+@dataclass(frozen=True)
+class Vote:
+    """One arena vote: which of two anonymous models answered better."""
+
+    model_a: str
+    model_b: str
+    outcome: str  # one of OUTCOMES
+    created_at: float = 0.0
+    id: int = 0
+    match_id: str | None = None
+
+
+def new_match_id() -> str:
+    """A fresh, unguessable match id (what ``ArenaStore.record_vote`` keeps unique)."""
+    return uuid.uuid4().hex
+
+
+def default_db_path(settings: Settings | None = None) -> Path:
+    """Where arena votes live: ``WORKBENCH_ARENA_DB``, else ``arena.sqlite3`` in the app's data dir.
+
+    The data dir is ``WORKBENCH_DATA_DIR``; else ``/data`` on a Space with persistent storage; else
+    ``$XDG_DATA_HOME/llm-workbench`` (``~/.local/share/llm-workbench``).
+
+    Args:
+        settings: deployment settings (whether this is a Space).
+
+    Returns:
+        The database file's path (a server path: never show it to users; see ``ArenaStore.describe``).
+    """
+    settings = settings or Settings.from_env()
+    explicit = os.environ.get("WORKBENCH_ARENA_DB", "").strip()
+    if explicit:
+        return Path(explicit).expanduser()
+    data_dir = os.environ.get("WORKBENCH_DATA_DIR", "").strip()
+    if data_dir:
+        return Path(data_dir).expanduser() / "arena.sqlite3"
+    if settings.on_space and os.access("/data", os.W_OK):
+        return Path("/data/llm-workbench/arena.sqlite3")
+    xdg = os.environ.get("XDG_DATA_HOME", "").strip()
+    return (Path(xdg) if xdg else Path.home() / ".local" / "share") / "llm-workbench" / "arena.sqlite3"
+
+
+class ArenaStore:
+    """Arena votes in SQLite (WAL, busy timeout): concurrent votes from many threads or processes are all kept,
+    votes survive restarts, and a match takes one vote only (a UNIQUE index on ``match_id``)."""
+
+    def __init__(self, path: str | Path | None = None):
+        self.path = Path(path) if path else default_db_path()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with closing(self._connect()) as con:
+                try:
+                    con.execute("PRAGMA journal_mode=WAL")
+                except sqlite3.OperationalError:  # some network filesystems refuse WAL; rollback journal works
+                    pass
+                self._migrate(con)
+        except (OSError, sqlite3.Error) as exc:
+            # the path is the operator's business (logged here), never the user's (issue: server paths in the UI)
+            log.error("arena vote database %s cannot be opened: %s", self.path, exc)
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+            raise errors.WorkbenchError(f"The arena's vote database cannot be opened ({reason}). The server's "
+                                        "operator can set WORKBENCH_ARENA_DB to a writable file.") from None
+
+    @staticmethod
+    def _migrate(con: sqlite3.Connection) -> None:
+        """Create the table, or add ``match_id`` to a database from before one-vote-per-match (one writer at a
+        time, so two processes opening an old database don't both alter it)."""
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            con.execute(_SCHEMA)
+            columns = {row[1] for row in con.execute("PRAGMA table_info(votes)")}
+            if "match_id" not in columns:
+                con.execute("ALTER TABLE votes ADD COLUMN match_id TEXT")
+            con.execute(_UNIQUE_MATCH)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+    def _connect(self) -> sqlite3.Connection:
+        con = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+        con.execute("PRAGMA busy_timeout=60000")
+        return con
+
+    def record_vote(self, model_a: str, model_b: str, outcome: str, *, match_id: str | None = None) -> int:
+        """Store one vote, atomically one per match.
+
+        Args:
+            model_a: the model shown as A.
+            model_b: the model shown as B (a different model).
+            outcome: "a", "b", "tie" or "both_bad".
+            match_id: the match voted on (``new_match_id()``); a second vote on the same id is refused by the
+                database, however close together the two arrive. None = no match (never refused as a duplicate).
+
+        Returns:
+            The new vote's id.
+
+        Raises:
+            InvalidInput: an unknown outcome, a missing or identical pair, a malformed match id.
+            AlreadyVoted: the match already has its vote.
+        """
+        outcome = (outcome or "").strip().lower() if isinstance(outcome, str) else ""
+        if outcome not in OUTCOMES:
+            raise errors.InvalidInput(f"Unknown vote '{outcome}'. Vote one of: {', '.join(OUTCOMES)}.")
+        if not model_a or not model_b or model_a == model_b:
+            raise errors.InvalidInput("A vote needs two different models.")
+        if match_id is not None and (not isinstance(match_id, str) or not 0 < len(match_id) <= MAX_MATCH_ID):
+            raise errors.InvalidInput(f"A match id is a string of 1 to {MAX_MATCH_ID} characters.")
+        try:
+            with closing(self._connect()) as con:
+                cur = con.execute("INSERT INTO votes (created_at, model_a, model_b, outcome, match_id) "
+                                  "VALUES (?, ?, ?, ?, ?) ON CONFLICT (match_id) DO NOTHING",
+                                  (time.time(), model_a, model_b, outcome, match_id))
+                if cur.rowcount == 0:
+                    raise AlreadyVoted("This match already has your vote: start a new one.")
+                return int(cur.lastrowid)
+        except sqlite3.Error as exc:
+            log.error("arena vote not saved in %s: %s", self.path, exc)
+            raise errors.WorkbenchError(f"The vote could not be saved ({type(exc).__name__}). Try again.") from None
+
+    def votes(self) -> list[Vote]:
+        """Every vote, oldest first."""
+        with closing(self._connect()) as con:
+            rows = con.execute("SELECT id, created_at, model_a, model_b, outcome, match_id FROM votes "
+                               "ORDER BY id").fetchall()
+        return [Vote(model_a=a, model_b=b, outcome=o, created_at=t, id=i, match_id=m) for i, t, a, b, o, m in rows]
+
+    def count(self) -> int:
+        """How many votes are stored."""
+        with closing(self._connect()) as con:
+            return int(con.execute("SELECT COUNT(*) FROM votes").fetchone()[0])
+
+    def describe(self, count: int | None = None) -> str:
+        """Where the votes are, in words a user may see (no server path).
+
+        Args:
+            count: the number of votes, when the caller already has it (else counted now).
+
+        Returns:
+            e.g. "12 vote(s) stored on this server".
+        """
+        n = self.count() if count is None else count
+        return f"{n} vote(s) stored on this server"
+
+    def __repr__(self) -> str:  # a store in an error or log line names no server path
+        return "ArenaStore(<server database>)"
+
+
+def pick_pair(models: Iterable[str], rng: random.Random | None = None) -> tuple[str, str]:
+    """Two different models from the pool, in a random A/B order.
+
+    Args:
+        models: the pool (blanks and repeats ignored).
+        rng: the random source (default: the system's).
+
+    Returns:
+        (model A, model B).
+
+    Raises:
+        InvalidInput: fewer than two different models.
+    """
+    pool = list(dict.fromkeys(m.strip() for m in models if m and m.strip()))
+    if len(pool) < 2:
+        raise errors.InvalidInput("The arena needs at least two different models in its pool.")
+    a, b = (rng or random.SystemRandom()).sample(pool, 2)
+    return a, b
