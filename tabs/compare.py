@@ -1,5 +1,5 @@
 """Compare models tab: side-by-side streaming with measured speed and memory, the facts that decide a choice
-(with the Chinchilla check), and a blind arena with an Elo leaderboard.
+(with the Chinchilla check), and a blind arena with a Bradley–Terry leaderboard (bootstrap 95 % intervals).
 
 Sub-tabs live in ``build()``; "Compare, part 2" (benchmarks, model internals, next-token view) adds its own
 sub-tabs there.
@@ -320,7 +320,7 @@ def arena_battle(pool: list[str], prompt: str, max_new_tokens: int = 128, match:
     for cols in arena.stream_compare(entries, messages, max_new_tokens=int(max_new_tokens)):
         yield [_arena_text(cols[0]), _arena_text(cols[1]), waiting, *_vote_buttons(False), None]
     ok = all(c.status == "done" for c in cols)
-    new = {"a": a, "b": b, "voted": False, "ok": ok,
+    new = {"id": arena.new_match_id(), "a": a, "b": b, "voted": False, "ok": ok,
            "stats": [arena.results_rows([c])[0] for c in cols]}
     status = ("Both answered. Which is better? Vote to reveal the names." if ok else
               "A model failed, so this match can't be voted on (names stay hidden). Start a new one.")
@@ -346,7 +346,8 @@ def arena_vote(choice: str, match: dict | None):
     if not match.get("ok"):
         raise InvalidInput("A model failed in this match, so it can't be voted on: start a new one.")
     store = arena.ArenaStore()
-    vote_id = store.record_vote(match["a"], match["b"], outcome)
+    # one vote per match is enforced by the database (two simultaneous clicks both pass the check above)
+    vote_id = store.record_vote(match["a"], match["b"], outcome, match_id=match.get("id") or arena.new_match_id())
     match = {**match, "voted": True}
     said = {"a": "A is better", "b": "B is better", "tie": "a tie", "both_bad": "both bad"}[outcome]
     lines = [f"**Vote #{vote_id} saved** ({said})."]
@@ -359,26 +360,39 @@ def arena_vote(choice: str, match: dict | None):
 
 
 MIN_VOTES_FOR_CI = 5  # below this the bootstrap has too little to resample
-LEADER_COLUMNS = ["rank", "model", "Elo", "95% CI", "votes", "wins", "losses", "ties", "both bad"]
+LEADER_COLUMNS = ["rank", "model", "rating", "95% CI", "votes", "wins", "losses", "ties", "both bad", "note"]
+
+
+def _arena_row(rank: int, row: arena.LeaderRow) -> dict:
+    """One leaderboard line: the rating with its 95 % interval (or why there is none yet)."""
+    enough = row.votes >= MIN_VOTES_FOR_CI
+    return {"rank": rank, "model": row.model, "rating": round(row.rating),
+            "95% CI": f"{row.ci_low:.0f} – {row.ci_high:.0f}" if enough else "too few votes",
+            "votes": row.votes, "wins": row.wins, "losses": row.losses, "ties": row.ties, "both bad": row.both_bad,
+            "note": row.note}
+
+
+def arena_caption(described: str) -> str:
+    """The leaderboard's caption: where votes are (no server path) and how the ratings are computed."""
+    return (f"{described}. **{arena.METHOD}**: ratings are the Bradley–Terry maximum-likelihood fit of all votes "
+            f"(logistic, {arena.SCALE:g} points = {arena.BASE:g}:1 odds, mean {arena.ANCHOR:g}; as LMArena), so "
+            "they do not depend on vote order. A tie or \"both bad\" counts half a win each. The interval comes "
+            f"from {arena.BOOTSTRAP_ROUNDS} bootstrap resamples of the votes; overlapping intervals mean the order "
+            "is not settled yet.")
 
 
 @ui_errors
 def arena_leaderboard():
-    """The arena's Elo leaderboard from every stored vote, with 95% bootstrap confidence intervals.
+    """The arena leaderboard from every stored vote: Bradley–Terry ratings with bootstrap 95% confidence intervals.
 
     Returns:
-        The leaderboard table and a caption (vote count, database path, how Elo is computed).
+        The leaderboard table (rank, model, rating, 95% CI, votes, wins, losses, ties, both bad, note) and a
+        caption (how many votes, how the ratings are computed).
     """
     store = arena.ArenaStore()
     votes = store.votes()
-    rows = [{"rank": i + 1, "model": r.model, "Elo": round(r.elo),
-             "95% CI": f"{r.ci_low:.0f} – {r.ci_high:.0f}" if r.votes >= MIN_VOTES_FOR_CI else "too few votes",
-             "votes": r.votes, "wins": r.wins, "losses": r.losses, "ties": r.ties, "both bad": r.both_bad}
-            for i, r in enumerate(arena.leaderboard(votes))]
-    caption = (f"{len(votes)} vote(s) stored in `{store.path}`. Online Elo (K={arena.ELO_K:g}, start "
-               f"{arena.ELO_BASE:g}); a tie or \"both bad\" counts half a win each; the interval comes from 200 "
-               "bootstrap resamples of the votes. Few votes → wide intervals.")
-    return pd.DataFrame(rows, columns=LEADER_COLUMNS), caption
+    rows = [_arena_row(i + 1, r) for i, r in enumerate(arena.leaderboard(votes))]
+    return pd.DataFrame(rows, columns=LEADER_COLUMNS), arena_caption(store.describe(len(votes)))
 
 
 # ---------------------------------------------------------------------------------------------------- layout
@@ -472,7 +486,8 @@ def _facts(models: gr.Dropdown) -> None:
 def _arena(defaults: list[str]) -> None:
     with gr.Tab("Blind arena", id="compare-arena") as tab:
         gr.Markdown("Two models drawn from the pool answer the same prompt **anonymously**. Vote for the better "
-                    "answer; the names are revealed after the vote. Votes are kept and feed the Elo leaderboard.")
+                    "answer; the names are revealed after the vote. Votes are kept (one per match) and feed the "
+                    f"leaderboard ({arena.METHOD}).")
         with gr.Row():
             pool = gr.Dropdown(CHAT_CHOICES, value=defaults, multiselect=True, allow_custom_value=True,
                                label="Pool (at least two models)", elem_id="arena-pool", scale=3)
@@ -489,8 +504,8 @@ def _arena(defaults: list[str]) -> None:
                        for label, key in VOTE_LABELS.items()]
         reveal = gr.Markdown(elem_id="arena-reveal")
         gr.Markdown("### Leaderboard")
-        board = gr.Dataframe(pd.DataFrame(columns=LEADER_COLUMNS), interactive=False, label="Elo",
-                             elem_id="arena-board")
+        board = gr.Dataframe(pd.DataFrame(columns=LEADER_COLUMNS), interactive=False,
+                             label=f"Leaderboard ({arena.METHOD})", elem_id="arena-board")
         caption = gr.Markdown()
         refresh = gr.Button("Refresh leaderboard", size="sm")
         go.click(arena_battle, [pool, prompt, max_tokens, match], [out_a, out_b, status, *buttons, match],
