@@ -175,7 +175,7 @@ def run_state(status: gr.Component, clear: tuple[gr.Component, ...] = (), runnin
 
     At the start of a run the status shows *running* and every component in ``clear`` is emptied, so no result of
     an earlier run stays next to a new one; an error replaces the status line with *failed* and the reason (and
-    shows the error toast); the handler's own final status says done / warning / stopped. ``ui_errors`` is applied.
+    shows the error toast); a run whose handler never set the status ends *done*. ``ui_errors`` is applied.
 
     Args:
         status: the tab's status component (gr.HTML), updated with ``status_html``.
@@ -184,24 +184,62 @@ def run_state(status: gr.Component, clear: tuple[gr.Component, ...] = (), runnin
     """
 
     def decorate(fn: Callable) -> Callable:
-        gen = fn if inspect.isgeneratorfunction(fn) else None
-
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
             yield {status: status_html("running", running), **{c: None for c in clear}}
+            said = False
             try:
-                if gen is not None:
-                    yield from gen(*args, **kwargs)
-                else:
-                    yield fn(*args, **kwargs)
+                for update in (fn(*args, **kwargs) if inspect.isgeneratorfunction(fn) else [fn(*args, **kwargs)]):
+                    said = said or (isinstance(update, dict) and status in update)
+                    yield update
             except Exception as exc:
                 error = to_ui_error(exc)
                 yield {status: status_html("failed", error.message if isinstance(error.message, str) else "")}
                 raise error from None
+            if not said:
+                yield {status: status_html("done")}
 
         return wrapper
 
     return decorate
+
+
+def named(fn: Callable, outputs: dict[str, gr.Component]) -> Callable:
+    """Wrap a handler that returns (or yields) dicts keyed by output *names* into one Gradio understands (keyed by
+    component). Names not in a dict leave their component unchanged; signature, docstring and kind are kept."""
+
+    def convert(update):
+        if not isinstance(update, dict):
+            raise TypeError(f"{fn.__name__} must return a dict keyed by output names, got {type(update).__name__}")
+        unknown = set(update) - set(outputs)
+        if unknown:
+            raise KeyError(f"{fn.__name__} returned unknown outputs {sorted(unknown)}")
+        return {outputs[k]: v for k, v in update.items()}
+
+    if inspect.isgeneratorfunction(fn):
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            for update in fn(*args, **kwargs):
+                yield convert(update)
+    else:
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            return convert(fn(*args, **kwargs))
+
+    return wrapper
+
+
+def on(event: Callable, fn: Callable, inputs: list, outputs: dict[str, gr.Component], *, status: str | None = None,
+       clear: tuple[str, ...] = (), running: str = "Working…", **kwargs):
+    """Register ``fn`` on ``event`` (e.g. ``button.click``): ``fn`` returns or yields dicts keyed by the names of
+    ``outputs``. With ``status`` (the name of the status output) the run-state mechanism applies (``run_state``):
+    ``clear`` names the results emptied when a run starts. Other keyword arguments go to the event."""
+    handler = named(fn, outputs)
+    if status is not None:
+        handler = run_state(outputs[status], tuple(outputs[c] for c in clear), running)(handler)
+    return event(handler, inputs, list(outputs.values()), **kwargs)
 
 
 # ----------------------------------------------------------------------------------------------- model picker

@@ -11,7 +11,7 @@ from engines import prompts, registry
 from engines import tokenizers as tk
 from engines.config import Settings
 from engines.errors import InvalidInput, WorkbenchError
-from tabs.common import Links, esc, token_spans, ui_errors
+from tabs.common import Links, ModelBox, esc, on, status_html, token_spans, ui_errors
 
 EXAMPLE_TEXT = ("Tokenizers split text into pieces a model reads as integer ids.\n"
                 "def greet(name):\n    return f\"Hello, {name}!\"  # code, too\n"
@@ -55,7 +55,7 @@ def tokenize_texts(tokenizers: list[str], text: str, add_special_tokens: bool = 
         add_special_tokens: add BOS/EOS and the like, as the model sees a plain prompt.
 
     Returns:
-        The coloured tokens (HTML), the comparison table, the chart data, and the ids per tokenizer (JSON).
+        The status line, the coloured tokens (HTML), the comparison table, the chart data, and the ids per tokenizer.
     """
     chosen = _selection(tokenizers)
     tk.check_text(text or "")
@@ -82,8 +82,11 @@ def tokenize_texts(tokenizers: list[str], text: str, add_special_tokens: bool = 
     for name, exc in failures:
         gr.Warning(f"{name}: {exc}")
     table = pd.DataFrame(rows)
-    chart = table[["tokenizer", "tokens"]]
-    return "".join(blocks), table, chart, raw
+    done = f"{len(rows)} tokenizer(s), {len(text or ''):,} characters."
+    state = "warning" if failures else "done"
+    status = done + (f" {len(failures)} could not load: {', '.join(n for n, _ in failures)}." if failures else "")
+    return {"status": status_html(state, status), "tokens": "".join(blocks), "table": table,
+            "chart": table[["tokenizer", "tokens"]], "raw": raw}
 
 
 @ui_errors
@@ -97,7 +100,7 @@ def decode_ids(tokenizer: str, ids: str) -> str:
     Returns:
         The decoded text.
     """
-    return tk.decode(_selection(tokenizer)[0], tk.parse_ids(ids))
+    return {"text": tk.decode(_selection(tokenizer)[0], tk.parse_ids(ids))}
 
 
 @ui_errors
@@ -120,7 +123,8 @@ def tokenizer_facts(tokenizers: list[str]):
                         "fast (Rust)": "yes" if info.is_fast else "no"})
         specials += [{"tokenizer": name, "role": role, "token": token, "id": tid}
                      for role, token, tid in info.special_tokens]
-    return pd.DataFrame(summary), pd.DataFrame(specials, columns=["tokenizer", "role", "token", "id"])
+    return {"summary": pd.DataFrame(summary),
+            "specials": pd.DataFrame(specials, columns=["tokenizer", "role", "token", "id"])}
 
 
 def parse_messages(messages_json: str) -> list[dict]:
@@ -168,51 +172,59 @@ def render_chats(tokenizers: list[str], messages_json: str, add_generation_promp
         raise failures[0]
     for exc in failures:
         gr.Warning(str(exc))
-    return "".join(blocks), pd.DataFrame(rows)
+    return {"rendered": "".join(blocks), "overhead": pd.DataFrame(rows)}
 
 
 def build(settings: Settings | None = None, links: Links | None = None) -> None:
-    """Render the Tokenizers tab inside the current Blocks."""
+    """Render the Tokenizers tab inside the current Blocks.
+
+    Args:
+        settings: deployment settings (read once by the app).
+        links: cross-tab targets; this tab receives tokenizer ids as "tokenizers.tokenizers".
+    """
     with gr.Tab("Tokenizers", id="tokenizers"):
         gr.Markdown("See how each model's tokenizer splits your text: tokens with their ids (whitespace shown as "
                     "`·` `↵`), counts side by side, special tokens and chat templates. Pick presets, type any Hub "
                     "id, or a local folder.")
-        choices = gr.Dropdown(PRESETS, value=[PRESETS[0][1], PRESETS[1][1]], multiselect=True,
-                              allow_custom_value=True, label="Tokenizers", elem_id="tok-choices")
+        choices = ModelBox(PRESETS, value=[PRESETS[0][1], PRESETS[1][1]], multiselect=True, label="Tokenizers",
+                           elem_id="tok-choices")
         text = gr.Textbox(EXAMPLE_TEXT, lines=5, max_lines=20, label="Text", elem_id="tok-text")
         with gr.Row():
             special = gr.Checkbox(True, label="Add special tokens (BOS/EOS) as for a plain prompt")
             go = gr.Button("Tokenize", variant="primary", elem_id="tok-go")
-        tokens_html = gr.HTML(elem_id="tok-tokens")
+        out = {"status": gr.HTML(elem_id="tok-status"), "tokens": gr.HTML(elem_id="tok-tokens")}
         with gr.Row():
-            table = gr.Dataframe(label="Comparison", interactive=False, elem_id="tok-table", scale=3)
-            chart = gr.BarPlot(x="tokenizer", y="tokens", title="Token count", y_lim=[0, None], scale=2,
-                                elem_id="tok-chart")
+            out["table"] = gr.Dataframe(label="Comparison", interactive=False, elem_id="tok-table", scale=3,
+                                        wrap=False)
+            out["chart"] = gr.BarPlot(x="tokenizer", y="tokens", title="Token count", y_lim=[0, None], scale=2,
+                                      elem_id="tok-chart")
         with gr.Accordion("Raw ids (JSON)", open=False):
-            raw = gr.JSON(label="ids per tokenizer")
-        go.click(tokenize_texts, [choices, text, special], [tokens_html, table, chart, raw], api_name="tokenize")
-        text.submit(tokenize_texts, [choices, text, special], [tokens_html, table, chart, raw], api_name=False)
+            out["raw"] = gr.JSON(label="ids per tokenizer")
+        run = {"status": "status", "clear": ("tokens", "table", "chart", "raw"), "running": "Tokenizing…"}
+        on(go.click, tokenize_texts, [choices, text, special], out, api_name="tokenize", **run)
+        on(text.submit, tokenize_texts, [choices, text, special], out, api_name=False, **run)
+        if links is not None:
+            links.register("tokenizers.tokenizers", "tokenizers", choices)
 
         with gr.Accordion("Decode ids", open=False):
             with gr.Row():
-                dec_tok = gr.Dropdown(PRESETS, value=PRESETS[0][1], allow_custom_value=True, label="Tokenizer",
-                                      elem_id="dec-tok")
+                dec_tok = ModelBox(PRESETS, value=PRESETS[0][1], label="Tokenizer", elem_id="dec-tok")
                 dec_ids = gr.Textbox(label="Token ids", placeholder="9906, 1917, 0", elem_id="dec-ids")
             dec_go = gr.Button("Decode", elem_id="dec-go")
             dec_out = gr.Textbox(label="Decoded text", interactive=False, elem_id="dec-out")
-            dec_go.click(decode_ids, [dec_tok, dec_ids], dec_out, api_name="decode")
+            on(dec_go.click, decode_ids, [dec_tok, dec_ids], {"text": dec_out}, api_name="decode")
 
         with gr.Accordion("Vocabulary and special tokens", open=False):
             facts_go = gr.Button("Show vocabulary facts", elem_id="facts-go")
-            facts = gr.Dataframe(label="Vocabulary", interactive=False)
-            specials = gr.Dataframe(label="Special tokens", interactive=False)
-            facts_go.click(tokenizer_facts, [choices], [facts, specials], api_name="tokenizer_info")
+            facts = {"summary": gr.Dataframe(label="Vocabulary", interactive=False, wrap=False),
+                     "specials": gr.Dataframe(label="Special tokens", interactive=False)}
+            on(facts_go.click, tokenizer_facts, [choices], facts, api_name="tokenizer_info")
 
         with gr.Accordion("Chat template", open=False):
             messages = gr.Code(json.dumps(prompts.EXAMPLE_CHAT, indent=2, ensure_ascii=False), language="json",
                                label="Messages (JSON)", elem_id="chat-json")
             gen_prompt = gr.Checkbox(True, label="add_generation_prompt (open the assistant's turn)")
             chat_go = gr.Button("Render chat template", elem_id="chat-go")
-            chat_html = gr.HTML(elem_id="chat-out")
-            overhead = gr.Dataframe(label="Template overhead", interactive=False)
-            chat_go.click(render_chats, [choices, messages, gen_prompt], [chat_html, overhead], api_name="render_chat")
+            chat = {"rendered": gr.HTML(elem_id="chat-out"),
+                    "overhead": gr.Dataframe(label="Template overhead", interactive=False)}
+            on(chat_go.click, render_chats, [choices, messages, gen_prompt], chat, api_name="render_chat")

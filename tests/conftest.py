@@ -183,7 +183,7 @@ SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 def browser():
     """Headless Debian Chromium driven by Playwright (skips when either is missing, unless in CI)."""
     try:
-        from playwright.sync_api import sync_playwright
+        from playwright.sync_api import expect, sync_playwright
     except ImportError:
         if os.environ.get("CI"):
             raise
@@ -193,6 +193,8 @@ def browser():
             raise RuntimeError("Debian chromium is not installed (apt-get install chromium)")
         pytest.skip("chromium not installed")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    # every expect() waits on its condition for up to a minute (the default 5 s fails on a busy machine)
+    expect.set_options(timeout=60_000)
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
