@@ -63,10 +63,11 @@ CATALOG: tuple[ModelSpec, ...] = (
         notes="Card: 15T+ pretraining tokens, 128k context.",
     ),
     ModelSpec(
-        id="microsoft/Phi-3-mini-4k-instruct", label="Phi-3 mini 4k", kind="chat", family="phi3",
-        source=_HF + "microsoft/Phi-3-mini-4k-instruct", params_b=3.8, context=4096, license="mit",
-        release="2024-04-23", knowledge_cutoff="2023-10", training_tokens_t=4.9,
-        notes="Repo holds the June 2024 update: card says 4.9T tokens (April tech report: 3.3T).",
+        id="microsoft/Phi-3-mini-4k-instruct", label="Phi-3 mini 4k (June 2024 update)", kind="chat",
+        family="phi3", source=_HF + "microsoft/Phi-3-mini-4k-instruct", params_b=3.8, context=4096, license="mit",
+        release="2024-06", knowledge_cutoff="2023-10", training_tokens_t=4.9,
+        notes="The repo's current weights are the June 2024 update: every fact here is from its card (4.9T training "
+              "tokens, trained May-June 2024). The April 2024 original (tech report: 3.3T tokens) is not served.",
     ),
     ModelSpec(
         id="google/gemma-2-2b-it", label="Gemma 2 2B it", kind="chat", family="gemma2",
@@ -113,12 +114,14 @@ CATALOG: tuple[ModelSpec, ...] = (
     ),
     ModelSpec(
         id="HuggingFaceTB/SmolLM2-135M-Instruct", label="SmolLM2 135M Instruct", kind="chat", family="smollm2",
-        source=_HF + "HuggingFaceTB/SmolLM2-135M-Instruct", params_b=0.135, license="apache-2.0",
+        source=_HF + "HuggingFaceTB/SmolLM2-135M-Instruct", params_b=0.135, context=8192,
+        license="apache-2.0",
         release="2024-11", training_tokens_t=2.0, cpu_friendly=True,
     ),
     ModelSpec(
         id="HuggingFaceTB/SmolLM2-360M-Instruct", label="SmolLM2 360M Instruct", kind="chat", family="smollm2",
-        source=_HF + "HuggingFaceTB/SmolLM2-360M-Instruct", params_b=0.36, license="apache-2.0",
+        source=_HF + "HuggingFaceTB/SmolLM2-360M-Instruct", params_b=0.36, context=8192,
+        license="apache-2.0",
         release="2024-11", training_tokens_t=4.0, cpu_friendly=True,
     ),
     ModelSpec(
@@ -474,8 +477,41 @@ def chinchilla_ratio(spec: ModelSpec) -> float | None:
 
 # --------------------------------------------------------------- facts that decide a choice (Compare tab)
 
-CHINCHILLA_TOKENS_PER_PARAM = 20.0  # Hoffmann et al. 2022: compute-optimal training uses ~20 tokens per parameter
+# The rule of thumb: compute-optimal training uses ~20 tokens per parameter (Hoffmann et al. 2022, rounded).
+CHINCHILLA_TOKENS_PER_PARAM = 20.0
 CHINCHILLA_SOURCE = "https://arxiv.org/abs/2203.15556"
+# The paper's own compute-optimal estimate (Approach 1, its Table 3): N_opt = G · C^a, D_opt = C / (6 · N_opt).
+# The paper reports a = 0.50 and prints the table, not G; a and G are the least-squares fit of log N on log C over
+# Table 3's nine rows (every row reproduced within 0.3 % in N).
+CHINCHILLA_A = 0.4981
+CHINCHILLA_G = 0.09916
+# Table 3 of the paper: (parameters, FLOPs, tokens) — what the fit above reproduces (tests check it).
+CHINCHILLA_TABLE3 = (
+    (400e6, 1.92e19, 8.0e9), (1e9, 1.21e20, 20.2e9), (10e9, 1.23e22, 205.1e9), (67e9, 5.76e23, 1.5e12),
+    (175e9, 3.85e24, 3.7e12), (280e9, 9.90e24, 5.9e12), (520e9, 3.43e25, 11.0e12), (1e12, 1.27e26, 21.2e12),
+    (10e12, 1.30e28, 216.2e12),
+)
+# Approach 3's fitted parametric loss L(N, D) = E + A / N^alpha + B / D^beta (nats per token on MassiveText).
+CHINCHILLA_LOSS = {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}
+
+
+def chinchilla_optimal(flops: float) -> tuple[float, float]:
+    """The paper's compute-optimal (parameters, tokens) for a training budget of ``flops`` (Approach 1, Table 3).
+
+    Args:
+        flops: training compute C in FLOPs (> 0).
+
+    Returns:
+        (N_opt, D_opt) with C = 6 · N_opt · D_opt.
+    """
+    n = CHINCHILLA_G * float(flops) ** CHINCHILLA_A
+    return n, float(flops) / (6 * n)
+
+
+def chinchilla_loss(params: float, tokens: float) -> float:
+    """The paper's fitted loss L(N, D) (Approach 3) for N parameters trained on D tokens."""
+    k = CHINCHILLA_LOSS
+    return k["E"] + k["A"] / params ** k["alpha"] + k["B"] / tokens ** k["beta"]
 
 
 def facts_row(spec: ModelSpec) -> dict:
@@ -507,23 +543,28 @@ def facts_row(spec: ModelSpec) -> dict:
 
 @dataclass(frozen=True)
 class ChinchillaResult:
-    """Training compute arithmetic: N parameters, D tokens, C ≈ 6·N·D FLOPs, and the compute-optimal split."""
+    """Training compute arithmetic: N parameters, D tokens, C ≈ 6·N·D FLOPs, and the compute-optimal split for the
+    same C twice: by the 20-tokens-per-parameter rule of thumb, and by the paper's fitted estimate (Table 3)."""
 
     params: float
     tokens: float
     flops: float
     tokens_per_param: float
-    optimal_tokens_for_params: float
-    optimal_params_for_flops: float
+    optimal_tokens_for_params: float  # rule of thumb: 20 · N
+    optimal_params_for_flops: float  # rule of thumb: sqrt(C / 120)
     optimal_tokens_for_flops: float
+    paper_params_for_flops: float = 0.0  # the paper's estimate (Approach 1)
+    paper_tokens_for_flops: float = 0.0
+    predicted_loss: float | None = None  # the paper's Approach 3 loss at (N, D)
 
 
 def chinchilla(params: float | None = None, tokens: float | None = None,
                flops: float | None = None) -> ChinchillaResult:
-    """Solve C = 6·N·D from what is given, and the Chinchilla-optimal N and D (D = 20·N) for the same compute.
+    """Solve C = 6·N·D from what is given, and the compute-optimal N and D for the same compute, both by the rule of
+    thumb (D = 20·N) and by the paper's fitted estimate (``chinchilla_optimal``).
 
-    Given N and D: C follows. Given one of them and C: the other follows. Given only C: the optimal N and D. Given
-    only N: D = 20·N. Given only D: N = D / 20. (All three given: C is recomputed from N and D.)
+    Given N and D: C follows. Given one of them and C: the other follows. Given only C: the rule-of-thumb optimal N
+    and D. Given only N: D = 20·N. Given only D: N = D / 20. (All three given: C is recomputed from N and D.)
 
     Args:
         params: N, parameters (a count, not billions).
@@ -556,5 +597,8 @@ def chinchilla(params: float | None = None, tokens: float | None = None,
         n = d / r
         c = 6 * n * d
     n_opt = (c / (6 * r)) ** 0.5
+    paper_n, paper_d = chinchilla_optimal(c)
     return ChinchillaResult(params=n, tokens=d, flops=c, tokens_per_param=d / n, optimal_tokens_for_params=r * n,
-                            optimal_params_for_flops=n_opt, optimal_tokens_for_flops=r * n_opt)
+                            optimal_params_for_flops=n_opt, optimal_tokens_for_flops=r * n_opt,
+                            paper_params_for_flops=paper_n, paper_tokens_for_flops=paper_d,
+                            predicted_loss=chinchilla_loss(n, d))

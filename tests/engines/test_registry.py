@@ -238,3 +238,31 @@ def test_module_is_import_light():
             imported.add(node.module.split(".")[0])
     heavy = {"torch", "transformers", "diffusers", "gradio", "openai", "huggingface_hub", "numpy", "pandas"}
     assert not imported & heavy, imported & heavy
+
+
+@pytest.mark.parametrize("params, flops, tokens", registry.CHINCHILLA_TABLE3)
+def test_chinchilla_estimate_reproduces_the_papers_table3(params, flops, tokens):
+    n, d = registry.chinchilla_optimal(flops)
+    assert n == pytest.approx(params, rel=0.02)
+    assert d == pytest.approx(flops / (6 * params), rel=0.02)  # the row's own tokens, unrounded
+    assert d == pytest.approx(tokens, rel=0.06)  # as printed (the 67B row prints 1.5T for 1.43T)
+    # the rule of thumb is a constant ratio; the paper's estimate grows slowly with compute
+    r = registry.chinchilla(flops=flops)
+    assert r.paper_params_for_flops == pytest.approx(n)
+    assert r.optimal_tokens_for_flops / r.optimal_params_for_flops == pytest.approx(20)
+
+
+def test_chinchilla_table3_values_are_the_papers():
+    # Hoffmann et al. 2022, Table 3: the Gopher-sized row and the 1B row, as printed
+    assert (67e9, 5.76e23, 1.5e12) in registry.CHINCHILLA_TABLE3
+    assert (1e9, 1.21e20, 20.2e9) in registry.CHINCHILLA_TABLE3
+    assert registry.chinchilla_loss(70e9, 1.4e12) == pytest.approx(1.94, abs=0.02)  # Chinchilla's own fit
+
+
+def test_every_row_describes_one_named_version():
+    phi = registry.get("microsoft/Phi-3-mini-4k-instruct")
+    assert "June 2024" in phi.label and phi.release == "2024-06" and phi.training_tokens_t == 4.9
+    for spec in registry.by_kind("chat"):
+        if not spec.is_remote:
+            assert spec.context, f"{spec.id} has no context length"
+    assert registry.get("HuggingFaceTB/SmolLM2-135M-Instruct").context == 8192
