@@ -54,6 +54,49 @@ def extract_cpp(model_text: str) -> str:
     return code + "\n" if code.strip() else ""
 
 
+_PY_LINE = re.compile(r"^\s*(def \w+\(.*\)\s*(->.*)?:|import \w|from [\w.]+ import |print\(|if __name__|elif .*:|"
+                      r"for \w+( *, *\w+)* in .*:|while .*:|class \w+.*:$|return\b[^;]*$|with .*:$)")
+_CPP_MARK = re.compile(r"#\s*include\s*[<\"]|\bstd::|\bint\s+main\s*\(|;\s*$|\{\s*$|^\s*\}")
+
+
+def answer_language(code: str) -> str:
+    """What a model's extracted answer is: "cpp", "python", "prose" (no code at all) or "empty".
+
+    C++ has includes, ``std::``, ``main(``, semicolons and braces; Python has ``def …:``, ``import``, ``print(``
+    and colon-ended blocks without semicolons. The larger count of line markers wins; an answer with neither is
+    prose.
+    """
+    lines = [line for line in (code or "").splitlines() if line.strip()]
+    if not lines:
+        return "empty"
+    cpp = sum(bool(_CPP_MARK.search(line)) for line in lines)
+    python = sum(bool(_PY_LINE.match(line)) for line in lines)
+    if cpp == 0 and python == 0:
+        return "prose"
+    return "python" if python > cpp else "cpp"
+
+
+def cpp_source(model_text: str) -> str:
+    """The C++ to compile from a model's answer, or a clear error when the answer is not C++.
+
+    Raises:
+        NotCpp: the answer holds Python, only prose, or nothing — so nothing is compiled.
+    """
+    code = extract_cpp(model_text) or (model_text or "")
+    kind = answer_language(code)
+    if kind == "cpp":
+        return code
+    what = {"python": "Python, not C++", "prose": "prose without any C++ code", "empty": "nothing"}[kind]
+    raise NotCpp(f"The model answered with {what}, so nothing was compiled. Convert again (a code model such as "
+                 "Qwen2.5-Coder, or a larger one, follows the instructions better), or paste C++ yourself.")
+
+
+class NotCpp(errors.InvalidInput):
+    """A model's answer is not C++ (Python, prose, or empty)."""
+
+    title = "Not C++"
+
+
 def _strip_prose(text: str) -> str:
     """Unfenced answers: keep from the first line that looks like C++ to the last closing brace."""
     lines = text.splitlines()
@@ -195,7 +238,7 @@ def repair(python_code: str, cpp_code: str, *, model: str, rounds: int = 3,
     if not (cpp_code or "").strip():
         raise errors.InvalidInput("There is no C++ to fix yet: convert first.")
     _check_python(python_code)
-    cpp = extract_cpp(cpp_code) or cpp_code
+    cpp = cpp_source(cpp_code)
     for n in range(rounds + 1):
         result = sandbox.compile_cpp(cpp, limits=limits)
         yield RepairStep(n, "compile", cpp, result, ok=not result.compile_failed)
@@ -207,7 +250,7 @@ def repair(python_code: str, cpp_code: str, *, model: str, rounds: int = 3,
             raw += chunk.text
             if chunk.text:
                 yield RepairStep(n + 1, "fixing", extract_cpp(raw))
-        cpp = extract_cpp(raw) or cpp
+        cpp = cpp_source(raw)
         yield RepairStep(n + 1, "fixed", cpp)
 
 

@@ -116,3 +116,40 @@ def test_samples_reference_cpp_compiles(key):
     r = sandbox.compile_cpp(sample.cpp)
     assert not r.compile_failed, r.compile_output
     assert "print(" in sample.python
+
+
+PY_ANSWER = '''Here is the optimized version:
+
+```python
+def main():
+    total = 0
+    for i in range(10):
+        total += i
+    print(total)
+
+if __name__ == "__main__":
+    main()
+```
+'''
+CPP_ANSWER = "```cpp\n#include <cstdio>\nint main() {\n    std::printf(\"%d\\n\", 45);\n    return 0;\n}\n```\n"
+
+
+@pytest.mark.parametrize("answer, kind", [
+    (PY_ANSWER, "python"),
+    ("I cannot convert this program because it uses dynamic features.", "prose"),
+    ("", "empty"),
+    (CPP_ANSWER, "cpp"),
+])
+def test_non_cpp_answers_are_named_before_compiling(answer, kind):
+    assert codeconv.answer_language(codeconv.extract_cpp(answer) or answer) == kind
+    if kind == "cpp":
+        assert "#include <cstdio>" in codeconv.cpp_source(answer)
+        return
+    with pytest.raises(codeconv.NotCpp, match="nothing was compiled") as info:
+        codeconv.cpp_source(answer)
+    assert {"python": "Python, not C++", "prose": "prose", "empty": "nothing"}[kind] in str(info.value)
+
+
+def test_repair_refuses_python_instead_of_compiling_it():
+    with pytest.raises(codeconv.NotCpp, match="Python, not C\\+\\+"):
+        next(codeconv.repair("print(1)", PY_ANSWER, model="openai:fake-echo", rounds=1))
