@@ -1,0 +1,145 @@
+"""engines.arena.stream: side-by-side streaming on tiny local models and the fake OpenAI server, interleaving,
+failing columns, Stop, and the "show code" snippets."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from engines import arena
+from engines.chat import stream_chat
+from engines.errors import InvalidInput
+
+LLAMA = "meta-llama/Llama-3.1-8B-Instruct"  # tiny stand-ins through the models dir
+GEMMA = "google/gemma-2-2b-it"
+QWEN = "Qwen/Qwen2-7B-Instruct"
+MSGS = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hello there"}]
+WORDS = " ".join(f"word{i}" for i in range(30))
+
+
+@pytest.fixture()
+def env(monkeypatch, models_dir, remote_env, fresh_cache):
+    """Catalog ids resolve to tiny models, openai:/hf: to the fake server, with an empty model cache."""
+    monkeypatch.setenv("WORKBENCH_MODELS_DIR", str(models_dir))
+    return remote_env
+
+
+def _run(entries, **kwargs):
+    snaps = list(arena.stream_compare(entries, MSGS, **kwargs))
+    return snaps, snaps[-1]
+
+
+def _switches(indices: list[int]) -> int:
+    return sum(1 for x, y in zip(indices, indices[1:], strict=False) if x != y)
+
+
+def test_local_and_remote_columns_stream_with_plausible_metrics(env):
+    entries = arena.parse_entries([LLAMA, GEMMA, "openai:fake-long"])
+    snaps, final = _run(entries, max_new_tokens=24)
+    assert len(snaps) > 3
+    assert [c.status for c in final] == ["done"] * 3
+    for col in final:
+        s = col.stats
+        assert col.text and s.tokens > 0 and s.tokens <= 24
+        assert 0 < s.ttft_s <= s.total_s and s.tokens_per_s > 0 and s.load_s >= 0
+    local, remote = final[0].stats, final[2].stats
+    assert local.device == "cpu" and local.quantization == "fp32" and local.memory_bytes > 0
+    assert local.backend == "transformers" and local.prompt_tokens > 0
+    assert remote.device == "remote" and remote.tokens == 24 and final[2].text.startswith("w0 w1")
+    assert final[1].notice and "system" in final[1].notice  # gemma folds the system prompt
+    assert final[0].fit.params_source == "weights on disk" and final[0].fit.params_b < 0.01
+    rows = arena.results_rows(final)
+    assert [r["status"] for r in rows] == ["done"] * 3 and rows[0]["tokens"] == local.tokens
+
+
+def test_columns_stream_interleaved_remote(env):
+    env.script("alpha", WORDS)
+    env.script("beta", WORDS)
+    factories = [lambda m=m: stream_chat(m, MSGS, max_new_tokens=64) for m in ("openai:alpha", "openai:beta")]
+    order = [i for i, item in arena.merge_streams(factories)
+             if i >= 0 and item is not arena.DONE and getattr(item, "text", "")]
+    assert sorted(set(order)) == [0, 1] and len(order) == 60
+    assert _switches(order) >= 10, order  # not one column after the other
+
+
+def test_columns_stream_interleaved_local(env):
+    for model in (LLAMA, QWEN):  # load first, so both generate at the same time
+        list(stream_chat(model, MSGS, max_new_tokens=2))
+    factories = [lambda m=m: stream_chat(m, MSGS, max_new_tokens=160) for m in (LLAMA, QWEN)]
+    order = [i for i, item in arena.merge_streams(factories)
+             if i >= 0 and item is not arena.DONE and getattr(item, "text", "")]
+    assert sorted(set(order)) == [0, 1]
+    first_1, last_0 = order.index(1), len(order) - 1 - order[::-1].index(0)
+    assert first_1 < last_0 and _switches(order) >= 3, order
+
+
+def test_failing_columns_do_not_stop_the_others(env, monkeypatch):
+    monkeypatch.delenv("HF_TOKEN")
+    entries = arena.parse_entries(["openai:fake-500", LLAMA, "hf:org/missing-key", "openai:fake-long"])
+    _, final = _run(entries, max_new_tokens=12)
+    assert [c.status for c in final] == ["error", "done", "error", "done"]
+    assert "500" in final[0].error and final[0].error_title == "Remote model error"
+    assert "HF_TOKEN" in final[2].error and final[2].error_title == "Missing API key"
+    assert final[1].stats.tokens == 12 and final[3].stats.tokens == 12
+    assert all("Traceback" not in (c.error or "") for c in final)
+
+
+def test_columns_at_different_dtypes_load_safely(env):
+    # from_pretrained(dtype=...) sets torch's process-wide default dtype while building: parallel loads at two
+    # dtypes corrupted each other on CUDA ("expected mat1 and mat2 to have the same dtype") before loads were
+    # serialized per run
+    _, final = _run(arena.parse_entries([f"{LLAMA}@fp32", f"{QWEN}@bf16", f"{GEMMA}@fp32"]), max_new_tokens=6)
+    assert [c.status for c in final] == ["done"] * 3, [c.error for c in final]
+    assert [c.stats.quantization for c in final] == ["fp32", "bf16", "fp32"]
+
+
+def test_invalid_reference_fails_only_its_column(env):
+    _, final = _run(arena.parse_entries(["https://example.com/model", "openai:fake-echo"]), max_new_tokens=8)
+    assert final[0].status == "error" and "URL" in final[0].error
+    assert final[1].status == "done" and final[1].text.startswith("echo:")
+
+
+def test_bad_messages_fail_the_whole_run(env):
+    with pytest.raises(InvalidInput, match="empty"):
+        list(arena.stream_compare(arena.parse_entries([LLAMA]), [{"role": "user", "content": "  "}]))
+
+
+def test_stop_closes_every_stream_and_generation_thread(env):
+    before = {t.ident for t in threading.enumerate()}
+    stream = arena.stream_compare(arena.parse_entries([LLAMA, "openai:fake-slow"]), MSGS, max_new_tokens=200)
+    for cols in stream:
+        if cols[0].chunks >= 3:  # the local model is generating
+            break
+    assert cols[0].status == "streaming"
+    t0 = time.perf_counter()
+    stream.close()
+    assert time.perf_counter() - t0 < 5
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        extra = [t for t in threading.enumerate() if t.ident not in before and t.name.startswith(("compare", "gen"))]
+        if not extra:
+            break
+        time.sleep(0.05)
+    assert not extra, extra
+
+
+def test_stop_event_ends_run_with_stopped_columns(env):
+    stop = threading.Event()
+    snaps = []
+    for cols in arena.stream_compare(arena.parse_entries(["openai:fake-slow", "openai:fake-long"]), MSGS,
+                                     max_new_tokens=64, stop=stop):
+        snaps.append(cols)
+        if cols[0].chunks >= 1:
+            stop.set()
+    final = snaps[-1]
+    assert final[0].status == "stopped" and final[0].stats is None and final[0].text
+
+
+def test_code_snippets_compile():
+    for model, quant in ((LLAMA, "4bit"), (LLAMA, "fp32"), ("openai:gpt-4o-mini", "n/a"), ("hf:org/name", "n/a")):
+        code = arena.code_snippet(model, MSGS, quantization=quant, max_new_tokens=32, temperature=0.7)
+        compile(code, "<snippet>", "exec")
+    assert "BitsAndBytesConfig(load_in_4bit=True" in arena.code_snippet(LLAMA, MSGS, quantization="4bit")
+    assert "router.huggingface.co" in arena.code_snippet("hf:org/name", MSGS)
