@@ -61,7 +61,8 @@ class LeaderRow:
         ci_high: the 97.5th percentile.
         votes: votes it took part in (all outcomes).
         wins, losses, ties, both_bad: how those votes went for it.
-        note: why the rating is not yet determined by the data ("" when it is).
+        note: why the rating is not yet determined by the data ("" when it is): a model that won (or lost) every
+            fitted vote has an infinite maximum-likelihood rating; the one shown is held finite by the ridge.
     """
 
     model: str
@@ -273,9 +274,9 @@ def _note(row: LeaderRow, both_bad: str) -> str:
     if row.wins + row.losses + even == 0:
         return "no fitted votes"
     if row.losses == 0 and even == 0:
-        return "won every vote: the data only say it is stronger (the ridge keeps the rating finite)"
+        return "won every vote (rating not determined yet)"
     if row.wins == 0 and even == 0:
-        return "lost every vote: the data only say it is weaker (the ridge keeps the rating finite)"
+        return "lost every vote (rating not determined yet)"
     return ""
 
 
