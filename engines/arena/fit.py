@@ -143,7 +143,7 @@ def _newton_step(wins: np.ndarray, theta: np.ndarray, ridge: float) -> np.ndarra
     return np.linalg.solve(hessian, grad[..., None])[..., 0]
 
 
-def _fit(wins: np.ndarray, ridge: float, *, tol: float = 1e-10, max_iter: int = 200) -> np.ndarray:
+def _fit(wins: np.ndarray, ridge: float, *, tol: float = 1e-9, max_iter: int = 100) -> np.ndarray:
     """Strengths (natural-log units) that minimise ``_loss`` in every round: damped Newton, halving the step until
     the loss does not grow (the loss is convex, so this converges from zero)."""
     theta = np.zeros(wins.shape[:2])
@@ -159,7 +159,10 @@ def _fit(wins: np.ndarray, ridge: float, *, tol: float = 1e-10, max_iter: int = 
                 break
             scale = np.where(worse, scale / 2, scale)
         theta, loss = trial, trial_loss
-        if np.max(np.abs(scale[:, None] * step), initial=0.0) < tol:
+        moved = scale[:, None] * step
+        # only differences matter: along the all-equal direction the Hessian is just the tiny ridge, which turns
+        # rounding noise in the gradient into steps of ~1e-10 that never shrink (and are removed by the anchor)
+        if np.max(np.abs(moved - moved.mean(axis=1, keepdims=True)), initial=0.0) < tol:
             break
     return theta
 
