@@ -14,6 +14,7 @@ from engines import registry
 from engines import speech as sp
 from engines.config import Settings
 from engines.errors import InvalidInput
+from engines.snippets.speech import minutes_code, transcribe_code
 from tabs.common import GPU_EVENT, Links, esc, expensive, ui_errors
 
 SAMPLE = Path(__file__).resolve().parent.parent / "assets" / "minutes" / "sample_meeting.mp3"
@@ -50,43 +51,6 @@ def transcript_stats(t: sp.Transcript) -> str:
             f"{src.get('channels') or '?'} ch{notes}")
 
 
-def transcribe_code(t: sp.Transcript, language: str | None) -> str:
-    """Plain faster-whisper / transformers / openai code that reproduces a transcription."""
-    ref, lang = t.source.get("ref", t.model), f'"{language}"' if language else "None"
-    if t.backend == "openai":
-        return (f'from openai import OpenAI\n\nclient = OpenAI()  # OPENAI_API_KEY, OPENAI_BASE_URL\n'
-                f'with open("meeting.mp3", "rb") as f:  # the API takes up to 25 MB per request\n'
-                f'    result = client.audio.transcriptions.create(model="{ref.split(":", 1)[-1]}", file=f, '
-                f'response_format="verbose_json",\n        timestamp_granularities=["segment"])\n'
-                f'for s in result.segments:\n    print(f"[{{s.start:.1f}}] {{s.text}}")\n')
-    if t.backend == "faster-whisper":
-        return (f'from faster_whisper import WhisperModel\n\nmodel = WhisperModel("{ref}", device="{t.device}", '
-                f'compute_type="{t.source.get("dtype")}")\nsegments, info = model.transcribe("meeting.mp3", '
-                f'language={lang}, beam_size=1, vad_filter=False)\nfor s in segments:\n'
-                f'    print(f"[{{s.start:.1f}}] {{s.text}}")\n')
-    return (f'import torch\nfrom transformers import pipeline\n\n'
-            f'asr = pipeline("automatic-speech-recognition", model="{ref}", dtype=torch.{t.source.get("dtype")}, '
-            f'device="{t.device}")\n# 30 s windows, batched; ffmpeg decodes the file\n'
-            f'out = asr("meeting.mp3", chunk_length_s=30, batch_size={16 if t.device == "cuda" else 1}, '
-            f'return_timestamps=True,\n          generate_kwargs={{"language": {lang}, "task": "transcribe", '
-            f'"num_beams": 1}})\nfor c in out["chunks"]:\n    print(c["timestamp"], c["text"])\n')
-
-
-def minutes_code(model: str, max_new_tokens: int = 1024) -> str:
-    """Plain openai / transformers code that writes minutes with the same prompt."""
-    head = ("from engines import prompts  # MINUTES_SYSTEM, MINUTES_USER\n"
-            "messages = [{\"role\": \"system\", \"content\": prompts.MINUTES_SYSTEM},\n"
-            "            {\"role\": \"user\", \"content\": prompts.MINUTES_USER.format(transcript=transcript)}]\n")
-    if ":" in model.split("/", 1)[0]:
-        name = model.split(":", 1)[1]
-        return (head + f'\nfrom openai import OpenAI\n\nstream = OpenAI().chat.completions.create(model="{name}", '
-                       'messages=messages, stream=True, temperature=0)\nfor event in stream:\n'
-                       '    print(event.choices[0].delta.content or "", end="") if event.choices else None\n')
-    return (head + f'\nfrom transformers import pipeline\n\nchat = pipeline("text-generation", model="{model}", '
-                   'device_map="auto")\nprint(chat(messages, max_new_tokens='
-                   f'{max_new_tokens}, do_sample=False)[0]["generated_text"][-1]["content"])\n')
-
-
 @ui_errors
 @expensive
 def transcribe_meeting(audio: str, model: str, language: str = "auto", progress=gr.Progress()):
@@ -112,7 +76,9 @@ def transcribe_meeting(audio: str, model: str, language: str = "auto", progress=
     progress(0.0, desc="Checking and decoding the audio")
     t = sp.transcribe(audio, model=(model or "").strip() or None, language=lang, on_progress=report)
     files = _write({"transcript.txt": t.to_txt(), "transcript.srt": t.to_srt(), "transcript.vtt": t.to_vtt()})
-    return t.timestamped_text(), transcript_stats(t), files, transcribe_code(t, t.language)
+    code = transcribe_code(t.source.get("ref", t.model), t.backend, device=t.device, dtype=t.source.get("dtype", ""),
+                           language=t.language, multilingual=t.source.get("multilingual", True))
+    return t.timestamped_text(), transcript_stats(t), files, code
 
 
 def _minutes_stats(stats, steps: int, started: float) -> str:

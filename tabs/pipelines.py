@@ -193,8 +193,10 @@ def pipeline_transcribe(model: str, audio: str, language: str = "", progress=gr.
     """Transcribe speech to text (an uploaded file or a microphone recording).
 
     Args:
-        model: a catalog id (e.g. openai/whisper-tiny), any Hub id, or a local folder; empty = the default.
-        audio: the audio file (any format ffmpeg reads; resampled to 16 kHz; at most WORKBENCH_MAX_AUDIO_S seconds).
+        model: a catalog id (e.g. openai/whisper-tiny), any Hub id, a local folder (transformers or CTranslate2)
+            or "openai:whisper-1"; empty = the default. The same engine as the Minutes tab's transcribe.
+        audio: the audio file (any format ffmpeg reads; resampled to 16 kHz; limits WORKBENCH_MAX_AUDIO_MB and
+            WORKBENCH_MAX_AUDIO_HOURS).
         language: an ISO code such as "en" or "fr"; empty = detect.
 
     Returns:

@@ -1,5 +1,5 @@
-"""engines.speech: transcribe() on a tiny Whisper (transformers and its CTranslate2 conversion), the OpenAI
-transcription API (fake server), bad audio, and well-formed SRT/VTT exports."""
+"""engines.speech: transcribe() on a tiny Whisper (transformers and its CTranslate2 conversion), English-only
+Whisper, the OpenAI transcription API (fake server), bad audio, well-formed SRT/VTT exports, and the snippets."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def test_faster_whisper_on_converted_tiny_model(minutes_fx, audio):  # noqa: F81
 
 
 def test_ct2_model_without_faster_whisper(minutes_fx, monkeypatch):  # noqa: F811
-    monkeypatch.setattr(speech, "has_faster_whisper", lambda: False)
+    monkeypatch.setattr(speech.backends, "has_faster_whisper", lambda: False)
     if "whisper-ct2" in minutes_fx:
         with pytest.raises(errors.Unsupported, match="faster-whisper"):
             speech.plan_backend(str(minutes_fx["whisper-ct2"]))
@@ -82,7 +82,7 @@ def test_openai_transcription_api(remote_env, audio):
 
 
 def test_remote_chunks_and_offsets(remote_env, audio, monkeypatch):
-    monkeypatch.setattr(speech, "REMOTE_CHUNK_S", 10.0)
+    monkeypatch.setattr(speech.openai_api, "REMOTE_CHUNK_S", 10.0)
     before = len(remote_env.requests)
     t = speech.transcribe(audio / "long.wav", model="openai:whisper-1")
     uploads = [r["form"]["file"]["size"] for r in remote_env.requests[before:]]
@@ -193,3 +193,101 @@ def test_quiet_point_cuts():
 def test_secrets_not_passed_to_ffmpeg(monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-secret-value-123456")
     assert "OPENAI_API_KEY" not in speech._child_env() and set(speech._child_env()) == {"PATH", "LANG", "HOME"}
+
+
+# ------------------------------------------------------------------------------------------ English-only Whisper
+
+
+def test_english_only_whisper_transcribes(minutes_fx, audio):  # noqa: F811
+    """Regression: task=/language= were always passed to generate (refused for English-only models), and the
+    fallback retried with the input dict the pipeline had consumed ("dict needs to contain a raw key")."""
+    model = str(minutes_fx["whisper-en"])
+    t = speech.transcribe(audio / "short.wav", model=model)
+    _check_transcript(t, 3.1)
+    assert t.language == "en" and t.source["multilingual"] is False
+    again = speech.transcribe(audio / "long.wav", model=model, language="English")  # two windows, English asked
+    _check_transcript(again, 35.5)
+    with pytest.raises(errors.InvalidInput, match="English-only .* cannot transcribe 'fr'"):
+        speech.transcribe(audio / "short.wav", model=model, language="fr")
+
+
+def test_english_only_ctranslate2_refuses_another_language(minutes_fx, audio):  # noqa: F811
+    if "whisper-ct2" not in minutes_fx:
+        pytest.skip("faster-whisper / ctranslate2 not installed")
+    # CTranslate2 reads a vocabulary under 51865 tokens as English-only: the tiny conversion is one
+    t = speech.transcribe(audio / "short.wav", model=str(minutes_fx["whisper-ct2"]), language="en")
+    assert t.backend == "faster-whisper" and t.source["multilingual"] is False
+    with pytest.raises(errors.InvalidInput, match="English-only"):
+        speech.transcribe(audio / "short.wav", model=str(minutes_fx["whisper-ct2"]), language="de")
+
+
+def test_generation_settings_follow_the_model(minutes_fx):  # noqa: F811
+    from transformers import WhisperForConditionalGeneration
+
+    multi = WhisperForConditionalGeneration.from_pretrained(minutes_fx["whisper"])
+    english = WhisperForConditionalGeneration.from_pretrained(minutes_fx["whisper-en"])
+    assert speech.takes_language(multi) and not speech.takes_language(english)
+    assert speech.generate_kwargs(multi, "fr", 8) == {"num_beams": 1, "do_sample": False, "max_new_tokens": 8,
+                                                      "task": "transcribe", "language": "fr"}
+    assert speech.generate_kwargs(english, "en") == {"num_beams": 1, "do_sample": False}
+
+
+class _ConsumingPipe:
+    """Pops its input keys like transformers' ASR pipeline; the first call fails as a model without timestamps."""
+
+    def __init__(self, model):
+        self.model, self.seen = model, []
+
+    def __call__(self, inputs, return_timestamps=False, **kwargs):
+        self.seen.append(sorted(inputs))
+        if "raw" not in inputs:
+            raise ValueError("the dict needs to contain a \"raw\" key")
+        inputs.pop("raw"), inputs.pop("sampling_rate")
+        if return_timestamps:
+            raise ValueError("no timestamp tokens")
+        return {"text": " words"}
+
+
+def test_a_retry_never_reuses_the_consumed_input(minutes_fx):  # noqa: F811
+    import numpy as np
+    from transformers import WhisperForConditionalGeneration
+
+    pipe = _ConsumingPipe(WhisperForConditionalGeneration.from_pretrained(minutes_fx["whisper-en"]))
+    segments = speech.run_hf_block(np.zeros(16000, dtype=np.float32), 1, pipe, "en")
+    assert pipe.seen == [["raw", "sampling_rate"], ["raw", "sampling_rate"]]
+    assert [(s.start, s.end, s.text) for s in segments] == [(0.0, 1.0, " words")]
+
+
+def test_ct2_folder_without_tokenizer_is_refused_before_any_download(minutes_fx, tmp_path):  # noqa: F811
+    if "whisper-ct2" not in minutes_fx:
+        pytest.skip("faster-whisper / ctranslate2 not installed")
+    folder = tmp_path / "ct2-no-tokenizer"
+    shutil.copytree(minutes_fx["whisper-ct2"], folder)
+    (folder / "tokenizer.json").unlink()
+    with pytest.raises(errors.Unsupported, match="tokenizer.json"):
+        speech.load_asr(speech.plan_backend(str(folder)))
+
+
+# ------------------------------------------------------------------------------------------------ snippets
+
+
+def test_snippets_reproduce_each_backend():
+    import ast
+
+    from engines.snippets.speech import minutes_code, transcribe_code
+
+    hf = transcribe_code("openai/whisper-small", "transformers", language="fr")
+    assert 'pipeline("automatic-speech-recognition"' in hf and '"language": "fr", "task": "transcribe"' in hf
+    en = transcribe_code("org/whisper-tiny.en", "transformers", language="en", multilingual=False)
+    assert '"language"' not in en and "English-only" in en
+    ct2 = transcribe_code("Systran/faster-whisper-small", "faster-whisper", dtype="int8", language="de")
+    assert "compute_type='int8'" in ct2 and 'language="de"' in ct2
+    api = transcribe_code("openai:whisper-1", "openai")
+    assert "from openai import OpenAI" in api and "model='whisper-1'" in api and "sk-" not in api
+    for model in ("openai:gpt-4o-mini", "hf:org/name", "ollama:llama3", "HuggingFaceTB/SmolLM2-360M-Instruct"):
+        code = minutes_code(model, 256)
+        assert "MINUTES_USER.format(transcript=transcript)" in code and "__TRANSCRIPT__" not in code
+        ast.parse(code)
+    assert "router.huggingface.co" in minutes_code("hf:org/name") and "HF_TOKEN" in minutes_code("hf:org/name")
+    for code in (hf, en, ct2, api):
+        ast.parse(code)

@@ -44,8 +44,12 @@ def build_whisper_tokenizer():
     return tok
 
 
-def build_whisper(out: Path) -> None:
-    """A random-weight Whisper with a complete generation config (language, task, timestamps)."""
+def build_whisper(out: Path, multilingual: bool = True) -> None:
+    """A random-weight Whisper with a complete generation config (language, task, timestamps).
+
+    ``multilingual=False`` builds an English-only one, configured as every ``*.en`` checkpoint is:
+    ``is_multilingual: false`` and no language or task table (transformers then refuses ``task=``/``language=``).
+    """
     import torch
     from transformers import (
         GenerationConfig,
@@ -66,13 +70,14 @@ def build_whisper(out: Path) -> None:
                         decoder_ffn_dim=128, max_source_positions=1500, max_target_positions=448,
                         pad_token_id=eot, bos_token_id=eot, eos_token_id=eot, decoder_start_token_id=sot)
     model = WhisperForConditionalGeneration(cfg)
+    tables = {"lang_to_id": {f"<|{c}|>": tid(f"<|{c}|>") for c in LANGUAGES},
+              "task_to_id": {"transcribe": tid("<|transcribe|>"), "translate": tid("<|translate|>")}}
     model.generation_config = GenerationConfig(
-        decoder_start_token_id=sot, bos_token_id=eot, eos_token_id=eot, pad_token_id=eot, is_multilingual=True,
+        decoder_start_token_id=sot, bos_token_id=eot, eos_token_id=eot, pad_token_id=eot, is_multilingual=multilingual,
         no_timestamps_token_id=tid("<|notimestamps|>"), prev_sot_token_id=tid("<|startofprev|>"),
-        lang_to_id={f"<|{c}|>": tid(f"<|{c}|>") for c in LANGUAGES},
-        task_to_id={"transcribe": tid("<|transcribe|>"), "translate": tid("<|translate|>")},
         begin_suppress_tokens=[tid("Ġ"), eot], suppress_tokens=[], max_initial_timestamp_index=50,
-        return_timestamps=False, alignment_heads=[[0, 0], [0, 1]], max_length=40)  # short gibberish: fast tests
+        return_timestamps=False, alignment_heads=[[0, 0], [0, 1]], max_length=40,  # short gibberish: fast tests
+        **(tables if multilingual else {}))
     model.save_pretrained(out)
     tok.save_pretrained(out)  # tokenizer.json too: faster-whisper reads it
 
@@ -127,8 +132,10 @@ def build_all() -> dict[str, Path]:
     """Build (or reuse) the Minutes fixtures. Returns name → path."""
     root = cache_root()
     whisper = tiny_models._build_once(root, "whisper-tiny", build_whisper)
+    whisper_en = tiny_models._build_once(root, "whisper-tiny-en", lambda o: build_whisper(o, multilingual=False))
     lm = tiny_models.build_all()["lm-llama"]
-    paths = {"whisper": whisper, "audio": tiny_models._build_once(root, "audio", build_audio),
+    paths = {"whisper": whisper, "whisper-en": whisper_en,
+             "audio": tiny_models._build_once(root, "audio", build_audio),
              "lm-long": tiny_models._build_once(root, "lm-llama-1k", lambda o: build_long_lm(lm, o))}
     try:
         import ctranslate2  # noqa: F401
@@ -195,7 +202,8 @@ if pytest is not None:
 
     @pytest.fixture(scope="session")
     def minutes_fx() -> dict[str, Path]:
-        """name → path: whisper, whisper-ct2 (when ctranslate2 is installed), lm-long, audio (folder)."""
+        """name → path: whisper, whisper-en (English-only), whisper-ct2 (when ctranslate2 is installed), lm-long,
+        audio (folder)."""
         return build_all()
 
 

@@ -232,8 +232,12 @@ BUILDERS = {
 }
 
 
+_FIXTURES_MARK = b"\n# ---- pytest " + b"fixtures"  # split so that this line does not match itself
+
+
 def _fingerprint() -> str:
-    src = Path(__file__).read_bytes() + Path(tiny_models.__file__).read_bytes()
+    # the builders only: editing the fixtures below rebuilds nothing
+    src = Path(__file__).read_bytes().split(_FIXTURES_MARK)[0] + Path(tiny_models.__file__).read_bytes()
     return hashlib.sha256(src).hexdigest()[:12]
 
 
@@ -285,3 +289,34 @@ def build_audio(out: Path) -> dict[str, Path]:
 if __name__ == "__main__":
     for key, value in build_all().items():
         print(f"{key}: {value}")
+
+
+# ---- pytest fixtures (import them into a test module: ``from tiny_pipelines import catalog, ...``)
+
+try:
+    import pytest
+except ImportError:  # the builders above work without pytest
+    pytest = None
+
+if pytest is not None:
+
+    @pytest.fixture(scope="session")
+    def pl_models(tiny, models_dir) -> dict:
+        """name → folder of every tiny pipeline model; catalog task defaults linked into the models dir."""
+        import tiny_images
+
+        paths = build_all()
+        link_standins(paths, models_dir)
+        tiny_images.link_into_models_dir(models_dir)
+        return paths
+
+    @pytest.fixture(scope="session")
+    def audio_files(tmp_path_factory) -> dict:
+        """speech (22.05 kHz wav), long (35 s ogg), corrupt and empty files."""
+        return build_audio(tmp_path_factory.mktemp("audio"))
+
+    @pytest.fixture()
+    def catalog(pl_models, models_dir, monkeypatch):
+        """Catalog ids resolve to tiny models in this process."""
+        monkeypatch.setenv("WORKBENCH_MODELS_DIR", str(models_dir))
+        return pl_models
