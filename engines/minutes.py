@@ -13,18 +13,21 @@ import math
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from contextlib import closing
+from dataclasses import dataclass, field, replace
 
 from engines import errors, prompts, registry
 from engines.chat import ChatChunk, GenerationStats, encode_chat, stream_chat
 from engines.config import Settings
 from engines.refs import ModelRef, parse_ref
+from engines.repetition import LoopGuard
 
 REMOTE_DEFAULT_CONTEXT = 8192  # assumed for API models the catalog doesn't describe
 CHARS_PER_TOKEN = 3.5  # conservative estimate for API models (no tokenizer here)
 MARGIN_TOKENS = 16
 MAX_COLLAPSE_ROUNDS = 4
 ACTION_COLUMNS = ("#", "Action", "Owner", "Due", "Source")
+SECTIONS = ("Summary", "Discussion points", "Takeaways", "Action items")  # what prompts.MINUTES_SYSTEM asks for
 _STAMP = re.compile(r"^\s*\[(\d{1,2}:\d{2}(?::\d{2})?)\]")
 
 
@@ -37,6 +40,59 @@ class MinutesChunk(ChatChunk):
     step: int = 0
     steps: int = 0
     notes: str | None = None
+    quality: MinutesCheck | None = None  # on the last chunk: what the minutes lack, if anything
+    final_text: str | None = None  # on the last chunk: the minutes as kept (a repetition loop cut back to once)
+
+
+@dataclass
+class MinutesCheck:
+    """Whether minutes came out as asked: every section present, action items found, no loop, no cut-off."""
+
+    missing_sections: list[str] = field(default_factory=list)
+    action_items: int = 0
+    hit_token_limit: bool = False
+    looped: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing is missing or degenerate (zero action items alone is a fact, not a failure)."""
+        return not (self.missing_sections or self.hit_token_limit or self.looped)
+
+    def warnings(self, model: str) -> list[str]:
+        """Sentences for the user, each with what to do about it."""
+        out = []
+        bigger = "a larger instruct model (e.g. Qwen/Qwen2.5-1.5B-Instruct on CPU, Llama 3.1 8B on a GPU)"
+        if self.looped:
+            out.append(f"'{model}' started repeating itself, so generation was stopped there; try {bigger}.")
+        if self.hit_token_limit:
+            out.append("The minutes hit the max-new-tokens limit and may be cut off: raise it, or use a model that "
+                       "writes more concisely.")
+        if self.missing_sections:
+            out.append(f"The minutes lack the section(s) {', '.join(self.missing_sections)}: '{model}' did not "
+                       f"follow the requested structure; try {bigger}.")
+        if not self.action_items:
+            out.append("No action items were found in the minutes (the action-items CSV has only its header).")
+        return out
+
+
+_HEADING = re.compile(r"^\s*(?:#{1,6}\s*|\*\*)\s*([A-Za-z][A-Za-z ]+?)\s*(?:\*\*)?\s*:?\s*$", re.M)
+
+
+def check_minutes(markdown: str, *, finish_reason: str | None = None, looped: bool = False) -> MinutesCheck:
+    """What the minutes lack: missing sections (by heading), action items (table rows), a cut-off or a loop.
+
+    Args:
+        markdown: the minutes.
+        finish_reason: the last model call's ("length" = hit the token limit).
+        looped: generation was stopped because the text repeated itself.
+
+    Returns:
+        A MinutesCheck.
+    """
+    headings = {h.strip().lower() for h in _HEADING.findall(markdown or "")}
+    missing = [s for s in SECTIONS if s.lower() not in headings]
+    return MinutesCheck(missing_sections=missing, action_items=len(parse_action_items(markdown or "")),
+                        hit_token_limit=finish_reason == "length", looped=looped)
 
 
 @dataclass(frozen=True)
@@ -168,23 +224,44 @@ class _Run:
         self.last: GenerationStats | None = None
         self.notices: list[str] = []
 
-    def call(self, budget: Budget, system: str, user: str, new_tokens: int) -> Iterator[ChatChunk]:
-        """Stream one model call; record its stats and notices."""
+    def call(self, budget: Budget, system: str, user: str, new_tokens: int,
+             guard: LoopGuard | None = None) -> Iterator[ChatChunk]:
+        """Stream one model call; record its stats and notices. With a ``guard``, a call whose text starts looping
+        is stopped there (closing the stream stops generation at the next token)."""
         messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
-        for chunk in stream_chat(self.ref.raw, messages, max_new_tokens=new_tokens, temperature=0.0):
-            if chunk.notice and chunk.notice not in self.notices:
-                self.notices.append(chunk.notice)
-            if chunk.stats is not None:
-                self.calls += 1
-                self.tokens += chunk.stats.tokens
-                self.load_s += chunk.stats.load_s
-                self.last = chunk.stats
-            elif chunk.text:
-                yield chunk
+        started = time.perf_counter()
+        with closing(stream_chat(self.ref.raw, messages, max_new_tokens=new_tokens, temperature=0.0)) as stream:
+            for chunk in stream:
+                if chunk.notice and chunk.notice not in self.notices:
+                    self.notices.append(chunk.notice)
+                if chunk.stats is not None:
+                    self._record(chunk.stats)
+                elif chunk.text:
+                    yield chunk
+                    if guard is not None and guard.feed(chunk.text):
+                        self._stopped(budget, guard.text, time.perf_counter() - started)
+                        return
+
+    def _record(self, stats: GenerationStats) -> None:
+        self.calls += 1
+        self.tokens += stats.tokens
+        self.load_s += stats.load_s
+        self.last = stats
+
+    def _stopped(self, budget: Budget, text: str, seconds: float) -> None:
+        """Stats of a call stopped early (its own last chunk never came): tokens counted from the text."""
+        tokens = budget.count(text)
+        base = self.last or GenerationStats(load_s=0.0, ttft_s=0.0, tokens=0, tokens_per_s=0.0, total_s=0.0,
+                                            model=self.ref.display)
+        self._record(replace(base, tokens=tokens, load_s=0.0, total_s=seconds, finish_reason="repetition",
+                             tokens_per_s=tokens / seconds if seconds > 0 else 0.0))
 
     def collect(self, budget: Budget, system: str, user: str, new_tokens: int) -> str:
-        """One model call's whole answer."""
-        return "".join(c.text for c in self.call(budget, system, user, new_tokens)).strip()
+        """One model call's whole answer (stopped early if it starts looping)."""
+        guard = LoopGuard()
+        for _ in self.call(budget, system, user, new_tokens, guard=guard):
+            pass
+        return guard.kept_text().strip()
 
     def stats(self) -> GenerationStats:
         """Totals over every call (the final call's model, backend and device)."""
@@ -237,10 +314,14 @@ def _notice(run: _Run) -> str | None:
 
 def _final(run: _Run, budget: Budget, user: str, step: int) -> Iterator[ChatChunk]:
     seen = len(run.notices)
-    for chunk in run.call(budget, prompts.MINUTES_SYSTEM, user, budget.max_new_tokens):
+    guard = LoopGuard()
+    for chunk in run.call(budget, prompts.MINUTES_SYSTEM, user, budget.max_new_tokens, guard=guard):
         yield MinutesChunk(text=chunk.text)
-    extra = " ".join(run.notices[seen:]) or None
-    yield MinutesChunk(text="", stats=run.stats(), notice=extra, step=step, steps=step)
+    text = guard.kept_text()
+    quality = check_minutes(text, finish_reason=run.last.finish_reason if run.last else None, looped=guard.looping)
+    extra = " ".join([*run.notices[seen:], *quality.warnings(run.ref.display)]) or None
+    yield MinutesChunk(text="", stats=run.stats(), notice=extra, step=step, steps=step, quality=quality,
+                       final_text=text)
 
 
 def _map_reduce(run: _Run, budget: Budget, text: str) -> Iterator[ChatChunk]:

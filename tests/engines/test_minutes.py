@@ -105,3 +105,31 @@ def test_action_items_csv_is_well_formed():
 def test_time_range_and_split():
     assert minutes.time_range(_transcript(90)) == ("00:00:00", "00:01:29")
     assert minutes.time_range("no stamps") == ("?", "?")
+
+
+def test_well_formed_minutes_pass_the_check(remote_env):
+    remote_env.script("minutes-good", MINUTES_MD)
+    chunks, _ = _run(transcript=_transcript(5), model="openai:minutes-good")
+    quality = chunks[-1].quality
+    assert quality.ok and quality.action_items == 2 and not quality.missing_sections
+    assert "repeating" not in (chunks[-1].notice or "") and "lack the section" not in (chunks[-1].notice or "")
+
+
+def test_minutes_without_structure_say_so(remote_env):
+    remote_env.script("minutes-prose", "The meeting was about the budget. Everyone agreed it was important.")
+    chunks, _ = _run(transcript=_transcript(5), model="openai:minutes-prose")
+    quality = chunks[-1].quality
+    assert not quality.ok and quality.missing_sections == list(minutes.SECTIONS) and quality.action_items == 0
+    notice = chunks[-1].notice
+    assert "lack the section(s) Summary, Discussion points, Takeaways, Action items" in notice
+    assert "larger instruct model" in notice and "No action items were found" in notice
+
+
+def test_a_repetition_loop_is_stopped_and_cut_back(remote_env):
+    line = "- Bob will review the budget numbers again.\n"
+    remote_env.script("minutes-loop", "## Summary\nThe team met.\n" + line * 300)
+    chunks, streamed = _run(transcript=_transcript(5), model="openai:minutes-loop", max_new_tokens=4000)
+    last = chunks[-1]
+    assert last.quality.looped and "started repeating itself" in last.notice
+    assert streamed.count(line) < 20  # generation was stopped early, not run to the end of the script
+    assert last.final_text.count(line) == 1 and last.stats.finish_reason == "repetition"
