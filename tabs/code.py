@@ -11,7 +11,7 @@ import gradio as gr
 from engines import codeconv, registry, sandbox
 from engines.config import Settings
 from engines.errors import InvalidInput
-from tabs.common import GPU_EVENT, Links, esc, expensive, ui_errors
+from tabs.common import GPU_EVENT, Links, ModelBox, esc, expensive, ui_errors
 
 SAMPLE_CHOICES = [(s.title, s.key) for s in codeconv.SAMPLES.values()]
 FIRST_SAMPLE = next(iter(codeconv.SAMPLES.values()))
@@ -186,8 +186,8 @@ def run_cpp(cpp_code: str, runs: float = 5, time_limit_s: float = 60, python_res
         The program's output (or the compiler's), a summary with the check and speedup, and the result as a dict
         (adds "match" and "speedup" when python_result is given).
     """
-    r = sandbox.compile_and_run_cpp(codeconv.extract_cpp(cpp_code or "") or (cpp_code or ""),
-                                    limits=_limits(time_limit_s), runs=_runs(runs))
+    r = sandbox.compile_and_run_cpp(codeconv.cpp_source(cpp_code or ""), limits=_limits(time_limit_s),
+                                    runs=_runs(runs))
     record, summary = _record(r), _summary(r, "C++")
     if python_result and python_result.get("stdout") is not None and not r.compile_failed:
         summary += "\n\n" + _verdict(r, python_result, record)
@@ -268,7 +268,7 @@ def code_snippet(python_code: str, model: str) -> str:
 
 def _model_column(title: str, choices: list, default: str, elem: str, python_code, py_json, settings: dict) -> dict:
     with gr.Column():
-        model = gr.Dropdown(choices, value=default, allow_custom_value=True, label=title, elem_id=f"{elem}-model")
+        model = ModelBox(choices, value=default, label=title, elem_id=f"{elem}-model")
         with gr.Row():
             convert = gr.Button("Convert", variant="primary", elem_id=f"{elem}-convert")
             run = gr.Button("Run C++", elem_id=f"{elem}-run")

@@ -1,5 +1,5 @@
-"""Helpers shared by tabs: engine errors → gr.Error, the run-state mechanism, the model picker, cross-tab links,
-safe HTML for tokens."""
+"""Helpers shared by tabs: engine errors → gr.Error, the run-state mechanism, cross-tab links, safe HTML for tokens.
+The model picker (ModelBox) and ChoiceBox live in ``tabs.components`` and are re-exported here."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import gradio as gr
 
 from engines.errors import WorkbenchError
 from engines.redact import redact
+from tabs.components import ChoiceBox, ModelBox  # noqa: F401  (re-exported: every tab imports them from here)
 
 log = logging.getLogger("workbench.ui")
 
@@ -240,31 +241,6 @@ def on(event: Callable, fn: Callable, inputs: list, outputs: dict[str, gr.Compon
     if status is not None:
         handler = run_state(outputs[status], tuple(outputs[c] for c in clear), running)(handler)
     return event(handler, inputs, list(outputs.values()), **kwargs)
-
-
-# ----------------------------------------------------------------------------------------------- model picker
-
-
-class ModelBox(gr.Dropdown):
-    """A model picker: catalog choices in the UI, any allowed reference over the API and MCP.
-
-    A plain ``gr.Dropdown`` publishes its choices as a JSON-schema ``enum`` that the MCP server enforces, even with
-    ``allow_custom_value=True``; this one publishes a free string (or a list of strings) instead. It renders as a
-    dropdown (``is_template``), always accepts custom values, and is filterable.
-    """
-
-    is_template = True
-
-    def __init__(self, choices=None, value=None, **kwargs):
-        kwargs.setdefault("allow_custom_value", True)
-        kwargs.setdefault("filterable", True)
-        super().__init__(choices=choices, value=value, **kwargs)
-        self._value_description = ("a model reference: a catalog id, any Hub id (org/name), a local folder where "
-                                   "allowed, or openai:<name>, hf:<org/name>, ollama:<name>")
-
-    def api_info(self) -> dict:
-        """A free string (a list of strings when multiselect): no enum."""
-        return {"type": "array", "items": {"type": "string"}} if self.multiselect else {"type": "string"}
 
 
 # ----------------------------------------------------------------------------------------------- cross-tab links

@@ -19,7 +19,7 @@ from engines.config import Settings
 from engines.errors import InvalidInput
 from engines.quant import QUANTIZATIONS
 from tabs import compare_extra
-from tabs.common import GPU_EVENT, Links, esc, expensive, ui_errors
+from tabs.common import GPU_EVENT, Links, ModelBox, esc, expensive, ui_errors
 
 COLS = arena.MAX_COLUMNS
 CHAT_CHOICES = [(f"{s.label} — {s.id}", s.id) for s in registry.by_kind("chat")]
@@ -276,11 +276,16 @@ def chinchilla_calc(params_b: float | None, tokens_t: float | None, flops: float
                else f"under-trained (×{ratio:.2f}: more tokens would help more than more parameters)")
     return (f"| | value |\n|---|---|\n| parameters N | {r.params / 1e9:,.3g} B |\n"
             f"| training tokens D | {r.tokens / 1e12:,.3g} T |\n| compute C = 6·N·D | {r.flops:.3g} FLOPs |\n"
-            f"| tokens per parameter D/N | {r.tokens_per_param:,.1f} (Chinchilla ≈ 20: {verdict}) |\n"
-            f"| Chinchilla-optimal D for this N | {r.optimal_tokens_for_params / 1e12:,.3g} T |\n"
-            f"| Chinchilla-optimal N, D for this C | {r.optimal_params_for_flops / 1e9:,.3g} B params, "
-            f"{r.optimal_tokens_for_flops / 1e12:,.3g} T tokens |\n\n"
-            f"Source: Hoffmann et al. 2022, [Training Compute-Optimal LLMs]({registry.CHINCHILLA_SOURCE}).")
+            f"| tokens per parameter D/N | {r.tokens_per_param:,.1f} (rule of thumb ≈ 20: {verdict}) |\n"
+            f"| rule of thumb (20 tokens/param): D for this N | {r.optimal_tokens_for_params / 1e12:,.3g} T |\n"
+            f"| rule of thumb: N, D for this C | {r.optimal_params_for_flops / 1e9:,.3g} B params, "
+            f"{r.optimal_tokens_for_flops / 1e12:,.3g} T tokens |\n"
+            f"| the paper's estimate (fit to its Table 3): N, D for this C | {r.paper_params_for_flops / 1e9:,.3g} B "
+            f"params, {r.paper_tokens_for_flops / 1e12:,.3g} T tokens |\n"
+            f"| the paper's fitted loss L(N, D) (Approach 3) | {r.predicted_loss:.3f} nats/token |\n\n"
+            "The rule of thumb is the paper's result rounded to a constant ratio; its own estimate grows slowly with "
+            f"compute (N ∝ C^{registry.CHINCHILLA_A:.3f}). Source: Hoffmann et al. 2022, "
+            f"[Training Compute-Optimal LLMs]({registry.CHINCHILLA_SOURCE}).")
 
 
 # ---------------------------------------------------------------------------------------------------- arena
@@ -401,7 +406,7 @@ def arena_leaderboard():
 def _side_by_side(defaults: list[str]) -> gr.Dropdown:
     with gr.Tab("Side by side", id="compare-side"):
         with gr.Row():
-            models = gr.Dropdown(CHAT_CHOICES, value=defaults, multiselect=True, allow_custom_value=True,
+            models = ModelBox(CHAT_CHOICES, value=defaults, multiselect=True,
                                  max_choices=COLS, label=f"Models (1–{COLS}; type any Hub id, a local folder, "
                                  "openai:<name>, hf:<org/name>, ollama:<name>; add @4bit to one to set its "
                                  "quantization)", elem_id="cmp-models", scale=4)
@@ -409,8 +414,8 @@ def _side_by_side(defaults: list[str]) -> gr.Dropdown:
                                 scale=1)
         with gr.Accordion("Same model, two quantizations (what does 4-bit cost?)", open=False):
             with gr.Row():
-                duel_model = gr.Dropdown(CHAT_CHOICES, value=defaults[0] if defaults else None,
-                                         allow_custom_value=True, label="Model", scale=3)
+                duel_model = ModelBox(CHAT_CHOICES, value=defaults[0] if defaults else None, label="Model",
+                                     scale=3)
                 duel_a = gr.Dropdown(list(QUANTIZATIONS[1:]), value="4bit", label="First", scale=1)
                 duel_b = gr.Dropdown(list(QUANTIZATIONS[1:]), value="bf16", label="Second", scale=1)
                 duel_go = gr.Button("Use as the two columns", scale=1)
@@ -489,7 +494,7 @@ def _arena(defaults: list[str]) -> None:
                     "answer; the names are revealed after the vote. Votes are kept (one per match) and feed the "
                     f"leaderboard ({arena.METHOD}).")
         with gr.Row():
-            pool = gr.Dropdown(CHAT_CHOICES, value=defaults, multiselect=True, allow_custom_value=True,
+            pool = ModelBox(CHAT_CHOICES, value=defaults, multiselect=True,
                                label="Pool (at least two models)", elem_id="arena-pool", scale=3)
             max_tokens = gr.Slider(1, 1024, value=128, step=1, label="Max new tokens", scale=1)
         prompt = gr.Textbox(EXAMPLE_PROMPT, label="Prompt", lines=2, elem_id="arena-prompt")

@@ -18,7 +18,7 @@ from engines.errors import InvalidInput
 from engines.next_token import NEXT_TOKEN_MAX_STEPS, NEXT_TOKEN_MAX_TOP_K, TokenStep, next_token_table
 from engines.quant import QUANTIZATIONS
 from engines.snippets import next_token_code
-from tabs.common import GPU_EVENT, esc, expensive, ui_errors, visible_ws
+from tabs.common import GPU_EVENT, ModelBox, esc, expensive, ui_errors, visible_ws
 
 _LABELS = {s.id: s.label for s in registry.all_specs()}
 SCORE_CHOICES = [(f"{s.label} — {s.id}", s.id) for s in registry.all_specs() if s.kind in ("chat", "code")]
@@ -165,7 +165,7 @@ def _internals_panel() -> None:
                     "matter. **Config only** builds the model on the meta device from `config.json`, so even a 70B "
                     "model can be inspected on a laptop; pick 4bit to see which layers bitsandbytes would quantize.")
         with gr.Row():
-            model = gr.Dropdown(LOCAL_CHOICES, value=registry.DEFAULTS["chat_gpu"], allow_custom_value=True,
+            model = ModelBox(LOCAL_CHOICES, value=registry.default_for("chat", "cuda"),
                                 label="Model (catalog, any Hub id, or a local folder)", elem_id="int-model", scale=3)
             source = gr.Radio(SOURCE_CHOICES, value="config", label="Source", elem_id="int-source", scale=3)
             quant = gr.Dropdown(list(QUANTIZATIONS), value="auto", label="Quantization", elem_id="int-quant", scale=1)
@@ -291,7 +291,7 @@ def _next_token_panel() -> None:
                     "token is always chosen — exactly what the chat generates. API models show the server's "
                     "`logprobs` where it returns them.")
         with gr.Row():
-            model = gr.Dropdown(NEXT_CHOICES, value=_default_next_model(), allow_custom_value=True,
+            model = ModelBox(NEXT_CHOICES, value=_default_next_model(),
                                 label="Model", elem_id="nt-model", scale=3)
             steps = gr.Slider(1, NEXT_TOKEN_MAX_STEPS, value=12, step=1, label="Steps", elem_id="nt-steps", scale=1)
             top_k = gr.Slider(1, NEXT_TOKEN_MAX_TOP_K, value=5, step=1, label="Top-k", elem_id="nt-topk", scale=1)

@@ -13,7 +13,7 @@ from engines import images as im
 from engines import prompts, registry
 from engines.config import Settings
 from engines.errors import InvalidInput
-from tabs.common import GPU_EVENT, Links, esc, expensive, ui_errors
+from tabs.common import GPU_EVENT, Links, ModelBox, esc, expensive, ui_errors
 
 CUSTOM = "Custom"
 SIZE_PRESETS: dict[str, tuple[int, int]] = {
@@ -187,7 +187,7 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
             with gr.Column(scale=2):
                 prompt = gr.Textbox(prompts.IMAGE_EXAMPLES[0], lines=3, max_lines=8, label="Prompt",
                                     elem_id="img-prompt")
-                model = gr.Dropdown(model_choices(), value=im.suggested_model(settings), allow_custom_value=True,
+                model = ModelBox(model_choices(), value=im.suggested_model(settings),
                                     label="Model (catalog, any diffusers Hub id, or a local folder)",
                                     elem_id="img-model")
                 plan = gr.Markdown(label="Load plan", elem_id="img-plan")

@@ -15,7 +15,7 @@ from engines import speech as sp
 from engines.config import Settings
 from engines.errors import InvalidInput
 from engines.snippets.speech import minutes_code, transcribe_code
-from tabs.common import GPU_EVENT, Links, esc, expensive, ui_errors
+from tabs.common import GPU_EVENT, ChoiceBox, Links, ModelBox, esc, expensive, ui_errors
 
 SAMPLE = Path(__file__).resolve().parent.parent / "assets" / "minutes" / "sample_meeting.mp3"
 LANGUAGES = [("Detect", "auto"), ("English", "en"), ("French", "fr"), ("German", "de"), ("Spanish", "es"),
@@ -148,12 +148,12 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
                 gr.Examples([[str(SAMPLE)]], inputs=[audio], label="Sample (a short synthetic meeting, 41 s)",
                             elem_id="min-sample")
             with gr.Column(scale=2):
-                asr = gr.Dropdown(_choices("asr"), value=sp.default_model(settings), allow_custom_value=True,
+                asr = ModelBox(_choices("asr"), value=sp.default_model(settings),
                                   label="Speech model", elem_id="min-asr",
                                   info="faster-whisper (CTranslate2) is fastest on CPU; large-v3 turbo on a GPU")
-                lang = gr.Dropdown(LANGUAGES, value="auto", allow_custom_value=True, label="Language",
+                lang = ChoiceBox(LANGUAGES, value="auto", label="Language",
                                    elem_id="min-lang")
-                llm = gr.Dropdown(_choices("chat"), value=mn.default_model(settings), allow_custom_value=True,
+                llm = ModelBox(_choices("chat"), value=mn.default_model(settings),
                                   label="Minutes model", elem_id="min-llm")
                 max_new = gr.Slider(16, 4096, value=1024, step=16, label="Max minutes length (tokens)",
                                     elem_id="min-maxnew")

@@ -9,7 +9,7 @@ import gradio as gr
 from engines import pipelines as pl
 from engines.config import Settings
 from engines.errors import InvalidInput
-from tabs.common import GPU_EVENT, Links, esc, expensive, ui_errors
+from tabs.common import GPU_EVENT, ChoiceBox, Links, ModelBox, esc, expensive, ui_errors
 
 FAMILIES = ("classify", "answer", "text", "embed", "audio_in", "audio_out", "image")
 TASK_CHOICES = [(spec.label, name) for name, spec in pl.TASKS.items()]
@@ -319,8 +319,8 @@ def _inputs() -> dict[str, Any]:
         "multi_label": gr.Checkbox(False, label="Several labels can be true (multi-label)", visible=False),
         "question": gr.Textbox(label="Question", visible=False, elem_id="pl-question"),
         "context": gr.Textbox(label="Context", lines=6, max_lines=20, visible=False, elem_id="pl-context"),
-        "pair": gr.Dropdown(PAIR_CHOICES, value=PAIR_CHOICES[0][1] if PAIR_CHOICES else None,
-                            allow_custom_value=True, label="Language pair", visible=False, elem_id="pl-pair"),
+        "pair": ChoiceBox(PAIR_CHOICES, value=PAIR_CHOICES[0][1] if PAIR_CHOICES else None,
+                           label="Language pair", visible=False, elem_id="pl-pair"),
         "audio": gr.Audio(sources=["upload", "microphone"], type="filepath", label="Audio (upload or record)",
                           visible=False, elem_id="pl-audio"),
     }
@@ -385,7 +385,7 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
         with gr.Row():
             task = gr.Dropdown(TASK_CHOICES, value=FIRST_TASK, label="Task", elem_id="pl-task", scale=1)
             choices, value = _model_choices(FIRST_TASK)
-            model = gr.Dropdown(choices, value=value, allow_custom_value=True, label="Model (catalog, Hub id or "
+            model = ModelBox(choices, value=value, label="Model (catalog, Hub id or "
                                 "local folder)", elem_id="pl-model", scale=2)
         about = gr.Markdown(_description(FIRST_TASK), elem_id="pl-about")
         c = _inputs()

@@ -16,7 +16,7 @@ from engines import registry
 from engines import synthetic as syn
 from engines.config import Settings
 from engines.errors import InvalidInput
-from tabs.common import GPU_EVENT, PALETTE, Links, esc, expensive, ui_errors
+from tabs.common import GPU_EVENT, PALETTE, Links, ModelBox, esc, expensive, ui_errors
 
 FIELD_COLUMNS = ["name", "type", "values (enum)", "min", "max", "description"]
 EXAMPLES: dict[str, tuple[str, list[list]]] = {
@@ -296,7 +296,7 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
                              label="Fields — type: string | int | float | bool | enum | date; enum values separated "
                                    "by |; min/max for numbers and dates (YYYY-MM-DD)", elem_id="syn-fields")
         with gr.Row():
-            model = gr.Dropdown(model_choices(), value=default_model(), allow_custom_value=True, scale=3,
+            model = ModelBox(model_choices(), value=default_model(), scale=3,
                                 label="Model (catalog, Hub id, local folder, openai:/hf:/ollama:)",
                                 elem_id="syn-model")
             n_rows = gr.Number(20, precision=0, label=f"Rows (1 to {limit:,})", elem_id="syn-n")
