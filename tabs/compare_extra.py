@@ -104,7 +104,7 @@ def _benchmarks_panel() -> None:
                                                                                    "13%"])
         defaults = [m for m in benchmarks.models_with_scores() if not m.startswith("hf:")]
         with gr.Row():
-            models = gr.Dropdown(SCORE_CHOICES, value=defaults, multiselect=True, label="Models",
+            models = ModelBox(SCORE_CHOICES, value=defaults, multiselect=True, label="Models",
                                  elem_id="bench-models", scale=4)
             go = gr.Button("Show published scores", variant="primary", elem_id="bench-go", scale=1)
         table = gr.Dataframe(label="Scores (click a header to sort)", interactive=False, elem_id="bench-table")

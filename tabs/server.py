@@ -47,6 +47,27 @@ class WorkbenchBlocks(gr.Blocks):
             raise
 
 
+    def get_api_info(self, all_endpoints: bool = False, page: str | None = None):
+        """Gradio's API info, with a parameter optional wherever its handler gives it a default.
+
+        Gradio counts a parameter optional only when its component has an initial value or the handler's default is
+        None, so ``labels: str = ""`` showed as required to API and MCP clients.
+        """
+        info = super().get_api_info(all_endpoints, page)
+        handlers = {f"/{fn.api_name}": fn.fn for fn in self.fns.values() if fn.api_name and fn.fn is not None}
+        for name, endpoint in info.get("named_endpoints", {}).items():
+            try:
+                params = inspect.signature(handlers[name]).parameters
+            except (KeyError, TypeError, ValueError):
+                continue
+            for p in endpoint.get("parameters", []):
+                param = params.get(p.get("parameter_name"))
+                if param is not None and param.default is not inspect.Parameter.empty \
+                        and not p.get("parameter_has_default"):
+                    p["parameter_has_default"], p["parameter_default"] = True, param.default
+        return info
+
+
 def _session(request) -> str:
     request = request[0] if isinstance(request, list) and request else request
     session = getattr(request, "session_hash", None)
