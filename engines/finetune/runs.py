@@ -1,0 +1,244 @@
+"""Run folders on disk: the one place the server and the training worker share.
+
+``<data dir>/finetune/<run id>/`` holds ``run.json`` (what to train, written once by the server), ``status.json``
+(the worker's state, rewritten atomically), ``metrics.jsonl`` (one JSON object per logged step or evaluation),
+``batches.jsonl`` (a fingerprint of each step's batch: the data order), ``data/`` (train and held-out JSON Lines),
+``checkpoints/`` (the Trainer's, each saved whole then renamed into place), ``adapter/`` and ``merged/`` (outputs),
+``worker.log``, and a ``stop`` file the server drops to ask the worker to stop. Everything the tab shows is read
+from here, so a page reload or a server restart loses nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engines import errors
+from engines.config import Settings
+
+RUN_ID = re.compile(r"^[0-9]{8}-[0-9]{6}-[a-z0-9][a-z0-9._-]{0,47}-[0-9a-f]{4}$")
+LIVE = ("starting", "running", "stopping")
+CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
+
+
+def runs_root(settings: Settings | None = None) -> Path:
+    """The folder holding every run: ``<data dir>/finetune`` (WORKBENCH_DATA_DIR)."""
+    settings = settings or Settings.from_env()
+    base = getattr(settings, "data_dir", None) or Path.home() / ".cache" / "llm-workbench" / "data"
+    return Path(base) / "finetune"
+
+
+def new_run_id(base_display: str) -> str:
+    """A sortable, unique run id: ``YYYYmmdd-HHMMSS-<model>-<4 hex>``."""
+    slug = re.sub(r"[^a-z0-9._-]+", "-", base_display.lower()).strip("-._")[:40] or "model"
+    return f"{time.strftime('%Y%m%d-%H%M%S')}-{slug}-{os.urandom(2).hex()}"
+
+
+def run_dir(run_id: str, settings: Settings | None = None) -> Path:
+    """The folder of an existing run.
+
+    Raises:
+        InvalidInput: not a run id. ModelNotFound: no such run.
+    """
+    run_id = (run_id or "").strip()
+    if not RUN_ID.match(run_id):
+        raise errors.InvalidInput("Choose a run from the list (a run id looks like 20250101-120000-model-abcd).")
+    folder = runs_root(settings) / run_id
+    if not (folder / "run.json").is_file():
+        raise errors.ModelNotFound(f"No fine-tuning run '{run_id}' in this app's data directory.")
+    return folder
+
+
+# ----------------------------------------------------------------------------------------------- files
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write JSON atomically: a temporary file in the same folder, then a rename (readers never see half a file)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=1, default=str), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def read_json(path: Path, default: Any = None) -> Any:
+    """A JSON file's content, or ``default`` when missing or unreadable (being replaced right now)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return default
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    """The complete lines of a JSON Lines file (a half-written last line is skipped)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return []
+    out = []
+    for line in text.splitlines():
+        try:
+            item = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(item, dict):
+            out.append(item)
+    return out
+
+
+def trim_jsonl(path: Path, last_step: int) -> None:
+    """Keep the records up to ``last_step`` (a resumed run redoes the steps after its checkpoint)."""
+    kept = [r for r in read_jsonl(path) if int(r.get("step", 0)) <= last_step]
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def checkpoints(folder: Path) -> list[tuple[int, Path]]:
+    """Complete checkpoints of a run, oldest first (a complete one has its trainer state)."""
+    root = folder / "checkpoints"
+    found = []
+    if root.is_dir():
+        for child in root.iterdir():
+            match = CHECKPOINT.match(child.name)
+            if match and (child / "trainer_state.json").is_file():
+                found.append((int(match.group(1)), child))
+    return sorted(found)
+
+
+# ----------------------------------------------------------------------------------------------- liveness
+
+
+def worker_alive(pid: int | None, folder: Path) -> bool:
+    """Whether the worker of ``folder`` runs as ``pid`` (its command line names the folder: a reused pid doesn't
+    count, nor does a zombie)."""
+    if not pid:
+        return False
+    try:
+        import psutil
+
+        proc = psutil.Process(int(pid))
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return False
+        cmd = " ".join(proc.cmdline())
+    except Exception:  # no such process, or not ours to read
+        return False
+    return "engines.finetune.worker" in cmd and str(folder) in cmd
+
+
+# ----------------------------------------------------------------------------------------------- reading a run
+
+
+@dataclass
+class RunView:
+    """A run as the tab shows it, read from its folder.
+
+    Attributes:
+        id: the run id.
+        state: starting | running | stopping | stopped | done | failed | crashed (worker gone without a word).
+        spec: run.json (base, method, hyperparameters, data, plan).
+        status: status.json as last written by the worker.
+        metrics: train records ({"kind": "train", "step", "loss", ...}) and eval records ({"kind": "eval", ...}).
+        checkpoint_step: the step of the last complete checkpoint (0: none).
+        message: one sentence about the state.
+    """
+
+    id: str
+    state: str
+    spec: dict
+    status: dict
+    metrics: list[dict] = field(default_factory=list)
+    checkpoint_step: int = 0
+    message: str = ""
+    folder: Path | None = None
+
+    @property
+    def live(self) -> bool:
+        """The worker is (still) at it."""
+        return self.state in LIVE
+
+    @property
+    def resumable(self) -> bool:
+        """Stopped, failed or crashed before the end."""
+        return self.state in ("stopped", "failed", "crashed")
+
+    @property
+    def adapter(self) -> Path | None:
+        """The saved adapter folder (a model reference), once the run is done."""
+        path = self.folder / "adapter" if self.folder else None
+        return path if path is not None and (path / "adapter_config.json").is_file() else None
+
+    @property
+    def merged(self) -> Path | None:
+        """The merged model folder, after "merge and save"."""
+        path = self.folder / "merged" if self.folder else None
+        return path if path is not None and (path / "config.json").is_file() else None
+
+    @property
+    def full_model(self) -> Path | None:
+        """The fully fine-tuned model folder (method "full"), once the run is done."""
+        path = self.folder / "model" if self.folder else None
+        return path if path is not None and (path / "config.json").is_file() else None
+
+    @property
+    def tuned(self) -> Path | None:
+        """The tuned model as a model reference: the merged folder, else the adapter, else the full model."""
+        return self.merged or self.adapter or self.full_model
+
+    def label(self) -> str:
+        """One line for the run picker."""
+        h = self.spec.get("hyper", {})
+        step, total = self.status.get("step", 0), self.status.get("max_steps") or self.spec.get("total_steps", "?")
+        when = self.id[:4] + "-" + self.id[4:6] + "-" + self.id[6:8] + " " + self.id[9:11] + ":" + self.id[11:13]
+        base = self.spec.get("base_display", "?")
+        return f"{when} · {base} · {h.get('method', '?')} · {self.state} ({step}/{total})"
+
+
+def read_run(run_id: str, settings: Settings | None = None) -> RunView:
+    """Everything about one run, from its folder (a worker that died without a word shows as *crashed*).
+
+    Raises:
+        InvalidInput / ModelNotFound: see ``run_dir``.
+    """
+    folder = run_dir(run_id, settings)
+    spec = read_json(folder / "run.json", {})
+    status = read_json(folder / "status.json", {}) or {"state": "starting"}
+    state = status.get("state", "starting")
+    cps = checkpoints(folder)
+    message = status.get("message", "")
+    if state in LIVE and not worker_alive(status.get("pid"), folder):
+        state = "crashed"
+        where = f"from step {cps[-1][0]}" if cps else "from the start (no checkpoint was saved yet)"
+        message = f"The training process ended unexpectedly (see worker.log). Resume continues {where}."
+    return RunView(id=run_id, state=state, spec=spec, status=status, metrics=read_jsonl(folder / "metrics.jsonl"),
+                   checkpoint_step=cps[-1][0] if cps else 0, message=message, folder=folder)
+
+
+def list_runs(settings: Settings | None = None, limit: int = 200) -> list[RunView]:
+    """Runs in the data directory, newest first."""
+    root = runs_root(settings)
+    if not root.is_dir():
+        return []
+    ids = sorted((p.name for p in root.iterdir() if RUN_ID.match(p.name) and (p / "run.json").is_file()),
+                 reverse=True)[:limit]
+    out = []
+    for run_id in ids:
+        try:
+            out.append(read_run(run_id, settings))
+        except errors.WorkbenchError:
+            continue
+    return out
+
+
+def log_tail(folder: Path, lines: int = 20) -> str:
+    """The last lines of the worker's log, secrets redacted."""
+    from engines.redact import redact
+
+    try:
+        text = (folder / "worker.log").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    return redact("\n".join(text.splitlines()[-lines:]))

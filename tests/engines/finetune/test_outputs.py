@@ -1,0 +1,84 @@
+"""After a run: merge and save (a standalone model that chat loads), push to the Hub (recorded, no network), the
+show-code script (plain peft + trl), the run list from disk, and a crashed worker that leaves a resumable run."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import signal
+
+import pytest
+import tiny_finetune as tf
+from synthetic_samples import FakeHub
+
+from engines import errors
+from engines import finetune as ft
+from engines.snippets.finetune import finetune_code
+
+
+def test_merge_and_save_makes_a_standalone_model(done_run, fresh_cache):
+    from engines.chat import stream_chat
+
+    merged = ft.merge_run(done_run.id)
+    assert (merged / "config.json").is_file() and not (merged / "adapter_config.json").exists()
+    assert "base model with the adapter merged in" in (merged / "README.md").read_text()
+    messages = [{"role": "user", "content": "What is 3 plus 3?"}]
+    merged_text = "".join(c.text for c in stream_chat(str(merged), messages, max_new_tokens=8))
+    adapter_text = "".join(c.text for c in stream_chat(str(done_run.adapter), messages, max_new_tokens=8))
+    assert merged_text == adapter_text  # greedy: merging changes no prediction
+    assert ft.read_run(done_run.id).tuned == merged
+
+
+def test_push_to_the_hub_records_one_commit(done_run, monkeypatch):
+    hub = FakeHub(monkeypatch)
+    url = ft.push_run(done_run.id, "me/tiny-tuned", private=True)
+    assert url == "https://huggingface.co/me/tiny-tuned"
+    (repo, kw), = hub.repos
+    assert repo == "me/tiny-tuned" and kw["repo_type"] == "model" and kw["private"] is True
+    (_, files, _), = hub.commits
+    assert {"adapter_config.json", "adapter_model.safetensors", "README.md", "tokenizer.json"} <= set(files)
+    config = json.loads(files["adapter_config.json"])
+    assert config["base_model_name_or_path"] == "lm-llama"  # never this server's path
+    assert str(done_run.folder.parent) not in json.dumps(config)
+
+
+def test_push_needs_a_token_and_a_valid_repo(done_run, monkeypatch):
+    FakeHub(monkeypatch)
+    with pytest.raises(errors.InvalidInput, match="not a valid model id"):
+        ft.push_run(done_run.id, "bad id with spaces")
+    monkeypatch.delenv("HF_TOKEN")
+    with pytest.raises(errors.MissingApiKey, match="HF_TOKEN"):
+        ft.push_run(done_run.id, "me/x")
+
+
+def test_show_code_is_plain_peft_and_trl(done_run):
+    code = finetune_code(done_run.spec)
+    ast.parse(code)
+    for expected in ("from peft import LoraConfig", "from trl import SFTConfig, SFTTrainer",
+                     "completion_only_loss=True", "r=8, lora_alpha=16", "max_steps=20", "learning_rate=0.005",
+                     "train.jsonl", "heldout.jsonl", "seed=7"):
+        assert expected in code
+    assert "engines" not in code and str(done_run.folder) not in code
+
+
+def test_runs_are_listed_from_disk(done_run):
+    listed = ft.list_runs()
+    assert done_run.id in [v.id for v in listed]
+    view = next(v for v in listed if v.id == done_run.id)
+    assert view.state == "done" and "lm-llama" in view.label() and "(20/20)" in view.label()
+
+
+def test_a_crashed_worker_leaves_a_resumable_run(tiny, ft_root, done_run):
+    run = ft.start_run(tf.prepare(tiny["lm-llama"]))
+    view = tf.wait_for(lambda: ft.read_run(run.id), lambda v: v.checkpoint_step >= 5 or not v.live)
+    assert view.live, tf._describe(view)
+    os.killpg(os.getpgid(view.status["pid"]), signal.SIGKILL)  # a segfault, the OOM killer, a kill -9
+    crashed = tf.wait_for(lambda: ft.read_run(run.id), lambda v: v.state == "crashed", timeout=30)
+    assert crashed.resumable and "ended unexpectedly" in crashed.message
+    assert f"from step {crashed.checkpoint_step}" in crashed.message
+    ft.resume_run(run.id)
+    done = tf.wait_for(lambda: ft.read_run(run.id), lambda v: not v.live)
+    assert done.state == "done", tf._describe(done)
+    assert [r["step"] for r in done.metrics if r["kind"] == "train"] == list(range(1, 21))
+    assert tf.batches(done.folder) == tf.batches(done_run.folder)
