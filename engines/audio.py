@@ -215,6 +215,10 @@ def decode_audio(path: str | Path, info: AudioInfo, limits: AudioLimits | None =
     decoded_s = len(audio) / SAMPLE_RATE
     declared = _wav_declared_s(path) if "wav" in info.format_name else None
     declared = declared or (None if info.header_estimated else info.header_duration_s)
+    # decoding stops at the limit + 1 s: over the limit is "too long", never "truncated"
+    if decoded_s > limits.max_duration_s:
+        raise BadAudio(f"The recording is longer than the limit of {clock(limits.max_duration_s)} "
+                       "(WORKBENCH_MAX_AUDIO_HOURS), whatever its header says. Split it into parts.")
     if declared and decoded_s < declared * 0.9 - 0.5:
         raise BadAudio(f"The file looks truncated: its header says {declared:.1f} s but only {decoded_s:.1f} s "
                        "could be decoded. Upload the complete recording.")
@@ -223,9 +227,6 @@ def decode_audio(path: str | Path, info: AudioInfo, limits: AudioLimits | None =
         detail = redact(lines[-1][:200]) if lines else "no audio samples"
         raise BadAudio(f"The recording is too short to transcribe ({decoded_s:.2f} s; at least {MIN_DURATION_S} s "
                        f"is needed). Decoder said: {detail}")
-    if decoded_s > limits.max_duration_s:
-        raise BadAudio(f"The recording is longer than the limit of {clock(limits.max_duration_s)} "
-                       "(WORKBENCH_MAX_AUDIO_HOURS), whatever its header says. Split it into parts.")
     return audio
 
 
