@@ -1,0 +1,557 @@
+"""Fine-tune tab: LoRA / QLoRA / full supervised fine-tuning of an open model with peft + trl, trained in a separate
+worker process, followed live (curves, steps/s, tokens/s, ETA, memory), then compared and evaluated against its base.
+
+Adapters only: the work is in ``engines.finetune``; HTML in ``tabs.finetune_view``.
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from engines import finetune as ft
+from engines import registry
+from engines.config import Settings
+from engines.errors import InvalidInput, WorkbenchError
+from engines.snippets.finetune import finetune_code
+from tabs import finetune_view as view
+from tabs.common import GPU_EVENT, Links, ModelBox, expensive, on, status_html, ui_errors
+
+SOURCES = [("Upload JSON Lines / CSV", "upload"), ("Dataset (Hub id or local folder)", "dataset"),
+           ("Synthetic data tab (last run)", "synthetic")]
+METHOD_CHOICES = [(label, key) for key, label in ft.METHOD_LABELS.items()]
+FOLLOW_EVERY_S = 1.5
+
+
+class RunBox(ModelBox):
+    """The run picker: runs on disk in the UI, any run id (free text) over the API and MCP."""
+
+    def __init__(self, choices=None, value=None, **kwargs):
+        super().__init__(choices=choices, value=value, **kwargs)
+        self._value_description = "a fine-tuning run id, as finetune_runs lists them"
+
+
+def model_choices() -> list[tuple[str, str]]:
+    """(label, id) of the open models in the catalog (small ones first on a CPU)."""
+    cpu = Settings.from_env().device != "cuda"
+    specs = [s for s in registry.by_kind("chat") + registry.by_kind("code") if not s.is_remote]
+    specs.sort(key=lambda s: (not s.cpu_friendly, s.params_b or 0) if cpu else (s.params_b or 0))
+    return [(f"{s.label} ({s.id})", s.id) for s in specs]
+
+
+def default_model() -> str:
+    """The base model the tab starts with on this hardware."""
+    return registry.default_for("chat", Settings.from_env().device)
+
+
+def _blank(value) -> str | None:
+    text = "" if value is None else str(value).strip()
+    return text or None
+
+
+def _dataset(source, file, dataset, split, prompt_column, completion_column, messages_column, target_field,
+             synthetic) -> ft.Dataset:
+    mapping = {"prompt_column": _blank(prompt_column), "completion_column": _blank(completion_column),
+               "messages_column": _blank(messages_column)}
+    if source == "upload":
+        path = file if isinstance(file, str) else getattr(file, "name", None) or (file or {}).get("path")
+        if not path:
+            raise InvalidInput("Upload a JSON Lines or CSV file first (or choose another data source).")
+        name = str(path).replace("\\", "/").rsplit("/", 1)[-1]
+        return ft.examples_from_rows(ft.read_file(path), source=f"upload: {name}", **mapping)
+    if source == "dataset":
+        rows = ft.read_hub(dataset or "", _blank(split) or "train")
+        return ft.examples_from_rows(rows, source=f"dataset: {(dataset or '').strip()} ({_blank(split) or 'train'})",
+                                     **mapping)
+    if source == "synthetic":
+        data = synthetic or {}
+        return ft.from_synthetic(data.get("rows") or [], data.get("fields") or [], target=_blank(target_field),
+                                 description=data.get("description") or "")
+    raise InvalidInput(f"Unknown data source '{source}': use upload, dataset or synthetic.")
+
+
+def _hyper(method, rank, alpha, dropout, target_modules, learning_rate, epochs, batch_size, grad_accum, max_length,
+           grad_checkpointing, max_steps, seed) -> ft.Hyper:
+    values = {"rank": rank, "alpha": alpha, "dropout": dropout, "learning_rate": learning_rate, "epochs": epochs,
+              "batch_size": batch_size, "grad_accum": grad_accum, "max_length": max_length, "max_steps": max_steps,
+              "seed": seed}
+    clean = {k: v for k, v in values.items() if v is not None}
+    return ft.Hyper.from_dict({**ft.Hyper().to_dict(), **clean, "method": _blank(method) or "lora",
+                               "target_modules": ft.spec.parse_modules(target_modules),
+                               "grad_checkpointing": bool(grad_checkpointing)})
+
+
+def _prepare(model, source, file, dataset, split, prompt_column, completion_column, messages_column, target_field,
+             heldout_share, method, rank, alpha, dropout, target_modules, learning_rate, epochs, batch_size,
+             grad_accum, max_length, grad_checkpointing, max_steps, seed, synthetic) -> ft.Prepared:
+    data = _dataset(source, file, dataset, split, prompt_column, completion_column, messages_column, target_field,
+                    synthetic)
+    hyper = _hyper(method, rank, alpha, dropout, target_modules, learning_rate, epochs, batch_size, grad_accum,
+                   max_length, grad_checkpointing, max_steps, seed)
+    share = 0.1 if heldout_share is None else float(heldout_share)
+    return ft.prepare((model or "").strip(), data, hyper, heldout_share=share)
+
+
+# ----------------------------------------------------------------------------------------------- handlers
+
+
+def finetune_defaults(model: str, method: str | None = None):
+    """Suggest hyperparameters for a base model on this hardware, each with a one-line reason.
+
+    Args:
+        model: the base model: a catalog id, any Hub id (org/name) or a local model folder.
+        method: lora, qlora or full (empty = the suggestion for this model and hardware).
+
+    Returns:
+        The suggested settings and why each was chosen.
+    """
+    facts = ft.inspect_model((model or "").strip())
+    suggested = ft.defaults(facts, Settings.from_env().device)
+    h = suggested.hyper if _blank(method) in (None, "lora", "qlora") else ft.plan.full_defaults(suggested.hyper)
+    if _blank(method) in ("lora", "qlora"):
+        h.method = method
+    return {"method": h.method, "rank": h.rank, "alpha": h.alpha, "dropout": h.dropout,
+            "target_modules": ", ".join(h.target_modules), "learning_rate": h.learning_rate, "epochs": h.epochs,
+            "batch_size": h.batch_size, "grad_accum": h.grad_accum, "max_length": h.max_length,
+            "grad_checkpointing": h.grad_checkpointing, "why": view.why_markdown(suggested.why),
+            "status": status_html("done", f"Suggested settings for {facts.ref.display} "
+                                          f"({facts.params_b:.3g}B parameters, {facts.architecture}).")}
+
+
+def finetune_check(model: str, source: str, file=None, dataset: str | None = None, split: str | None = None,
+                   prompt_column: str | None = None, completion_column: str | None = None,
+                   messages_column: str | None = None, target_field: str | None = None,
+                   heldout_share: float | None = None, method: str | None = None, rank: float | None = None,
+                   alpha: float | None = None, dropout: float | None = None, target_modules: str | None = None,
+                   learning_rate: float | None = None, epochs: float | None = None, batch_size: float | None = None,
+                   grad_accum: float | None = None, max_length: float | None = None,
+                   grad_checkpointing: bool | None = None, max_steps: float | None = None, seed: float | None = None,
+                   synthetic: dict | None = None):
+    """Check a fine-tuning run without starting it: the data as the model sees it, the split, trainable parameters.
+
+    Args:
+        model: the base model: a catalog id, any Hub id (org/name) or a local model folder.
+        source: where the data comes from: upload, dataset or synthetic.
+        file: the .jsonl / .json / .csv file when source is upload (a messages column, or prompt + completion).
+        dataset: a Hub dataset id (org/name) or a local dataset folder when source is dataset.
+        split: the dataset split to read (default train).
+        prompt_column: the column holding the prompt (empty: recognised by name).
+        completion_column: the column holding the reply to learn (empty: recognised by name).
+        messages_column: the column holding whole conversations; the last assistant message is learnt.
+        target_field: for synthetic data, the field the model learns to write (default: the last field).
+        heldout_share: share of examples held out for evaluation, 0 to 0.5 (default 0.1).
+        method: lora, qlora (4-bit base, CUDA) or full.
+        rank: LoRA rank (adapter width).
+        alpha: LoRA alpha (scale of the adapter's update).
+        dropout: LoRA dropout.
+        target_modules: layer names to adapt, comma separated (empty: every linear layer of attention and MLP).
+        learning_rate: peak learning rate.
+        epochs: passes over the training data.
+        batch_size: examples per step.
+        grad_accum: steps accumulated before each optimizer update.
+        max_length: tokens per example; longer examples are cut.
+        grad_checkpointing: recompute activations in the backward pass (less memory, slower).
+        max_steps: stop after this many optimizer steps (0 or empty: as many as the epochs take).
+        seed: seed of the split, the data order and the adapter's initialisation.
+        synthetic: rows sent by the Synthetic data tab, {"rows": [...], "fields": [...], "description": "..."}.
+
+    Returns:
+        The status line, the first examples with the tokens that carry loss highlighted, the data summary, the plan.
+    """
+    prep = _prepare(model, source, file, dataset, split, prompt_column, completion_column, messages_column,
+                    target_field, heldout_share, method, rank, alpha, dropout, target_modules, learning_rate, epochs,
+                    batch_size, grad_accum, max_length, grad_checkpointing, max_steps, seed, synthetic)
+    return {"preview": view.preview_html(ft.preview(prep)), "summary": view.data_summary(prep),
+            "plan": view.plan_html(prep),
+            "status": status_html("warning" if prep.notices else "done",
+                                  f"Ready: {len(prep.train):,} training examples, {prep.steps['total_steps']:,} "
+                                  f"steps, {prep.estimate.trainable:,} trainable parameters.")}
+
+
+@expensive
+def finetune_start(model: str, source: str, file=None, dataset: str | None = None, split: str | None = None,
+                   prompt_column: str | None = None, completion_column: str | None = None,
+                   messages_column: str | None = None, target_field: str | None = None,
+                   heldout_share: float | None = None, method: str | None = None, rank: float | None = None,
+                   alpha: float | None = None, dropout: float | None = None, target_modules: str | None = None,
+                   learning_rate: float | None = None, epochs: float | None = None, batch_size: float | None = None,
+                   grad_accum: float | None = None, max_length: float | None = None,
+                   grad_checkpointing: bool | None = None, max_steps: float | None = None, seed: float | None = None,
+                   synthetic: dict | None = None):
+    """Start a fine-tuning run in a separate worker process; follow it with finetune_status.
+
+    Args:
+        model: the base model: a catalog id, any Hub id (org/name) or a local model folder.
+        source: where the data comes from: upload, dataset or synthetic.
+        file: the .jsonl / .json / .csv file when source is upload (a messages column, or prompt + completion).
+        dataset: a Hub dataset id (org/name) or a local dataset folder when source is dataset.
+        split: the dataset split to read (default train).
+        prompt_column: the column holding the prompt (empty: recognised by name).
+        completion_column: the column holding the reply to learn (empty: recognised by name).
+        messages_column: the column holding whole conversations; the last assistant message is learnt.
+        target_field: for synthetic data, the field the model learns to write (default: the last field).
+        heldout_share: share of examples held out for evaluation, 0 to 0.5 (default 0.1).
+        method: lora, qlora (4-bit base, CUDA) or full.
+        rank: LoRA rank (adapter width).
+        alpha: LoRA alpha (scale of the adapter's update).
+        dropout: LoRA dropout.
+        target_modules: layer names to adapt, comma separated (empty: every linear layer of attention and MLP).
+        learning_rate: peak learning rate.
+        epochs: passes over the training data.
+        batch_size: examples per step.
+        grad_accum: steps accumulated before each optimizer update.
+        max_length: tokens per example; longer examples are cut.
+        grad_checkpointing: recompute activations in the backward pass (less memory, slower).
+        max_steps: stop after this many optimizer steps (0 or empty: as many as the epochs take).
+        seed: seed of the split, the data order and the adapter's initialisation.
+        synthetic: rows sent by the Synthetic data tab, {"rows": [...], "fields": [...], "description": "..."}.
+
+    Returns:
+        The run id (in the run picker), the status line and the live panel.
+    """
+    prep = _prepare(model, source, file, dataset, split, prompt_column, completion_column, messages_column,
+                    target_field, heldout_share, method, rank, alpha, dropout, target_modules, learning_rate, epochs,
+                    batch_size, grad_accum, max_length, grad_checkpointing, max_steps, seed, synthetic)
+    yield {"preview": view.preview_html(ft.preview(prep)), "summary": view.data_summary(prep),
+           "plan": view.plan_html(prep)}
+    run = ft.start_run(prep)
+    yield {**_run_updates(run), "run": run.id}
+
+
+def _run_updates(run: ft.RunView | None, links: Links | None = None) -> dict:
+    if run is None:
+        return {"panel": view.run_html(None), "timer": gr.Timer(active=False)}
+    state, text = view.status_line(run)
+    done = run.tuned is not None
+    return {"status": status_html(state, text), "panel": view.run_html(run), "timer": gr.Timer(active=run.live),
+            "outputs": view.outputs_markdown(run), "code": finetune_code(run.spec) if run.spec.get("hyper") else "",
+            "stop": gr.update(interactive=run.live), "resume": gr.update(interactive=run.resumable),
+            "merge": gr.update(interactive=done and run.adapter is not None),
+            "to_compare": gr.update(interactive=done), "to_evaluate": gr.update(interactive=done)}
+
+
+def finetune_status(run_id: str):
+    """The state of a fine-tuning run: step, losses, steps/s, tokens/s, ETA, memory, and its curves.
+
+    Args:
+        run_id: the run id (finetune_runs lists them).
+
+    Returns:
+        The status line, the live panel (loss curves and numbers), where the tuned model is, and the code.
+    """
+    return _run_updates(ft.read_run(run_id))
+
+
+def finetune_stop(run_id: str):
+    """Stop a run: it saves a checkpoint at the end of the current step, and can be resumed from it.
+
+    Args:
+        run_id: the run id (finetune_runs lists them).
+
+    Returns:
+        The status line and the live panel.
+    """
+    run = ft.stop_run(run_id)
+    return {**_run_updates(run), "status": status_html("running", run.message), "timer": gr.Timer(active=True)}
+
+
+@expensive
+def finetune_resume(run_id: str):
+    """Resume a stopped, failed or crashed run from its last checkpoint, with the same data in the same order.
+
+    Args:
+        run_id: the run id (finetune_runs lists them).
+
+    Returns:
+        The status line and the live panel.
+    """
+    return {**_run_updates(ft.resume_run(run_id)), "timer": gr.Timer(active=True)}
+
+
+def finetune_runs():
+    """List the fine-tuning runs saved in the app's data directory, newest first.
+
+    Returns:
+        The runs (id, state, base model, method, step, losses, whether a tuned model is saved).
+    """
+    return {"runs": view.runs_table(ft.list_runs())}
+
+
+def _picker(run_id: str | None):
+    """The run picker's choices, read from disk, keeping the picked run."""
+    return gr.update(choices=view.run_choices(ft.list_runs()), value=_blank(run_id))
+
+
+def finetune_merge(run_id: str):
+    """Merge a finished run's LoRA adapter into its base model and save the whole model (a standalone folder).
+
+    Args:
+        run_id: the run id (finetune_runs lists them).
+
+    Returns:
+        The status line and where the merged model is.
+    """
+    ft.merge_run(run_id)
+    run = ft.read_run(run_id)
+    return {**_run_updates(run), "status": status_html("done", f"Merged: {run.id} now has a standalone model.")}
+
+
+def finetune_push(run_id: str, repo_id: str, private: bool = True, merged: bool = False):
+    """Push a finished run's adapter (or its merged model) to a Hub model repository with its card. Needs HF_TOKEN.
+
+    Args:
+        run_id: the run id (finetune_runs lists them).
+        repo_id: the model repository, user/name or org/name.
+        private: create the repository as private.
+        merged: push the merged model instead of the adapter (merge first).
+
+    Returns:
+        A link to the model.
+    """
+    url = ft.push_run(run_id, repo_id, private=bool(private), merged=bool(merged))
+    return {"pushed": f"✓ Pushed to [{url}]({url})"}
+
+
+def follow(run_id: str | None):
+    """Timer tick: refresh the followed run (the newest run when none is picked, e.g. after a page reload)."""
+    try:
+        runs = ft.list_runs() if not _blank(run_id) else None
+        run = ft.read_run(run_id) if _blank(run_id) else (runs[0] if runs else None)
+    except WorkbenchError:
+        return {"timer": gr.Timer(active=False)}
+    updates = _run_updates(run)
+    if runs is not None and run is not None:
+        updates["run"] = gr.update(choices=view.run_choices(runs), value=run.id)
+    return updates
+
+
+def synthetic_payload(state: dict | None) -> dict | None:
+    """What the Synthetic data tab sends here: its last run's rows, fields and description (JSON-ready).
+
+    Args:
+        state: the Synthetic data tab's run state ({"rows", "fields", "description", ...}).
+    """
+    if not state or not state.get("rows"):
+        return None
+    return {"rows": state["rows"], "fields": [f if isinstance(f, str | dict) else getattr(f, "name", str(f))
+                                             for f in state.get("fields") or []],
+            "description": state.get("description") or ""}
+
+
+def _from_synthetic(synthetic: dict | None):
+    if not synthetic:
+        return {}
+    n = len(synthetic.get("rows") or [])
+    return {"source": "synthetic", "status": status_html("done", f"{n:,} rows received from the Synthetic data tab: "
+                                                                 "check the data, then start a run.")}
+
+
+def _sender(links: Links | None, targets: dict[str, callable]):
+    """(handler, outputs) sending a finished run to other tabs' registered targets and switching to the first one;
+    None when no target is registered (the button is then left out)."""
+    found = {name: links.get(name) for name in targets} if links is not None else {}
+    found = {name: t for name, t in found.items() if t is not None}
+    if not found:
+        return None
+    tab_id = next(iter(found.values()))[0]
+    outputs = [component for _, component in found.values()] + ([links.tabs] if links.tabs is not None else [])
+
+    def send(run_id: str):
+        run = ft.read_run(run_id)
+        if run.tuned is None:
+            raise InvalidInput("This run has no tuned model yet: wait until it is done.")
+        updates = {component: targets[name](run) for name, (_, component) in found.items()}
+        if links.tabs is not None:
+            updates[links.tabs] = gr.Tabs(selected=tab_id)
+        return updates
+
+    return send, outputs
+
+
+def _models(run: ft.RunView) -> list[str]:
+    return [run.spec["base"], str(run.tuned)]
+
+
+def _heldout(run: ft.RunView) -> dict:
+    rows = []
+    for r in ft.runs.read_jsonl(run.folder / "data" / "heldout.jsonl"):
+        prompt = r["prompt"] if isinstance(r["prompt"], str) else r["prompt"][-1]["content"]
+        completion = r["completion"] if isinstance(r["completion"], str) else r["completion"][-1]["content"]
+        rows.append({"question": prompt, "answer": completion})
+    if not rows:
+        raise InvalidInput("This run has no held-out split (held-out share 0): start a run with one to evaluate.")
+    return {"rows": rows, "fields": ["question", "answer"], "name": f"held-out split of {run.id}"}
+
+
+# ----------------------------------------------------------------------------------------------- layout
+
+
+def build(settings: Settings | None = None, links: Links | None = None) -> None:
+    """Render the Fine-tune tab inside the current Blocks.
+
+    Args:
+        settings: deployment settings (default: from the environment).
+        links: cross-tab targets; this tab registers "finetune.dataset" (Synthetic data rows) and sends tuned models
+            to "compare.models", "evaluate.models" and its held-out split to "evaluate.dataset" when registered.
+    """
+    settings = settings or Settings.from_env()
+    with gr.Tab("Fine-tune", id="finetune"):
+        gr.Markdown("Teach an open model your task: **LoRA** (small adapters on a frozen base), **QLoRA** (the same "
+                    "on a 4-bit base, CUDA) or **full** fine-tuning, with trl's `SFTTrainer` and the loss on the "
+                    "reply tokens only. Training runs in its own process: the app keeps serving, and a run survives a "
+                    "page reload. Then put the tuned model next to its base in Compare, or score both on the held-out "
+                    "split in Evaluate." + ("\n\n**This is a ZeroGPU Space: training needs a dedicated GPU, so runs "
+                                            "are refused here.**" if settings.zero_gpu else ""))
+        c = _inputs()
+        out = _outputs(settings)
+        _wire(c, out, links)
+
+
+def _inputs() -> dict:
+    c: dict = {}
+    with gr.Row():
+        c["model"] = ModelBox(model_choices(), value=default_model(), label="Base model (catalog, Hub id or local "
+                              "folder)", scale=3, elem_id="ft-model")
+        c["suggest"] = gr.Button("Suggest settings", scale=1, elem_id="ft-suggest")
+    with gr.Group():
+        c["source"] = gr.Radio(SOURCES, value="upload", label="Training data from", elem_id="ft-source")
+        with gr.Row():
+            c["file"] = gr.File(label="JSON Lines / CSV: a messages column, or prompt + completion columns",
+                                file_types=[".jsonl", ".json", ".csv"], height=90, elem_id="ft-file")
+            c["dataset"] = gr.Textbox(label="Dataset: Hub id or local folder", placeholder="org/name or /path",
+                                      elem_id="ft-dataset")
+            c["split"] = gr.Textbox(label="Split", placeholder="train", max_length=100)
+        with gr.Accordion("Columns (empty: recognised by name)", open=False):
+            with gr.Row():
+                c["prompt_column"] = gr.Textbox(label="Prompt column", placeholder="prompt", max_length=200)
+                c["completion_column"] = gr.Textbox(label="Completion column", placeholder="completion",
+                                                    max_length=200)
+                c["messages_column"] = gr.Textbox(label="Messages column", placeholder="messages", max_length=200)
+                c["target_field"] = gr.Textbox(label="Synthetic data: field to learn", placeholder="(last field)",
+                                               max_length=200)
+        c["synthetic"] = gr.JSON(visible=False, elem_id="ft-synthetic")
+        c["heldout_share"] = gr.Slider(0, 0.5, value=0.1, step=0.05, label="Held-out share (seeded split)")
+    _hyper_inputs(c)
+    return c
+
+
+def _hyper_inputs(c: dict) -> None:
+    d = ft.Hyper()
+    with gr.Accordion("Method and hyperparameters", open=True):
+        c["method"] = gr.Radio(METHOD_CHOICES, value=d.method, label="Method", elem_id="ft-method",
+                               info="LoRA: adapters on a frozen base. QLoRA: the same on a 4-bit base (CUDA). Full: "
+                                    "every weight (needs ~16 bytes per parameter).")
+        with gr.Row():
+            c["rank"] = gr.Number(d.rank, precision=0, minimum=1, maximum=1024, label="LoRA rank",
+                                  info="adapter width: 8-64; higher learns more, trains more")
+            c["alpha"] = gr.Number(d.alpha, precision=0, minimum=1, maximum=4096, label="LoRA alpha",
+                                   info="update scale; usually 2 × rank")
+            c["dropout"] = gr.Number(d.dropout, minimum=0, maximum=0.9, label="LoRA dropout",
+                                     info="regularises the adapter; 0.05 is typical")
+            c["target_modules"] = gr.Textbox("", label="Target modules", placeholder="(every linear layer)",
+                                             info="layers to adapt, comma separated", max_length=1000,
+                                             elem_id="ft-targets")
+        with gr.Row():
+            c["learning_rate"] = gr.Number(d.learning_rate, minimum=1e-8, maximum=1, label="Learning rate",
+                                           info="2e-4 for LoRA, ~2e-5 for full fine-tuning")
+            c["epochs"] = gr.Number(d.epochs, minimum=0.01, maximum=100, label="Epochs",
+                                    info="passes over the data: 1-3")
+            c["batch_size"] = gr.Number(d.batch_size, precision=0, minimum=1, maximum=1024, label="Batch size",
+                                        info="examples per step (memory grows with it)")
+            c["grad_accum"] = gr.Number(d.grad_accum, precision=0, minimum=1, maximum=1024,
+                                        label="Gradient accumulation", info="steps per update: a bigger batch, free")
+        with gr.Row():
+            c["max_length"] = gr.Number(d.max_length, precision=0, minimum=8, maximum=131072, label="Max length",
+                                        info="tokens per example; longer ones are cut", elem_id="ft-max-length")
+            c["max_steps"] = gr.Number(0, precision=0, minimum=0, maximum=1_000_000, label="Max steps",
+                                       info="0: as many as the epochs take", elem_id="ft-max-steps")
+            c["seed"] = gr.Number(d.seed, precision=0, minimum=0, maximum=2**32 - 1, label="Seed",
+                                  info="split, data order and adapter init")
+            c["grad_checkpointing"] = gr.Checkbox(d.grad_checkpointing, label="Gradient checkpointing",
+                                                  info="less memory, ~30% slower")
+        c["why"] = gr.Markdown(elem_id="ft-why")
+
+
+def _outputs(settings: Settings) -> dict:
+    out: dict = {}
+    with gr.Row():
+        out["check"] = gr.Button("Check data and plan", elem_id="ft-check")
+        out["start"] = gr.Button("Start training", variant="primary", elem_id="ft-start",
+                                 interactive=not settings.zero_gpu)
+    out["status"] = gr.HTML(status_html("idle"), elem_id="ft-status")
+    with gr.Accordion("The data as the model sees it", open=True):
+        out["summary"] = gr.Markdown(elem_id="ft-summary")
+        out["plan"] = gr.HTML(elem_id="ft-plan")
+        out["preview"] = gr.HTML(elem_id="ft-preview")
+    with gr.Row():
+        out["run"] = RunBox([], value=None, label="Run", scale=4, elem_id="ft-run")
+        out["refresh"] = gr.Button("↻ Runs", scale=0, min_width=90, elem_id="ft-refresh")
+        out["stop"] = gr.Button("Stop", variant="stop", scale=0, min_width=90, interactive=False, elem_id="ft-stop")
+        out["resume"] = gr.Button("Resume", scale=0, min_width=100, interactive=False, elem_id="ft-resume")
+    out["panel"] = gr.HTML(view.run_html(None), elem_id="ft-panel")
+    out["timer"] = gr.Timer(FOLLOW_EVERY_S, active=True)
+    out["outputs"] = gr.Markdown(elem_id="ft-outputs")
+    with gr.Row():
+        out["merge"] = gr.Button("Merge and save", interactive=False, elem_id="ft-merge")
+        out["to_compare"] = gr.Button("Open in Compare: base vs tuned", interactive=False, elem_id="ft-to-compare")
+        out["to_evaluate"] = gr.Button("Evaluate on the held-out split", interactive=False,
+                                       elem_id="ft-to-evaluate")
+    with gr.Accordion("Push to the Hub", open=False, visible=ft.hub_push_available(), elem_id="ft-push-box"):
+        with gr.Row():
+            out["repo"] = gr.Textbox(label="Model repo id", placeholder="your-name/my-tuned-model", scale=3)
+            out["private"] = gr.Checkbox(True, label="Private")
+            out["push_merged"] = gr.Checkbox(False, label="Push the merged model")
+            out["push"] = gr.Button("Push", elem_id="ft-push")
+        out["pushed"] = gr.Markdown()
+    with gr.Accordion("All runs, and the code", open=False):
+        out["runs"] = gr.JSON(label="Runs", elem_id="ft-runs")
+        out["code"] = gr.Code(label="Show code: this run with plain peft + trl", language="python",
+                              interactive=False, elem_id="ft-code")
+    return out
+
+
+def _wire(c: dict, out: dict, links: Links | None) -> None:
+    names = ["model", "source", "file", "dataset", "split", "prompt_column", "completion_column", "messages_column",
+             "target_field", "heldout_share", "method", "rank", "alpha", "dropout", "target_modules", "learning_rate",
+             "epochs", "batch_size", "grad_accum", "max_length", "grad_checkpointing", "max_steps", "seed",
+             "synthetic"]
+    inputs = [c[n] for n in names]
+    shown = {k: out[k] for k in ("status", "preview", "summary", "plan")}
+    live = {k: out[k] for k in ("status", "panel", "timer", "outputs", "code", "stop", "resume", "merge",
+                                "to_compare", "to_evaluate")}
+    hyper = {k: c[k] for k in ("method", "rank", "alpha", "dropout", "target_modules", "learning_rate", "epochs",
+                               "batch_size", "grad_accum", "max_length", "grad_checkpointing", "why")}
+    on(c["suggest"].click, finetune_defaults, [c["model"], c["method"]], {**hyper, "status": out["status"]},
+       api_name="finetune_defaults", status="status", running="Reading the model's config…")
+    on(out["check"].click, finetune_check, inputs, shown, api_name="finetune_check", status="status",
+       clear=("preview", "plan"), running="Tokenizing the data…")
+    on(out["start"].click, finetune_start, inputs, {**shown, **live, "run": out["run"]}, api_name="finetune_start",
+       status="status", clear=("preview", "plan"), running="Checking the run…", **GPU_EVENT
+       ).then(_picker, [out["run"]], [out["run"]], api_name=False)
+    on(out["run"].input, finetune_status, [out["run"]], live, api_name="finetune_status", status="status")
+    on(out["stop"].click, finetune_stop, [out["run"]], live, api_name="finetune_stop", status="status",
+       running="Asking the worker to stop…")
+    on(out["resume"].click, finetune_resume, [out["run"]], live, api_name="finetune_resume", status="status",
+       running="Resuming…")
+    on(out["refresh"].click, finetune_runs, [], {"runs": out["runs"]}, api_name="finetune_runs").then(
+        _picker, [out["run"]], [out["run"]], api_name=False)
+    on(out["merge"].click, finetune_merge, [out["run"]], live, api_name="finetune_merge", status="status",
+       running="Merging the adapter into the base (a worker process)…")
+    on(out["push"].click, finetune_push, [out["run"], out["repo"], out["private"], out["push_merged"]],
+       {"pushed": out["pushed"]}, api_name="finetune_push")
+    on(out["timer"].tick, follow, [out["run"]], {**live, "run": out["run"]}, api_name=False, show_progress="hidden")
+    on(c["synthetic"].change, _from_synthetic, [c["synthetic"]], {"source": c["source"], "status": out["status"]},
+       api_name=False)
+    if links is not None:
+        links.register("finetune.dataset", "finetune", c["synthetic"])
+    _link_buttons(links, out)
+
+
+def _link_buttons(links: Links | None, out: dict) -> None:
+    for button, targets in ((out["to_compare"], {"compare.models": _models}),
+                            (out["to_evaluate"], {"evaluate.models": _models, "evaluate.dataset": _heldout})):
+        sender = _sender(links, targets)
+        if sender is None:
+            button.visible = False  # no such tab in this app: no button
+            continue
+        send, outputs = sender
+        button.click(ui_errors(send), [out["run"]], outputs, api_name=False)

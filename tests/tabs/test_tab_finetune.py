@@ -1,0 +1,217 @@
+"""The Fine-tune tab through its API (gradio_client) on a Blocks with the tab and stand-in receiving tabs: suggest,
+check, start, follow, stop, resume, list; a crashed worker leaves the app serving and the run resumable; bad inputs
+come back as clear errors; the cross-tab buttons send base vs tuned and the held-out split."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+from dataclasses import replace
+
+import gradio as gr
+import pytest
+import tiny_finetune as tf
+from gradio_client import handle_file
+from gradio_client.exceptions import AppError
+
+from engines import finetune as ft
+from engines.config import Settings
+from tabs import finetune as tab
+from tabs.common import Links, ModelBox
+from tabs.server import WorkbenchBlocks, publish_api
+
+API = ("finetune_defaults", "finetune_check", "finetune_start", "finetune_status", "finetune_stop", "finetune_resume",
+       "finetune_runs", "finetune_merge", "finetune_push")
+STATUS, PANEL = 0, 1  # finetune_status / stop / resume outputs: status line, live panel, ...
+
+
+@pytest.fixture(scope="module")
+def ft_dir(tmp_path_factory):
+    with tf.DataDir(tmp_path_factory.mktemp("ft-tab-data")) as root:
+        yield root
+
+
+def _blocks(links: Links | None):
+    with WorkbenchBlocks(title="finetune test") as demo:
+        with gr.Tabs() as tabs:
+            if links is not None:
+                links.tabs = tabs
+                with gr.Tab("Compare", id="compare"):
+                    links.register("compare.models", "compare", ModelBox([], multiselect=True, label="Models"))
+                with gr.Tab("Evaluate", id="evaluate"):
+                    links.register("evaluate.models", "evaluate", ModelBox([], multiselect=True, label="Models"))
+                    links.register("evaluate.dataset", "evaluate", gr.JSON(visible=False))
+            tab.build(Settings.from_env(), links)
+    publish_api(demo)
+    return demo
+
+
+@pytest.fixture(scope="module")
+def client(ft_dir):
+    from gradio_client import Client
+
+    demo = _blocks(Links())
+    demo.queue()
+    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
+    yield Client(url, verbose=False)
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def data_file(tmp_path_factory):
+    return tf.write_jsonl(tmp_path_factory.mktemp("ft-upload") / "pairs.jsonl", tf.rows())
+
+
+def _args(model, data_file, **over) -> dict:
+    base = {"model": str(model), "source": "upload", "file": handle_file(str(data_file)), "dataset": "",
+            "split": "", "prompt_column": "", "completion_column": "", "messages_column": "", "target_field": "",
+            "heldout_share": tf.HELDOUT, "method": "lora", "rank": 8, "alpha": 16, "dropout": 0.05,
+            "target_modules": "", "learning_rate": 5e-3, "epochs": 3, "batch_size": 4, "grad_accum": 1,
+            "max_length": 64, "grad_checkpointing": False, "max_steps": 10, "seed": 7, "synthetic": None}
+    return {**base, **over}
+
+
+def _status(client, run_id):
+    return client.predict(run_id, api_name="/finetune_status")
+
+
+def _wait_state(client, run_id, *states, timeout=240.0):
+    return tf.wait_for(lambda: _status(client, run_id),
+                       lambda out: any(f"data-state='{s}'" in out[PANEL] for s in states), timeout=timeout)
+
+
+def test_api_names_and_free_text_parameters(client):
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert {f"/{name}" for name in API} <= set(endpoints)
+    status = {p["parameter_name"]: p for p in endpoints["/finetune_status"]["parameters"]}
+    assert status["run_id"]["type"] == {"type": "string"}  # any run id, no enum
+    start = {p["parameter_name"]: p for p in endpoints["/finetune_start"]["parameters"]}
+    assert start["model"]["type"] == {"type": "string"} and start["dataset"]["parameter_default"] is None
+
+
+def test_suggest_settings_for_the_base(client, tiny):
+    out = client.predict(str(tiny["lm-llama"]), None, api_name="/finetune_defaults")
+    method, rank, alpha, *_rest, why, status = out
+    assert method == "lora" and alpha == 2 * rank
+    assert "q_proj" in out[4]  # target modules
+    assert "alpha = 2 × rank" in why and "data-state='done'" in status
+
+
+def test_check_shows_the_tokens_that_carry_loss(client, tiny, data_file):
+    status, preview, summary, plan = client.predict(**_args(tiny["lm-llama"], data_file), api_name="/finetune_check")
+    assert "Ready: 18 training examples, 10 steps" in status
+    assert "data-loss='1'" in preview and "data-loss='0'" in preview and preview.count("ft-example") >= 3
+    assert "18 train / 6 held out" in summary
+    assert "trainable parameters" in plan and "%" in plan
+
+
+def test_synthetic_rows_are_a_data_source(client, tiny):
+    rows = [{"question": f"{i}+{i}", "answer": str(2 * i)} for i in range(8)]
+    payload = tab.synthetic_payload({"rows": rows, "fields": [{"name": "question"}, {"name": "answer"}],
+                                     "description": "Sums"})
+    status, preview, summary, _ = client.predict(**_args(tiny["lm-llama"], tf.write_jsonl(
+        _tmp("s.jsonl"), tf.rows(2)), source="synthetic", synthetic=payload), api_name="/finetune_check")
+    assert "synthetic: 8 rows" in summary and "completion ← answer" in summary
+    shown = "".join(re.findall(r"<span class='ft-tok'[^>]*>([^<]*)</span>", preview))
+    assert "Sums" in shown and "question:·0+0" in shown
+
+
+def _tmp(name):
+    import tempfile
+    from pathlib import Path
+
+    return Path(tempfile.mkdtemp(prefix="ft-tab-")) / name
+
+
+@pytest.mark.parametrize("over, message", [
+    ({"prompt_column": "question", "completion_column": "answer"}, "no column 'question', 'answer'"),
+    ({"max_length": 8}, "Every example is longer than the max length of 8 tokens \\(all 18 examples"),
+    ({"target_modules": "c_attn"}, "Target module 'c_attn' not in lm-llama"),
+    ({"method": "full", "rank": 0}, "Input 'rank': 0 is outside the allowed range"),
+])
+def test_bad_inputs_are_clear_errors(client, tiny, data_file, over, message):
+    with pytest.raises(AppError, match=message):
+        client.predict(**_args(tiny["lm-llama"], data_file, **over), api_name="/finetune_check")
+
+
+def test_empty_file_and_not_a_causal_lm(client, tiny, tmp_path):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    with pytest.raises(AppError, match="empty"):
+        client.predict(**_args(tiny["lm-llama"], empty), api_name="/finetune_start")
+    from transformers import BertConfig
+
+    BertConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=37,
+               architectures=["BertForMaskedLM"]).save_pretrained(tmp_path / "bert")
+    with pytest.raises(AppError, match="bert model \\(BertForMaskedLM\\), not a causal"):
+        client.predict(str(tmp_path / "bert"), None, api_name="/finetune_defaults")
+
+
+def test_start_follow_stop_resume_and_list(client, tiny, data_file, ft_dir):
+    out = client.predict(**_args(tiny["lm-llama"], data_file), api_name="/finetune_start")
+    run_id = out[-1]  # the run picker holds the new run
+    assert ft.read_run(run_id).spec["data"]["train"] == 18
+    running = tf.wait_for(lambda: _status(client, run_id), lambda o: "data-step='0'" not in o[PANEL]
+                          or "data-state='done'" in o[PANEL])
+    assert "data-state='running'" in running[PANEL] or "data-state='stopping'" in running[PANEL]
+    stopped = client.predict(run_id, api_name="/finetune_stop")
+    assert "Stopping" in stopped[STATUS]
+    stopped = _wait_state(client, run_id, "stopped")
+    assert "data-state='stopped'" in stopped[STATUS] and "Resume continues" in stopped[STATUS]
+    client.predict(run_id, api_name="/finetune_resume")
+    done = _wait_state(client, run_id, "done")
+    assert "data-state='done'" in done[STATUS] and "10 / 10" in done[PANEL] and "<svg" in done[PANEL]
+    assert "The adapter of" in done[3] and "from trl import SFTConfig" in done[4]
+    runs = client.predict(api_name="/finetune_runs")
+    assert any(r["id"] == run_id and r["state"] == "done" and r["tuned"] for r in runs)
+
+
+def test_a_crashed_worker_leaves_the_app_serving_and_the_run_resumable(client, tiny, data_file):
+    run_id = client.predict(**_args(tiny["lm-llama"], data_file), api_name="/finetune_start")[-1]
+    view = tf.wait_for(lambda: ft.read_run(run_id), lambda v: v.checkpoint_step >= 5 or not v.live)
+    assert view.live
+    os.killpg(os.getpgid(view.status["pid"]), signal.SIGKILL)  # a segfault, the OOM killer, a kill -9
+    crashed = _wait_state(client, run_id, "crashed", timeout=30)
+    assert "ended unexpectedly" in crashed[STATUS] and "data-state='failed'" in crashed[STATUS]
+    assert f"Resume continues from step {view.checkpoint_step}" in crashed[STATUS]
+    assert ft.read_run(run_id).resumable  # (engine test_outputs resumes a crashed run to the end)
+    assert any(r["id"] == run_id and r["state"] == "crashed" for r in client.predict(api_name="/finetune_runs"))
+
+
+def test_resume_a_finished_run_and_unknown_runs_are_refused(client):
+    with pytest.raises(AppError, match="Choose a run"):
+        client.predict("nope", api_name="/finetune_status")
+    with pytest.raises(AppError, match="No fine-tuning run"):
+        client.predict("20250101-000000-x-abcd", api_name="/finetune_resume")
+
+
+def test_zero_gpu_refuses_training(tiny, data_file, monkeypatch):
+    zero = replace(Settings.from_env(), zero_gpu=True, device="cuda")
+    monkeypatch.setattr(Settings, "from_env", classmethod(lambda cls: zero))
+    args = _args(tiny["lm-llama"], data_file, file=str(data_file))
+    with pytest.raises(Exception, match="needs a dedicated GPU"):
+        list(tab.finetune_start(**args))
+
+
+def test_follow_picks_the_newest_run_after_a_reload(client, tiny, data_file, ft_dir):
+    newest = ft.list_runs()
+    updates = tab.follow(None)
+    if newest:
+        assert updates["run"]["value"] == newest[0].id
+    assert "timer" in updates
+
+
+def test_buttons_send_base_and_tuned_and_the_heldout_split(ft_dir, tiny, data_file):
+    links = Links()
+    _blocks(links)
+    done = next((v for v in ft.list_runs() if v.state == "done"), None)
+    if done is None:
+        pytest.skip("no finished run in this session")
+    send, outputs = tab._sender(links, {"evaluate.models": tab._models, "evaluate.dataset": tab._heldout})
+    updates = send(done.id)
+    models_box, dataset_box = links.get("evaluate.models")[1], links.get("evaluate.dataset")[1]
+    assert updates[models_box] == [done.spec["base"], str(done.tuned)]
+    assert len(updates[dataset_box]["rows"]) == 6 and set(updates[dataset_box]["rows"][0]) == {"question", "answer"}
+    assert links.tabs in updates and outputs[-1] is links.tabs
+    assert tab._sender(Links(), {"compare.models": tab._models}) is None  # not registered: no button
