@@ -204,3 +204,72 @@ MINUTES_MAP_USER = "Part {part} of {parts} ({start}–{end}):\n\n{transcript}"
 MINUTES_COMBINE_USER = ("Merge these notes on consecutive parts of one meeting into one shorter set of notes. Keep "
                         "every decision and every action item with its owner, due date and [hh:mm:ss] timestamp."
                         "\n\n{notes}")
+
+
+# --------------------------------------------------------------------------------------- Evaluate tab (issue 17)
+# What each model is asked, per item kind. Log-likelihood scoring follows lm-evaluation-harness's ARC/MMLU-style
+# "Question: …\nAnswer:" context; the other kinds are generated answers.
+
+EVAL_FREEFORM_USER = "{question}"
+
+EVAL_CHOICE_LL_USER = "Question: {question}\nAnswer:"
+
+EVAL_CHOICE_LETTER_USER = """{question}
+
+{options}
+
+Answer with the letter of the correct option only."""
+
+EVAL_CODE_USER = """{question}
+
+Write the complete Python solution in one ```python code block. Tests like these will be run against it:
+```python
+{tests}
+```"""
+
+EVAL_RUBRIC_USER = "{question}"
+
+# The judge sees the task, the rubric or reference, and one answer; never which model wrote it.
+JUDGE_SYSTEM = ("You are a strict, fair grader. You grade one answer at a time against the given criteria. You do "
+                "not know who or what wrote the answer. Reply with exactly two lines and nothing else.")
+
+JUDGE_USER = """Task given to the assistant:
+{question}
+
+{criteria_label}:
+{criteria}
+
+Answer to grade:
+<<<
+{answer}
+>>>
+
+Grade the answer from 0 (useless or wrong) to 10 (fully meets the criteria). Reply in exactly this format:
+Score: <a whole number from 0 to 10>
+Rationale: <one sentence>"""
+
+JUDGE_RUBRIC_LABEL = "Grading rubric"
+JUDGE_REFERENCE_LABEL = "Reference answer (the answer must agree with it; wording may differ)"
+
+JUDGE_PAIRWISE_SYSTEM = ("You are a strict, fair grader comparing two answers to the same task. You do not know who "
+                         "or what wrote them; their order is arbitrary. Reply with exactly two lines.")
+
+JUDGE_PAIRWISE_USER = """Task:
+{question}
+
+{criteria_label}:
+{criteria}
+
+Answer A:
+<<<
+{answer_a}
+>>>
+
+Answer B:
+<<<
+{answer_b}
+>>>
+
+Which answer meets the criteria better? Reply in exactly this format:
+Winner: <A, B or tie>
+Rationale: <one sentence>"""

@@ -1,0 +1,212 @@
+"""Runs persist in SQLite (``<data dir>/evals.sqlite``): the test sets, each run's models and settings, and every
+(model, item) result the moment it is scored, so a run killed mid-way resumes where it stopped and finished items
+are neither lost nor redone.
+
+One short-lived connection per call (WAL journal, so a reader never blocks the running writer).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import time
+from contextlib import closing
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from engines.config import Settings
+from engines.errors import InvalidInput
+from engines.evals.testsets import TestSet
+
+DB_NAME = "evals.sqlite"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS testsets (hash TEXT PRIMARY KEY, name TEXT, source TEXT, size INTEGER, body TEXT,
+                                     created REAL);
+CREATE TABLE IF NOT EXISTS runs (id TEXT PRIMARY KEY, name TEXT, created REAL, updated REAL, set_hash TEXT,
+                                 set_name TEXT, set_size INTEGER, models TEXT, config TEXT, status TEXT);
+CREATE TABLE IF NOT EXISTS results (run_id TEXT, model TEXT, item_id TEXT, body TEXT, created REAL,
+                                    PRIMARY KEY (run_id, model, item_id));
+CREATE TABLE IF NOT EXISTS pairwise (run_id TEXT, model_a TEXT, model_b TEXT, judge TEXT, item_id TEXT, body TEXT,
+                                     PRIMARY KEY (run_id, model_a, model_b, judge, item_id));
+"""
+
+
+@dataclass
+class Result:
+    """One model's result on one item.
+
+    ``score`` is the primary score in [0, 1] (acc for log-likelihood, pass@k for code, the judge's grade for
+    rubric items); None when the item could not be scored (the judge gave no score, or the model failed on it).
+    """
+
+    model: str
+    item_id: str
+    kind: str
+    method: str
+    score: float | None
+    metrics: dict = field(default_factory=dict)
+    output: str = ""
+    prompt: str = ""
+    detail: dict = field(default_factory=dict)
+    judge_rationale: str = ""
+    judge_failed: bool = False
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    latency_s: float = 0.0
+    error: str = ""
+
+    @property
+    def passed(self) -> bool | None:
+        """Pass/fail view of the score (≥ 0.5 passes); None when unscored."""
+        return None if self.score is None else self.score >= 0.5
+
+
+@dataclass
+class RunInfo:
+    """A stored run: what was evaluated with what, and how far it got."""
+
+    id: str
+    name: str
+    created: float
+    updated: float
+    set_hash: str
+    set_name: str
+    set_size: int
+    models: list[str]
+    config: dict
+    status: str  # running | complete | stopped | failed
+    done: int = 0
+
+    @property
+    def total(self) -> int:
+        """Results a complete run holds (items × models)."""
+        return self.set_size * len(self.models)
+
+    def label(self) -> str:
+        """A one-line label for pickers."""
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(self.created))
+        return (f"{when} · {self.name or self.set_name} · {len(self.models)} model(s) · {self.done}/{self.total} "
+                f"· {self.status} · {self.id}")
+
+
+class RunStore:
+    """The runs database. Reading a store that was never written returns nothing (and creates no file)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    @classmethod
+    def default(cls, settings: Settings | None = None) -> RunStore:
+        """The store in the app's data directory (``WORKBENCH_DATA_DIR``)."""
+        settings = settings or Settings.from_env()
+        return cls(Path(settings.data_dir) / DB_NAME)
+
+    def _connect(self, write: bool = False) -> sqlite3.Connection | None:
+        if not write and not self.path.exists():
+            return None
+        if write:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, timeout=30)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.executescript(_SCHEMA)
+        return conn
+
+    def _write(self, sql: str, params: tuple) -> None:
+        with closing(self._connect(write=True)) as conn, conn:
+            conn.execute(sql, params)
+
+    def _read(self, sql: str, params: tuple = ()) -> list[tuple]:
+        conn = self._connect()
+        if conn is None:
+            return []
+        with closing(conn):
+            return conn.execute(sql, params).fetchall()
+
+    # ---------------------------------------------------------------------------------------- test sets
+
+    def save_testset(self, testset: TestSet) -> str:
+        """Store a test set (once per hash). Returns its hash."""
+        digest = testset.hash
+        self._write("INSERT OR IGNORE INTO testsets VALUES (?, ?, ?, ?, ?, ?)",
+                    (digest, testset.name, testset.source, testset.size, testset.to_json(), time.time()))
+        return digest
+
+    def load_testset(self, digest: str) -> TestSet | None:
+        """The test set with this hash (a unique prefix of 8+ characters works), or None."""
+        digest = (digest or "").strip().lower()
+        if len(digest) < 8:
+            return None
+        rows = self._read("SELECT body FROM testsets WHERE hash LIKE ? LIMIT 2", (digest + "%",))
+        return TestSet.from_json(rows[0][0]) if len(rows) == 1 else None
+
+    # --------------------------------------------------------------------------------------------- runs
+
+    def create_run(self, testset: TestSet, models: list[str], config: dict, name: str = "") -> RunInfo:
+        """Record a new run (its test set stored too). Returns its RunInfo."""
+        digest = self.save_testset(testset)
+        now = time.time()
+        run_id = time.strftime("%Y%m%d-%H%M%S", time.localtime(now)) + "-" + secrets.token_hex(3)
+        self._write("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (run_id, name, now, now, digest, testset.name, testset.size, json.dumps(models),
+                     json.dumps(config), "running"))
+        return RunInfo(run_id, name, now, now, digest, testset.name, testset.size, list(models), dict(config),
+                       "running")
+
+    def set_status(self, run_id: str, status: str) -> None:
+        """Mark a run running / complete / stopped / failed."""
+        self._write("UPDATE runs SET status = ?, updated = ? WHERE id = ?", (status, time.time(), run_id))
+
+    def _info(self, row: tuple) -> RunInfo:
+        run_id, name, created, updated, set_hash, set_name, set_size, models, config, status, done = row
+        return RunInfo(run_id, name or "", created, updated, set_hash, set_name, set_size, json.loads(models),
+                       json.loads(config), status, int(done or 0))
+
+    _RUN_SQL = ("SELECT r.*, (SELECT COUNT(*) FROM results x WHERE x.run_id = r.id) FROM runs r ")
+
+    def get_run(self, run_id: str) -> RunInfo:
+        """The stored run.
+
+        Raises:
+            InvalidInput: no run with this id.
+        """
+        rows = self._read(self._RUN_SQL + "WHERE r.id = ?", ((run_id or "").strip(),))
+        if not rows:
+            raise InvalidInput(f"No stored run '{run_id}'. Pick one from the list of earlier runs.")
+        return self._info(rows[0])
+
+    def list_runs(self, limit: int = 200) -> list[RunInfo]:
+        """Stored runs, newest first."""
+        return [self._info(r) for r in self._read(self._RUN_SQL + "ORDER BY r.created DESC LIMIT ?", (limit,))]
+
+    # ------------------------------------------------------------------------------------------ results
+
+    def add_result(self, run_id: str, result: Result) -> bool:
+        """Store one result the moment it is scored (a result already stored is kept). Returns True if new."""
+        with closing(self._connect(write=True)) as conn, conn:
+            cur = conn.execute("INSERT OR IGNORE INTO results VALUES (?, ?, ?, ?, ?)",
+                               (run_id, result.model, result.item_id, json.dumps(asdict(result)), time.time()))
+            conn.execute("UPDATE runs SET updated = ? WHERE id = ?", (time.time(), run_id))
+            return cur.rowcount == 1
+
+    def results(self, run_id: str) -> list[Result]:
+        """Every stored result of a run, in the order they were scored."""
+        rows = self._read("SELECT body FROM results WHERE run_id = ? ORDER BY rowid", (run_id,))
+        return [Result(**json.loads(r[0])) for r in rows]
+
+    def done_keys(self, run_id: str) -> set[tuple[str, str]]:
+        """(model, item id) pairs already scored in a run."""
+        return {(m, i) for m, i in self._read("SELECT model, item_id FROM results WHERE run_id = ?", (run_id,))}
+
+    # ----------------------------------------------------------------------------------------- pairwise
+
+    def add_pairwise(self, run_id: str, model_a: str, model_b: str, judge: str, item_id: str, body: dict) -> None:
+        """Store one pairwise verdict (both orders)."""
+        self._write("INSERT OR REPLACE INTO pairwise VALUES (?, ?, ?, ?, ?, ?)",
+                    (run_id, model_a, model_b, judge, item_id, json.dumps(body)))
+
+    def pairwise(self, run_id: str, model_a: str, model_b: str, judge: str) -> dict[str, dict]:
+        """Stored pairwise verdicts of a pair of models by a judge: item id → verdict."""
+        rows = self._read("SELECT item_id, body FROM pairwise WHERE run_id = ? AND model_a = ? AND model_b = ? AND "
+                          "judge = ?", (run_id, model_a, model_b, judge))
+        return {item_id: json.loads(body) for item_id, body in rows}
