@@ -328,7 +328,10 @@ class _Handler(BaseHTTPRequestHandler):
 
         delay = self.fake.chunk_delay
         scripted = self.fake._next_scripted(model)
-        if scripted is not None:
+        routed = self.fake._routed(model, messages)
+        if routed is not None:
+            text = routed
+        elif scripted is not None:
             text = scripted
         elif model == ECHO:
             users = [m for m in messages if isinstance(m, dict) and m.get("role") == "user"]
@@ -485,6 +488,7 @@ class FakeOpenAI:
         self.supports_logprobs = True  # False: ignore ``logprobs`` like a server without them
         self.requests: list[dict] = []
         self._scripts: dict[str, list[str]] = {}
+        self._responders: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._stopping = threading.Event()
@@ -557,7 +561,18 @@ class FakeOpenAI:
 
     def _scripted_models(self) -> list[str]:
         with self._lock:
-            return list(self._scripts)
+            return list(self._scripts) + [m for m in self._responders if m not in self._scripts]
+
+    def respond(self, model: str, responder) -> None:
+        """Answer ``model`` with ``responder(messages) -> str`` (the request's chat messages), whatever the order of
+        the calls (a script replies in call order; this replies by content). Takes precedence over a script."""
+        with self._lock:
+            self._responders[model] = responder
+
+    def _routed(self, model: str, messages: list) -> str | None:
+        with self._lock:
+            responder = self._responders.get(model)
+        return None if responder is None else str(responder(messages))
 
     # -- bookkeeping -----------------------------------------------------------------------------------------
 
