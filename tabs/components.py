@@ -7,6 +7,8 @@ classes here are created with that stub writer switched off.
 
 from __future__ import annotations
 
+import inspect
+
 import gradio as gr
 import gradio.component_meta as _component_meta
 
@@ -39,6 +41,9 @@ try:
             """A free string (a list of strings when multiselect): no enum."""
             return {"type": "array", "items": {"type": "string"}} if self.multiselect else {"type": "string"}
 
+    # Gradio builds a component's UI config from the parameters of its class's __init__: with only (choices,
+    # value, **kwargs) the label, multiselect, info, elem_id... never reached the browser.
+    ChoiceBox.__init__.__signature__ = inspect.signature(gr.Dropdown.__init__)
 
     class ModelBox(ChoiceBox):
         """The model picker: catalog choices in the UI, any allowed model reference over the API and MCP."""
