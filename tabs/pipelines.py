@@ -200,7 +200,7 @@ def pipeline_transcribe(model: str, audio: str, language: str = "", progress=gr.
         language: an ISO code such as "en" or "fr"; empty = detect.
 
     Returns:
-        The transcript, a summary, the code, and the raw result (with 30-second segments).
+        The transcript, a summary, the code, and the raw result (with timestamped segments).
     """
     r = _run("automatic-speech-recognition", {"audio": audio, "language": language}, model, progress)
     return r.value, _info(r), r.code, _raw(r, r.value)

@@ -75,7 +75,8 @@ def test_transcribe_upload(client, served, audio):
     text, info, code, raw = client.predict("", handle_file(str(audio["speech"])), "en",
                                            api_name="/pipeline_transcribe")
     assert isinstance(text, str) and raw["details"]["language"] == "en"
-    assert raw["details"]["segments"][0]["start"] == 0
+    starts = [s["start"] for s in raw["details"]["segments"]]  # Whisper's own timestamps (the Minutes engine)
+    assert starts == sorted(starts) and 0 <= starts[0] < raw["details"]["duration_s"]
 
 
 def test_generate_speech_and_music(client, served):
