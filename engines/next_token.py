@@ -19,6 +19,60 @@ from engines.redact import redact
 from engines.refs import ModelRef, parse_ref
 from engines.remote import endpoint_for, map_remote_error, openai_client, server_message
 
+
+def _bytes_to_unicode() -> dict[int, str]:
+    """GPT-2's byte ↔ printable-character table, which byte-level BPE vocabularies (GPT-2, Llama 3, Qwen, SmolLM)
+    spell their tokens in."""
+    keep = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), 256))
+    chars, extra = keep[:], 0
+    for b in range(256):
+        if b not in keep:
+            keep.append(b)
+            chars.append(256 + extra)
+            extra += 1
+    return dict(zip(keep, map(chr, chars), strict=True))
+
+
+_BYTE_OF = {c: b for b, c in _bytes_to_unicode().items()}
+
+
+def readable(raw: bytes) -> str:
+    """Bytes as text: valid UTF-8 as is, the rest as ``<0xC3>`` (a piece of a multi-byte character)."""
+    out, i = [], 0
+    while i < len(raw):
+        for j in range(min(len(raw), i + 4), i, -1):
+            try:
+                out.append(raw[i:j].decode("utf-8"))
+                i = j
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            out.append(f"<0x{raw[i]:02X}>")
+            i += 1
+    return "".join(out)
+
+
+def token_text(tokenizer, token_id: int) -> str:
+    """What one token shows: its decoded text, or — when it is only part of a multi-byte character, where decoding
+    alone gives "�" — its bytes (``<0xE6>``), as the Tokenizers tab does. Never mojibake such as "Ã"."""
+    text = tokenizer.decode([token_id])
+    if "\ufffd" not in text:
+        return text
+    piece = tokenizer.convert_ids_to_tokens(token_id) or ""
+    if piece.startswith("<0x") and piece.endswith(">"):  # SentencePiece byte fallback: already readable
+        return piece
+    if piece and all(c in _BYTE_OF for c in piece):  # byte-level BPE
+        return readable(bytes(_BYTE_OF[c] for c in piece))
+    return text
+
+
+def api_token_text(token: str, raw: list[int] | None) -> str:
+    """An API top-logprob token's text: from its ``bytes`` when the server gives them (servers spell partial
+    characters as mojibake or "bytes:\\xe6" otherwise)."""
+    return readable(bytes(raw)) if raw else token
+
+
 NEXT_TOKEN_MAX_STEPS = 256
 NEXT_TOKEN_MAX_TOP_K = 20  # the OpenAI API's top_logprobs limit; plenty to read
 
@@ -170,11 +224,11 @@ def token_steps(lm: LoadedLM, ids: list[int], steps: int, top_k: int, temperatur
             top = torch.topk(probs, min(top_k, probs.numel()))
             rank = int((probs > probs[chosen]).sum()) + 1
             entropy = float(-(probs * torch.nan_to_num(logp, neginf=0.0)).sum()) / math.log(2)
-        candidates = [TokenCandidate(token=tok.decode([i]), token_id=i, prob=float(p), logprob=float(logp[i]))
+        candidates = [TokenCandidate(token=token_text(tok, i), token_id=i, prob=float(p), logprob=float(logp[i]))
                       for p, i in zip(top.values.tolist(), top.indices.tolist(), strict=True)]
         done = chosen in eos
         seen.append(chosen)
-        yield TokenStep(step=step, token=tok.decode([chosen]), token_id=chosen, prob=float(probs[chosen]),
+        yield TokenStep(step=step, token=token_text(tok, chosen), token_id=chosen, prob=float(probs[chosen]),
                         logprob=float(logp[chosen]), rank=rank, candidates=candidates, entropy_bits=entropy,
                         seconds=time.perf_counter() - t0, piece=str(tok.convert_ids_to_tokens(chosen)),
                         finish_reason="stop" if done else ("length" if step == steps else None))
@@ -220,12 +274,14 @@ def _next_tokens_remote(ref: ModelRef, messages: list[dict], steps: int, top_k: 
                     for item in content or ():
                         count += 1
                         now = time.perf_counter()
-                        cands = [TokenCandidate(token=t.token, token_id=None, prob=math.exp(t.logprob),
+                        cands = [TokenCandidate(token=api_token_text(t.token, getattr(t, "bytes", None)),
+                                                token_id=None, prob=math.exp(t.logprob),
                                                 logprob=t.logprob) for t in (item.top_logprobs or [])[:top_k]]
-                        rank = next((i + 1 for i, c in enumerate(cands) if c.token == item.token), None)
+                        chosen = api_token_text(item.token, getattr(item, "bytes", None))
+                        rank = next((i + 1 for i, c in enumerate(cands) if c.token == chosen), None)
                         if pending is not None:
                             yield pending
-                        pending = TokenStep(step=count, token=item.token, token_id=None, prob=math.exp(item.logprob),
+                        pending = TokenStep(step=count, token=chosen, token_id=None, prob=math.exp(item.logprob),
                                             logprob=item.logprob, rank=rank, candidates=cands, seconds=now - t_last,
                                             piece=item.token, backend=backend, device="remote")
                         t_last = now

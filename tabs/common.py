@@ -232,14 +232,60 @@ def named(fn: Callable, outputs: dict[str, gr.Component]) -> Callable:
     return wrapper
 
 
+STREAM_MIN_INTERVAL_S = 0.05  # streams coalesce UI updates to at most ~20 per second
+
+
+def coalesce(updates, min_interval_s: float = STREAM_MIN_INTERVAL_S, urgent: frozenset = frozenset()):
+    """Merge a stream of dict updates so at most one goes out per ``min_interval_s`` (later values win per key).
+
+    Nothing is lost: the last update carries every key's newest value (what an API client receives); an update
+    touching an ``urgent`` key (the status line: a new stage such as "Loading the model…") goes out at once, so it
+    is never held back behind the slow step that follows it. Without this, a fast stream (1,000+ tokens into a
+    Markdown box) sends an update per token and the browser stops responding.
+    """
+    import time
+
+    pending: dict = {}
+    latest: dict = {}  # every output's newest value: the last update carries them all
+    last = 0.0
+    for update in updates:
+        if not isinstance(update, dict):
+            if pending:
+                yield pending
+                pending = {}
+            yield update
+            continue
+        pending.update(update)
+        latest.update(update)
+        now = time.monotonic()
+        if now - last >= min_interval_s or not urgent.isdisjoint(update):
+            yield pending
+            pending, last = {}, now
+    if latest:
+        # an API client gets only the last update: it must hold every output, not "unchanged" placeholders
+        yield latest
+
+
 def on(event: Callable, fn: Callable, inputs: list, outputs: dict[str, gr.Component], *, status: str | None = None,
        clear: tuple[str, ...] = (), running: str = "Working…", **kwargs):
     """Register ``fn`` on ``event`` (e.g. ``button.click``): ``fn`` returns or yields dicts keyed by the names of
-    ``outputs``. With ``status`` (the name of the status output) the run-state mechanism applies (``run_state``):
-    ``clear`` names the results emptied when a run starts. Other keyword arguments go to the event."""
+    ``outputs``; a stream's updates are coalesced (``coalesce``).
+
+    With ``status`` (the name of the status output) the run-state mechanism applies (``run_state``): ``clear``
+    names the results emptied when a run starts, and Gradio's progress and error marks go on the status line only
+    (not on every output). Other keyword arguments go to the event.
+    """
     handler = named(fn, outputs)
     if status is not None:
         handler = run_state(outputs[status], tuple(outputs[c] for c in clear), running)(handler)
+        kwargs.setdefault("show_progress_on", outputs[status])
+    if inspect.isgeneratorfunction(handler):
+        inner, urgent = handler, frozenset([outputs[status]] if status is not None else [])
+
+        @functools.wraps(inner)
+        def handler(*args, **kw):
+            yield from coalesce(inner(*args, **kw), urgent=urgent)
+
     return event(handler, inputs, list(outputs.values()), **kwargs)
 
 

@@ -18,7 +18,8 @@ from engines.errors import InvalidInput
 from engines.next_token import NEXT_TOKEN_MAX_STEPS, NEXT_TOKEN_MAX_TOP_K, TokenStep, next_token_table
 from engines.quant import QUANTIZATIONS
 from engines.snippets import next_token_code
-from tabs.common import GPU_EVENT, ModelBox, esc, expensive, ui_errors, visible_ws
+from tabs.charts import grouped_bars
+from tabs.common import GPU_EVENT, Links, ModelBox, esc, expensive, on, status_html, ui_errors, visible_ws
 
 _LABELS = {s.id: s.label for s in registry.all_specs()}
 SCORE_CHOICES = [(f"{s.label} — {s.id}", s.id) for s in registry.all_specs() if s.kind in ("chat", "code")]
@@ -67,8 +68,8 @@ def benchmark_scores(models: list[str]):
         models: catalog ids, e.g. ["meta-llama/Llama-3.1-8B-Instruct", "Qwen/Qwen2-7B-Instruct"].
 
     Returns:
-        The score table (one row per model, one column per benchmark), the sources (one row per score: setting,
-        link, date), and the chart data.
+        The status line, the score table (one row per model, one column per benchmark), the sources (one row per
+        score: setting, link, date), and the chart (grouped by benchmark, coloured by model).
     """
     chosen = _selection(models)
     columns, rows = benchmarks.score_matrix(chosen)
@@ -79,12 +80,17 @@ def benchmark_scores(models: list[str]):
     sources = pd.DataFrame([{"model": _label(s.model), "benchmark": benchmarks.BENCHMARKS[s.benchmark].name,
                              "score": s.value, "setting": s.setting, "date": s.date, "source": s.source}
                             for s in scores], columns=["model", "benchmark", "score", "setting", "date", "source"])
-    chart = pd.DataFrame([{"benchmark": f"{benchmarks.BENCHMARKS[s.benchmark].name} · {_label(s.model)}",
-                           "score": s.value, "model": _label(s.model)} for s in scores
-                          if benchmarks.BENCHMARKS[s.benchmark].unit == "%"], columns=["benchmark", "score", "model"])
+    groups: dict[str, dict[str, float]] = {}
+    for sc in scores:
+        if benchmarks.BENCHMARKS[sc.benchmark].unit == "%":
+            groups.setdefault(benchmarks.BENCHMARKS[sc.benchmark].name, {})[_label(sc.model)] = sc.value
+    chart = grouped_bars(groups, unit="%", maximum=100, title="Published scores (%)")
     if not scores:
-        gr.Info("No published scores on file for these models: the table stays blank rather than guess.")
-    return wide, sources, chart
+        status = status_html("warning", "No published scores on file for these models: the table stays blank "
+                                        "rather than guess.")
+    else:
+        status = status_html("done", f"{len(scores)} published score(s) for {len(chosen)} model(s).")
+    return {"status": status, "table": wide, "sources": sources, "chart": chart}
 
 
 def _glossary_markdown() -> str:
@@ -107,13 +113,17 @@ def _benchmarks_panel() -> None:
             models = ModelBox(SCORE_CHOICES, value=defaults, multiselect=True, label="Models",
                                  elem_id="bench-models", scale=4)
             go = gr.Button("Show published scores", variant="primary", elem_id="bench-go", scale=1)
-        table = gr.Dataframe(label="Scores (click a header to sort)", interactive=False, elem_id="bench-table")
-        chart = gr.BarPlot(x="benchmark", y="score", color="model", title="Published scores (%)", y_lim=[0, 100],
-                           x_label_angle=-35, elem_id="bench-chart", height=360)
+        out = {"status": gr.HTML(elem_id="bench-status"),
+               "table": gr.Dataframe(pd.DataFrame(columns=["model"]), label="Scores (click a header to sort)",
+                                     interactive=False, wrap=False, pinned_columns=1, elem_id="bench-table"),
+               "chart": gr.HTML(elem_id="bench-chart")}
         with gr.Accordion("Sources: setting, date and link of every score", open=False):
-            sources = gr.Dataframe(interactive=False, wrap=True, elem_id="bench-sources")
+            out["sources"] = gr.Dataframe(pd.DataFrame(columns=["model", "benchmark", "score", "setting", "date",
+                                                                "source"]),
+                                          interactive=False, wrap=True, elem_id="bench-sources")
         gr.Markdown(_glossary_markdown(), elem_id="bench-notes")
-        go.click(benchmark_scores, [models], [table, sources, chart], api_name="benchmark_scores")
+        on(go.click, benchmark_scores, [models], out, api_name="benchmark_scores", status="status",
+           clear=("table", "chart", "sources"), running="Looking up published scores…")
 
 
 # ------------------------------------------------------------------------------------ internals
@@ -146,7 +156,8 @@ def model_internals(model: str, source: str = "config", quantization: str = "aut
         quantization: auto | 4bit | 8bit | bf16 | fp16 | fp32; with "config" a preview of how it would load.
 
     Returns:
-        A summary, parameters by type (table and chart), config facts, per-layer table, module tree, code.
+        The status line, a summary, parameters by type (table and chart), config facts, per-layer table, module
+        tree, code.
     """
     if not (model or "").strip():
         raise InvalidInput("Choose a model: a catalog id, any Hub id, or a local folder.")
@@ -154,8 +165,9 @@ def model_internals(model: str, source: str = "config", quantization: str = "aut
     kinds = pd.DataFrame([{"layer type": k, "params": n, "share": f"{100 * n / max(1, r.total_params):.1f}%"}
                           for k, n in r.by_kind.items() if n], columns=["layer type", "params", "share"])
     facts = pd.DataFrame([{"fact": k, "value": str(v)} for k, v in r.config], columns=["fact", "value"])
-    return (_summary(r), kinds, kinds[["layer type", "params"]], facts, _layers_frame(r), r.module_tree,
-            inner.code_snippet(model.strip(), r.source))
+    return {"status": status_html("warning" if r.notice else "done", f"Inspected in {r.seconds:.2f} s."),
+            "summary": _summary(r), "kinds": kinds, "chart": kinds[["layer type", "params"]], "facts": facts,
+            "layers": _layers_frame(r), "tree": r.module_tree, "code": inner.code_snippet(model.strip(), r.source)}
 
 
 def _internals_panel() -> None:
@@ -170,20 +182,26 @@ def _internals_panel() -> None:
             source = gr.Radio(SOURCE_CHOICES, value="config", label="Source", elem_id="int-source", scale=3)
             quant = gr.Dropdown(list(QUANTIZATIONS), value="auto", label="Quantization", elem_id="int-quant", scale=1)
         go = gr.Button("Inspect", variant="primary", elem_id="int-go")
-        summary = gr.Markdown(elem_id="int-summary")
+        out = {"status": gr.HTML(elem_id="int-status"), "summary": gr.Markdown(elem_id="int-summary")}
         with gr.Row():
-            kinds = gr.Dataframe(label="Parameters by layer type", interactive=False, elem_id="int-kinds", scale=2)
-            chart = gr.BarPlot(x="layer type", y="params", title="Parameters by layer type", elem_id="int-chart",
-                               scale=3, height=260, sort=list(inner.KINDS))
-        facts = gr.Dataframe(label="Config facts", interactive=False, elem_id="int-facts", max_height=420)
-        layers = gr.Dataframe(label="Every layer: dtype and quantization", interactive=False, elem_id="int-layers",
-                              max_height=420)
+            out["kinds"] = gr.Dataframe(pd.DataFrame(columns=["layer type", "params", "share"]),
+                                        label="Parameters by layer type", interactive=False, elem_id="int-kinds",
+                                        scale=2)
+            out["chart"] = gr.BarPlot(pd.DataFrame({"layer type": [], "params": []}), x="layer type", y="params",
+                                      title="Parameters by layer type", elem_id="int-chart", scale=3, height=260,
+                                      sort=list(inner.KINDS), x_label_angle=-30)
+        out["facts"] = gr.Dataframe(pd.DataFrame(columns=["fact", "value"]), label="Config facts", interactive=False,
+                                    elem_id="int-facts", max_height=420)
+        out["layers"] = gr.Dataframe(pd.DataFrame(columns=["module", "class", "type", "params", "shape", "dtype",
+                                                           "quantization", "bytes", "tied to"]),
+                                     label="Every layer: dtype and quantization", interactive=False, wrap=False,
+                                     pinned_columns=1, elem_id="int-layers", max_height=420)
         with gr.Accordion("Module tree (print(model))", open=False):
-            tree = gr.Code(language=None, label="Module tree", elem_id="int-tree", max_lines=40)
+            out["tree"] = gr.Code(language=None, label="Module tree", elem_id="int-tree", max_lines=40)
         with gr.Accordion("Show code (plain transformers)", open=False):
-            code = gr.Code(language="python", label="Reproduce", elem_id="int-code")
-        go.click(model_internals, [model, source, quant], [summary, kinds, chart, facts, layers, tree, code],
-                 api_name="model_internals", **GPU_EVENT)
+            out["code"] = gr.Code(language="python", label="Reproduce", elem_id="int-code")
+        on(go.click, model_internals, [model, source, quant], out, api_name="model_internals", status="status",
+           clear=tuple(k for k in out if k != "status"), running="Building the model…", **GPU_EVENT)
 
 
 # ------------------------------------------------------------------------------------ next-token view
@@ -230,22 +248,30 @@ def _row_dict(row: TokenStep, top_k: int) -> dict:
     return out
 
 
+def plural(n: int, word: str) -> str:
+    """"1 token", "2 tokens"."""
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
 def _status(rows: list[TokenStep], done: bool, notice: str | None) -> str:
     if not rows:
-        return "Loading the model and reading the prompt…"
+        return status_html("running", "Loading the model and reading the prompt…")
     last = rows[-1]
     avg = sum(r.seconds for r in rows) / len(rows)
     mean_p = sum(r.prob for r in rows) / len(rows)
     perplexity = math.exp(-sum(r.logprob for r in rows) / len(rows))
-    state = f"done ({last.finish_reason})" if done else "generating…"
-    text = (f"**{len(rows)} tokens** · {state} · {1000 * avg:.0f} ms/token · mean p(chosen) {mean_p:.2f} · "
-            f"perplexity of this output {perplexity:.2f} · {esc(last.backend)} on {esc(last.device)}")
-    return text + (f"\n\n> {esc(notice)}" if notice else "")
+    how = f" ({last.finish_reason})" if done else " so far"
+    text = (f"**{plural(len(rows), 'token')}**{how} · {1000 * avg:.0f} ms/token · mean p(chosen) {mean_p:.2f} · "
+            f"perplexity of this output {perplexity:.2f} · {last.backend} on {last.device}")
+    if notice:
+        text += f". Note: {notice}"
+    return status_html(("warning" if notice else "done") if done else "running", text)
 
 
 @expensive
 @ui_errors
-def next_tokens(model: str, system: str, prompt: str, steps: int = 12, top_k: int = 5, temperature: float = 0.0):
+def next_tokens(model: str, system: str | None = None, prompt: str | None = None, steps: int = 12, top_k: int = 5,
+                temperature: float = 0.0):
     """Generate step by step and show, for each token, the top-k candidates with their probabilities.
 
     Args:
@@ -257,7 +283,7 @@ def next_tokens(model: str, system: str, prompt: str, steps: int = 12, top_k: in
         temperature: 0 = greedy (argmax); above 0 samples from softmax(logits / temperature).
 
     Returns:
-        Streams the coloured tokens (HTML), the step table, a status line, and a code snippet.
+        Streams the status line, the coloured tokens (HTML), the step table and a code snippet.
     """
     if not (model or "").strip():
         raise InvalidInput("Choose a model.")
@@ -267,16 +293,17 @@ def next_tokens(model: str, system: str, prompt: str, steps: int = 12, top_k: in
     code = next_token_code(model.strip(), messages, steps=steps, top_k=top_k, temperature=float(temperature))
     rows: list[TokenStep] = []
     notice = None
-    yield "", None, _status(rows, False, None), code
+    yield {"status": _status(rows, False, None), "code": code}
     for row in next_token_table(model.strip(), messages, steps=steps, top_k=top_k, temperature=float(temperature)):
         rows.append(row)
         notice = notice or row.notice
-        table = pd.DataFrame([_row_dict(r, top_k) for r in rows])
-        yield _visual(rows), table, _status(rows, False, notice), code
+        yield {"visual": _visual(rows), "table": pd.DataFrame([_row_dict(r, top_k) for r in rows]),
+               "status": _status(rows, False, notice)}
     if not rows:
-        yield "", None, "The model produced no token.", code
+        yield {"status": status_html("warning", "The model produced no token.")}
         return
-    yield _visual(rows), pd.DataFrame([_row_dict(r, top_k) for r in rows]), _status(rows, True, notice), code
+    yield {"visual": _visual(rows), "table": pd.DataFrame([_row_dict(r, top_k) for r in rows]),
+           "status": _status(rows, True, notice)}
 
 
 def _default_next_model() -> str:
@@ -296,24 +323,30 @@ def _next_token_panel() -> None:
             steps = gr.Slider(1, NEXT_TOKEN_MAX_STEPS, value=12, step=1, label="Steps", elem_id="nt-steps", scale=1)
             top_k = gr.Slider(1, NEXT_TOKEN_MAX_TOP_K, value=5, step=1, label="Top-k", elem_id="nt-topk", scale=1)
             temperature = gr.Slider(0, 2, value=0, step=0.05, label="Temperature", elem_id="nt-temp", scale=1)
-        system = gr.Textbox("", label="System prompt (optional)", lines=1, elem_id="nt-system")
-        prompt = gr.Textbox(EXAMPLE_PROMPT, label="Prompt", lines=2, elem_id="nt-prompt")
+        system = gr.Textbox("", label="System prompt (optional)", lines=1, max_length=100_000, elem_id="nt-system")
+        prompt = gr.Textbox(EXAMPLE_PROMPT, label="Prompt", lines=2, max_length=200_000, elem_id="nt-prompt")
         with gr.Row():
             go = gr.Button("Generate step by step", variant="primary", elem_id="nt-go")
             stop = gr.Button("Stop", variant="stop", elem_id="nt-stop")
-        status = gr.Markdown(elem_id="nt-status")
-        visual = gr.HTML(elem_id="nt-visual")
-        table = gr.Dataframe(label="Step by step (top-k candidates with probabilities)", interactive=False,
-                             wrap=True, elem_id="nt-table", max_height=480)
+        out = {"status": gr.HTML(elem_id="nt-status"), "visual": gr.HTML(elem_id="nt-visual"),
+               "table": gr.Dataframe(pd.DataFrame(columns=["step", "chosen", "p(chosen)", "rank"]),
+                                     label="Step by step (top-k candidates with probabilities)", interactive=False,
+                                     wrap=False, pinned_columns=2, elem_id="nt-table", max_height=480)}
         with gr.Accordion("Show code (plain transformers / openai)", open=False):
-            code = gr.Code(language="python", label="Reproduce", elem_id="nt-code")
-        event = go.click(next_tokens, [model, system, prompt, steps, top_k, temperature],
-                         [visual, table, status, code], api_name="next_tokens", **GPU_EVENT)
+            out["code"] = gr.Code(language="python", label="Reproduce", elem_id="nt-code")
+        event = on(go.click, next_tokens, [model, system, prompt, steps, top_k, temperature], out,
+                   api_name="next_tokens", status="status", clear=("visual", "table", "code"),
+                   running="Loading the model and reading the prompt…", **GPU_EVENT)
         stop.click(None, None, None, cancels=[event], api_name=False)
 
 
-def build_panels() -> None:
-    """Render the three part-2 panels as sub-tabs inside the current ``gr.Tabs`` (the Compare tab's)."""
+def build_panels(settings: Settings | None = None, links: Links | None = None) -> None:
+    """Render the three part-2 panels as sub-tabs inside the current ``gr.Tabs`` (the Compare tab's).
+
+    Args:
+        settings: deployment settings (read once by the app).
+        links: cross-tab targets (none here yet).
+    """
     _benchmarks_panel()
     _internals_panel()
     _next_token_panel()

@@ -326,7 +326,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(400, error_body("Missing required parameter: 'messages'.", "missing_required_parameter"))
             return
 
-        delay = self.fake.chunk_delay
+        delay = self.fake._paces.get(model, self.fake.chunk_delay)
         scripted = self.fake._next_scripted(model)
         routed = self.fake._routed(model, messages)
         if routed is not None:
@@ -488,6 +488,7 @@ class FakeOpenAI:
         self.supports_logprobs = True  # False: ignore ``logprobs`` like a server without them
         self.requests: list[dict] = []
         self._scripts: dict[str, list[str]] = {}
+        self._paces: dict[str, float] = {}
         self._responders: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -545,12 +546,17 @@ class FakeOpenAI:
 
     # -- scripting -------------------------------------------------------------------------------------------
 
-    def script(self, model: str, *batches: str) -> None:
-        """Queue canned replies for ``model``: each later call returns the next one; the last one repeats."""
+    def script(self, model: str, *batches: str, pace: float | None = None) -> None:
+        """Queue canned replies for ``model``: each later call returns the next one; the last one repeats.
+
+        ``pace`` is the pause before each streamed chunk of this model (a paced stream lets a test see what a client
+        does while text arrives, on a busy machine as on a quiet one)."""
         if not batches:
             raise ValueError("script() needs at least one reply")
         with self._lock:
             self._scripts[model] = list(batches)
+            if pace is not None:
+                self._paces[model] = pace
 
     def _next_scripted(self, model: str) -> str | None:
         with self._lock:

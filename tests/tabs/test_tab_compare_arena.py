@@ -44,7 +44,8 @@ def test_leaderboard_shows_method_interval_and_no_path(tmp_path, monkeypatch):
     store = arena.ArenaStore()
     for i in range(12):
         store.record_vote("org/model-a", "org/model-b", "a" if i % 3 else "b", match_id=f"m{i}")
-    board, caption = compare.arena_leaderboard()
+    shown = compare.arena_leaderboard()
+    board, caption = shown["board"], shown["caption"]
     assert list(board.columns[:5]) == ["rank", "model", "rating", "95% CI", "votes"]
     top = board.iloc[0]
     assert top["model"] == "org/model-a" and top["votes"] == 12 and "–" in top["95% CI"]

@@ -19,7 +19,8 @@ def panels(models_dir, fake_server):
 
 
 def test_benchmark_scores(panels):
-    table, sources, chart = panels.predict([LLAMA, QWEN, "openai:gpt-4o"], api_name="/benchmark_scores")
+    status, table, chart, sources = panels.predict([LLAMA, QWEN, "openai:gpt-4o"], api_name="/benchmark_scores")
+    assert "data-state='done'" in status
     headers = table["headers"]
     assert headers[0] == "model" and "MMLU" in headers
     rows = {r[0]: r for r in table["data"]}
@@ -29,7 +30,9 @@ def test_benchmark_scores(panels):
     assert rows["GPT-4o"][mmlu] in (None, "", "NaN") or rows["GPT-4o"][mmlu] != rows["GPT-4o"][mmlu]
     assert sources["headers"] == ["model", "benchmark", "score", "setting", "date", "source"]
     assert all(r[5].startswith("https://") and r[4] for r in sources["data"])
-    assert len(chart["data"]) == len(sources["data"])
+    # one bar per percentage score, grouped by benchmark (a group label per benchmark), coloured by model
+    assert chart.count("title='") == sum(1 for r in sources["data"] if r[1] != "Chatbot Arena Elo")
+    assert chart.count(">MMLU<") == 1
 
 
 def test_benchmark_scores_errors(panels):
@@ -38,8 +41,9 @@ def test_benchmark_scores_errors(panels):
 
 
 def test_model_internals_config_only(panels):
-    summary, kinds, chart, facts, layers, tree, code = panels.predict(LLAMA, "config", "4bit",
-                                                                      api_name="/model_internals")
+    status, summary, kinds, chart, facts, layers, tree, code = panels.predict(LLAMA, "config", "4bit",
+                                                                              api_name="/model_internals")
+    assert "data-state" in status
     assert "meta device" in summary and "Linear4bit" in tree
     kind_rows = {r[0]: r[1] for r in kinds["data"]}
     assert {"embeddings", "attention", "mlp", "norms"} <= set(kind_rows)
@@ -57,20 +61,20 @@ def test_model_internals_errors(panels):
 
 
 def test_next_tokens_local(panels):
-    visual, table, status, code = panels.predict(LLAMA, "", "The capital of France is", 6, 3, 0.0,
+    status, visual, table, code = panels.predict(LLAMA, "", "The capital of France is", 6, 3, 0.0,
                                                  api_name="/next_tokens")
     assert "nt-chips" in visual and visual.count("nt-chip'") == len(table["data"])
     assert table["headers"][:4] == ["step", "chosen", "p(chosen)", "rank"] and "#3" in table["headers"]
     assert 1 <= len(table["data"]) <= 6 and all(r[3] == 1 for r in table["data"])
-    assert "done" in status and "transformers on cpu" in status
+    assert "data-state='done'" in status and "transformers on cpu" in status
     assert "torch.topk" in code
 
 
 def test_next_tokens_openai(panels, fake_server):
     fake_server.script("nt-model", "alpha beta gamma")
-    visual, table, status, _ = panels.predict("openai:nt-model", "", "hi", 8, 2, 0.0, api_name="/next_tokens")
+    status, visual, table, _ = panels.predict("openai:nt-model", "", "hi", 8, 2, 0.0, api_name="/next_tokens")
     assert [r[1] for r in table["data"]] == ["alpha·", "beta·", "gamma"]
-    assert "done (stop)" in status and "remote" in status
+    assert "(stop)" in status and "remote" in status and "3 tokens" in status
 
 
 def test_next_tokens_errors(panels):

@@ -1,0 +1,159 @@
+"""How the Compare tab shows things: column headers and metrics, the run's status line, the results table, the
+arena leaderboard. Plain formatting, no Gradio events."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from engines import arena, registry
+from tabs.common import esc, status_html
+
+_LABELS = {s.id: s.label for s in registry.all_specs()}
+STATUS_STYLE = {"waiting": "#6b7280", "loading": "#92400e", "streaming": "#1d4ed8", "done": "#15803d",
+                "error": "#b91c1c", "refused": "#b91c1c", "stopped": "#6b7280"}
+# The columns a person reads first; the CSV download has every measured number.
+RESULT_COLUMNS = {"model": "model", "status": "status", "ran as": "ran as", "ttft_s": "TTFT (s)",
+                  "tokens_per_s": "tokens/s", "tokens": "tokens", "load_s": "load (s)", "memory_gb": "memory (GB)"}
+
+
+def short_name(model: str) -> str:
+    """A model's catalog label, or the last part of its id or folder."""
+    return _LABELS.get(model) or model.rstrip("/").rsplit("/", 1)[-1]
+
+
+def ran_as(col: arena.ColumnState) -> str:
+    """How the column really ran: quantization · device (measured once it ran, else the plan)."""
+    s = col.stats
+    if s is not None:
+        return " · ".join(x for x in (s.quantization, s.device.upper() if s.device else "") if x)
+    if col.fit is not None:
+        return f"{col.fit.quantization} · {col.fit.device.upper()} (planned)"
+    return col.quantization
+
+
+def column_label(col: arena.ColumnState) -> str:
+    """"name @ what ran", with what was asked for when it differs (e.g. 4bit asked, fp32 ran on CPU)."""
+    asked = col.label.partition(" @ ")[2]
+    ran = ran_as(col)
+    ran_quant = ran.split(" · ")[0]
+    label = f"{short_name(col.model)} @ {ran}"
+    if asked and asked != ran_quant and not ran.endswith("(planned)"):
+        label += f" (asked {asked})"
+    return label
+
+
+def gb(n: int | None) -> str:
+    """Bytes as GB (MB below one GB); — when unknown."""
+    if not n:
+        return "—"
+    return f"{n / 2**30:.2f} GB" if n >= 2**30 else f"{n / 2**20:.1f} MB"
+
+
+def _num(value: float | None, fmt: str, unit: str = "") -> str:
+    return "—" if value is None else f"{value:{fmt}}{unit}"
+
+
+def header_html(col: arena.ColumnState) -> str:
+    """A column's title: its number, what ran, and the catalog facts with a link to the card."""
+    spec = registry.get(col.model)
+    facts = ""
+    if spec is not None:
+        bits = [f"{spec.params_b:g}B params" if spec.params_b else None,
+                f"{spec.context:,} ctx" if spec.context else None, spec.license, "gated" if spec.gated else None]
+        facts = (f"<div style='font-size:.8em;opacity:.75'>{esc(' · '.join(b for b in bits if b))} · "
+                 f"<a href='{esc(spec.source)}' target='_blank' rel='noopener'>card</a></div>")
+    return f"<div><b>{col.index + 1}. {esc(column_label(col))}</b>{facts}</div>"
+
+
+def metrics_html(col: arena.ColumnState) -> str:
+    """The numbers under one column: live while it streams, exact once it ends."""
+    s = col.stats
+    color = STATUS_STYLE.get(col.status, "#6b7280")
+    badge = (f"<span style='background:{color};color:#fff;border-radius:4px;padding:0 6px;font-size:.8em'>"
+             f"{esc(col.status)}</span> <span style='opacity:.7;font-size:.85em'>{col.elapsed_s:.1f} s</span>")
+    if s is not None:
+        rows = [("TTFT", f"{s.ttft_s:.3f} s"), ("tokens/s", f"{s.tokens_per_s:.1f}"), ("tokens", f"{s.tokens}"),
+                ("load", f"{s.load_s:.2f} s" + (" (cached)" if s.cache_hit else "")),
+                ("memory", gb(s.memory_bytes)), ("peak GPU", gb(s.peak_gpu_bytes)),
+                ("ran as", ran_as(col)), ("backend", s.backend)]
+    else:
+        fit = col.fit
+        rows = [("first text", _num(col.live_ttft_s, ".2f", " s")), ("tokens/s", _num(col.live_tokens_per_s, ".1f")),
+                ("chunks", str(col.chunks)), ("estimate", gb(fit.needed_bytes) if fit else "—"),
+                ("will run as", ran_as(col))]
+    cells = "".join(f"<span style='opacity:.65'>{esc(k)}</span><span>{esc(v)}</span>" for k, v in rows)
+    out = (f"<div>{badge}</div><div style='display:grid;grid-template-columns:max-content 1fr;gap:1px 12px;"
+           f"font-size:.85em;margin-top:4px'>{cells}</div>")
+    if col.notice:
+        out += f"<div style='color:#92400e;font-size:.85em'>{esc(col.notice)}</div>"
+    if col.error:
+        out += (f"<div style='color:#b91c1c;font-size:.9em'><b>{esc(col.error_title or 'Error')}:</b> "
+                f"{esc(col.error)}</div>")
+    return out
+
+
+def run_status(cols: list[arena.ColumnState], final: bool, device: str) -> str:
+    """The status line: running; done (fastest, first token); failed with the reason once; stopped."""
+    done = sum(c.finished for c in cols)
+    elapsed = max((c.elapsed_s for c in cols), default=0.0)
+    if not final:
+        return status_html("running", f"{len(cols)} model(s) on {device}: {done} of {len(cols)} finished · "
+                                      f"{elapsed:.1f} s")
+    ok = [c for c in cols if c.stats is not None]
+    stopped = sum(c.status == "stopped" for c in cols)
+    failed = [c for c in cols if c.error]
+    if not ok and not stopped:
+        reasons = list(dict.fromkeys(c.error for c in failed if c.error))
+        why = reasons[0] if len(reasons) == 1 else "; ".join(f"{short_name(c.model)}: {c.error}" for c in failed)
+        return status_html("failed", f"No model finished ({len(cols)} tried, {elapsed:.1f} s). {why}")
+    state = "stopped" if stopped else ("warning" if failed else "done")
+    text = f"{len(ok)} of {len(cols)} finished in {elapsed:.1f} s on {device}"
+    text += f"; {stopped} stopped (their text so far stays)" if stopped else ""
+    text += f"; {len(failed)} failed (see its column)" if failed else ""
+    text += "."
+    if ok:
+        fast = max(ok, key=lambda c: c.stats.tokens_per_s)
+        first = min(ok, key=lambda c: c.stats.ttft_s)
+        text += (f" Fastest: **{column_label(fast)}** ({fast.stats.tokens_per_s:.1f} tokens/s); first token "
+                 f"soonest: **{column_label(first)}** ({first.stats.ttft_s:.3f} s).")
+    return status_html(state, text)
+
+
+def results_table(rows: list[dict], cols: list[arena.ColumnState]) -> pd.DataFrame:
+    """The results table with the columns a person reads first (the CSV has them all)."""
+    shown = []
+    for row, col in zip(rows, cols, strict=True):
+        shown.append({"model": short_name(col.model), "status": row["status"], "ran as": ran_as(col),
+                      **{k: row[k] for k in RESULT_COLUMNS if k in row and k not in ("model", "status")}})
+    return pd.DataFrame(shown).rename(columns=RESULT_COLUMNS) if shown else pd.DataFrame()
+
+
+def chart_frame(cols: list[arena.ColumnState], column: str, value) -> pd.DataFrame:
+    """One bar per finished column, labelled with what ran."""
+    ok = [c for c in cols if c.stats is not None]
+    return pd.DataFrame({"model": [f"{c.index + 1}. {short_name(c.model)}" for c in ok],
+                         column: [value(c.stats) for c in ok]})
+
+
+# ----------------------------------------------------------------------------------------------------- arena
+
+MIN_VOTES_FOR_CI = 5  # below this the bootstrap has too little to resample
+LEADER_COLUMNS = ["rank", "model", "rating", "95% CI", "votes", "wins", "losses", "ties", "both bad", "note"]
+
+
+def arena_row(rank: int, row: arena.LeaderRow) -> dict:
+    """One leaderboard line: the rating with its 95 % interval (or why there is none yet)."""
+    enough = row.votes >= MIN_VOTES_FOR_CI
+    return {"rank": rank, "model": row.model, "rating": round(row.rating),
+            "95% CI": f"{row.ci_low:.0f} – {row.ci_high:.0f}" if enough else "too few votes",
+            "votes": row.votes, "wins": row.wins, "losses": row.losses, "ties": row.ties, "both bad": row.both_bad,
+            "note": row.note}
+
+
+def arena_caption(described: str) -> str:
+    """The leaderboard's caption: where votes are (no server path) and how the ratings are computed."""
+    return (f"{described}. **{arena.METHOD}**: ratings are the Bradley–Terry maximum-likelihood fit of all votes "
+            f"(logistic, {arena.SCALE:g} points = {arena.BASE:g}:1 odds, mean {arena.ANCHOR:g}; as LMArena), so "
+            "they do not depend on vote order. A tie or \"both bad\" counts half a win each. The interval comes "
+            f"from {arena.BOOTSTRAP_ROUNDS} bootstrap resamples of the votes; overlapping intervals mean the order "
+            "is not settled yet.")
