@@ -13,7 +13,7 @@ from engines import images as im
 from engines import prompts, registry
 from engines.config import Settings
 from engines.errors import InvalidInput
-from tabs.common import GPU_EVENT, Links, ModelBox, esc, expensive, ui_errors
+from tabs.common import GPU_EVENT, Links, ModelBox, esc, expensive, on, status_html, ui_errors
 
 CUSTOM = "Custom"
 SIZE_PRESETS: dict[str, tuple[int, int]] = {
@@ -97,8 +97,8 @@ def generate(prompt: str, model: str, seed: str, randomize: bool, steps: float, 
         allow_cpu_large: run a large model such as FLUX on a machine without a GPU anyway (very slow).
 
     Returns:
-        The session gallery, the seeds used (exact integers, comma separated), stats, the PNG files (full
-        resolution, with metadata), the diffusers code for the first image, and its metadata.
+        The status line, the session gallery, the seeds used (exact integers, comma separated), stats, the PNG files
+        (full resolution, with metadata), the diffusers code for the first image, and its metadata.
     """
     count = _int(num_images, "number of images")
     if not 1 <= count <= MAX_IMAGES:
@@ -121,11 +121,16 @@ def generate(prompt: str, model: str, seed: str, randomize: bool, steps: float, 
         files.append(str(r.save_png(out_dir / f"{_slug(r.prompt)}-{r.seed}.png")))
     total_s = sum(r.seconds for r in results)
     captions = [f"seed {r.seed} · {r.steps} steps · {r.width}×{r.height} · {r.model}" for r in results]
-    history = ([[f, c] for f, c in zip(files, captions, strict=True)] + list(history or []))[:GALLERY_LIMIT]
-    gallery = [(f, c) for f, c in history]
+    shown = ([[f, c] for f, c in zip(files, captions, strict=True)] + list(history or []))[:GALLERY_LIMIT]
+    if isinstance(history, list):  # the session's gallery, kept server side
+        history[:] = shown
     meta = {**results[0].metadata, "seeds": [str(r.seed) for r in results]}
-    return (gallery, ", ".join(str(r.seed) for r in results), _stats(results, total_s), files,
-            im.code_snippet(results[0]), meta, history)
+    notices = any(n for r in results for n in r.notices)
+    done = f"{count} image(s) in {total_s:.1f} s on {results[0].plan.label if results[0].plan else 'this machine'}."
+    return {"status": status_html("warning" if notices else "done", done + (" See the notes under Stats." if notices
+                                                                             else "")),
+            "gallery": [(f, c) for f, c in shown], "seeds": ", ".join(str(r.seed) for r in results),
+            "stats": _stats(results, total_s), "files": files, "code": im.code_snippet(results[0]), "meta": meta}
 
 
 @ui_errors
@@ -145,7 +150,7 @@ def describe_plan(model: str) -> str:
                  "machine, or tick *Run large models on CPU anyway*.")
     if flux:
         text += f"  \nFLUX: guidance 0 (schnell), max_sequence_length {im.FLUX_MAX_SEQUENCE}, 1-4 steps."
-    return text
+    return {"plan": text}
 
 
 def hardware_note(settings: Settings) -> str:
@@ -172,9 +177,20 @@ def _reuse(seeds: str):
     return (first, False) if first else (gr.update(), gr.update())
 
 
+def _clear_gallery(history: list | None):
+    if isinstance(history, list):
+        history.clear()
+    return [], None
+
+
 def build(settings: Settings | None = None, links: Links | None = None) -> None:
-    """Render the Images tab inside the current Blocks."""
-    settings = Settings.from_env()
+    """Render the Images tab inside the current Blocks.
+
+    Args:
+        settings: deployment settings (read once by the app).
+        links: cross-tab targets; this tab receives a model id as "images.model".
+    """
+    settings = settings or Settings.from_env()
     gpu = settings.device == "cuda"
     size0 = "1024 × 1024 · square" if gpu else "512 × 512 · SD-Turbo, CPU"
     w0, h0 = SIZE_PRESETS[size0]
@@ -186,7 +202,7 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
         with gr.Row():
             with gr.Column(scale=2):
                 prompt = gr.Textbox(prompts.IMAGE_EXAMPLES[0], lines=3, max_lines=8, label="Prompt",
-                                    elem_id="img-prompt")
+                                    max_length=im.MAX_PROMPT_CHARS, elem_id="img-prompt")
                 model = ModelBox(model_choices(), value=im.suggested_model(settings),
                                     label="Model (catalog, any diffusers Hub id, or a local folder)",
                                     elem_id="img-model")
@@ -206,30 +222,34 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
                 go = gr.Button("Generate", variant="primary", elem_id="img-go")
                 gr.Examples([[p] for p in prompts.IMAGE_EXAMPLES], inputs=[prompt], label="Example prompts")
             with gr.Column(scale=3):
-                gallery = gr.Gallery(label="This session's images (newest first; click to enlarge, download = full "
-                                     "resolution PNG)", columns=3, height=520, object_fit="contain", format="png",
-                                     interactive=False, elem_id="img-gallery")
+                out = {"status": gr.HTML(elem_id="img-status")}
+                out["gallery"] = gr.Gallery(label="This session's images (newest first; click to enlarge, download = "
+                                            "full resolution PNG)", columns=3, height=520, object_fit="contain",
+                                            format="png", interactive=False, elem_id="img-gallery")
                 with gr.Row():
-                    seeds_out = gr.Textbox(label="Seed(s) used", interactive=False, elem_id="img-seeds",
-                                           buttons=["copy"], scale=3)
+                    out["seeds"] = seeds_out = gr.Textbox(label="Seed(s) used", interactive=False, elem_id="img-seeds",
+                                                          buttons=["copy"], scale=3)
                     reuse = gr.Button("Reuse seed", size="sm", scale=1, elem_id="img-reuse")
                     clear = gr.Button("Clear gallery", size="sm", scale=1, elem_id="img-clear")
-                stats = gr.Markdown(label="Stats", elem_id="img-stats")
-                files = gr.File(label="PNG files (full resolution, with prompt/seed/steps/size/model metadata)",
-                                file_count="multiple", interactive=False, elem_id="img-files")
+                out["stats"] = gr.Markdown(label="Stats", elem_id="img-stats")
+                out["files"] = gr.File(label="PNG files (full resolution, with prompt/seed/steps/size/model "
+                                       "metadata)", file_count="multiple", interactive=False, elem_id="img-files")
                 with gr.Accordion("Show code (diffusers)", open=False):
-                    code = gr.Code(language="python", label="Reproduces the first image", elem_id="img-code")
+                    out["code"] = gr.Code(language="python", label="Reproduces the first image", elem_id="img-code")
                 with gr.Accordion("PNG metadata", open=False):
-                    meta = gr.JSON(label="Metadata of the first image", elem_id="img-meta")
-        history = gr.State([])
+                    out["meta"] = gr.JSON(label="Metadata of the first image", elem_id="img-meta")
+        history = gr.State([])  # per session: the gallery's images (never sent to clients)
         inputs = [prompt, model, seed, randomize, steps, width, height, num, force, history]
-        outputs = [gallery, seeds_out, stats, files, code, meta, history]
-        go.click(generate, inputs, outputs, api_name="generate_image", **GPU_EVENT)
-        prompt.submit(generate, inputs, outputs, api_name=False, **GPU_EVENT)
+        run = {"status": "status", "clear": ("seeds", "stats", "files", "code", "meta"),
+               "running": "Loading the model (first use downloads it)…", **GPU_EVENT}
+        on(go.click, generate, inputs, out, api_name="generate_image", **run)
+        on(prompt.submit, generate, inputs, out, api_name=False, **run)
         size.input(_preset, size, [width, height], api_name=False, queue=False)
         width.input(lambda: CUSTOM, None, size, api_name=False, queue=False)
         height.input(lambda: CUSTOM, None, size, api_name=False, queue=False)
-        model.change(describe_plan, model, plan, api_name="image_plan")
-        tab.select(describe_plan, model, plan, api_name=False)
+        on(model.change, describe_plan, [model], {"plan": plan}, api_name="image_plan")
+        on(tab.select, describe_plan, [model], {"plan": plan}, api_name=False)
         reuse.click(_reuse, seeds_out, [seed, randomize], api_name=False, queue=False)
-        clear.click(lambda: ([], [], None), None, [gallery, history, files], api_name=False, queue=False)
+        clear.click(_clear_gallery, history, [out["gallery"], out["files"]], api_name=False, queue=False)
+    if links is not None:
+        links.register("images.model", "images", model)
