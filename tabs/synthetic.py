@@ -16,7 +16,7 @@ from engines import registry
 from engines import synthetic as syn
 from engines.config import Settings
 from engines.errors import InvalidInput
-from tabs.common import GPU_EVENT, PALETTE, Links, ModelBox, esc, expensive, ui_errors
+from tabs.common import GPU_EVENT, PALETTE, Links, ModelBox, esc, expensive, on, status_html, ui_errors
 
 FIELD_COLUMNS = ["name", "type", "values (enum)", "min", "max", "description"]
 EXAMPLES: dict[str, tuple[str, list[list]]] = {
@@ -95,11 +95,11 @@ def fields_from_table(table) -> list[dict]:
 
 def _status(stats: syn.RunStats, running: bool, started: float) -> str:
     if running:
-        return (f"… **{stats.rows:,} / {stats.requested:,} rows** · batch {stats.batches + 1} · "
-                f"{_n(stats.invalid, 'invalid row')} · {_n(stats.duplicates, 'duplicate')} · "
-                f"{time.perf_counter() - started:.1f} s")
-    icon = "✓" if stats.stop_reason == "complete" else "⚠"
-    return f"{icon} **{stats.stop_reason}** — {esc(stats.message)}"
+        return status_html("running", f"**{stats.rows:,} / {stats.requested:,} rows** · batch {stats.batches + 1} · "
+                                      f"{_n(stats.invalid, 'invalid row')} · {_n(stats.duplicates, 'duplicate')} · "
+                                      f"{time.perf_counter() - started:.1f} s")
+    state = "done" if stats.stop_reason == "complete" else "warning"
+    return status_html(state, f"**{stats.stop_reason}** — {stats.message}")
 
 
 def summary_html(rows: list[dict], fields: list[syn.Field], stats: syn.RunStats | None = None) -> str:
@@ -166,7 +166,8 @@ def _seed(seed) -> int | None:
 @expensive
 @ui_errors
 def generate_rows(description: str, fields_table, n_rows: float, model: str, temperature: float = 0.8,
-                  diversity: bool = True, batch_size: float = 10, max_attempts: float = 5, seed: float | None = None):
+                  diversity: bool = True, batch_size: float = 10, max_attempts: float = 5, seed: float | None = None,
+                  run: dict | None = None):
     """Generate a synthetic dataset: validated, unique rows streamed as the model writes them.
 
     Args:
@@ -180,9 +181,10 @@ def generate_rows(description: str, fields_table, n_rows: float, model: str, tem
         batch_size: rows asked for per model call (1 to 50).
         max_attempts: retry budget: stop after this many batches in a row without a new valid row.
         seed: makes the diversity choices reproducible; 0 or empty = random.
+        run: the session's holder of the last run (server side).
 
     Returns:
-        The rows table, the status line, the per-field summary (HTML), the CSV and JSON Lines files, details of the
+        The status line, the rows table, the per-field summary (HTML), the CSV and JSON Lines files, details of the
         run, the raw output of the last batch, and a code snippet reproducing a batch.
     """
     fields = syn.validate_fields(fields_from_table(fields_table))
@@ -193,26 +195,30 @@ def generate_rows(description: str, fields_table, n_rows: float, model: str, tem
                                 max_attempts=_int(max_attempts, "retry budget"), temperature=float(temperature),
                                 diversity=bool(diversity), batch_size=_int(batch_size, "batch size"),
                                 seed=_seed(seed), stats=stats)
-    started, shown = time.perf_counter(), time.perf_counter()
-    skip = [gr.skip()] * 5
-    # clear the previous run's outputs at once; a local model may take a while to load
-    yield (pd.DataFrame(columns=columns), f"… waiting for the first batch from `{stats.model}`", "", None, "", "",
-           "", None)
+    started = time.perf_counter()
+    if isinstance(run, dict):
+        run.clear()  # a new run replaces the last one (push, Evaluate and Fine-tune use the newest)
+    yield {"status": status_html("running", f"Waiting for the first batch from {stats.model or model}…"),
+           "rows": pd.DataFrame(columns=columns)}
     try:
         for row in rows_iter:
             rows.append(row)
-            if time.perf_counter() - shown > 0.4:
-                shown = time.perf_counter()
-                yield pd.DataFrame(rows, columns=columns), _status(stats, True, started), *skip, None
-    except syn.NoValidRows as exc:  # show the raw output before the error
-        yield (pd.DataFrame(rows, columns=columns), f"✗ **no valid rows** — {esc(exc)}", gr.skip(), None,
-               details_markdown(stats), exc.raw_sample, syn.code_snippet(stats), None)
+            yield {"rows": pd.DataFrame(rows, columns=columns), "status": _status(stats, True, started)}
+    except syn.NoValidRows:  # show the raw output before the error
+        yield {"rows": pd.DataFrame(rows, columns=columns), "details": details_markdown(stats),
+               "raw": stats.last_raw or "", "code": syn.code_snippet(stats)}
         raise
-    state = {"rows": rows, "fields": [asdict(f) for f in fields], "description": description, "model": stats.model,
-             "stats": stats}
-    files = _write_files(rows, fields, description) if rows else None
-    yield (pd.DataFrame(rows, columns=columns), _status(stats, False, started), summary_html(rows, fields, stats),
-           files, details_markdown(stats), stats.last_raw, syn.code_snippet(stats), state)
+    _keep(run, rows, fields, description, stats)
+    yield {"status": _status(stats, False, started), "rows": pd.DataFrame(rows, columns=columns),
+           "summary": summary_html(rows, fields, stats), "files": _write_files(rows, fields, description) if rows
+           else None, "details": details_markdown(stats), "raw": stats.last_raw, "code": syn.code_snippet(stats)}
+
+
+def _keep(run: dict | None, rows: list[dict], fields: list[syn.Field], description: str, stats: syn.RunStats) -> None:
+    """Keep the run server side, in the session's holder (push, Evaluate and Fine-tune read it)."""
+    if isinstance(run, dict):
+        run.update({"rows": rows, "fields": [asdict(f) for f in fields], "description": description,
+                    "model": stats.model, "stats": stats})
 
 
 def _int(value, what: str) -> int:
@@ -226,7 +232,7 @@ def _int(value, what: str) -> int:
 
 
 @ui_errors
-def keep_partial(description: str, fields_table, rows_table, model: str):
+def keep_partial(description: str, fields_table, rows_table, model: str, run: dict | None = None):
     """After Stop: keep the rows shown so far (re-checked against the fields), with downloads and the summary.
 
     Args:
@@ -234,9 +240,10 @@ def keep_partial(description: str, fields_table, rows_table, model: str):
         fields_table: the fields editor's value.
         rows_table: the rows table as displayed when the run was stopped.
         model: the model reference of the run.
+        run: the session's holder of the last run (server side).
 
     Returns:
-        The status line, the summary (HTML), the files and the session's run state.
+        The status line, the summary (HTML) and the files.
     """
     fields = syn.validate_fields(fields_from_table(fields_table))
     records = rows_table.to_dict("records") if isinstance(rows_table, pd.DataFrame) else []
@@ -247,22 +254,21 @@ def keep_partial(description: str, fields_table, rows_table, model: str):
         except ValueError:
             continue
     if not rows:
-        return "⏹ **stopped** — no rows yet.", "", None, None
+        return {"status": status_html("stopped", "no rows yet."), "summary": "", "files": None}
     stats = syn.RunStats(requested=len(rows), rows=len(rows), stop_reason="stopped", model=(model or "").strip())
-    state = {"rows": rows, "fields": [asdict(f) for f in fields], "description": description, "model": stats.model,
-             "stats": stats}
-    return (f"⏹ **stopped** — kept the {_n(len(rows), 'row')} generated so far.", summary_html(rows, fields),
-            _write_files(rows, fields, description), state)
+    _keep(run, rows, fields, description, stats)
+    return {"status": status_html("stopped", f"kept the {_n(len(rows), 'row')} generated so far."),
+            "summary": summary_html(rows, fields), "files": _write_files(rows, fields, description)}
 
 
 @ui_errors
-def push_dataset(repo_id: str, private: bool, state: dict | None) -> str:
+def push_dataset(repo_id: str, private: bool = True, state: dict | None = None) -> str:
     """Push the last generated dataset to the Hub (data/train.jsonl and a dataset card). Needs HF_TOKEN.
 
     Args:
         repo_id: "user/name" or "org/name".
         private: create the dataset repository as private.
-        state: the last run (kept by the app for this session).
+        state: the last run (kept by the app for this browser session).
 
     Returns:
         A Markdown link to the dataset.
@@ -271,19 +277,25 @@ def push_dataset(repo_id: str, private: bool, state: dict | None) -> str:
         raise InvalidInput("There are no rows to push: generate a dataset first.")
     url = syn.push_to_hub(state["rows"], state["fields"], repo_id=repo_id, description=state["description"],
                           model=state["model"], stats=state.get("stats"), private=bool(private))
-    return f"✓ Pushed {len(state['rows']):,} rows to [{esc(url)}]({url})"
+    return {"pushed": f"✓ Pushed {len(state['rows']):,} rows to [{esc(url)}]({url})"}
 
 
 def load_example(name: str):
     """The description and fields of a built-in example."""
     description, fields = EXAMPLES.get(name, EXAMPLES[DEFAULT_EXAMPLE])
-    return description, pd.DataFrame(fields, columns=FIELD_COLUMNS)
+    return {"description": description, "fields": pd.DataFrame(fields, columns=FIELD_COLUMNS)}
 
 
 def build(settings: Settings | None = None, links: Links | None = None) -> None:
-    """Render the Synthetic data tab inside the current Blocks."""
+    """Render the Synthetic data tab inside the current Blocks.
+
+    Args:
+        settings: deployment settings (read once by the app).
+        links: cross-tab links: this tab offers its last run ("synthetic.run") and two send buttons.
+    """
     limit = syn.max_rows()
-    description, fields = load_example(DEFAULT_EXAMPLE)
+    example0 = load_example(DEFAULT_EXAMPLE)
+    description, fields = example0["description"], example0["fields"]
     with gr.Tab("Synthetic data", id="synthetic"):
         gr.Markdown("Describe a dataset and its fields; the model writes rows in batches as JSON Lines. Every row is "
                     "parsed, coerced to the field types where safe, checked against ranges and enum values; invalid "
@@ -309,24 +321,34 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
         with gr.Row():
             go = gr.Button("Generate", variant="primary", elem_id="syn-go")
             stop = gr.Button("Stop", variant="stop", elem_id="syn-stop")
-        status = gr.Markdown(elem_id="syn-status")
-        rows = gr.Dataframe(label="Rows", interactive=False, max_height=420, elem_id="syn-rows")
-        files = gr.File(label="Downloads (CSV, JSON Lines)", file_count="multiple", interactive=False,
-                        elem_id="syn-files")
-        summary = gr.HTML(elem_id="syn-summary")
-        state = gr.State(None)
-        _push_ui(state)
+        out = {"status": gr.HTML(elem_id="syn-status"),
+               "rows": gr.Dataframe(label="Rows", interactive=False, max_height=420, wrap=False, elem_id="syn-rows"),
+               "files": gr.File(label="Downloads (CSV, JSON Lines)", file_count="multiple", interactive=False,
+                                elem_id="syn-files")}
+        with gr.Row():
+            # shown by the tabs that wire them (Evaluate, Fine-tune build after this tab)
+            to_eval = gr.Button("Evaluate on these rows →", size="sm", visible=False, elem_id="syn-to-eval")
+            to_tune = gr.Button("Fine-tune on these rows →", size="sm", visible=False, elem_id="syn-to-tune")
+        out["summary"] = gr.HTML(elem_id="syn-summary")
+        run = gr.State({})  # per session: the last run (rows, fields), never sent to clients
+        _push_ui(run)
         with gr.Accordion("Underneath: model, timings, rejected rows, raw output, code", open=False):
-            details = gr.Markdown(elem_id="syn-details")
-            raw = gr.Code(label="Raw output of the last batch", language=None, interactive=False)
-            code = gr.Code(label="Show code: one batch with plain openai / transformers", language="python",
-                           interactive=False)
-        example.change(load_example, example, [desc, table], api_name=False)
-        run = go.click(generate_rows, [desc, table, n_rows, model, temperature, diversity, batch_size, attempts, seed],
-                       [rows, status, summary, files, details, raw, code, state], api_name="generate_rows",
-                       **GPU_EVENT)
-        stop.click(keep_partial, [desc, table, rows, model], [status, summary, files, state], cancels=[run],
-                   api_name=False)
+            out["details"] = gr.Markdown(elem_id="syn-details")
+            out["raw"] = gr.Code(label="Raw output of the last batch", language=None, interactive=False)
+            out["code"] = gr.Code(label="Show code: one batch with plain openai / transformers", language="python",
+                                  interactive=False)
+        on(example.change, load_example, [example], {"description": desc, "fields": table}, api_name=False)
+        event = on(go.click, generate_rows, [desc, table, n_rows, model, temperature, diversity, batch_size, attempts,
+                                             seed, run],
+                   out, api_name="generate_rows", status="status", clear=tuple(k for k in out if k != "status"),
+                   running="Starting…", **GPU_EVENT)
+        stopped = {k: out[k] for k in ("status", "summary", "files")}
+        on(stop.click, keep_partial, [desc, table, out["rows"], model, run], stopped, cancels=[event],
+           api_name=False)
+    if links is not None:  # the Evaluate and Fine-tune tabs wire these buttons to themselves (they build later)
+        links.register("synthetic.run", "synthetic", run)
+        links.register("synthetic.to_evaluate", "synthetic", to_eval)
+        links.register("synthetic.to_finetune", "synthetic", to_tune)
 
 
 def _push_ui(state: gr.State) -> None:
@@ -337,5 +359,4 @@ def _push_ui(state: gr.State) -> None:
             repo = gr.Textbox(label="Dataset repo id", placeholder="your-name/my-synthetic-dataset", scale=3)
             private = gr.Checkbox(True, label="Private")
             push = gr.Button("Push to the Hub", elem_id="syn-push")
-        pushed = gr.Markdown()
-        push.click(push_dataset, [repo, private, state], pushed, api_name="push_dataset")
+        on(push.click, push_dataset, [repo, private, state], {"pushed": gr.Markdown()}, api_name="push_dataset")

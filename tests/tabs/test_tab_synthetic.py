@@ -32,7 +32,8 @@ def generate(client, model: str, n: int, fields=FIELDS, **kw):
 def test_generate_rows_table_files_summary(client, fake_server):
     fake_server.script("synth-tab", jsonl(*(row(i) for i in range(4))) + "{broken\n" + jsonl(row(1)),
                        jsonl(*(row(i) for i in range(4, 9))))
-    out, status, summary, files, details, raw, code = generate(client, "openai:synth-tab", 7)
+    status, out, files, summary, details, raw, code = generate(client, "openai:synth-tab", 7)
+    assert "data-state='done'" in status
     assert out["headers"] == ["name", "age", "plan", "active", "signup", "score"]
     assert [r[0] for r in out["data"]] == [f"Person {i}" for i in range(7)]
     assert "complete" in status and "7 rows" in status
@@ -92,12 +93,12 @@ def test_push_box_hidden_without_hf_token(monkeypatch):
 
 def test_generate_then_push_in_process(remote_env, monkeypatch):
     remote_env.script("synth-push", jsonl(*(row(i) for i in range(3))))
-    *_, last = list(tab.generate_rows("Customers of a SaaS", table(FIELDS), 3, "openai:synth-push", 0.5, True, 5, 3,
-                                      None))
-    state = last[-1]
+    state: dict = {}  # the session's holder, as the tab keeps it
+    list(tab.generate_rows("Customers of a SaaS", table(FIELDS), 3, "openai:synth-push", 0.5, True, 5, 3, None,
+                           state))
     assert len(state["rows"]) == 3 and state["stats"].stop_reason == "complete"
     hub = FakeHub(monkeypatch)
-    message = tab.push_dataset("me/customers", False, state)
+    message = tab.push_dataset("me/customers", False, state)["pushed"]
     assert "https://huggingface.co/datasets/me/customers" in message
     assert hub.repos[0][1]["private"] is False
     files = hub.commits[0][1]
@@ -113,8 +114,9 @@ def test_stop_keeps_the_rows_shown_so_far():
     import pandas as pd
 
     shown = pd.DataFrame([row(1), row(2, age="33"), {**row(3), "plan": "gold"}])
-    status, summary, files, state = tab.keep_partial("People", table(FIELDS), shown, "openai:x")
-    assert "stopped" in status and "2 rows" in status
+    state: dict = {}
+    kept = tab.keep_partial("People", table(FIELDS), shown, "openai:x", state)
+    assert "data-state='stopped'" in kept["status"] and "2 rows" in kept["status"]
     assert state["rows"] == [row(1), row(2, age=33)] and state["stats"].stop_reason == "stopped"
-    assert sorted(Path(f).suffix for f in files) == [".csv", ".jsonl"] and "histogram" in summary
-    assert tab.keep_partial("People", table(FIELDS), pd.DataFrame(), "openai:x")[2] is None
+    assert sorted(Path(f).suffix for f in kept["files"]) == [".csv", ".jsonl"] and "histogram" in kept["summary"]
+    assert tab.keep_partial("People", table(FIELDS), pd.DataFrame(), "openai:x")["files"] is None
