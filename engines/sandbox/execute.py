@@ -1,0 +1,143 @@
+"""Run one program of a job: limits, isolation and budget around it, capped output, everything killed at the end."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import selectors
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+
+from engines.sandbox import seccomp
+from engines.sandbox.budget import TICK_S, Budget, open_budget
+from engines.sandbox.commands import bwrap_argv, job_env, launcher_argv, limit_argv, privilege_argv
+from engines.sandbox.limits import Limits
+from engines.sandbox.scratch import Job
+
+
+@dataclass
+class Raw:
+    """What one execution did, as bytes. ``stopped``: the budget that stopped it ("" = none)."""
+
+    stdout: bytes
+    stderr: bytes
+    exit_code: int
+    seconds: float
+    timed_out: bool
+    truncated: bool
+    stopped: str = ""
+
+
+def job_argv(job: Job, program: list[str], limits: Limits, seccomp_fd: int | None) -> list[str]:
+    """``prlimit`` → ``setpriv`` (when root) → bubblewrap or the launcher → ``program``."""
+    prefix = limit_argv(limits, job.uid) + privilege_argv(job.uid)
+    if job.mode == "bwrap":
+        return prefix + bwrap_argv(job.scratch, limits, seccomp_fd) + program
+    return prefix + launcher_argv(job.mode, job.scratch) + program
+
+
+def execute(job: Job, program: list[str], limits: Limits) -> Raw:
+    """Run ``program`` in ``job`` under ``limits`` (this phase's: the run's or ``for_compile()``).
+
+    Returns:
+        Raw output (each stream capped at ``output_kb``), exit code, wall time, and what stopped it.
+    """
+    budget = open_budget(limits, job)
+    try:
+        with seccomp.program_fd() if job.mode == "bwrap" else contextlib.nullcontext() as fd:
+            argv = budget.prefix() + job_argv(job, program, limits, fd)
+            start = time.perf_counter()
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    env=job_env(job.scratch), cwd=job.scratch, start_new_session=True,
+                                    pass_fds=() if fd is None else (fd,))
+        raw = _collect(proc, limits, budget, start)
+    finally:
+        stopped = budget.finish()
+    raw.stopped = raw.stopped or stopped
+    return raw
+
+
+def _collect(proc: subprocess.Popen, limits: Limits, budget: Budget, start: float) -> Raw:
+    """Read capped output until the program ends, the time runs out, or the budget says stop; then end it."""
+    out, timed_out, truncated, stopped = _pump(proc, limits, budget, start)
+    if timed_out or truncated or stopped:
+        _stop(proc)
+    try:  # the pipes can close before the program ends (it closed them, or the cap was hit)
+        code = _wait(proc, budget, start + limits.wall_s)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        _stop(proc)
+        code = proc.wait()
+    except _Stop as stop:
+        stopped = stop.reason
+        _stop(proc)
+        code = proc.wait()
+    seconds = time.perf_counter() - start
+    for stream in (proc.stdout, proc.stderr):
+        stream.close()
+    return Raw(bytes(out[0]), bytes(out[1]), code, seconds, timed_out, truncated, stopped)
+
+
+class _Stop(Exception):
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _wait(proc: subprocess.Popen, budget: Budget, deadline: float) -> int:
+    """Wait for the program after its pipes closed, still checking the budget every tick."""
+    while True:
+        try:
+            return proc.wait(max(0.01, min(TICK_S, deadline - time.perf_counter())))
+        except subprocess.TimeoutExpired:
+            if time.perf_counter() >= deadline:
+                raise
+        reason = budget.check(proc.pid)
+        if reason:
+            raise _Stop(reason)
+
+
+def _pump(proc: subprocess.Popen, limits: Limits, budget: Budget,
+          start: float) -> tuple[list[bytearray], bool, bool, str]:
+    cap, deadline = limits.output_kb * 1024, start + limits.wall_s
+    out = [bytearray(), bytearray()]
+    index = {proc.stdout.fileno(): 0, proc.stderr.fileno(): 1}
+    timed_out = truncated = False
+    stopped, next_check = "", start + TICK_S
+    with selectors.DefaultSelector() as sel:
+        for stream in (proc.stdout, proc.stderr):
+            sel.register(stream, selectors.EVENT_READ)
+        while sel.get_map() and not (truncated or stopped):
+            now = time.perf_counter()
+            if now >= deadline:
+                timed_out = True
+                break
+            if now >= next_check:
+                stopped, next_check = budget.check(proc.pid), now + TICK_S
+                continue
+            for key, _ in sel.select(timeout=min(deadline, next_check) - now):
+                data = os.read(key.fd, 65536)
+                if not data:
+                    sel.unregister(key.fileobj)
+                    continue
+                buf = out[index[key.fd]]
+                room = cap - len(buf)
+                buf += data[: max(0, room)]
+                truncated = truncated or len(data) > room
+    return out, timed_out, truncated, stopped
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """End a job: SIGTERM lets the launcher kill its descendants; the whole group gets SIGKILL a moment later
+    (bubblewrap's PID namespace dies with it; a cgroup is killed whole by ``Budget.finish``)."""
+    try:
+        os.kill(proc.pid, signal.SIGTERM)
+        proc.wait(0.5)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
