@@ -133,6 +133,7 @@ def _summary(r: sandbox.RunResult, lang: str) -> str:
         state = "✓ ran"
     runs = f"median of {len(r.runs_s)} runs" if len(r.runs_s) > 1 else "1 run"
     line = f"{state} · {lang} wall time **{r.seconds:.3f} s** ({runs}) · sandbox: {r.isolation}"
+    line += f", budget: {r.budget}" if r.budget else ""
     if lang == "C++":
         line += f" · compiled in {r.compile_s:.2f} s with `{esc(r.command)}`"
     return line
