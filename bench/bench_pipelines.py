@@ -27,7 +27,7 @@ def _timed(fn) -> float:
 def _qa_direct(lt, question: str, context: str):
     import torch
 
-    from engines.pipelines import _best_span
+    from engines.pipelines.text import best_span
 
     enc = lt.tokenizer(question, context, truncation="only_second", max_length=lt.max_len, stride=32,
                        return_overflowing_tokens=True, return_offsets_mapping=True, padding=True,
@@ -36,7 +36,7 @@ def _qa_direct(lt, question: str, context: str):
     enc.pop("overflow_to_sample_mapping", None)
     with torch.inference_mode():
         out = lt.model(**enc)
-    return _best_span(enc, offsets, out.start_logits, out.end_logits)
+    return best_span(enc, offsets, out.start_logits, out.end_logits)
 
 
 def _embed_direct(lt, text: str):
@@ -113,7 +113,7 @@ def cases(paths: dict) -> list[tuple[str, str, dict, object]]:
 def main() -> None:
     import torch
 
-    from engines.pipelines import _load, run_task
+    from engines.pipelines import load_model, run_task
     from engines.refs import parse_ref
 
     torch.manual_seed(0)
@@ -121,7 +121,7 @@ def main() -> None:
     paths = bench_models()
     for task, folder, inputs, direct in cases(paths):
         run_task(task, inputs, model=str(folder))  # load + warm up
-        lt, _, _ = _load(task, parse_ref(str(folder)), lambda *a, **k: None)
+        lt, _, _ = load_model(task, parse_ref(str(folder)), lambda *a, **k: None)
         for _ in range(3):
             direct(lt)
         ours, base = [], []
