@@ -85,25 +85,31 @@ os.environ["WORKBENCH_SANDBOX"] = sys.argv[2]
 from engines import sandbox
 r = sandbox.run_python(sys.argv[3], limits=sandbox.Limits(wall_s=20, cpu_s=20))
 left = [p for p in os.listdir(tempfile.gettempdir()) if p.startswith("wb-job-")]
-print(json.dumps({"ok": r.ok, "stdout": r.stdout, "stderr": r.stderr, "isolation": r.isolation, "left": left}))
+print(json.dumps({"ok": r.ok, "stdout": r.stdout, "stderr": r.stderr, "isolation": r.isolation, "left": left,
+                  "tmpdir": tempfile.gettempdir()}))
 """
 
 
-def _as_nobody(mode: str, tmp: Path, code: str) -> dict:
+def _as_nobody(mode: str, code: str) -> tuple[dict, Path]:
     python, setpriv = shutil.which("python3", path="/usr/bin:/bin"), shutil.which("setpriv")
     if os.geteuid() != 0 or not python or not setpriv:
         pytest.skip("needs root (to become another user) and setpriv")
+    tmp = Path(tempfile.mkdtemp(prefix="wb-nobody-", dir="/tmp"))  # pytest's tmp_path is not traversable by others
     tmp.chmod(0o777)
     env = {"PATH": "/usr/bin:/bin", "TMPDIR": str(tmp), "HOME": str(tmp), "LANG": "C.UTF-8"}
-    done = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "--", python, "-I", "-c",
-                           NON_ROOT, str(ROOT), mode, code], capture_output=True, text=True, env=env, timeout=120)
-    if done.returncode != 0:
-        pytest.skip(f"the sandbox does not run as uid 65534 here: {done.stderr[-300:]}")
-    return json.loads(done.stdout.splitlines()[-1])
+    try:
+        done = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "--", python, "-I",
+                               "-c", NON_ROOT, str(ROOT), mode, code], capture_output=True, text=True, env=env,
+                              timeout=120)
+        if done.returncode != 0:
+            pytest.skip(f"the sandbox does not run as uid 65534 here: {done.stderr[-300:]}")
+        return json.loads(done.stdout.splitlines()[-1]), tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # we are root: this works whatever was left
 
 
-def test_locked_nested_folders_removed_when_server_is_not_root(mode, tmp_path):
-    result = _as_nobody(mode, tmp_path, LOCK_NESTED)
+def test_locked_nested_folders_removed_when_server_is_not_root(mode):
+    result, tmp = _as_nobody(mode, LOCK_NESTED)
     assert result["ok"] and result["isolation"] == mode, result
+    assert result["tmpdir"] == str(tmp), result  # the jobs' scratch dirs went where we look
     assert result["left"] == [], result
-    assert not list(tmp_path.glob("wb-job-*"))
