@@ -63,6 +63,27 @@ def _has_surrogate(text: str) -> bool:
     return False
 
 
+def load_json(text: str, what: str = "The JSON") -> Any:
+    """Parse JSON typed by a user, with a specific error for malformed or absurdly nested input.
+
+    Raises:
+        InvalidInput: not valid JSON, or nested more than MAX_JSON_DEPTH levels.
+    """
+    import json
+
+    from engines.errors import InvalidInput
+
+    try:
+        value = json.loads(text or "")
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"{what} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}.") from None
+    except RecursionError:
+        raise InvalidInput(f"{what} is nested too deeply (at most {MAX_JSON_DEPTH} levels).") from None
+    if _depth(value, MAX_JSON_DEPTH):
+        raise InvalidInput(f"{what} is nested too deeply (at most {MAX_JSON_DEPTH} levels).")
+    return value
+
+
 def check_text(name: str, value: Any, max_chars: int) -> None:
     """A text value: str or None, at most ``max_chars`` characters, valid Unicode."""
     if value is None:

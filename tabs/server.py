@@ -88,6 +88,26 @@ def _processing_message(block_fn, exc: BaseException) -> str:
     return f"Input{where} could not be read{what}. Check its type and format."
 
 
+# ------------------------------------------------------------------------------------------- unknown endpoints
+
+
+def _unknown_endpoint(request, exc):
+    from fastapi.responses import JSONResponse
+
+    if isinstance(exc, KeyError) and "/queue/join" not in request.url.path:
+        log.error("unexpected KeyError in %s", request.url.path, exc_info=exc)
+        return JSONResponse({"error": "Internal error: the details are in the server log."}, status_code=500)
+    return JSONResponse({"error": "No such API endpoint (or event). GET /gradio_api/info lists the endpoints and "
+                                  "their parameters."}, status_code=404)
+
+
+def app_kwargs() -> dict:
+    """FastAPI options of the served app: an unknown API name or event index answers 404 with a hint, not 500."""
+    from gradio.route_utils import FnIndexInferError
+
+    return {"exception_handlers": {FnIndexInferError: _unknown_endpoint, KeyError: _unknown_endpoint}}
+
+
 # --------------------------------------------------------------------------------------------- the API as tools
 
 _SECTION = re.compile(r"^(Args|Arguments|Parameters|Returns|Yields|Raises|Examples?|Note):\s*$")

@@ -12,6 +12,7 @@ from engines import tokenizers as tk
 from engines.config import Settings
 from engines.errors import InvalidInput, WorkbenchError
 from tabs.common import Links, ModelBox, esc, on, status_html, token_spans, ui_errors
+from tabs.inputs import load_json
 
 EXAMPLE_TEXT = ("Tokenizers split text into pieces a model reads as integer ids.\n"
                 "def greet(name):\n    return f\"Hello, {name}!\"  # code, too\n"
@@ -130,10 +131,9 @@ def tokenizer_facts(tokenizers: list[str]):
 def parse_messages(messages_json: str) -> list[dict]:
     """Parse the chat editor's JSON into a list of messages, with a specific error when malformed."""
     try:
-        messages = json.loads(messages_json or "")
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(f"The messages are not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}. "
-                           "Expected a list like [{\"role\": \"user\", \"content\": \"Hi\"}].") from None
+        messages = load_json(messages_json, "The messages")
+    except InvalidInput as exc:
+        raise InvalidInput(f"{exc} Expected a list like [{{\"role\": \"user\", \"content\": \"Hi\"}}].") from None
     if isinstance(messages, dict):
         messages = [messages]
     return messages
