@@ -9,7 +9,7 @@ import gradio as gr
 from engines import pipelines as pl
 from engines.config import Settings
 from engines.errors import InvalidInput
-from tabs.common import GPU_EVENT, ChoiceBox, Links, ModelBox, esc, expensive, ui_errors
+from tabs.common import GPU_EVENT, ChoiceBox, Links, ModelBox, esc, expensive, on, status_html, ui_errors
 
 FAMILIES = ("classify", "answer", "text", "embed", "audio_in", "audio_out", "image")
 TASK_CHOICES = [(spec.label, name) for name, spec in pl.TASKS.items()]
@@ -69,6 +69,15 @@ def _info(r: pl.TaskResult) -> str:
     return text
 
 
+def _done(r: pl.TaskResult, result_key: str, value: Any, raw_value: Any) -> dict:
+    """A run's outputs by name: the status line, the result, the summary, the code and the raw result."""
+    state = "warning" if r.notice else "done"
+    took = f"{r.seconds * 1000:.0f} ms" if r.seconds < 1 else f"{r.seconds:.2f} s"
+    status = status_html(state, f"{pl.TASKS[r.task].label} with {r.model} on {r.device or '?'} in {took}."
+                         + (f" {r.notice}" if r.notice else ""))
+    return {"status": status, result_key: value, "info": _info(r), "code": r.code, "raw": _raw(r, raw_value)}
+
+
 def _raw(r: pl.TaskResult, value: Any) -> dict:
     return {"task": r.task, "model": r.model, "device": r.device, "run_s": round(r.seconds, 4),
             "load_s": round(r.load_s, 3), "cached": r.cached, "notice": r.notice, "result": value,
@@ -86,8 +95,8 @@ def _task_of(task: str, family: str) -> str:
 
 @expensive
 @ui_errors
-def pipeline_classify(task: str, model: str, text: str, labels: str = "", multi_label: bool = False, top_k: int = 5,
-                      progress=gr.Progress()):
+def pipeline_classify(task: str, model: str | None = None, text: str | None = None, labels: str | None = None,
+                      multi_label: bool = False, top_k: int = 5, progress=gr.Progress()):
     """Classify a text: sentiment, zero-shot labels, named entities, or the words that fill a mask.
 
     Args:
@@ -99,22 +108,23 @@ def pipeline_classify(task: str, model: str, text: str, labels: str = "", multi_
         top_k: fill-mask only: how many candidate words to return.
 
     Returns:
-        Label scores, entities highlighted in the text, a summary (model, device, timings), the code, and the raw
-        result.
+        The status line, label scores or the entities highlighted in the text, a summary (model, device, timings),
+        the code, and the raw result.
     """
     task = _task_of(task, "classify")
-    r = _run(task, {"text": text, "labels": labels, "multi_label": multi_label, "top_k": top_k}, model, progress)
+    inputs = {"text": text or "", "labels": labels or "", "multi_label": multi_label, "top_k": top_k}
+    r = _run(task, inputs, model, progress)
     if r.kind == "entities":
         highlighted = {"text": text, "entities": [{"entity": e["entity"], "start": e["start"], "end": e["end"]}
                                                   for e in r.value]}
-        return None, highlighted, _info(r), r.code, _raw(r, r.value)
-    scores = {row["label"]: row["score"] for row in r.value}
-    return scores, None, _info(r), r.code, _raw(r, r.value)
+        return {**_done(r, "entities_out", highlighted, r.value), "labels_out": None}
+    return {**_done(r, "labels_out", {row["label"]: row["score"] for row in r.value}, r.value), "entities_out": None}
 
 
 @expensive
 @ui_errors
-def pipeline_answer(model: str, question: str, context: str, progress=gr.Progress()):
+def pipeline_answer(model: str | None = None, question: str | None = None, context: str | None = None,
+                    progress=gr.Progress()):
     """Answer a question from a context (extractive: the answer is a span of the context).
 
     Args:
@@ -123,19 +133,21 @@ def pipeline_answer(model: str, question: str, context: str, progress=gr.Progres
         context: the text that holds the answer (long contexts are read in overlapping windows).
 
     Returns:
-        The context with the answer highlighted and its score, a summary, the code, and the raw result.
+        The status line, the context with the answer highlighted and its score, a summary, the code, and the raw
+        result.
     """
-    r = _run("question-answering", {"question": question, "context": context}, model, progress)
+    r = _run("question-answering", {"question": question or "", "context": context or ""}, model, progress)
     a = r.value
     highlighted = {"text": context, "entities": [{"entity": f"answer · score {a['score']:.2f}", "start": a["start"],
                                                   "end": a["end"]}]}
-    return highlighted, _info(r), r.code, _raw(r, a)
+    return _done(r, "entities_out", highlighted, a)
 
 
 @expensive
 @ui_errors
-def pipeline_text(task: str, model: str, text: str, language_pair: str = "en-fr", min_length: int = 10,
-                  max_length: int = 60, max_new_tokens: int = 40, temperature: float = 0.0, progress=gr.Progress()):
+def pipeline_text(task: str, model: str | None = None, text: str | None = None, language_pair: str = "en-fr",
+                  min_length: int = 10, max_length: int = 60, max_new_tokens: int = 40, temperature: float = 0.0,
+                  progress=gr.Progress()):
     """Generate text: summarize, translate, or continue a prompt.
 
     Args:
@@ -150,14 +162,14 @@ def pipeline_text(task: str, model: str, text: str, language_pair: str = "en-fr"
         temperature: text generation only: 0 = greedy (deterministic), higher = more varied.
 
     Returns:
-        The generated text, a summary (model, device, timings), the code, and the raw result.
+        The status line, the generated text, a summary (model, device, timings), the code, and the raw result.
     """
     task = _task_of(task, "text")
     src, _, tgt = (language_pair or "").partition("-")
-    inputs = {"text": text, "src_lang": src, "tgt_lang": tgt, "min_length": min_length, "max_length": max_length,
-              "max_new_tokens": max_new_tokens, "temperature": temperature}
+    inputs = {"text": text or "", "src_lang": src, "tgt_lang": tgt, "min_length": min_length,
+              "max_length": max_length, "max_new_tokens": max_new_tokens, "temperature": temperature}
     r = _run(task, inputs, model, progress)
-    return r.value, _info(r), r.code, _raw(r, r.value)
+    return _done(r, "text_out", r.value, r.value)
 
 
 def _embed_html(value: dict, dims: int) -> str:
@@ -172,7 +184,8 @@ def _embed_html(value: dict, dims: int) -> str:
 
 @expensive
 @ui_errors
-def pipeline_embed(model: str, text: str, text_pair: str = "", progress=gr.Progress()):
+def pipeline_embed(model: str | None = None, text: str | None = None, text_pair: str | None = None,
+                   progress=gr.Progress()):
     """Sentence embeddings (mean pooled, normalised) and the cosine similarity of two texts.
 
     Args:
@@ -181,41 +194,36 @@ def pipeline_embed(model: str, text: str, text_pair: str = "", progress=gr.Progr
         text_pair: an optional second text to compare with the first.
 
     Returns:
-        The similarity and vector size (HTML), a summary, the code, and the raw result (vector included).
+        The status line, the similarity and vector size (HTML), a summary, the code, and the raw result (vector
+        included).
     """
-    r = _run("feature-extraction", {"text": text, "text_pair": text_pair}, model, progress)
-    return _embed_html(r.value, r.details["dimensions"]), _info(r), r.code, _raw(r, r.value)
+    r = _run("feature-extraction", {"text": text or "", "text_pair": text_pair or ""}, model, progress)
+    return _done(r, "embed_out", _embed_html(r.value, r.details["dimensions"]), r.value)
 
 
 @expensive
 @ui_errors
-def pipeline_transcribe(model: str, audio: str, language: str = "", progress=gr.Progress()):
+def pipeline_transcribe(audio: str, model: str | None = None, language: str | None = None, progress=gr.Progress()):
     """Transcribe speech to text (an uploaded file or a microphone recording).
 
     Args:
-        model: a catalog id (e.g. openai/whisper-tiny), any Hub id, a local folder (transformers or CTranslate2)
-            or "openai:whisper-1"; empty = the default. The same engine as the Minutes tab's transcribe.
         audio: the audio file (any format ffmpeg reads; resampled to 16 kHz; limits WORKBENCH_MAX_AUDIO_MB and
             WORKBENCH_MAX_AUDIO_HOURS).
+        model: a catalog id (e.g. openai/whisper-tiny), any Hub id, a local folder (transformers or CTranslate2)
+            or "openai:whisper-1"; empty = the default. The same engine as the Minutes tab's transcribe.
         language: an ISO code such as "en" or "fr"; empty = detect.
 
     Returns:
-        The transcript, a summary, the code, and the raw result (with timestamped segments).
+        The status line, the transcript, a summary, the code, and the raw result (with timestamped segments).
     """
-    r = _run("automatic-speech-recognition", {"audio": audio, "language": language}, model, progress)
-    return r.value, _info(r), r.code, _raw(r, r.value)
-
-
-def _int16(audio):
-    import numpy as np
-
-    return (np.clip(audio, -1.0, 1.0) * 32767).astype(np.int16)
+    r = _run("automatic-speech-recognition", {"audio": audio, "language": language or ""}, model, progress)
+    return _done(r, "text_out", r.value, r.value)
 
 
 @expensive
 @ui_errors
-def pipeline_audio(task: str, model: str, text: str, duration_s: float = 5.0, seed: int = -1,
-                   progress=gr.Progress()):
+def pipeline_audio(task: str, model: str | None = None, text: str | None = None, duration_s: float = 5.0,
+                   seed: int = -1, progress=gr.Progress()):
     """Generate audio from text: speech (text-to-speech) or sound and music (text-to-audio).
 
     Args:
@@ -226,20 +234,22 @@ def pipeline_audio(task: str, model: str, text: str, duration_s: float = 5.0, se
         seed: text-to-audio only: random seed (-1 = random; the seed used is reported).
 
     Returns:
-        The audio (playable and downloadable), a summary, the code, and the raw result.
+        The status line, the audio (playable and downloadable), a summary, the code, and the raw result.
     """
+    from engines.audio import pcm16
+
     task = _task_of(task, "audio_out")
-    r = _run(task, {"text": text, "duration_s": duration_s, "seed": None if seed in (None, -1) else seed}, model,
-             progress)
+    r = _run(task, {"text": text or "", "duration_s": duration_s, "seed": None if seed in (None, -1) else seed},
+             model, progress)
     sr, audio = r.value
     raw = {"sampling_rate": sr, "samples": int(audio.size), "duration_s": round(audio.size / sr, 2)}
-    return (sr, _int16(audio)), _info(r), r.code, _raw(r, raw)
+    return _done(r, "audio_out", (sr, pcm16(audio)), raw)
 
 
 @expensive
 @ui_errors
-def pipeline_image(model: str, prompt: str, seed: int = -1, steps: int = 2, width: int = 512, height: int = 512,
-                   progress=gr.Progress()):
+def pipeline_image(model: str | None = None, prompt: str | None = None, seed: int = -1, steps: int = 2,
+                   width: int = 512, height: int = 512, progress=gr.Progress()):
     """Generate an image from a prompt with a diffusers pipeline.
 
     Args:
@@ -251,13 +261,13 @@ def pipeline_image(model: str, prompt: str, seed: int = -1, steps: int = 2, widt
         height: image height in pixels (a multiple of 16, at least 64).
 
     Returns:
-        The image (downloadable), a summary, the code, and the raw result.
+        The status line, the image (downloadable), a summary, the code, and the raw result.
     """
-    inputs = {"text": prompt, "seed": None if seed in (None, -1) else seed, "steps": steps, "width": width,
+    inputs = {"text": prompt or "", "seed": None if seed in (None, -1) else seed, "steps": steps, "width": width,
               "height": height}
     r = _run("text-to-image", inputs, model, progress)
     size = getattr(r.value, "size", None)
-    return r.value, _info(r), r.code, _raw(r, {"size": list(size) if size else None, "seed": r.details.get("seed")})
+    return _done(r, "image_out", r.value, {"size": list(size) if size else None, "seed": r.details.get("seed")})
 
 
 # ----------------------------------------------------------------------------------------------- layout
@@ -287,14 +297,20 @@ def _example_values(task: str) -> dict[str, Any]:
     return values
 
 
-def on_task(task: str) -> list:
-    """Updates for every input, option, button and output when the task changes (shown only where it applies)."""
+def family_tasks(family: str) -> list[tuple[str, str]]:
+    """(label, key) of the tasks one endpoint runs (its own task choices, so its API lists only those)."""
+    return [(spec.label, name) for name, spec in pl.TASKS.items() if spec.family == family]
+
+
+def on_task(task: str) -> dict:
+    """Updates, by name, for every input, option, button and output when the task changes (each shown only where it
+    applies; the previous result is cleared)."""
     spec = pl.TASKS.get(task) or pl.TASKS[FIRST_TASK]
     task = spec.name
     shown = set(TASK_INPUTS[task])
     examples = _example_values(task)
     choices, value = _model_choices(task)
-    updates = [gr.update(choices=choices, value=value), gr.update(value=_description(task))]
+    updates: dict[str, Any] = {"model": gr.update(choices=choices, value=value), "about": _description(task)}
     for key in INPUT_KEYS:
         upd: dict[str, Any] = {"visible": key in shown}
         if key in examples:
@@ -302,12 +318,15 @@ def on_task(task: str) -> list:
         if key == "text":
             upd["label"] = {"text-to-image": "Prompt", "text-to-audio": "Describe the sound or music",
                             "text-generation": "Prompt", "feature-extraction": "Text"}.get(task, "Text")
-        updates.append(gr.update(**upd))
-    updates.append(gr.update(visible=bool(shown & set(OPTION_KEYS))))
-    updates += [gr.update(visible=spec.family == fam) for fam in FAMILIES]
+        updates[key] = gr.update(**upd)
+    updates["options"] = gr.update(visible=bool(shown & set(OPTION_KEYS)))
+    for fam in FAMILIES:
+        updates[f"run_{fam}"] = gr.update(visible=spec.family == fam)
+        if fam in TASK_FAMILIES:
+            updates[f"task_{fam}"] = task if spec.family == fam else gr.update()
     outs = set(OUTPUTS_BY_KIND[spec.kind] if task != "ner" else ("entities_out",))
-    updates += [gr.update(visible=key in outs, value=None) for key in OUTPUT_KEYS]
-    return updates + [gr.update(value=""), gr.update(value=""), gr.update(value=None)]
+    updates.update({key: gr.update(visible=key in outs, value=None) for key in OUTPUT_KEYS})
+    return {**updates, "status": "", "info": "", "code": "", "raw": None}
 
 
 def _inputs() -> dict[str, Any]:
@@ -357,27 +376,38 @@ def _outputs() -> dict[str, Any]:
     }
 
 
-def _wire(buttons: dict, c: dict, o: dict, task, model, tail: list) -> None:
+TASK_FAMILIES = ("classify", "text", "audio_out")  # the endpoints that take a task
+
+
+def _wire(c: dict, o: dict, model, tasks: dict, buttons: dict) -> None:
     events = {
-        "classify": (pipeline_classify, [task, model, c["text"], c["labels"], c["multi_label"], c["top_k"]],
-                     [o["labels_out"], o["entities_out"]], "pipeline_classify"),
-        "answer": (pipeline_answer, [model, c["question"], c["context"]], [o["entities_out"]], "pipeline_answer"),
-        "text": (pipeline_text, [task, model, c["text"], c["pair"], c["min_length"], c["max_length"],
-                                 c["max_new_tokens"], c["temperature"]], [o["text_out"]], "pipeline_text"),
-        "embed": (pipeline_embed, [model, c["text"], c["text_pair"]], [o["embed_out"]], "pipeline_embed"),
-        "audio_in": (pipeline_transcribe, [model, c["audio"], c["language"]], [o["text_out"]],
-                     "pipeline_transcribe"),
-        "audio_out": (pipeline_audio, [task, model, c["text"], c["duration_s"], c["seed"]], [o["audio_out"]],
-                      "pipeline_audio"),
+        "classify": (pipeline_classify, [tasks["classify"], model, c["text"], c["labels"], c["multi_label"],
+                                         c["top_k"]], ("labels_out", "entities_out"), "pipeline_classify"),
+        "answer": (pipeline_answer, [model, c["question"], c["context"]], ("entities_out",), "pipeline_answer"),
+        "text": (pipeline_text, [tasks["text"], model, c["text"], c["pair"], c["min_length"], c["max_length"],
+                                 c["max_new_tokens"], c["temperature"]], ("text_out",), "pipeline_text"),
+        "embed": (pipeline_embed, [model, c["text"], c["text_pair"]], ("embed_out",), "pipeline_embed"),
+        "audio_in": (pipeline_transcribe, [c["audio"], model, c["language"]], ("text_out",), "pipeline_transcribe"),
+        "audio_out": (pipeline_audio, [tasks["audio_out"], model, c["text"], c["duration_s"], c["seed"]],
+                      ("audio_out",), "pipeline_audio"),
         "image": (pipeline_image, [model, c["text"], c["seed"], c["steps"], c["width"], c["height"]],
-                  [o["image_out"]], "pipeline_image"),
+                  ("image_out",), "pipeline_image"),
     }
-    for family, (fn, inputs, outputs, api_name) in events.items():
-        buttons[family].click(fn, inputs, outputs + tail, api_name=api_name, **GPU_EVENT)
+    for family, (fn, inputs, results, api_name) in events.items():
+        outputs = {"status": o["status"], **{k: o[k] for k in results}, "info": o["info"], "code": o["code"],
+                   "raw": o["raw"]}
+        on(buttons[family].click, fn, inputs, outputs, api_name=api_name, status="status",
+           clear=(*results, "info", "code", "raw"), running="Loading the model (first use downloads it)…",
+           **GPU_EVENT)
 
 
 def build(settings: Settings | None = None, links: Links | None = None) -> None:
-    """Render the Pipelines tab inside the current Blocks."""
+    """Render the Pipelines tab inside the current Blocks.
+
+    Args:
+        settings: deployment settings (read once by the app).
+        links: cross-tab targets; this tab receives a model id as "pipelines.model" and a task as "pipelines.task".
+    """
     with gr.Tab("Pipelines", id="pipelines"):
         gr.Markdown("Every transformers pipeline task in two clicks: pick a task, press **Run**. Each result "
                     "shows the model, device and timings, and the few lines of plain transformers/diffusers code "
@@ -385,19 +415,26 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
         with gr.Row():
             task = gr.Dropdown(TASK_CHOICES, value=FIRST_TASK, label="Task", elem_id="pl-task", scale=1)
             choices, value = _model_choices(FIRST_TASK)
-            model = ModelBox(choices, value=value, label="Model (catalog, Hub id or "
-                                "local folder)", elem_id="pl-model", scale=2)
+            model = ModelBox(choices, value=value, label="Model (catalog, Hub id or local folder)",
+                             elem_id="pl-model", scale=2)
+        # each endpoint's own task (hidden, kept in step with the one above): its API offers only its tasks
+        tasks = {fam: gr.Dropdown(family_tasks(fam), value=FIRST_TASK if fam == "classify" else
+                                  family_tasks(fam)[0][1], visible=False, label="Task") for fam in TASK_FAMILIES}
         about = gr.Markdown(_description(FIRST_TASK), elem_id="pl-about")
         c = _inputs()
         buttons = {fam: gr.Button("Run", variant="primary", visible=fam == "classify", elem_id=f"pl-run-{fam}")
                    for fam in FAMILIES}
-        o = _outputs()
-        info = gr.Markdown(elem_id="pl-info")
+        o = {"status": gr.HTML(elem_id="pl-status"), **_outputs(), "info": gr.Markdown(elem_id="pl-info")}
         with gr.Accordion("Show code", open=False):
-            code = gr.Code(language="python", label="Reproduce with plain transformers / diffusers",
-                           elem_id="pl-code")
+            o["code"] = gr.Code(language="python", label="Reproduce with plain transformers / diffusers",
+                                elem_id="pl-code")
         with gr.Accordion("Raw result (JSON)", open=False):
-            raw = gr.JSON(label="Result")
-        _wire(buttons, c, o, task, model, [info, code, raw])
-        task.change(on_task, task, [model, about] + [c[k] for k in INPUT_KEYS] + [c["options"]]
-                    + [buttons[f] for f in FAMILIES] + [o[k] for k in OUTPUT_KEYS] + [info, code, raw], api_name=False)
+            o["raw"] = gr.JSON(label="Result")
+        _wire(c, o, model, tasks, buttons)
+        changed = {"model": model, "about": about, **{k: c[k] for k in INPUT_KEYS}, "options": c["options"],
+                   **{f"run_{f}": buttons[f] for f in FAMILIES}, **{f"task_{f}": tasks[f] for f in TASK_FAMILIES},
+                   **{k: o[k] for k in (*OUTPUT_KEYS, "status", "info", "code", "raw")}}
+        on(task.change, on_task, [task], changed, api_name=False)
+    if links is not None:
+        links.register("pipelines.task", "pipelines", task)
+        links.register("pipelines.model", "pipelines", model)
