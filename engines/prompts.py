@@ -273,3 +273,36 @@ Answer B:
 Which answer meets the criteria better? Reply in exactly this format:
 Winner: <A, B or tie>
 Rationale: <one sentence>"""
+
+
+# --------------------------------------------------------------------------- Evaluate tab: contamination (issue 18)
+# Guided vs general instruction (Golchin & Surdeanu 2023, "Time Travel in LLMs"): the same first piece of an item,
+# once with the dataset's name and split ("guided"), once without ("general"). A model that completes the second
+# piece much more faithfully when told where the item comes from has probably seen it. ``{label_block}`` is
+# CONTAM_LABEL_BLOCK with the item's answer (their open-QA format), or empty for items without one.
+
+CONTAM_GUIDED_USER = """INSTRUCTION:
+You are provided with the FIRST PIECE of an instance from the {split} split of the {dataset} dataset.
+Finish the SECOND PIECE of the instance as EXACTLY appeared in the dataset.
+ONLY rely on the original form of the instance in the dataset to finish the SECOND PIECE.
+{label_block}
+FIRST PIECE:
+{first_piece}
+
+SECOND PIECE:"""
+
+CONTAM_GENERAL_USER = """INSTRUCTION:
+Finish the SECOND PIECE based on the FIRST PIECE, such that these two pieces become a single instance{label_clause}.
+{label_block}
+FIRST PIECE:
+{first_piece}
+
+SECOND PIECE:"""
+
+CONTAM_LABEL_BLOCK = "\nANSWER: {label}\n"
+CONTAM_LABEL_CLAUSE = " with the following ANSWER"
+
+# A reference set of items the model cannot have seen: the same items reworded by another model.
+CONTAM_PARAPHRASE_SYSTEM = ("You reword text. Keep its meaning, facts, numbers and names; change the wording and the "
+                            "sentence structure as much as you can. Reply with the reworded text only.")
+CONTAM_PARAPHRASE_USER = "Reword this text:\n\n{text}"

@@ -259,6 +259,7 @@ class _Handler(BaseHTTPRequestHandler):
             routes = {
                 ("GET", "/v1/models"): lambda: self._models(),
                 ("POST", "/v1/chat/completions"): lambda: self._chat(parsed, body_bytes),
+                ("POST", "/v1/completions"): lambda: self._completion(parsed),
                 ("POST", "/v1/audio/transcriptions"): lambda: self._transcribe(content_type, body_bytes),
             }
             route = routes.get((method, path))
@@ -415,6 +416,45 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._send_json(200, payload)
 
+    def _completion(self, body: Any) -> None:
+        """The legacy completions endpoint, as vLLM serves it: with ``echo`` and ``logprobs`` it returns the prompt's
+        own token log-probabilities (the first token's is null). Prompt tokens are ``split_pieces`` words, scored as
+        ``fake_logprobs``; the completion is one piece " ok". ``supports_completions = False`` answers 404 (a
+        chat-only server); ``supports_logprobs = False`` returns ``logprobs: null`` (a server that ignores them)."""
+        if not self.fake.supports_completions:
+            self._send_json(404, error_body("Invalid URL (POST /v1/completions)"))
+            return
+        if not isinstance(body, dict) or not isinstance(body.get("prompt"), str):
+            self._send_json(400, error_body("Missing required parameter: 'prompt'.", "missing_required_parameter"))
+            return
+        model, prompt = body.get("model"), body["prompt"]
+        if model not in SPECIAL_MODELS and model not in self.fake._scripted_models():
+            self._send_json(404, error_body(f"The model `{model}` does not exist", "model_not_found"))
+            return
+        limit = body.get("max_tokens")
+        generated = [" ok"] if not isinstance(limit, int) or limit > 0 else []
+        echo = bool(body.get("echo"))
+        pieces = (split_pieces(prompt) if echo else []) + generated
+        top = body.get("logprobs")
+        logprobs = None
+        if isinstance(top, int) and self.fake.supports_logprobs:
+            entries = fake_logprobs(pieces, max(1, top))
+            offsets, at = [], 0
+            for piece in pieces:
+                offsets.append(at)
+                at += len(piece)
+            logprobs = {"tokens": pieces, "token_logprobs": [e["logprob"] for e in entries],
+                        "top_logprobs": [{t["token"]: t["logprob"] for t in e["top_logprobs"]} for e in entries],
+                        "text_offset": offsets}
+            if echo and pieces:
+                logprobs["token_logprobs"][0], logprobs["top_logprobs"][0] = None, None
+        text = "".join(pieces)
+        usage = {"prompt_tokens": count_tokens(prompt), "completion_tokens": len(generated),
+                 "total_tokens": count_tokens(prompt) + len(generated)}
+        choice = {"index": 0, "text": text, "logprobs": logprobs, "finish_reason": "length"}
+        self._send_json(200, {"id": f"cmpl-fake{next(self.fake._ids)}", "object": "text_completion",
+                              "created": int(time.time()), "model": model, "usage": usage, "choices": [choice]})
+
     def _stream(
         self,
         model: str,
@@ -486,6 +526,7 @@ class FakeOpenAI:
         self.chunk_delay = chunk_delay
         self.slow_delay = slow_delay
         self.supports_logprobs = True  # False: ignore ``logprobs`` like a server without them
+        self.supports_completions = True  # False: no /v1/completions (a chat-only server)
         self.requests: list[dict] = []
         self._scripts: dict[str, list[str]] = {}
         self._paces: dict[str, float] = {}
