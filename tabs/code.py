@@ -3,15 +3,12 @@ outputs match, and time the speedup."""
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import gradio as gr
 
 from engines import codeconv, registry, sandbox
 from engines.config import Settings
 from engines.errors import InvalidInput
-from tabs.common import GPU_EVENT, Links, ModelBox, esc, expensive, ui_errors
+from tabs.common import GPU_EVENT, Links, ModelBox, esc, expensive, export_folder, ui_errors
 
 SAMPLE_CHOICES = [(s.title, s.key) for s in codeconv.SAMPLES.values()]
 FIRST_SAMPLE = next(iter(codeconv.SAMPLES.values()))
@@ -39,7 +36,7 @@ def _cpp_file(code: str, model: str) -> str | None:
     if not code.strip():
         return None
     name = "".join(c if c.isalnum() else "_" for c in model.split(":")[-1].split("/")[-1])[:40] or "converted"
-    folder = Path(tempfile.mkdtemp(prefix="wb-cpp-"))
+    folder = export_folder("code")
     path = folder / f"{name}.cpp"
     path.write_text(code, encoding="utf-8")
     return str(path)

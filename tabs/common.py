@@ -9,6 +9,7 @@ import html
 import inspect
 import logging
 from collections.abc import Callable
+from pathlib import Path
 
 import gradio as gr
 
@@ -150,6 +151,55 @@ def expensive(fn: Callable) -> Callable:
     session share it; ``tabs.server.WorkbenchBlocks`` enforces it before the handler runs)."""
     fn._workbench_expensive = True
     return fn
+
+
+# ----------------------------------------------------------------------------------------------- downloads
+
+EXPORTS_MAX_AGE_S = 3600.0  # download folders older than this are deleted when a new one is made
+
+
+def exports_root() -> Path:
+    """Where every tab writes its download files: one app-owned folder under the system temp dir."""
+    import tempfile
+
+    return Path(tempfile.gettempdir()) / "workbench-exports"
+
+
+def export_folder(kind: str, max_age_s: float = EXPORTS_MAX_AGE_S) -> Path:
+    """A fresh folder for one run's download files; folders older than ``max_age_s`` are deleted first.
+
+    Gradio copies a returned file into its own cache to serve it (that cache is bounded by ``delete_cache`` on the
+    app), so a run's folder is needed only until its files are served: nothing piles up, whatever the traffic.
+    """
+    import shutil
+    import tempfile
+    import time
+
+    root = exports_root()
+    root.mkdir(parents=True, exist_ok=True)
+    now = time.time()
+    for old in root.iterdir():
+        try:
+            if now - old.stat().st_mtime > max_age_s:
+                shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)
+        except OSError:  # another request removed it first
+            continue
+    return Path(tempfile.mkdtemp(prefix=f"{kind}-", dir=root))
+
+
+def write_exports(kind: str, files: dict[str, str]) -> list[str]:
+    """Write text download files into a fresh export folder (never a path the user chose).
+
+    Returns:
+        Their paths, in order.
+    """
+    folder = export_folder(kind)
+    paths = []
+    for name, content in files.items():
+        path = folder / name
+        path.write_text(content, encoding="utf-8")
+        paths.append(str(path))
+    return paths
 
 
 # ----------------------------------------------------------------------------------------------- run state

@@ -7,9 +7,7 @@ sub-tabs there. Formatting lives in ``tabs.compare_view``.
 
 from __future__ import annotations
 
-import tempfile
 import threading
-from pathlib import Path
 
 import gradio as gr
 import pandas as pd
@@ -20,7 +18,7 @@ from engines.errors import InvalidInput
 from engines.quant import QUANTIZATIONS
 from tabs import compare_extra
 from tabs import compare_view as view
-from tabs.common import GPU_EVENT, Links, ModelBox, esc, expensive, on, status_html, ui_errors
+from tabs.common import GPU_EVENT, Links, ModelBox, esc, expensive, export_folder, on, status_html, ui_errors
 
 COLS = arena.MAX_COLUMNS
 CHAT_CHOICES = [(f"{s.label} — {s.id}", s.id) for s in registry.by_kind("chat")]
@@ -47,7 +45,7 @@ def _columns(cols: list[arena.ColumnState]) -> dict:
 
 
 def _csv(rows: list[dict]) -> str:
-    path = Path(tempfile.mkdtemp(prefix="compare-")) / "compare-results.csv"
+    path = export_folder("compare") / "compare-results.csv"
     pd.DataFrame(rows).to_csv(path, index=False)
     return str(path)
 

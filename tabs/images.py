@@ -4,8 +4,6 @@ a session gallery of PNGs that carry their own metadata, and the diffusers code 
 from __future__ import annotations
 
 import re
-import tempfile
-from pathlib import Path
 
 import gradio as gr
 
@@ -13,7 +11,7 @@ from engines import images as im
 from engines import prompts, registry
 from engines.config import Settings
 from engines.errors import InvalidInput
-from tabs.common import GPU_EVENT, Links, ModelBox, esc, expensive, on, status_html, ui_errors
+from tabs.common import GPU_EVENT, Links, ModelBox, esc, expensive, export_folder, on, status_html, ui_errors
 
 CUSTOM = "Custom"
 SIZE_PRESETS: dict[str, tuple[int, int]] = {
@@ -108,7 +106,7 @@ def generate(prompt: str, model: str, seed: str, randomize: bool, steps: float, 
     im.check_steps(n_steps)
     im.check_size(w, h)
     seeds = _seeds(seed, bool(randomize), count)
-    out_dir = Path(tempfile.mkdtemp(prefix="workbench-images-"))
+    out_dir = export_folder("images")
     results, files = [], []
     progress(0, desc="Loading the model (first use downloads it)…")
     for k, s in enumerate(seeds):

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import tempfile
 import time
 from pathlib import Path
 
@@ -15,7 +14,18 @@ from engines import speech as sp
 from engines.config import Settings
 from engines.errors import InvalidInput
 from engines.snippets.speech import minutes_code, transcribe_code
-from tabs.common import GPU_EVENT, ChoiceBox, Links, ModelBox, esc, expensive, ui_errors
+from tabs.common import (
+    GPU_EVENT,
+    ChoiceBox,
+    Links,
+    ModelBox,
+    esc,
+    expensive,
+    on,
+    status_html,
+    ui_errors,
+    write_exports,
+)
 
 SAMPLE = Path(__file__).resolve().parent.parent / "assets" / "minutes" / "sample_meeting.mp3"
 LANGUAGES = [("Detect", "auto"), ("English", "en"), ("French", "fr"), ("German", "de"), ("Spanish", "es"),
@@ -25,17 +35,6 @@ LANGUAGES = [("Detect", "auto"), ("English", "en"), ("French", "fr"), ("German",
 
 def _choices(kind: str) -> list[tuple[str, str]]:
     return [(f"{s.label} ({s.id})", s.id) for s in registry.by_kind(kind)]
-
-
-def _write(files: dict[str, str]) -> list[str]:
-    """Write export files into a fresh server-side temp folder (never a path the user chose)."""
-    folder = Path(tempfile.mkdtemp(prefix="minutes-"))
-    paths = []
-    for name, content in files.items():
-        path = folder / name
-        path.write_text(content, encoding="utf-8")
-        paths.append(str(path))
-    return paths
 
 
 def transcript_stats(t: sp.Transcript) -> str:
@@ -63,8 +62,8 @@ def transcribe_meeting(audio: str, model: str, language: str = "auto", progress=
         language: ISO code such as "en" or "fr"; "auto" detects it.
 
     Returns:
-        The transcript (one "[hh:mm:ss] text" line per segment), a stats summary (Markdown), the transcript
-        files (.txt, .srt, .vtt) and a code snippet reproducing the run.
+        The status line, the transcript (one "[hh:mm:ss] text" line per segment), a stats summary (Markdown), the
+        transcript files (.txt, .srt, .vtt) and a code snippet reproducing the run.
     """
     if not audio:
         raise InvalidInput("Upload or record a meeting first (or click the sample recording below).")
@@ -75,24 +74,38 @@ def transcribe_meeting(audio: str, model: str, language: str = "auto", progress=
 
     progress(0.0, desc="Checking and decoding the audio")
     t = sp.transcribe(audio, model=(model or "").strip() or None, language=lang, on_progress=report)
-    files = _write({"transcript.txt": t.to_txt(), "transcript.srt": t.to_srt(), "transcript.vtt": t.to_vtt()})
+    files = write_exports("minutes", {"transcript.txt": t.to_txt(), "transcript.srt": t.to_srt(),
+                                      "transcript.vtt": t.to_vtt()})
     code = transcribe_code(t.source.get("ref", t.model), t.backend, device=t.device, dtype=t.source.get("dtype", ""),
                            language=t.language, multilingual=t.source.get("multilingual", True))
-    return t.timestamped_text(), transcript_stats(t), files, code
+    done = (f"{sp.clock(t.duration_s)} transcribed in {t.seconds:.1f} s ({len(t.segments)} segments, language "
+            f"{t.language or 'unknown'}).")
+    return {"t_status": status_html("warning" if t.notices else "done", done), "transcript": t.timestamped_text(),
+            "t_stats": transcript_stats(t), "t_files": files, "t_code": code}
 
 
 def _minutes_stats(stats, steps: int, started: float) -> str:
     if stats is None:
         return ""
     calls = f"{steps} model calls (map-reduce)" if steps > 1 else "1 model call"
-    return (f"✓ Done in **{time.perf_counter() - started:.1f} s** · {calls} · {stats.tokens:,} tokens generated · "
-            f"{stats.tokens_per_s:.1f} tokens/s · model **{esc(stats.model)}** · {esc(stats.backend)} on "
-            f"{esc(stats.device)} ({esc(stats.quantization)}) · load {stats.load_s:.2f} s")
+    return (f"{time.perf_counter() - started:.1f} s · {calls} · {stats.tokens:,} tokens generated · "
+            f"{stats.tokens_per_s:.1f} tokens/s · model {stats.model} · {stats.backend} on {stats.device} "
+            f"({stats.quantization}) · load {stats.load_s:.2f} s")
+
+
+def _final_status(quality, stats, steps: int, started: float, notices: list[str]) -> str:
+    """Done only when the minutes came out as asked; a warning state naming what is missing otherwise."""
+    numbers = _minutes_stats(stats, steps, started)
+    if quality is not None and (not quality.ok or not quality.action_items):
+        return status_html("warning", f"Minutes written, with problems: {' '.join(notices)} ({numbers})")
+    extra = f" Note: {' '.join(notices)}" if notices else ""  # e.g. an assumed context window: informative only
+    items = f"{quality.action_items} action item(s). " if quality is not None else ""
+    return status_html("done", f"{items}{numbers}.{extra}")
 
 
 @ui_errors
 @expensive
-def write_minutes(transcript: str, model: str, max_new_tokens: float = 1024):
+def write_minutes(transcript: str, model: str | None = None, max_new_tokens: float = 1024):
     """Stream Markdown minutes (summary, discussion points, takeaways, action items with owners and timestamps)
     from a transcript; long transcripts are summarized part by part first (map-reduce).
 
@@ -103,40 +116,54 @@ def write_minutes(transcript: str, model: str, max_new_tokens: float = 1024):
         max_new_tokens: upper bound on the length of the minutes in tokens.
 
     Yields:
-        The minutes so far (Markdown), the stage being run, the notes per part (Markdown), and the downloads
-        (minutes.md and action_items.csv) once done.
+        The status line (a warning when sections or action items are missing, a loop was stopped or the token
+        limit hit), the minutes so far (Markdown), the notes per part (Markdown), the downloads (minutes.md,
+        action_items.csv and the transcript used) once done, and the code reproducing the call.
     """
-    started, text, notes, status, stats, steps = time.perf_counter(), "", [], "", None, 1
+    started, text, notes, stats, steps, quality = time.perf_counter(), "", [], None, 1, None
     notices: list[str] = []
-    stream = mn.stream_minutes(transcript or "", model=(model or "").strip() or None,
-                               max_new_tokens=int(max_new_tokens or 1024))
+    model = (model or "").strip() or None
+    code = minutes_code(model or mn.default_model(), int(max_new_tokens or 1024))
+    stream = mn.stream_minutes(transcript or "", model=model, max_new_tokens=int(max_new_tokens or 1024))
     for chunk in stream:
         if chunk.notice:
             notices.append(chunk.notice)
         stage = getattr(chunk, "stage", None)
+        update = {}
         if stage:
             steps = max(steps, getattr(chunk, "steps", 1))
-            status = f"⏳ Step {chunk.step} of {chunk.steps}: {esc(stage)} · {time.perf_counter() - started:.1f} s"
+            update["status"] = status_html("running", f"Step {chunk.step} of {chunk.steps}: {stage} · "
+                                                      f"{time.perf_counter() - started:.1f} s")
         if getattr(chunk, "notes", None):
             notes.append(chunk.notes)
+            update["notes"] = "\n\n".join(notes)
         text += chunk.text
         if chunk.stats is not None:
-            stats = chunk.stats
-        yield text, status, "\n\n".join(notes), None
-    warn = "".join(f"\n\n> ⚠️ {esc(n)}" for n in notices)
-    files = _write({"minutes.md": text.strip() + "\n", "action_items.csv": mn.action_items_csv(text)})
-    yield text, _minutes_stats(stats, steps, started) + warn, "\n\n".join(notes), files
+            stats, quality = chunk.stats, getattr(chunk, "quality", None)
+            text = getattr(chunk, "final_text", None) or text
+        yield {**update, "minutes": text, "code": code}
+    files = write_exports("minutes", {"minutes.md": text.strip() + "\n", "action_items.csv": mn.action_items_csv(text),
+                                      "transcript_used.txt": (transcript or "").strip() + "\n"})
+    yield {"status": _final_status(quality, stats, steps, started, notices), "minutes": text,
+           "notes": "\n\n".join(notes), "files": files, "code": code}
 
 
-@ui_errors
-def minutes_code_for(model: str, max_new_tokens: float = 1024) -> str:
-    """Code reproducing the minutes call for ``model``."""
-    return minutes_code((model or "").strip() or mn.default_model(), int(max_new_tokens or 1024))
+def transcript_edited(transcript: str | None) -> dict:
+    """The transcript was edited by hand: the recording's stats and downloads no longer describe it (the minutes'
+    downloads carry the text they were written from)."""
+    note = ("✎ Edited by hand: the minutes are written from this text. The recording's stats and its .txt/.srt/.vtt "
+            "downloads no longer apply, so they were removed; the minutes' downloads include the transcript used.")
+    return {"t_stats": note, "t_files": None}
 
 
 def build(settings: Settings | None = None, links: Links | None = None) -> None:
-    """Render the Minutes tab inside the current Blocks."""
-    settings = Settings.from_env()
+    """Render the Minutes tab inside the current Blocks.
+
+    Args:
+        settings: deployment settings (read once by the app).
+        links: cross-tab targets; this tab receives a speech model id as "minutes.asr".
+    """
+    settings = settings or Settings.from_env()
     with gr.Tab("Minutes", id="minutes"):
         gr.Markdown("Turn a meeting recording into minutes: Whisper writes a timestamped transcript (any length, "
                     "in 30 s windows), then an LLM streams Markdown minutes with action items, owners and the "
@@ -163,28 +190,32 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
             go_m = gr.Button("Write minutes from the transcript", elem_id="min-write")
         with gr.Row():
             with gr.Column():
-                t_stats = gr.Markdown(elem_id="min-tstats")
-                transcript = gr.Textbox(label="Transcript (editable: the minutes are written from this text)",
-                                        lines=12, max_lines=30, elem_id="min-transcript")
-                t_files = gr.File(label="Transcript downloads (.txt, .srt, .vtt)", file_count="multiple",
-                                  interactive=False, elem_id="min-tfiles")
+                t_out = {"t_status": gr.HTML(elem_id="min-tstatus"), "t_stats": gr.Markdown(elem_id="min-tstats"),
+                         "transcript": gr.Textbox(label="Transcript (editable: the minutes are written from this "
+                                                        "text)", lines=12, max_lines=30, elem_id="min-transcript"),
+                         "t_files": gr.File(label="Transcript downloads (.txt, .srt, .vtt)", file_count="multiple",
+                                            interactive=False, elem_id="min-tfiles")}
             with gr.Column():
                 gr.Markdown("#### Minutes")
-                status = gr.Markdown(elem_id="min-status")
-                minutes = gr.Markdown(label="Minutes", elem_id="min-minutes", min_height=200)
-                m_files = gr.File(label="Minutes downloads (minutes.md, action_items.csv)", file_count="multiple",
-                                  interactive=False, elem_id="min-mfiles")
+                m_out = {"status": gr.HTML(elem_id="min-status"),
+                         "minutes": gr.Markdown(label="Minutes", elem_id="min-minutes", min_height=200),
+                         "files": gr.File(label="Minutes downloads (minutes.md, action_items.csv)",
+                                          file_count="multiple", interactive=False, elem_id="min-mfiles")}
         with gr.Accordion("Notes per part (long transcripts)", open=False, elem_id="min-notes-acc"):
-            notes = gr.Markdown(elem_id="min-notes")
+            m_out["notes"] = gr.Markdown(elem_id="min-notes")
         with gr.Accordion("Show code", open=False, elem_id="min-code-acc"):
-            t_code = gr.Code(language="python", label="Transcription", elem_id="min-tcode")
-            m_code = gr.Code(language="python", label="Minutes", elem_id="min-mcode")
+            t_out["t_code"] = gr.Code(language="python", label="Transcription", elem_id="min-tcode")
+            m_out["code"] = gr.Code(language="python", label="Minutes", elem_id="min-mcode")
 
-        t_out = [transcript, t_stats, t_files, t_code]
-        m_out = [minutes, status, notes, m_files]
-        go_t.click(transcribe_meeting, [audio, asr, lang], t_out, api_name="transcribe", **GPU_EVENT)
-        go_m.click(write_minutes, [transcript, llm, max_new], m_out, api_name="minutes", **GPU_EVENT)
-        both.click(transcribe_meeting, [audio, asr, lang], t_out, api_name=False, **GPU_EVENT).success(
-            write_minutes, [transcript, llm, max_new], m_out, api_name=False, **GPU_EVENT)
-        for trigger in (go_m.click, both.click):
-            trigger(minutes_code_for, [llm, max_new], [m_code], api_name=False, queue=False)
+        t_run = {"status": "t_status", "clear": ("t_stats", "transcript", "t_files", "t_code"),
+                 "running": "Checking and decoding the audio…", **GPU_EVENT}
+        m_run = {"status": "status", "clear": ("minutes", "files", "notes", "code"),
+                 "running": "Writing the minutes…", **GPU_EVENT}
+        on(go_t.click, transcribe_meeting, [audio, asr, lang], t_out, api_name="transcribe", **t_run)
+        on(go_m.click, write_minutes, [t_out["transcript"], llm, max_new], m_out, api_name="minutes", **m_run)
+        transcribed = on(both.click, transcribe_meeting, [audio, asr, lang], t_out, api_name=False, **t_run)
+        on(transcribed.success, write_minutes, [t_out["transcript"], llm, max_new], m_out, api_name=False, **m_run)
+        on(t_out["transcript"].input, transcript_edited, [t_out["transcript"]],
+           {k: t_out[k] for k in ("t_stats", "t_files")}, api_name=False, queue=False)
+    if links is not None:
+        links.register("minutes.asr", "minutes", asr)

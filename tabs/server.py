@@ -26,6 +26,8 @@ class WorkbenchBlocks(gr.Blocks):
     """``gr.Blocks`` with the input policy and the session rate limit applied to every event."""
 
     def __init__(self, *args, settings: Settings | None = None, **kwargs):
+        # Gradio's cache (uploads, and the copies of files it serves) is bounded: files older than an hour go
+        kwargs.setdefault("delete_cache", (1800, 3600))
         super().__init__(*args, **kwargs)
         self.workbench_settings = settings or Settings.from_env()
         self.rate_limiter: RateLimiter | None = limiter_from_env(self.workbench_settings)

@@ -4,10 +4,8 @@ the dataset to the Hub (when HF_TOKEN is set)."""
 from __future__ import annotations
 
 import re
-import tempfile
 import time
 from dataclasses import asdict
-from pathlib import Path
 
 import gradio as gr
 import pandas as pd
@@ -16,7 +14,7 @@ from engines import registry
 from engines import synthetic as syn
 from engines.config import Settings
 from engines.errors import InvalidInput
-from tabs.common import GPU_EVENT, PALETTE, Links, ModelBox, esc, expensive, on, status_html, ui_errors
+from tabs.common import GPU_EVENT, PALETTE, Links, ModelBox, esc, expensive, export_folder, on, status_html, ui_errors
 
 FIELD_COLUMNS = ["name", "type", "values (enum)", "min", "max", "description"]
 EXAMPLES: dict[str, tuple[str, list[list]]] = {
@@ -146,7 +144,7 @@ def details_markdown(stats: syn.RunStats) -> str:
 
 def _write_files(rows: list[dict], fields: list[syn.Field], description: str) -> list[str]:
     slug = re.sub(r"[^a-z0-9]+", "-", description.lower()).strip("-")[:40] or "dataset"
-    folder = Path(tempfile.mkdtemp(prefix="workbench-synthetic-"))
+    folder = export_folder("synthetic")
     csv_path, jsonl_path = folder / f"synthetic-{slug}.csv", folder / f"synthetic-{slug}.jsonl"
     csv_path.write_text(syn.to_csv(rows, fields), encoding="utf-8")
     jsonl_path.write_text(syn.to_jsonl(rows), encoding="utf-8")

@@ -23,8 +23,9 @@ def _files(value) -> dict[str, Path]:
 
 
 def test_transcribe_sample_recording(client, minutes_fx):  # noqa: F811
-    text, stats, files, code = client.predict(handle_file(str(SAMPLE_PATH)), str(minutes_fx["whisper"]), "en",
-                                              api_name="/transcribe")
+    status, stats, text, files, code = client.predict(handle_file(str(SAMPLE_PATH)), str(minutes_fx["whisper"]),
+                                                      "en", api_name="/transcribe")
+    assert "data-state='done'" in status and "transcribed" in status
     lines = text.splitlines()
     assert lines and all(re.match(r"^\[\d\d:\d\d:\d\d\] \S", line) for line in lines)
     assert "real-time factor" in stats and "transformers" in stats and re.search(r"\(4[01]\.\d s\)", stats)
@@ -37,9 +38,11 @@ def test_transcribe_sample_recording(client, minutes_fx):  # noqa: F811
 
 def test_minutes_stream_and_exports(client, fake_server):
     fake_server.script("minutes-tab", MINUTES_MD)
-    minutes, status, notes, files = client.predict("[00:00:01] Alice: let's start.\n[00:00:09] Bob: I fix the bugs.",
-                                                   "openai:minutes-tab", 512, api_name="/minutes")
-    assert minutes.strip() == MINUTES_MD.strip() and "Done in" in status and "1 model call" in status and notes == ""
+    status, minutes, files, notes, code = client.predict(
+        "[00:00:01] Alice: let's start.\n[00:00:09] Bob: I fix the bugs.", "openai:minutes-tab", 512,
+        api_name="/minutes")
+    assert minutes.strip() == MINUTES_MD.strip() and "data-state='done'" in status and "1 model call" in status
+    assert "2 action item(s)" in status and notes == "" and "OpenAI(" in code
     got = _files(files)
     assert got["minutes.md"].read_text().strip() == MINUTES_MD.strip()
     rows = list(csv.DictReader(got["action_items.csv"].open()))
@@ -55,6 +58,16 @@ def test_transcribe_errors_reach_the_user(client, tmp_path, make, message):
     make(path)
     with pytest.raises(AppError, match=message):
         client.predict(handle_file(str(path)), "openai:whisper-1", "auto", api_name="/transcribe")
+
+
+def test_degenerate_minutes_are_a_warning_not_a_tick(client, fake_server):
+    fake_server.script("minutes-prose-tab", "Everyone talked about the budget for a while.")
+    status, minutes, files, _, _ = client.predict("[00:00:01] Alice: the budget.", "openai:minutes-prose-tab", 256,
+                                                  api_name="/minutes")
+    assert "data-state='warning'" in status and "data-state='done'" not in status
+    assert "lack the section(s)" in status and "No action items were found" in status
+    rows = list(csv.DictReader(_files(files)["action_items.csv"].open()))
+    assert rows == []  # the CSV has only its header, and the status said so
 
 
 def test_minutes_errors_reach_the_user(client):
