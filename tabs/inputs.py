@@ -20,6 +20,7 @@ import gradio as gr
 from engines.config import Settings
 
 MAX_JSON_DEPTH = 32
+MAX_CHOICE_CHARS = 4096  # a dropdown value: a model reference or a name, never a document
 _STRUCTURAL = (gr.State,)
 
 
@@ -109,7 +110,9 @@ def check_number(name: str, value: Any, component, optional: bool) -> None:
         raise _fail(name, "expected a finite number.")
     low, high = getattr(component, "minimum", None), getattr(component, "maximum", None)
     if low is not None and value < low or high is not None and value > high:
-        raise _fail(name, f"{value:g} is outside the allowed range {low:g} to {high:g}.")
+        allowed = (f"the allowed range {low:g} to {high:g}" if low is not None and high is not None else
+                   f"the minimum {low:g}" if low is not None else f"the maximum {high:g}")
+        raise _fail(name, f"{value:g} is outside {allowed}.")
 
 
 def _check_items(name: str, items: list, settings: Settings) -> None:
@@ -142,23 +145,44 @@ def check_structured(name: str, value: Any, settings: Settings) -> None:
                               "(WORKBENCH_MAX_INPUT_CHARS).")
 
 
-def _check_dropdown(name: str, value: Any, component, settings: Settings) -> None:
-    if getattr(component, "multiselect", False):
-        if value is None:
-            return
-        if not isinstance(value, list):
-            value = [value] if isinstance(value, str) else value
-        if not isinstance(value, list):
-            raise _fail(name, f"expected a list of choices, got {type(value).__name__}.")
-        _check_items(name, value, settings)
-        for item in value:
-            if not isinstance(item, str | int | float) or isinstance(item, bool):
-                raise _fail(name, f"each choice must be text, got {type(item).__name__}.")
-            check_text(name, str(item), 4096)
+def _numeric_choices(component) -> bool:
+    return any(isinstance(c[1] if isinstance(c, tuple) else c, int | float) for c in (component.choices or []))
+
+
+def _check_choice(name: str, item: Any, component) -> None:
+    if item is None:
         return
-    if value is not None and (not isinstance(value, str | int | float) or isinstance(value, bool)):
-        raise _fail(name, f"expected one choice (text), got {type(value).__name__}.")
-    check_text(name, value if not isinstance(value, int | float) else str(value), 4096)
+    numeric = _numeric_choices(component)
+    if isinstance(item, bool) or not (isinstance(item, str) or numeric and isinstance(item, int | float)):
+        choices = "one of the choices" + (" or any value" if getattr(component, "allow_custom_value", False) else "")
+        raise _fail(name, f"expected text ({choices}), got {type(item).__name__}.")
+    if isinstance(item, str):
+        check_text(name, item, MAX_CHOICE_CHARS)
+
+
+def _check_dropdown(name: str, value: Any, component, settings: Settings) -> None:
+    if getattr(component, "multiselect", False) and value is not None:
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list):
+            raise _fail(name, f"expected a list of choices, got {type(value).__name__}.")
+        _check_items(name, items, settings)
+        for item in items:
+            _check_choice(name, item, component)
+        return
+    _check_choice(name, value, component)
+
+
+def _check_file(name: str, value: Any, settings: Settings) -> None:
+    if value is None:
+        return
+    files = value if isinstance(value, list) else [value]
+    if not isinstance(value, dict | list | str):
+        raise _fail(name, f"expected a file, got {type(value).__name__}.")
+    _check_items(name, files, settings)
+    for item in files:
+        where = item.get("path") or item.get("url") if isinstance(item, dict) else item
+        if isinstance(where, str) and where.lower().startswith(("http://", "https://")):
+            raise _fail(name, "this app does not fetch files from URLs: upload the file instead.")
 
 
 def _optional(block_fn, names: list[str], index: int) -> bool:
@@ -184,11 +208,8 @@ def check_value(component, value: Any, name: str, settings: Settings, optional: 
         _check_dropdown(name, value, component, settings)
     elif isinstance(component, gr.JSON | gr.Dataframe):
         check_structured(name, value, settings)
-    elif isinstance(component, gr.File | gr.Audio | gr.Image):
-        if value is not None and not isinstance(value, dict | list | str):
-            raise _fail(name, f"expected a file, got {type(value).__name__}.")
-        if isinstance(value, list):
-            _check_items(name, value, settings)
+    elif isinstance(component, gr.File | gr.Audio | gr.Image | gr.Video | gr.Gallery):
+        _check_file(name, value, settings)
 
 
 def check_inputs(block_fn, inputs: list[Any], settings: Settings) -> None:

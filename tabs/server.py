@@ -36,7 +36,14 @@ class WorkbenchBlocks(gr.Blocks):
         """Check the inputs (first call of an event only), then let Gradio run it."""
         fn = self.fns[block_fn] if isinstance(block_fn, int) else block_fn
         if iterator is None:
-            check_inputs(fn, inputs, self.workbench_settings)
+            try:
+                check_inputs(fn, inputs, self.workbench_settings)
+            except gr.Error:
+                raise
+            except Exception as exc:  # the policy itself must never turn bad input into a generic crash
+                log.error("input check failed on %s", fn.api_name, exc_info=exc)
+                raise gr.Error("The inputs could not be read: check their types and format.", title="Invalid input",
+                               print_exception=False) from None
             if self.rate_limiter is not None and getattr(fn.fn, "_workbench_expensive", False):
                 self.rate_limiter.check(_session(request))
         try:

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from conftest import SECRET_MARKER, serve_app
 
+CASES_PER_ENDPOINT = 8
 LIMIT = 2_000  # WORKBENCH_MAX_INPUT_CHARS of this app: small, so over-long payloads stay small
 GENERIC = ("upstream", "Traceback", "Something went wrong")
 
@@ -55,9 +56,14 @@ def call(url: str, name: str, data) -> tuple[str, object]:
     return str(event), payload
 
 
+FILES = ("File", "Audio", "Image", "Video", "Gallery")
+
+
 def defaults(params: list[dict]) -> list:
-    """A valid-looking argument list: each parameter's default, else its example."""
-    return [p["parameter_default"] if p.get("parameter_has_default") else p.get("example_input") for p in params]
+    """A valid-looking argument list: each parameter's default, else its example (no file: Gradio's example files
+    are URLs, which this app refuses)."""
+    return [None if p["component"] in FILES else p["parameter_default"] if p.get("parameter_has_default")
+            else p.get("example_input") for p in params]
 
 
 def text_params(params: list[dict]) -> list[int]:
@@ -85,9 +91,10 @@ def test_every_text_parameter_refuses_an_overlong_value(policy_app, endpoints):
 def _bad_values(rng: random.Random) -> list:
     deep = "[" * 50_000
     return [None, "abc", "\ud800", [], [1, 2], {"a": 1}, True, -1e300, 1e300, "", deep, [deep], {"role": deep},
-            "x" * 100, [None], rng.random(), [["a"] * 3]]
+            "x" * 100, [None], rng.random(), [["a"] * 3], {"path": "https://example.com/a.wav", "meta": {}}]
 
 
+@pytest.mark.timeout(900)
 def test_malformed_values_get_specific_errors_and_the_app_keeps_serving(policy_app, endpoints):
     url, _ = policy_app
     rng = random.Random(20261201)
@@ -95,11 +102,10 @@ def test_malformed_values_get_specific_errors_and_the_app_keeps_serving(policy_a
     for name, info in endpoints.items():
         params = info["parameters"]
         cases = [[]] if params else []  # no arguments at all
-        for i in range(len(params)):
-            for value in rng.sample(_bad_values(rng), 5):
-                data = defaults(params)
-                data[i] = value
-                cases.append(data)
+        for _ in range(CASES_PER_ENDPOINT if params else 0):  # seeded: the same cases every run
+            data = defaults(params)
+            data[rng.randrange(len(params))] = rng.choice(_bad_values(rng))
+            cases.append(data)
         for data in cases:
             event, payload = call(url, name, data)
             message = payload.get("error") if isinstance(payload, dict) else None
