@@ -1,0 +1,577 @@
+"""Evaluate tab: your own private test set, up to six models side by side, scored per item, with a drill-down,
+per-model intervals, paired significance tests, pairwise judging, stored runs (resume, reopen, flips) and downloads.
+
+Adapters only: the work is in ``engines.evals``; HTML and tables in ``tabs.evaluate_view``.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import gradio as gr
+
+from engines import evals
+from engines.config import Settings
+from engines.errors import InvalidInput
+from engines.evals import report
+from engines.evals.judge import judge_run_pairs
+from engines.evals.runner import MAX_MODELS, ModelProgress, RunEvent
+from engines.evals.scoring import METHOD_LABELS, METHODS
+from engines.evals.sources import EXAMPLES, example_names
+from engines.evals.store import RunStore
+from engines.evals.testsets import KINDS, ROLE_LABELS, RawTable, max_items
+from tabs import evaluate_view as view
+from tabs.common import GPU_EVENT, Links, ModelBox, expensive, on, status_html, ui_errors
+from tabs.synthetic import default_model, model_choices
+
+SOURCES = [("Example set", "example"), ("Upload CSV / JSON Lines", "upload"), ("Dataset (Hub id or local folder)",
+           "dataset"), ("Synthetic data tab", "synthetic")]
+MAPPED = ("question", "answer", "choices", "tests", "rubric", "id", "kind")
+STREAM_EVERY_S = 0.3  # coalesce matrix updates (a 200 × 6 matrix re-renders at most ~3×/s)
+
+
+def column_box(label: str, elem_id: str) -> ModelBox:
+    """A column picker: the loaded table's columns in the UI, any column name (free text) over the API and MCP.
+
+    A ModelBox (a free string in the API schema), described as a column; not a subclass: Gradio builds a template
+    component's config from its parent's signature.
+    """
+    box = ModelBox([("(not mapped)", "")], value="", label=label, min_width=150, elem_id=elem_id)
+    box._value_description = "a column name of the loaded table (empty = not mapped)"
+    return box
+
+
+def _store() -> RunStore:
+    return RunStore.default()
+
+
+def _blank(value) -> str | None:
+    text = "" if value is None else str(value).strip()
+    return text or None
+
+
+# ----------------------------------------------------------------------------------------------- test sets
+
+
+def _read(source: str, example, file, dataset, config, split, rows, synthetic) -> RawTable:
+    if source == "example":
+        return evals.read_example(_blank(example) or "short-qa")
+    if source == "upload":
+        path = file if isinstance(file, str) else getattr(file, "name", None) or (file or {}).get("path")
+        if not path:
+            raise InvalidInput("Upload a CSV or JSON Lines file first.")
+        return evals.read_file(path, Path(getattr(file, "orig_name", None) or path).name)
+    if source == "dataset":
+        return evals.read_dataset(_blank(dataset) or "", _blank(config), _blank(split), int(rows) if rows else None)
+    if source == "synthetic":
+        data = synthetic or {}
+        return evals.read_synthetic(data.get("rows") or [], data.get("fields"), data.get("name") or "Synthetic data")
+    raise InvalidInput(f"Unknown source '{source}': use example, upload, dataset or synthetic.")
+
+
+@ui_errors
+def load_test_set(source: str, example: str | None = None, file=None, dataset: str | None = None,
+                  config: str | None = None, split: str | None = None, rows: float | None = None,
+                  synthetic: dict | None = None, question_column: str | None = None, answer_column: str | None = None,
+                  choices_column: str | None = None, tests_column: str | None = None,
+                  rubric_column: str | None = None, id_column: str | None = None, kind_column: str | None = None,
+                  kind: str | None = None):
+    """Load a test set, map its columns and validate it; the set is stored and named by its hash (the set id).
+
+    Args:
+        source: where the rows come from: example, upload, dataset or synthetic.
+        example: example set key (short-qa or multiple-choice) when source is example.
+        file: the uploaded .csv or .jsonl file when source is upload.
+        dataset: Hub dataset id (org/name) or local dataset folder when source is dataset.
+        config: dataset configuration (subset) name, if it has several.
+        split: dataset split (default: test, else validation, else train).
+        rows: how many rows to take from the start of the dataset (0 or empty: as many as allowed).
+        synthetic: rows sent by the Synthetic data tab, {"rows": [...], "fields": [...]}.
+        question_column: column holding the question or task (all mapping columns empty = guess from names).
+        answer_column: column holding the reference answer, or the right choice (text, letter or 0-based index).
+        choices_column: column holding the list of choices, or several columns joined by commas (A,B,C,D).
+        tests_column: column holding assert-style Python tests (code items).
+        rubric_column: column holding the grading rubric (open-ended items).
+        id_column: column holding a unique item id (default: the row number).
+        kind_column: column holding each row's kind (freeform, choice, code or rubric).
+        kind: item kind for every row: auto, freeform, choice, code or rubric.
+
+    Returns:
+        The status line, the first rows, the set card, the set id and the column mapping.
+    """
+    table = _read(source, example, file, dataset, config, split, rows, synthetic)
+    given = dict(zip(MAPPED, (question_column, answer_column, choices_column, tests_column, rubric_column,
+                              id_column, kind_column), strict=True))
+    given = {k: v.strip() for k, v in given.items() if _blank(v)}
+    mapping = given or evals.guess_mapping(table.columns)
+    choices = [("(not mapped)", ""), *[(c, c) for c in table.columns]]
+    boxes = {f"map_{role}": gr.update(choices=choices, value=mapping.get(role, "")) for role in MAPPED}
+    yield {"preview": view.preview_frame(table), **boxes, "card": "", "set_id": ""}
+    testset = evals.build_testset(table, mapping, kind=_blank(kind) or "auto")
+    set_id = _store().save_testset(testset)
+    yield {"card": view.set_html(testset), "set_id": set_id, **{f"map_{r}": mapping.get(r, "") for r in MAPPED},
+           "set_status": status_html("done", f"{testset.size:,} items loaded from {testset.source}.")}
+
+
+def synthetic_payload(state: dict | None) -> dict:
+    """What the Synthetic data tab sends to this tab ("Evaluate on these rows"): its last run's rows and field names.
+
+    Args:
+        state: the Synthetic data tab's run state ({"rows", "fields", "description", ...}).
+
+    Returns:
+        {"rows": [...], "fields": [names], "name": ...} for the "evaluate.dataset" target.
+    """
+    state = state or {}
+    fields = [f.get("name") if isinstance(f, dict) else getattr(f, "name", f) for f in state.get("fields") or []]
+    name = (state.get("description") or "Synthetic data").strip()[:80]
+    return {"rows": list(state.get("rows") or []), "fields": fields, "name": f"Synthetic: {name}"}
+
+
+# ----------------------------------------------------------------------------------------------- running
+
+
+def _config(method, judge, choice_method, max_new_tokens, temperature, system_prompt, samples, k,
+            tolerance) -> evals.RunConfig:
+    return evals.RunConfig(method=_blank(method) or "exact", judge=_blank(judge) or "",
+                           choice_method=_blank(choice_method) or "auto",
+                           max_new_tokens=max_new_tokens if max_new_tokens is not None else 256,
+                           temperature=float(temperature or 0.0), system_prompt=system_prompt or "",
+                           samples=samples if samples is not None else 1, k=k if k is not None else 1,
+                           tolerance=float(tolerance) if tolerance not in (None, "") else 1e-6)
+
+
+def _final_status(event: RunEvent) -> str:
+    failed = [p for p in event.progress if p.status == "failed"]
+    done = f"{event.done:,}/{event.run.total:,} results"
+    if event.status == "complete":
+        return status_html("done", f"Run **{event.run.id}** complete: {done}.")
+    if event.status == "stopped":
+        return status_html("stopped", f"Run **{event.run.id}** stopped: {done} kept. Resume continues it.")
+    why = " ".join(f"{p.model}: {p.error}" for p in failed)
+    return status_html("warning", f"Run **{event.run.id}** incomplete: {done}. {why} Resume continues it.")
+
+
+def _pickers(run) -> dict:
+    """The compare pickers offer the run's models (a generator's last update must carry plain values: Gradio drops
+    the value of an earlier ``gr.update`` from a streamed result, so the choices go first)."""
+    pick = [(view.short(m), m) for m in run.models]
+    return {"model_a": gr.update(choices=pick), "model_b": gr.update(choices=pick)}
+
+
+def _results_view(run, testset, results, summaries=None) -> dict:
+    summaries = summaries if summaries is not None else report.summarize(results, run.models)
+    return {"summary": view.summary_html(summaries) + view.run_html(run),
+            "matrix": view.matrix(testset, run.models, results), "run_id": run.id,
+            "model_a": run.models[0], "model_b": run.models[1 if len(run.models) > 1 else 0],
+            "files": _write_downloads(run, testset, results, summaries)}
+
+
+def _stream(events, store: RunStore):
+    """Turn engine RunEvents into tab updates, at most every STREAM_EVERY_S."""
+    results, testset, shown, event = [], None, 0.0, None
+    try:
+        for event in events:
+            if testset is None:
+                testset = store.load_testset(event.run.set_hash)
+                results = store.results(event.run.id)
+                yield {"run_id": event.run.id, "progress": view.progress_html(event.progress),
+                       "matrix": view.matrix(testset, event.run.models, results)}
+            results.extend(event.new)
+            if time.monotonic() - shown >= STREAM_EVERY_S and event.status == "running":
+                shown = time.monotonic()
+                yield {"progress": view.progress_html(event.progress),
+                       "matrix": view.matrix(testset, event.run.models, results),
+                       "status": status_html("running", f"{event.current or 'Starting…'} · {event.done:,}/"
+                                                        f"{event.run.total:,} results")}
+    finally:
+        events.close()  # Stop closes this generator: the engine stops its requests and marks the run stopped
+    run = store.get_run(event.run.id)
+    yield _pickers(run)
+    yield {**_results_view(run, testset, results), "progress": view.progress_html(event.progress),
+           "status": _final_status(event)}
+
+
+@expensive
+@ui_errors
+def run_evaluation(set_id: str, models: list[str], method: str | None = None, judge: str | None = None,
+                   choice_method: str | None = None, max_new_tokens: float | None = None,
+                   temperature: float | None = None, system_prompt: str | None = None, samples: float | None = None,
+                   k: float | None = None, tolerance: float | None = None, run_name: str | None = None):
+    """Evaluate 1 to 6 models on a loaded test set with the same decoding settings; results stream into the matrix.
+
+    Args:
+        set_id: the set id (hash) returned by load_test_set.
+        models: model references: catalog ids, Hub ids, local folders, or openai:/hf:/ollama: names.
+        method: free-form scoring: exact, contains, regex, numeric or judge.
+        judge: judge model reference (needed for open-ended items and the judge method).
+        choice_method: multiple choice: auto (log-likelihood for local models, letter for API models) or letter.
+        max_new_tokens: the most tokens each answer may have.
+        temperature: sampling temperature, 0 (greedy) to 2.
+        system_prompt: a system message sent to every model (optional).
+        samples: code items: samples per item (n of pass@k).
+        k: code items: the k of pass@k (at most samples).
+        tolerance: numeric scoring: allowed difference (absolute, or relative to the reference).
+        run_name: a name for this run.
+
+    Returns:
+        The status line, progress per model, the results matrix, the summary, the run id, the downloads and the
+        two models to compare.
+    """
+    testset = _store().load_testset(_blank(set_id) or "")
+    if testset is None:
+        raise InvalidInput("Load a test set first (its set id was not found).")
+    config = _config(method, judge, choice_method, max_new_tokens, temperature, system_prompt, samples, k, tolerance)
+    store = _store()
+    yield from _stream(evals.start_run(testset, models or [], config, name=_blank(run_name) or "", store=store),
+                       store)
+
+
+@expensive
+@ui_errors
+def resume_evaluation(run_id: str):
+    """Continue a stopped or interrupted run: only items without a stored result are evaluated.
+
+    Args:
+        run_id: the run's id.
+
+    Returns:
+        The same outputs as run_evaluation.
+    """
+    store = _store()
+    yield from _stream(evals.resume_run(_blank(run_id) or "", store=store), store)
+
+
+@ui_errors
+def stop_note(run_id: str | None = None):
+    """The status after Stop: how many results were kept."""
+    try:
+        run = _store().get_run(_blank(run_id) or "")
+    except InvalidInput:
+        return {"status": status_html("stopped", "Stopped before the first result.")}
+    return {"status": status_html("stopped", f"Run **{run.id}** stopped: {run.done:,}/{run.total:,} results kept. "
+                                             "Resume continues it.")}
+
+
+def _run_and_set(run_id: str | None):
+    store = _store()
+    text = _blank(run_id) or ""
+    if text == "latest":
+        runs = store.list_runs(1)
+        text = runs[0].id if runs else ""
+    run = store.get_run(text)
+    return store, run, store.load_testset(run.set_hash)
+
+
+@ui_errors
+def get_results(run_id: str):
+    """Fetch a stored run: the matrix, the summary per model, the downloads and every result as JSON.
+
+    Args:
+        run_id: the run's id ("latest" for the newest run).
+
+    Returns:
+        The status line, progress, the matrix, the summary, the run id, the downloads, the models to compare and the
+        results (JSON: run, summary and one row per model and item).
+    """
+    store, run, testset = _run_and_set(run_id)
+    results = store.results(run.id)
+    summaries = report.summarize(results, run.models)
+    progress = [ModelProgress(m, run.set_size, sum(1 for r in results if r.model == m),
+                                           "done" if run.status == "complete" else run.status) for m in run.models]
+    data = {"run": {"id": run.id, "name": run.name, "status": run.status, "models": run.models,
+                    "set_name": run.set_name, "set_hash": run.set_hash, "set_size": run.set_size,
+                    "config": run.config, "done": run.done, "total": run.total},
+            "summary": [{"model": s.model, "method": s.method_text, "score": s.score.mean, "ci_low": s.score.low,
+                         "ci_high": s.score.high, "scored": s.scored, "judge_failed": s.judge_failed,
+                         "errors": s.errors, "acc_norm": s.acc_norm.mean if s.acc_norm else None,
+                         "latency_mean_s": s.latency_mean_s, "prompt_tokens": s.prompt_tokens,
+                         "completion_tokens": s.completion_tokens, "cost_usd": s.cost_usd} for s in summaries],
+            "results": report.flat_rows(results, testset)}
+    yield _pickers(run)
+    yield {**_results_view(run, testset, results, summaries), "progress": view.progress_html(progress),
+            "status": status_html("done", f"Opened run **{run.id}** ({run.status})."), "results": data}
+
+
+def _write_downloads(run, testset, results, summaries) -> list[str]:
+    folder = Path(tempfile.mkdtemp(prefix="workbench-eval-"))
+    stem = f"eval-{run.id}"
+    (folder / f"{stem}.csv").write_text(report.to_csv(results, testset), encoding="utf-8")
+    (folder / f"{stem}.jsonl").write_text(report.to_jsonl(results, testset), encoding="utf-8")
+    (folder / f"{stem}-chart.svg").write_text(report.chart_svg(summaries), encoding="utf-8")
+    comparisons = [report.compare(results, run.models[0], m) for m in run.models[1:]]
+    md = report.markdown_report(run, summaries, f"{stem}-chart.svg", comparisons)
+    (folder / f"{stem}-report.md").write_text(md, encoding="utf-8")
+    return [str(folder / f"{stem}{suffix}") for suffix in (".csv", ".jsonl", "-report.md", "-chart.svg")]
+
+
+# ----------------------------------------------------------------------------------------------- reading a run
+
+
+@ui_errors
+def item_details(run_id: str, item_id: str):
+    """The drill-down of one item: the prompt as each model read it (its chat template), output, score, judge
+    rationale, tokens and latency.
+
+    Args:
+        run_id: the run's id.
+        item_id: the item's id (first column of the matrix).
+
+    Returns:
+        The drill-down (HTML) and the item id.
+    """
+    store, run, testset = _run_and_set(run_id)
+    item = _blank(item_id) or ""
+    return {"details": view.details_html(testset, item, store.results(run.id)), "item_id": item}
+
+
+@ui_errors
+def select_item(run_id: str, event: gr.SelectData):
+    """Open the drill-down of the matrix row that was clicked."""
+    row = getattr(event, "row_value", None) or []
+    return item_details(run_id, str(row[0]) if row else "")
+
+
+@ui_errors
+def compare_models(run_id: str, model_a: str, model_b: str, disagree_only: bool = False):
+    """Paired comparison of two models of a run: McNemar's exact test (pass/fail) or a paired bootstrap (graded).
+
+    Args:
+        run_id: the run's id.
+        model_a: one model of the run.
+        model_b: another model of the run.
+        disagree_only: list (and show in the matrix) only the items where the two disagree.
+
+    Returns:
+        The comparison (HTML) and the matrix (filtered when disagree_only).
+    """
+    store, run, testset = _run_and_set(run_id)
+    a, b = (_blank(model_a) or ""), (_blank(model_b) or "")
+    for m in (a, b):
+        if m not in run.models:
+            raise InvalidInput(f"'{m}' is not a model of run {run.id}: pick from {', '.join(run.models)}.")
+    if a == b:
+        raise InvalidInput("Pick two different models to compare.")
+    results = store.results(run.id)
+    comparison = report.compare(results, a, b)
+    only = {i for i, _, _ in comparison.disagreements()} if disagree_only else None
+    return {"comparison": view.comparison_html(comparison, testset, bool(disagree_only)),
+            "matrix": view.matrix(testset, run.models, results, only)}
+
+
+@expensive
+@ui_errors
+def judge_pairwise(run_id: str, model_a: str, model_b: str, judge: str):
+    """Judge two models' answers pairwise, each item in both orders (position swap), and report the agreement.
+
+    Args:
+        run_id: the run's id.
+        model_a: one model of the run.
+        model_b: another model of the run.
+        judge: the judge model reference (it never sees which model wrote which answer).
+
+    Returns:
+        Wins, ties, order disagreements and the agreement between the two orders (HTML).
+    """
+    if not _blank(judge):
+        raise InvalidInput("Pick a judge model.")
+    summary, shown = None, 0.0
+    for summary in judge_run_pairs(_blank(run_id) or "", _blank(model_a) or "", _blank(model_b) or "", judge,
+                                   store=_store()):
+        if time.monotonic() - shown >= STREAM_EVERY_S:
+            shown = time.monotonic()
+            yield {"pairwise": view.pairwise_html(summary)}
+    yield {"pairwise": view.pairwise_html(summary)}
+
+
+@ui_errors
+def compare_runs(run_id: str, earlier_run_id: str):
+    """List the items that flipped (pass ↔ fail, same model) between an earlier run and this one.
+
+    Args:
+        run_id: this run's id.
+        earlier_run_id: the earlier run's id.
+
+    Returns:
+        The flips (HTML).
+    """
+    store = _store()
+    later, earlier = store.get_run(_blank(run_id) or ""), store.get_run(_blank(earlier_run_id) or "")
+    flips = report.flips(store.results(earlier.id), store.results(later.id))
+    return {"flips": view.flips_html(flips, earlier, later)}
+
+
+@ui_errors
+def list_runs():
+    """The stored runs, newest first (for the picker)."""
+    runs = _store().list_runs()
+    return {"runs": gr.update(choices=[(r.label(), r.id) for r in runs], value=None)}
+
+
+def _copy(value):
+    return {"run_id": value} if value else {}
+
+
+# ----------------------------------------------------------------------------------------------- layout
+
+
+def _set_section(settings: Settings, links: Links | None) -> dict:
+    with gr.Group():
+        with gr.Row():
+            source = gr.Radio(SOURCES, value="example", label="Test set from", elem_id="eval-source", scale=3)
+            example = gr.Dropdown(example_names(), value=next(iter(EXAMPLES)), label="Example set",
+                                  elem_id="eval-example", scale=2)
+        with gr.Row(equal_height=False):
+            file = gr.File(label="CSV or JSON Lines file", file_types=[".csv", ".jsonl", ".json"], height=140,
+                           scale=2, min_width=220, elem_id="eval-file")
+            with gr.Column(scale=3, min_width=260):
+                dataset = gr.Textbox(label="Dataset: Hub id or local folder",
+                                     placeholder="org/name or /path/to/folder", elem_id="eval-dataset")
+                with gr.Row():
+                    config = gr.Textbox(label="Config", placeholder="(optional)", min_width=100)
+                    split = gr.Textbox(label="Split", placeholder="test", min_width=100)
+                    rows = gr.Number(0, precision=0, minimum=0, maximum=max_items(), label="First N rows (0: all)",
+                                     min_width=100)
+        synthetic = gr.JSON(visible=False, elem_id="eval-synthetic")
+        load = gr.Button("Load test set", variant="primary", elem_id="eval-load")
+    out = {"set_status": gr.HTML(elem_id="eval-set-status")}
+    with gr.Accordion("Columns: which is which", open=True, elem_id="eval-mapping"):
+        out["preview"] = gr.Dataframe(label="First rows", interactive=False, max_height=260, wrap=True,
+                                      elem_id="eval-preview")
+        with gr.Row():
+            for role in MAPPED:
+                out[f"map_{role}"] = column_box(ROLE_LABELS[role], f"eval-map-{role}")
+        with gr.Row():
+            kind = gr.Dropdown(["auto", *KINDS], value="auto", label="Item kind (auto: from the mapped columns)")
+            apply = gr.Button("Apply mapping", elem_id="eval-apply")
+    out["card"] = gr.HTML(elem_id="eval-set")
+    out["set_id"] = gr.Textbox(label="Set id (sha256)", interactive=False, elem_id="eval-set-id")
+    sources = [source, example, file, dataset, config, split, rows, synthetic]
+    run = {"status": "set_status", "clear": ("card", "set_id"), "running": "Loading…"}
+    on(load.click, load_test_set, sources, out, api_name=False, **run)
+    on(apply.click, load_test_set, [*sources, *[out[f"map_{r}"] for r in MAPPED], kind], out,
+       api_name="load_test_set", **run)
+    on(synthetic.change, _from_synthetic, [synthetic], {**out, "source": source}, api_name=False, **run)
+    if links is not None:
+        links.register("evaluate.dataset", "evaluate", synthetic)
+    return out
+
+
+def _from_synthetic(synthetic: dict | None):
+    if not synthetic:
+        return
+    yield {"source": "synthetic"}
+    yield from load_test_set("synthetic", synthetic=synthetic)
+
+
+def _run_section(settings: Settings, links: Links | None, set_id: gr.Textbox) -> dict:
+    with gr.Group():
+        models = ModelBox(model_choices(), value=[default_model()], multiselect=True, max_choices=MAX_MODELS,
+                          label=f"Models (1 to {MAX_MODELS}: catalog, Hub id, local folder, openai:/hf:/ollama:)",
+                          elem_id="eval-models")
+        with gr.Row():
+            method = gr.Dropdown([(METHOD_LABELS[m], m) for m in METHODS], value="contains",
+                                 label="Free-form scoring", elem_id="eval-method")
+            choice_method = gr.Radio([("log-likelihood where possible", "auto"), ("generated letter", "letter")],
+                                     value="auto", label="Multiple choice", elem_id="eval-choice-method")
+            judge = ModelBox(model_choices(), value=None, label="Judge model (open-ended items, judge scoring)",
+                             elem_id="eval-judge")
+        with gr.Accordion("Decoding and scoring settings (the same for every model)", open=False):
+            with gr.Row():
+                max_new = gr.Slider(1, settings.max_new_tokens, value=256, step=1, label="Max new tokens")
+                temperature = gr.Slider(0, 2, value=0, step=0.05, label="Temperature")
+                samples = gr.Slider(1, 20, value=1, step=1, label="Code: samples per item (n)")
+                k = gr.Slider(1, 20, value=1, step=1, label="Code: k of pass@k")
+            with gr.Row():
+                system = gr.Textbox(label="System prompt (optional)", lines=1, scale=3)
+                tolerance = gr.Number(1e-6, label="Numeric tolerance")
+                name = gr.Textbox(label="Run name (optional)", elem_id="eval-run-name")
+        with gr.Row():
+            go = gr.Button("Run evaluation", variant="primary", elem_id="eval-run")
+            stop = gr.Button("Stop", variant="stop", elem_id="eval-stop")
+            resume = gr.Button("Resume run", elem_id="eval-resume")
+    out = {"status": gr.HTML(elem_id="eval-status"), "progress": gr.HTML(elem_id="eval-progress"),
+           "matrix": gr.Dataframe(label="Results: a row per item, a column per model (click a row for details)",
+                                  interactive=False, max_height=520, wrap=False, elem_id="eval-matrix"),
+           "summary": gr.HTML(elem_id="eval-summary")}
+    if links is not None:
+        links.register("evaluate.models", "evaluate", models)
+    inputs = [set_id, models, method, judge, choice_method, max_new, temperature, system, samples, k, tolerance, name]
+    return {"out": out, "inputs": inputs, "go": go, "stop": stop, "resume": resume, "judge": judge}
+
+
+def _read_section(results: dict) -> dict:
+    with gr.Row():
+        results["run_id"] = gr.Textbox(label="Run id", elem_id="eval-run-id", scale=2)
+        results["runs"] = gr.Dropdown([], label="Earlier runs", elem_id="eval-runs", scale=4)
+        refresh = gr.Button("↻ Runs", size="sm", scale=0, min_width=90, elem_id="eval-refresh")
+        open_btn = gr.Button("Open run", scale=0, min_width=110, elem_id="eval-open")
+    results["files"] = gr.File(label="Downloads: per-item CSV and JSON Lines, Markdown report, chart",
+                               file_count="multiple", interactive=False, elem_id="eval-files")
+    with gr.Accordion("Drill-down: one item, every model", open=True):
+        with gr.Row():
+            item_id = gr.Textbox(label="Item id", elem_id="eval-item-id", scale=3)
+            show = gr.Button("Show item", scale=0, min_width=110, elem_id="eval-show")
+        details = gr.HTML(elem_id="eval-details")
+    with gr.Accordion("Compare two models", open=False, elem_id="eval-compare-box"):
+        with gr.Row():
+            results["model_a"] = ModelBox([], label="Model A", elem_id="eval-model-a")
+            results["model_b"] = ModelBox([], label="Model B", elem_id="eval-model-b")
+            disagree = gr.Checkbox(False, label="Only items where they disagree", elem_id="eval-disagree")
+        with gr.Row():
+            cmp_btn = gr.Button("Compare (McNemar / paired bootstrap)", elem_id="eval-compare")
+            pair_btn = gr.Button("Judge pairwise (both orders)", elem_id="eval-pairwise-go")
+        comparison, pairwise = gr.HTML(elem_id="eval-comparison"), gr.HTML(elem_id="eval-pairwise")
+    with gr.Accordion("Compare with an earlier run: items that flipped", open=False):
+        with gr.Row():
+            earlier = gr.Textbox(label="Earlier run id", elem_id="eval-earlier", scale=3)
+            flips_btn = gr.Button("List flips", scale=0, min_width=110, elem_id="eval-flips-go")
+        flips = gr.HTML(elem_id="eval-flips")
+    with gr.Accordion("Results as JSON", open=False):
+        results["results"] = gr.JSON(label="run, summary and per-item rows")
+    return {"refresh": refresh, "open": open_btn, "item_id": item_id, "show": show, "details": details,
+            "disagree": disagree, "cmp": cmp_btn, "pair": pair_btn, "comparison": comparison, "pairwise": pairwise,
+            "earlier": earlier, "flips_btn": flips_btn, "flips": flips}
+
+
+def build(settings: Settings | None = None, links: Links | None = None) -> None:
+    """Render the Evaluate tab inside the current Blocks.
+
+    Args:
+        settings: deployment settings (read once by the app).
+        links: cross-tab targets; this tab receives a test set as "evaluate.dataset" and models as "evaluate.models".
+    """
+    settings = settings or Settings.from_env()
+    with gr.Tab("Evaluate", id="evaluate"):
+        gr.Markdown("Evaluate models on **your own** test set: free-form answers, multiple choice (log-likelihood "
+                    "for local models, the letter for API models), code with tests run in the sandbox (pass@k), "
+                    "open-ended tasks graded by a judge model. Runs are stored: reopen, resume, compare.")
+        loaded = _set_section(settings, links)
+        ui = _run_section(settings, links, loaded["set_id"])
+        out = ui["out"]
+        r = _read_section(out)
+        run_out = {k: out[k] for k in ("status", "progress", "matrix", "summary", "run_id", "files", "model_a",
+                                       "model_b")}
+        running = {"status": "status", "clear": ("progress", "matrix", "summary", "files"), "running": "Starting…"}
+        run_evt = on(ui["go"].click, run_evaluation, ui["inputs"], run_out, api_name="run_evaluation", **running,
+                     **GPU_EVENT)
+        resume_evt = on(ui["resume"].click, resume_evaluation, [out["run_id"]], run_out,
+                        api_name="resume_evaluation", **running, **GPU_EVENT)
+        on(ui["stop"].click, stop_note, [out["run_id"]], {"status": out["status"]}, api_name=False,
+           cancels=[run_evt, resume_evt])
+        opened = {**run_out, "results": out["results"]}
+        on(r["open"].click, get_results, [out["run_id"]], opened, api_name="get_results")
+        on(r["refresh"].click, list_runs, [], {"runs": out["runs"]}, api_name=False)
+        on(out["runs"].input, _copy, [out["runs"]], {"run_id": out["run_id"]}, api_name=False)
+        shown = {"details": r["details"], "item_id": r["item_id"]}
+        on(r["show"].click, item_details, [out["run_id"], r["item_id"]], shown, api_name="item_details")
+        on(out["matrix"].select, select_item, [out["run_id"]], shown, api_name=False)
+        on(r["cmp"].click, compare_models, [out["run_id"], out["model_a"], out["model_b"], r["disagree"]],
+           {"comparison": r["comparison"], "matrix": out["matrix"]}, api_name="compare_models")
+        on(r["pair"].click, judge_pairwise, [out["run_id"], out["model_a"], out["model_b"], ui["judge"]],
+           {"pairwise": r["pairwise"]}, api_name="judge_pairwise", **GPU_EVENT)
+        on(r["flips_btn"].click, compare_runs, [out["run_id"], r["earlier"]], {"flips": r["flips"]},
+           api_name="compare_runs")
+
