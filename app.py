@@ -14,11 +14,11 @@ import gradio as gr
 
 from engines.config import Settings
 from engines.redact import install_log_redaction
-from tabs import code, compare, images, minutes, pipelines, synthetic, tokenizers
+from tabs import code, compare, evaluate, images, minutes, pipelines, synthetic, tokenizers
 from tabs.common import Links
 from tabs.server import WorkbenchBlocks, publish_api
 
-TABS = (pipelines, tokenizers, compare, minutes, images, code, synthetic)
+TABS = (pipelines, tokenizers, compare, minutes, images, code, synthetic, evaluate)
 
 
 def header_markdown(settings: Settings) -> str:
