@@ -8,7 +8,7 @@ import gradio as gr
 from engines import codeconv, registry, sandbox
 from engines.config import Settings
 from engines.errors import InvalidInput
-from tabs.common import GPU_EVENT, Links, ModelBox, esc, expensive, export_folder, ui_errors
+from tabs.common import GPU_EVENT, Links, ModelBox, esc, expensive, export_folder, on, status_html, ui_errors
 
 SAMPLE_CHOICES = [(s.title, s.key) for s in codeconv.SAMPLES.values()]
 FIRST_SAMPLE = next(iter(codeconv.SAMPLES.values()))
@@ -43,12 +43,12 @@ def _cpp_file(code: str, model: str) -> str | None:
 
 
 def _stats_line(model: str, stats, notice: str | None) -> str:
-    parts = [f"**{esc(model)}**"]
+    parts = [f"**{model}**"]
     if stats is not None:
         parts.append(f"{stats.tokens} tokens in {stats.total_s:.1f} s ({stats.tokens_per_s:.1f} tok/s, first token "
-                     f"{stats.ttft_s:.2f} s) · {esc(stats.backend)} on {esc(stats.device)}")
+                     f"{stats.ttft_s:.2f} s) · {stats.backend} on {stats.device}")
     if notice:
-        parts.append(f"_{esc(notice)}_")
+        parts.append(notice)
     return " · ".join(parts)
 
 
@@ -65,7 +65,7 @@ def load_sample(key: str):
     sample = codeconv.SAMPLES.get(key)
     if sample is None:
         raise InvalidInput(f"Unknown sample '{key}'. Choose one of: {', '.join(codeconv.SAMPLES)}.")
-    return sample.python, f"_{esc(sample.note)}_"
+    return {"python": sample.python, "note": f"_{esc(sample.note)}_"}
 
 
 @ui_errors
@@ -76,13 +76,13 @@ def reference_cpp(key: str):
         key: sample key (pi, subarray, sieve, mandelbrot).
 
     Returns:
-        The C++ source, a status line, and a downloadable .cpp file.
+        The status line, the C++ source and a downloadable .cpp file.
     """
     sample = codeconv.SAMPLES.get(key)
     if sample is None:
         raise InvalidInput(f"Unknown sample '{key}'.")
-    return sample.cpp, f"**Reference C++** for “{esc(sample.title)}” (hand-written, not a model's).", \
-        _cpp_file(sample.cpp, f"reference_{key}")
+    return {"status": status_html("done", f"**Reference C++** for “{sample.title}” (hand-written, not a model's)."),
+            "cpp": sample.cpp, "download": _cpp_file(sample.cpp, f"reference_{key}")}
 
 
 @expensive
@@ -97,43 +97,50 @@ def convert_to_cpp(python_code: str, model: str, max_new_tokens: float = 4096):
         max_new_tokens: upper bound on generated tokens.
 
     Returns:
-        The C++ source (extracted from the answer as it streams), a status line, and a downloadable .cpp file.
+        The status line, the C++ source (extracted from the answer as it streams) and a downloadable .cpp file.
     """
     model = (model or "").strip()
     if not model:
         raise InvalidInput("Choose a model to convert with.")
     raw, notice = "", None
-    yield "", f"Converting with **{esc(model)}**…", None
     for chunk in codeconv.stream_cpp(python_code, model=model, max_new_tokens=int(max_new_tokens or 4096)):
         notice = notice or chunk.notice
         raw += chunk.text
         if chunk.stats is not None:
-            code = codeconv.extract_cpp(raw)
-            if not code:
-                raise InvalidInput(f"{model} answered without any C++ code. Try again or pick another model.")
-            yield code, _stats_line(model, chunk.stats, notice), _cpp_file(code, model)
+            yield {"cpp": codeconv.extract_cpp(raw) or raw}
+            code = codeconv.cpp_source(raw)  # says so when the answer is Python or prose, before any compile
+            yield {"status": status_html("warning" if notice else "done", _stats_line(model, chunk.stats, notice)),
+                   "cpp": code, "download": _cpp_file(code, model)}
         elif chunk.text:
-            yield codeconv.extract_cpp(raw), f"Converting with **{esc(model)}**… {len(raw):,} characters", None
+            yield {"cpp": codeconv.extract_cpp(raw),
+                   "status": status_html("running", f"Converting with {model}… {len(raw):,} characters")}
+
+
+STOPPED = {"memory": "stopped: over the job's memory budget", "processes": "stopped: too many processes",
+           "disk": "stopped: over the scratch-disk budget"}
 
 
 def _summary(r: sandbox.RunResult, lang: str) -> str:
+    """The run's status line: compiled or not, ran or how it was stopped, timings, and what isolated it."""
     if r.compile_failed:
-        head = "✗ **compile error**" + (" (compiler stopped at its time limit)" if r.timed_out else "")
-        return f"{head} after {r.compile_s:.2f} s · `{esc(r.command)}`"
-    if r.timed_out:
-        state = "✗ **killed at the time limit**"
+        head = "does not compile" + (" (the compiler stopped at its time limit)" if r.timed_out else "")
+        return status_html("failed", f"{head} after {r.compile_s:.2f} s · {r.command}")
+    if getattr(r, "stopped", ""):
+        state, what = "failed", STOPPED.get(r.stopped, f"stopped: {r.stopped}")
+    elif r.timed_out:
+        state, what = "failed", "killed at the time limit"
     elif r.truncated:
-        state = "✗ **output cut at the cap** (the program was stopped)"
+        state, what = "failed", "output cut at the cap (the program was stopped)"
     elif r.exit_code != 0:
-        state = f"✗ **exit code {r.exit_code}**"
+        state, what = "failed", f"exit code {r.exit_code}"
     else:
-        state = "✓ ran"
+        state, what = "done", "ran"
     runs = f"median of {len(r.runs_s)} runs" if len(r.runs_s) > 1 else "1 run"
-    line = f"{state} · {lang} wall time **{r.seconds:.3f} s** ({runs}) · sandbox: {r.isolation}"
+    line = f"{what} · {lang} wall time **{r.seconds:.3f} s** ({runs}) · sandbox: {r.isolation}"
     line += f", budget: {r.budget}" if r.budget else ""
     if lang == "C++":
-        line += f" · compiled in {r.compile_s:.2f} s with `{esc(r.command)}`"
-    return line
+        line += f" · compiled in {r.compile_s:.2f} s with {r.command}"
+    return status_html(state, line)
 
 
 def _output(r: sandbox.RunResult) -> str:
@@ -163,10 +170,10 @@ def run_python(python_code: str, runs: float = 1, time_limit_s: float = 300):
         time_limit_s: wall-clock and CPU limit per run, in seconds.
 
     Returns:
-        The program's output, a summary line, and the result as a dict (stdout, seconds, runs_s, ok, ...).
+        The status line, the program's output, and the result as a dict (stdout, seconds, runs_s, ok, ...).
     """
     r = sandbox.run_python(python_code, limits=_limits(time_limit_s), runs=_runs(runs))
-    return _output(r), _summary(r, "Python"), _record(r)
+    return {"status": _summary(r, "Python"), "output": _output(r), "result": _record(r)}
 
 
 @expensive
@@ -181,17 +188,18 @@ def run_cpp(cpp_code: str, runs: float = 5, time_limit_s: float = 60, python_res
         python_result: the dict returned by run_python (optional): enables the output check and the speedup.
 
     Returns:
-        The program's output (or the compiler's), a summary with the check and speedup, and the result as a dict
-        (adds "match" and "speedup" when python_result is given).
+        The status line, the output check and speedup (Markdown), the program's output (or the compiler's), and the
+        result as a dict (adds "match" and "speedup" when python_result is given).
     """
-    r = sandbox.compile_and_run_cpp(codeconv.cpp_source(cpp_code or ""), limits=_limits(time_limit_s),
-                                    runs=_runs(runs))
-    record, summary = _record(r), _summary(r, "C++")
-    if python_result and python_result.get("stdout") is not None and not r.compile_failed:
-        summary += "\n\n" + _verdict(r, python_result, record)
+    if not (cpp_code or "").strip():
+        raise InvalidInput("The C++ is empty: convert first, or paste C++ into the box.")
+    r = sandbox.compile_and_run_cpp(codeconv.cpp_source(cpp_code), limits=_limits(time_limit_s), runs=_runs(runs))
+    record, verdict = _record(r), ""
+    if isinstance(python_result, dict) and python_result.get("stdout") is not None and not r.compile_failed:
+        verdict = _verdict(r, python_result, record)
     elif not r.compile_failed:
-        summary += "\n\n_Run the Python program to check the output and see the speedup._"
-    return _output(r), summary, record
+        verdict = "_Run the Python program to check the output and see the speedup._"
+    return {"run_status": _summary(r, "C++"), "verdict": verdict, "output": _output(r), "result": record}
 
 
 def _verdict(r: sandbox.RunResult, py: dict, record: dict) -> str:
@@ -204,9 +212,13 @@ def _verdict(r: sandbox.RunResult, py: dict, record: dict) -> str:
     else:
         line = (f"✗ **output differs** at line {check.first_diff}: Python `{esc(check.python_line[:120])}` vs C++ "
                 f"`{esc(check.cpp_line[:120])}` — the speedup does not count")
-    py_run = sandbox.RunResult(stdout=py.get("stdout", ""), stderr="", exit_code=int(py.get("exit_code", 1)),
-                               seconds=float(py.get("seconds", 0)), timed_out=bool(py.get("timed_out")),
-                               runs_s=list(py.get("runs_s") or []))
+    try:
+        py_run = sandbox.RunResult(stdout=str(py.get("stdout", "")), stderr="", exit_code=int(py.get("exit_code", 1)),
+                                   seconds=float(py.get("seconds", 0)), timed_out=bool(py.get("timed_out")),
+                                   runs_s=[float(x) for x in py.get("runs_s") or []])
+    except (TypeError, ValueError):
+        raise InvalidInput("python_result is not a result of run_python (expected its stdout, exit_code, seconds "
+                           "and runs_s).") from None
     factor = codeconv.speedup(py_run, r)
     record["speedup"] = factor if check.match else None
     if factor is not None and check.match:
@@ -227,11 +239,14 @@ def fix_cpp(python_code: str, cpp_code: str, model: str, rounds: float = 3):
         rounds: the most repair rounds to try (1-10).
 
     Returns:
-        The final C++ source, a log of every round, and a downloadable .cpp file.
+        The status line, the final C++ source, a log of every round, and a downloadable .cpp file.
     """
     log: list[str] = []
     code = cpp_code or ""
-    for step in codeconv.repair(python_code, code, model=(model or "").strip(), rounds=int(rounds or 3)):
+    model = (model or "").strip()
+    if not model:
+        raise InvalidInput("Choose a model to fix the C++ with.")
+    for step in codeconv.repair(python_code, code, model=model, rounds=int(rounds or 3)):
         code = step.cpp or code
         if step.phase == "compile":
             r = step.result
@@ -242,12 +257,15 @@ def fix_cpp(python_code: str, cpp_code: str, model: str, rounds: float = 3):
             else:
                 log.append(f"- **{label}**: ✓ compiles ({r.compile_s:.2f} s)")
         elif step.phase == "fixing":
-            yield code, "\n".join(log + [f"- round {step.round}: {esc(model)} is fixing… {len(code):,} chars"]), None
+            yield {"cpp": code, "log": "\n".join(log),
+                   "status": status_html("running", f"round {step.round}: {model} is fixing… {len(code):,} chars")}
             continue
         elif step.phase == "done":
-            log.append("**Compiles.** Run it to check the output." if step.ok else
-                       f"**Still failing after {int(rounds or 3)} round(s).** Edit by hand or try another model.")
-        yield code, "\n".join(log), _cpp_file(code, model) if step.phase == "done" else None
+            state = status_html("done", "Compiles. Run it to check the output.") if step.ok else status_html(
+                "failed", f"Still failing after {int(rounds or 3)} round(s). Edit by hand or try another model.")
+            yield {"status": state, "cpp": code, "log": "\n".join(log), "download": _cpp_file(code, model)}
+            return
+        yield {"cpp": code, "log": "\n".join(log)}
 
 
 @ui_errors
@@ -261,7 +279,7 @@ def code_snippet(python_code: str, model: str) -> str:
     Returns:
         Python source.
     """
-    return codeconv.show_code((model or "").strip(), python_code)
+    return {"snippet": codeconv.show_code((model or "").strip(), python_code)}
 
 
 def _model_column(title: str, choices: list, default: str, elem: str, python_code, py_json, settings: dict) -> dict:
@@ -271,24 +289,37 @@ def _model_column(title: str, choices: list, default: str, elem: str, python_cod
             convert = gr.Button("Convert", variant="primary", elem_id=f"{elem}-convert")
             run = gr.Button("Run C++", elem_id=f"{elem}-run")
             fix = gr.Button("Fix", elem_id=f"{elem}-fix")
-        status = gr.Markdown(elem_id=f"{elem}-status")
-        cpp = gr.Code(language="cpp", label="C++", lines=18, max_lines=30, interactive=True, elem_id=f"{elem}-cpp")
-        download = gr.File(label="Download .cpp", interactive=False, height=60, elem_id=f"{elem}-file")
-        verdict = gr.Markdown(elem_id=f"{elem}-verdict")
-        output = gr.Textbox(label="C++ output", lines=4, max_lines=12, interactive=False, elem_id=f"{elem}-out")
-        result = gr.JSON(visible=False)
+        out = {"status": gr.HTML(elem_id=f"{elem}-status"),
+               "cpp": gr.Code(language="cpp", label="C++", lines=18, max_lines=30, interactive=True,
+                              elem_id=f"{elem}-cpp"),
+               "download": gr.File(label="Download .cpp", interactive=False, height=60, elem_id=f"{elem}-file"),
+               "log": gr.Markdown(elem_id=f"{elem}-log")}
+        ran = {"run_status": gr.HTML(elem_id=f"{elem}-run-status"), "verdict": gr.Markdown(elem_id=f"{elem}-verdict"),
+               "output": gr.Textbox(label="C++ output", lines=4, max_lines=12, interactive=False,
+                                    elem_id=f"{elem}-out"),
+               "result": gr.JSON(visible=False)}
     api = elem == "a"
-    convert.click(convert_to_cpp, [python_code, model, settings["tokens"]], [cpp, status, download],
-                  api_name="convert_to_cpp" if api else False, **GPU_EVENT)
-    run.click(run_cpp, [cpp, settings["cpp_runs"], settings["time"], py_json], [output, verdict, result],
-              api_name="run_cpp" if api else False)
-    fix.click(fix_cpp, [python_code, cpp, model, settings["rounds"]], [cpp, status, download],
-              api_name="fix_cpp" if api else False, **GPU_EVENT)
-    return {"model": model, "cpp": cpp, "status": status, "download": download}
+    convert_out = {k: out[k] for k in ("status", "cpp", "download")}
+    on(convert.click, convert_to_cpp, [python_code, model, settings["tokens"]], convert_out,
+       api_name="convert_to_cpp" if api else False, status="status", clear=("download",),
+       running=f"Converting with {title.lower()}…", **GPU_EVENT)
+    on(run.click, run_cpp, [out["cpp"], settings["cpp_runs"], settings["time"], py_json], ran,
+       api_name="run_cpp" if api else False, status="run_status", clear=("verdict", "output", "result"),
+       running="Compiling and running in the sandbox…")
+    on(fix.click, fix_cpp, [python_code, out["cpp"], model, settings["rounds"]], out,
+       api_name="fix_cpp" if api else False, status="status", clear=("download", "log"),
+       running="Compiling…", **GPU_EVENT)
+    return {"model": model, **out}
 
 
 def build(settings: Settings | None = None, links: Links | None = None) -> None:
-    """Render the Code tab inside the current Blocks."""
+    """Render the Code tab inside the current Blocks.
+
+    Args:
+        settings: deployment settings (read once by the app).
+        links: cross-tab targets (none here).
+    """
+    settings = settings or Settings.from_env()
     with gr.Tab("Code", id="code"):
         gr.Markdown("Turn slow Python into C++ that prints the same output, much faster: convert with a frontier "
                     "and an open-source model side by side, run everything in a sandbox, check the outputs match "
@@ -311,22 +342,24 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
                 tokens = gr.Slider(256, 8192, value=4096, step=256, label="Max new tokens")
         with gr.Row():
             run_py = gr.Button("Run Python", elem_id="code-run-python")
-        py_summary = gr.Markdown(elem_id="code-py-summary")
-        py_out = gr.Textbox(label="Python output", lines=3, max_lines=12, interactive=False, elem_id="code-py-out")
-        py_json = gr.JSON(label="Python result", visible=False)
-        settings = {"cpp_runs": cpp_runs, "time": time_limit, "rounds": rounds, "tokens": tokens}
+        py = {"status": gr.HTML(elem_id="code-py-summary"),
+              "output": gr.Textbox(label="Python output", lines=3, max_lines=12, interactive=False,
+                                   elem_id="code-py-out"),
+              "result": gr.JSON(label="Python result", visible=False)}
+        knobs = {"cpp_runs": cpp_runs, "time": time_limit, "rounds": rounds, "tokens": tokens}
         with gr.Row(equal_height=False):
             col_a = _model_column("Frontier model", FRONTIER, registry.default_for("code_frontier", "cpu"), "a",
-                                  python_code, py_json, settings)
-            custom = Settings.from_env().allow_custom_models  # ollama: is outside the catalog
+                                  python_code, py["result"], knobs)
+            custom = settings.allow_custom_models  # ollama: is outside the catalog
             _model_column("Open-source model", OPEN + ([OLLAMA] if custom else []),
-                          registry.default_for("code_open", "cpu"), "b", python_code, py_json, settings)
+                          registry.default_for("code_open", "cpu"), "b", python_code, py["result"], knobs)
         with gr.Accordion("Show code (plain openai / transformers)", open=False):
             snippet_btn = gr.Button("Show code for the frontier model's conversion")
             snippet = gr.Code(language="python", label="Reproduce the conversion", interactive=False)
-        sample.change(load_sample, sample, [python_code, note], api_name="load_sample")
-        run_py.click(run_python, [python_code, py_runs, time_limit], [py_out, py_summary, py_json],
-                     api_name="run_python")
-        snippet_btn.click(code_snippet, [python_code, col_a["model"]], snippet, api_name="code_snippet")
-        ref_btn.click(reference_cpp, sample, [col_a["cpp"], col_a["status"], col_a["download"]],
-                      api_name="reference_cpp")
+        on(sample.change, load_sample, [sample], {"python": python_code, "note": note}, api_name="load_sample")
+        on(run_py.click, run_python, [python_code, py_runs, time_limit], py, api_name="run_python", status="status",
+           clear=("output", "result"), running="Running the Python program in the sandbox…")
+        on(snippet_btn.click, code_snippet, [python_code, col_a["model"]], {"snippet": snippet},
+           api_name="code_snippet")
+        on(ref_btn.click, reference_cpp, [sample], {k: col_a[k] for k in ("status", "cpp", "download")},
+           api_name="reference_cpp")

@@ -15,50 +15,51 @@ def _convert(client, fake_server, name: str, reply: str):
 
 
 def test_convert_streams_extracted_cpp_and_download(client, fake_server):
-    cpp, status, file = _convert(client, fake_server, "tab-ok", tc.REPLY_OK)
+    status, cpp, file = _convert(client, fake_server, "tab-ok", tc.REPLY_OK)
     assert cpp.rstrip() == tc.CPP_OK.rstrip()  # gr.Code drops the final newline
-    assert "tokens" in status and "tab-ok" in status
+    assert "tokens" in status and "tab-ok" in status and "data-state='done'" in status
     assert Path(file).suffix == ".cpp" and Path(file).read_text() == tc.CPP_OK
 
 
 def test_run_both_match_and_speedup(client, fake_server):
-    cpp, _, _ = _convert(client, fake_server, "tab-run", tc.REPLY_BARE)
-    out, summary, py = client.predict(tc.PYTHON, 1, 10, api_name="/run_python")
+    _, cpp, _ = _convert(client, fake_server, "tab-run", tc.REPLY_BARE)
+    summary, out, py = client.predict(tc.PYTHON, 1, 10, api_name="/run_python")
     assert py["ok"] and out.startswith("total = ") and "Python wall time" in summary
-    out, summary, rec = client.predict(cpp, 3, 10, py, api_name="/run_cpp")
+    status, verdict, out, rec = client.predict(cpp, 3, 10, py, api_name="/run_cpp")
     assert rec["ok"] and len(rec["runs_s"]) == 3 and out.splitlines()[0] == py["stdout"].splitlines()[0]
-    assert rec["match"] is True and "output identical" in summary
+    assert rec["match"] is True and "output identical" in verdict
     assert rec["speedup"] == pytest.approx(py["seconds"] / rec["seconds"])
-    assert "faster than Python" in summary and "-O3" in summary
+    assert "faster than Python" in verdict and "-O3" in status and "data-state='done'" in status
 
 
 def test_wrong_output_is_caught(client, fake_server):
-    cpp, _, _ = _convert(client, fake_server, "tab-wrong", tc.REPLY_WRONG)
+    _, cpp, _ = _convert(client, fake_server, "tab-wrong", tc.REPLY_WRONG)
     _, _, py = client.predict(tc.PYTHON, 1, 10, api_name="/run_python")
-    _, summary, rec = client.predict(cpp, 1, 10, py, api_name="/run_cpp")
+    _, verdict, _, rec = client.predict(cpp, 1, 10, py, api_name="/run_cpp")
     assert rec["match"] is False and rec["speedup"] is None
-    assert "output differs" in summary and "faster" not in summary
+    assert "output differs" in verdict and "faster" not in verdict
 
 
 def test_compile_error_then_fix_round(client, fake_server):
-    out, summary, rec = client.predict(tc.CPP_BROKEN, 1, 10, None, api_name="/run_cpp")
-    assert rec["compile_failed"] and "compile error" in summary and "error" in out
+    status, _, out, rec = client.predict(tc.CPP_BROKEN, 1, 10, None, api_name="/run_cpp")
+    assert rec["compile_failed"] and "does not compile" in status and "data-state='failed'" in status
+    assert "error" in out
     fake_server.script("tab-fixer", tc.REPLY_OK)
-    cpp, log, file = client.predict(tc.PYTHON, tc.CPP_BROKEN, "openai:tab-fixer", 3, api_name="/fix_cpp")
+    status, cpp, file, log = client.predict(tc.PYTHON, tc.CPP_BROKEN, "openai:tab-fixer", 3, api_name="/fix_cpp")
     assert cpp.rstrip() == tc.CPP_OK.rstrip() and Path(file).read_text() == tc.CPP_OK
-    assert "**original**: ✗" in log and "**round 1**: ✓ compiles" in log and "Compiles." in log
+    assert "**original**: ✗" in log and "**round 1**: ✓ compiles" in log and "Compiles." in status
 
 
 def test_fix_gives_up_visibly(client, fake_server):
     fake_server.script("tab-stubborn", tc.REPLY_BROKEN)
-    cpp, log, _ = client.predict(tc.PYTHON, tc.CPP_BROKEN, "openai:tab-stubborn", 1, api_name="/fix_cpp")
-    assert "Still failing after 1 round" in log and "round 1**: ✗" in log
+    status, cpp, _, log = client.predict(tc.PYTHON, tc.CPP_BROKEN, "openai:tab-stubborn", 1, api_name="/fix_cpp")
+    assert "Still failing after 1 round" in status and "data-state='failed'" in status and "round 1**: ✗" in log
 
 
 def test_samples_and_reference(client):
     python, note = client.predict("subarray", api_name="/load_sample")
     assert "1664525" in python and "1013904223" in python and "seed 42" in note
-    cpp, status, file = client.predict("pi", api_name="/reference_cpp")
+    status, cpp, file = client.predict("pi", api_name="/reference_cpp")
     assert "#include" in cpp and "Reference C++" in status and Path(file).suffix == ".cpp"
     snippet = client.predict(tc.PYTHON, "openai:gpt-4o-mini", api_name="/code_snippet")
     assert "OpenAI(" in snippet
@@ -68,7 +69,7 @@ def test_samples_and_reference(client):
     ("/convert_to_cpp", ("", "openai:gpt-4o-mini", 512), "empty"),
     ("/convert_to_cpp", (tc.PYTHON, "", 512), "Choose a model"),
     ("/convert_to_cpp", (tc.PYTHON, "https://evil.example/model", 512), "URL"),
-    ("/run_python", ("print(1)", 0, 10), "minimum value 1"),  # the sliders' bounds hold for API calls too
+    ("/run_python", ("print(1)", 0, 10), "outside the allowed range 1 to 20"),  # slider bounds hold for the API
     ("/run_cpp", ("", 1, 10, None), "empty"),
     ("/fix_cpp", (tc.PYTHON, "", "openai:gpt-4o-mini", 2), "convert first"),
 ])
@@ -79,5 +80,5 @@ def test_bad_input_is_specific(client, api, args, message):
 
 
 def test_model_without_code_is_reported(client, fake_server):
-    with pytest.raises(AppError, match="without any C\\+\\+"):
+    with pytest.raises(AppError, match="prose without any C\\+\\+"):
         _convert(client, fake_server, "tab-prose", tc.REPLY_PROSE_ONLY)
