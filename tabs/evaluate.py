@@ -17,7 +17,7 @@ from engines.config import Settings
 from engines.errors import InvalidInput
 from engines.evals import report
 from engines.evals.judge import judge_run_pairs
-from engines.evals.runner import MAX_MODELS, ModelProgress, RunEvent
+from engines.evals.runner import MAX_MODELS, ModelProgress
 from engines.evals.scoring import METHOD_LABELS, METHODS
 from engines.evals.sources import EXAMPLES, example_names
 from engines.evals.store import RunStore
@@ -143,17 +143,6 @@ def _config(method, judge, choice_method, max_new_tokens, temperature, system_pr
                            tolerance=float(tolerance) if tolerance not in (None, "") else 1e-6)
 
 
-def _final_status(event: RunEvent) -> str:
-    failed = [p for p in event.progress if p.status == "failed"]
-    done = f"{event.done:,}/{event.run.total:,} results"
-    if event.status == "complete":
-        return status_html("done", f"Run **{event.run.id}** complete: {done}.")
-    if event.status == "stopped":
-        return status_html("stopped", f"Run **{event.run.id}** stopped: {done} kept. Resume continues it.")
-    why = " ".join(f"{p.model}: {p.error}" for p in failed)
-    return status_html("warning", f"Run **{event.run.id}** incomplete: {done}. {why} Resume continues it.")
-
-
 def _pickers(run) -> dict:
     """The compare pickers offer the run's models (a generator's last update must carry plain values: Gradio drops
     the value of an earlier ``gr.update`` from a streamed result, so the choices go first)."""
@@ -166,7 +155,8 @@ def _results_view(run, testset, results, summaries=None) -> dict:
     return {"summary": view.summary_html(summaries) + view.run_html(run),
             "matrix": view.matrix(testset, run.models, results), "run_id": run.id,
             "model_a": run.models[0], "model_b": run.models[1 if len(run.models) > 1 else 0],
-            "files": _write_downloads(run, testset, results, summaries)}
+            "files": report.write_downloads(Path(tempfile.mkdtemp(prefix="workbench-eval-")), run, testset, results,
+                                             summaries)}
 
 
 def _stream(events, store: RunStore):
@@ -191,7 +181,7 @@ def _stream(events, store: RunStore):
     run = store.get_run(event.run.id)
     yield _pickers(run)
     yield {**_results_view(run, testset, results), "progress": view.progress_html(event.progress),
-           "status": _final_status(event)}
+           "status": view.final_status(event)}
 
 
 @expensive
@@ -280,31 +270,11 @@ def get_results(run_id: str):
     results = store.results(run.id)
     summaries = report.summarize(results, run.models)
     progress = [ModelProgress(m, run.set_size, sum(1 for r in results if r.model == m),
-                                           "done" if run.status == "complete" else run.status) for m in run.models]
-    data = {"run": {"id": run.id, "name": run.name, "status": run.status, "models": run.models,
-                    "set_name": run.set_name, "set_hash": run.set_hash, "set_size": run.set_size,
-                    "config": run.config, "done": run.done, "total": run.total},
-            "summary": [{"model": s.model, "method": s.method_text, "score": s.score.mean, "ci_low": s.score.low,
-                         "ci_high": s.score.high, "scored": s.scored, "judge_failed": s.judge_failed,
-                         "errors": s.errors, "acc_norm": s.acc_norm.mean if s.acc_norm else None,
-                         "latency_mean_s": s.latency_mean_s, "prompt_tokens": s.prompt_tokens,
-                         "completion_tokens": s.completion_tokens, "cost_usd": s.cost_usd} for s in summaries],
-            "results": report.flat_rows(results, testset)}
+                              "done" if run.status == "complete" else run.status) for m in run.models]
     yield _pickers(run)
     yield {**_results_view(run, testset, results, summaries), "progress": view.progress_html(progress),
-            "status": status_html("done", f"Opened run **{run.id}** ({run.status})."), "results": data}
-
-
-def _write_downloads(run, testset, results, summaries) -> list[str]:
-    folder = Path(tempfile.mkdtemp(prefix="workbench-eval-"))
-    stem = f"eval-{run.id}"
-    (folder / f"{stem}.csv").write_text(report.to_csv(results, testset), encoding="utf-8")
-    (folder / f"{stem}.jsonl").write_text(report.to_jsonl(results, testset), encoding="utf-8")
-    (folder / f"{stem}-chart.svg").write_text(report.chart_svg(summaries), encoding="utf-8")
-    comparisons = [report.compare(results, run.models[0], m) for m in run.models[1:]]
-    md = report.markdown_report(run, summaries, f"{stem}-chart.svg", comparisons)
-    (folder / f"{stem}-report.md").write_text(md, encoding="utf-8")
-    return [str(folder / f"{stem}{suffix}") for suffix in (".csv", ".jsonl", "-report.md", "-chart.svg")]
+            "status": status_html("done", f"Opened run **{run.id}** ({run.status})."),
+           "results": report.results_json(run, summaries, results, testset)}
 
 
 # ----------------------------------------------------------------------------------------------- reading a run

@@ -9,11 +9,11 @@ import pandas as pd
 
 from engines.evals import report
 from engines.evals.judge import PairwiseSummary
-from engines.evals.runner import ModelProgress
+from engines.evals.runner import ModelProgress, RunEvent
 from engines.evals.scoring import LETTERS, METHOD_LABELS
 from engines.evals.store import Result, RunInfo
 from engines.evals.testsets import KIND_LABELS, RawTable, TestSet
-from tabs.common import clean_text, esc
+from tabs.common import clean_text, esc, status_html
 
 PREVIEW_ROWS = 5
 PENDING_BG, UNSCORED_BG, ERROR_BG = "#e5e7eb", "#fde68a", "#d1d5db"
@@ -83,6 +83,18 @@ def progress_html(progress: list[ModelProgress]) -> str:
             f"background:{colours.get(p.status, '#6b7280')}'></span></span>"
             f"<span style='white-space:nowrap'>{p.done}/{p.total} · {esc(p.status)}</span></div>{error}</div>")
     return "".join(rows)
+
+
+def final_status(event: RunEvent) -> str:
+    """The status line when a run ends: complete, stopped (resumable) or incomplete (which model failed, why)."""
+    failed = [p for p in event.progress if p.status == "failed"]
+    done = f"{event.done:,}/{event.run.total:,} results"
+    if event.status == "complete":
+        return status_html("done", f"Run **{event.run.id}** complete: {done}.")
+    if event.status == "stopped":
+        return status_html("stopped", f"Run **{event.run.id}** stopped: {done} kept. Resume continues it.")
+    why = " ".join(f"{p.model}: {p.error}" for p in failed)
+    return status_html("warning", f"Run **{event.run.id}** incomplete: {done}. {why} Resume continues it.")
 
 
 # ------------------------------------------------------------------------------------------------ matrix

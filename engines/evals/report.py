@@ -11,6 +11,7 @@ import math
 import statistics
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from engines import registry
 from engines.evals.scoring import METHOD_LABELS
@@ -296,3 +297,34 @@ def comparison_text(c: Comparison) -> str:
                 f"right: {r.only_b} · McNemar exact p = {r.p_value:.4g}")
     return (f"{r.n} paired items · mean {r.mean_a:.3f} vs {r.mean_b:.3f} · difference {r.diff:+.3f} (95 % CI "
             f"{r.low:+.3f} to {r.high:+.3f}) · paired bootstrap p ≈ {r.p_value:.3g}")
+
+
+def results_json(run: RunInfo, summaries: list[ModelSummary], results: list[Result], testset: TestSet | None) -> dict:
+    """A stored run as plain JSON: the run, the summary per model and one flat row per (model, item)."""
+    return {"run": {"id": run.id, "name": run.name, "status": run.status, "models": run.models,
+                    "set_name": run.set_name, "set_hash": run.set_hash, "set_size": run.set_size,
+                    "config": run.config, "done": run.done, "total": run.total},
+            "summary": [{"model": s.model, "method": s.method_text, "score": s.score.mean, "ci_low": s.score.low,
+                         "ci_high": s.score.high, "scored": s.scored, "judge_failed": s.judge_failed,
+                         "errors": s.errors, "acc_norm": s.acc_norm.mean if s.acc_norm else None,
+                         "latency_mean_s": s.latency_mean_s, "prompt_tokens": s.prompt_tokens,
+                         "completion_tokens": s.completion_tokens, "cost_usd": s.cost_usd} for s in summaries],
+            "results": flat_rows(results, testset)}
+
+
+def write_downloads(folder: Path, run: RunInfo, testset: TestSet | None, results: list[Result],
+                    summaries: list[ModelSummary]) -> list[str]:
+    """Write the downloads of a run into ``folder``: per-item CSV and JSON Lines, the Markdown report (each other
+    model compared with the first) and its SVG chart.
+
+    Returns:
+        The four paths (CSV, JSON Lines, report, chart).
+    """
+    stem = f"eval-{run.id}"
+    paths = [folder / f"{stem}{suffix}" for suffix in (".csv", ".jsonl", "-report.md", "-chart.svg")]
+    comparisons = [compare(results, run.models[0], m) for m in run.models[1:]]
+    texts = (to_csv(results, testset), to_jsonl(results, testset),
+             markdown_report(run, summaries, paths[3].name, comparisons), chart_svg(summaries))
+    for path, text in zip(paths, texts, strict=True):
+        path.write_text(text, encoding="utf-8")
+    return [str(p) for p in paths]

@@ -160,3 +160,14 @@ def test_tab_registers_its_link_targets():
 def test_stop_note_counts_what_was_kept(monkeypatch, tmp_path):
     monkeypatch.setenv("WORKBENCH_DATA_DIR", str(tmp_path))
     assert "before the first result" in tab.stop_note("")["status"]
+
+
+def test_a_failing_model_leaves_a_resumable_run(client):
+    set_id = load(client, example="short-qa")[-1]
+    status, progress, *_, run_id, _files, _a, _b = run(client, set_id, ["openai:fake-500", "openai:fake-echo"])
+    assert "data-state='warning'" in status and "incomplete: 20/40" in status and "Resume continues it" in status
+    assert "data-status='failed'" in progress and "server" in progress.lower()
+    status, *_ = client.predict(run_id, api_name="/resume_evaluation")
+    assert "incomplete: 20/40" in status  # the broken model still fails; nothing is redone or guessed
+    *_, results = client.predict(run_id, api_name="/get_results")
+    assert results["run"]["done"] == 20 and results["run"]["status"] == "incomplete"
