@@ -9,72 +9,19 @@ import argparse
 import logging
 import os
 import sys
+from pathlib import Path
 
 import gradio as gr
 
 from engines.config import Settings
 from engines.redact import install_log_redaction
-from tabs import code, compare, evaluate, images, minutes, pipelines, synthetic, tokenizers
+from tabs import code, compare, evaluate, finetune, header, hub, images, minutes, pipelines, synthetic, tokenizers
 from tabs.common import Links
-from tabs.server import WorkbenchBlocks, publish_api
+from tabs.server import WorkbenchBlocks, app_kwargs, publish_api
 
-TABS = (pipelines, tokenizers, compare, minutes, images, code, synthetic, evaluate)
-
-
-def header_markdown(settings: Settings) -> str:
-    """The header: what the app is, the device found, and where it runs."""
-    return (
-        "# LLM Workbench\n"
-        "Open-model work in one place: tokenizers, models side by side, and more — each in its own tab, with the "
-        "numbers and code underneath.\n\n"
-        f"**Device:** {settings.describe()} · **Models:** "
-        f"{'catalog + any Hub id' if settings.allow_custom_models else 'catalog only'}"
-        f"{' + local folders' if settings.allow_local_models else ''}"
-        f"{f' · models dir `{settings.models_dir}`' if settings.models_dir else ''}"
-    )
-
-
-def _gb(n: int) -> str:
-    return f"{n / 2**30:.2f} GB"
-
-
-def _entry_label(key) -> str:
-    label = getattr(key, "label", None)
-    return label() if callable(label) else str(key)
-
-
-def status_markdown(demo: gr.Blocks | None = None) -> str:
-    """Live status: Hub online/offline, models available locally, models loaded, memory vs budget, queue."""
-    from engines.health import health
-
-    h = health()
-    parts = ["**Hub:** online" if h.hub_online else "**Hub:** offline — only local and cached models load"]
-    if h.local_models:
-        shown = ", ".join(f"`{m}`" for m in h.local_models[:6])
-        more = f" and {len(h.local_models) - 6} more" if len(h.local_models) > 6 else ""
-        parts.append(f"**Local models ({len(h.local_models)}):** {shown}{more}")
-    loaded = ", ".join(f"`{_entry_label(row['key'])}`" for row in h.loaded) or "none"
-    parts.append(f"**Loaded:** {loaded} · **Memory:** {_gb(h.used_bytes)} of {_gb(h.budget_bytes)} budget")
-    if h.gpu:
-        parts.append(f"**GPU:** {_gb(h.gpu['allocated'])} allocated, peak {_gb(h.gpu['peak'])}, "
-                     f"{_gb(h.gpu['total'])} total")
-    queue = getattr(demo, "_queue", None)
-    if queue is not None:
-        parts.append(f"**Queue:** {len(queue)} waiting")
-    return " · ".join(parts)
-
-
-def free_memory_action() -> str:
-    """Unload every cached model and release memory.
-
-    Returns:
-        The updated status line.
-    """
-    from engines.health import unload_all
-
-    count = unload_all()
-    gr.Info(f"Unloaded {count} model(s).")
-    return status_markdown()
+# Display order. A tab that sends to others (Hub; Evaluate and Fine-tune wire Synthetic's buttons) builds after them.
+TABS = (pipelines, tokenizers, compare, minutes, images, code, synthetic, evaluate, finetune, hub)
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def build_demo(settings: Settings | None = None) -> gr.Blocks:
@@ -86,27 +33,10 @@ def build_demo(settings: Settings | None = None) -> gr.Blocks:
     settings = settings or Settings.from_env()
     links = Links()
     with WorkbenchBlocks(title="LLM Workbench", settings=settings) as demo:
-        gr.Markdown(header_markdown(settings), elem_id="header")
-        with gr.Row(equal_height=True):
-            status_box = gr.Markdown("Checking the Hub…", elem_id="status")
-            refresh = gr.Button("↻ Status", size="sm", scale=0, min_width=90, elem_id="status-refresh")
-            free = gr.Button("Free memory", size="sm", scale=0, min_width=120, elem_id="free-memory")
+        header.build(demo, settings)
         with gr.Tabs() as links.tabs:
             for tab in TABS:
                 tab.build(settings, links)
-
-        def status() -> str:
-            """The app's state: Hub online or offline, local models, loaded models, memory against the budget.
-
-            Returns:
-                The status line (Markdown).
-            """
-            return status_markdown(demo)
-
-        # status checks run outside the queue so a busy GPU never hides them
-        demo.load(status, None, status_box, api_name=False, queue=False)
-        refresh.click(status, None, status_box, api_name="status", queue=False)
-        free.click(free_memory_action, None, status_box, api_name="free_memory", queue=False)
     demo.queue(default_concurrency_limit=settings.queue_concurrency, max_size=settings.queue_max_size)
     publish_api(demo)
     return demo
@@ -114,7 +44,7 @@ def build_demo(settings: Settings | None = None) -> gr.Blocks:
 
 def launch_kwargs(settings: Settings) -> dict:
     """Keyword arguments for ``Blocks.launch`` that every way of serving the app shares."""
-    return {"max_file_size": settings.max_file_size, "footer_links": ["api", "settings"]}
+    return {"max_file_size": settings.max_file_size, "footer_links": ["api", "settings"], "app_kwargs": app_kwargs()}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -129,25 +59,58 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="create a public gradio.live link")
     parser.add_argument("--mcp", action="store_true", default=os.environ.get("WORKBENCH_MCP") == "1",
                         help="also serve the main actions as MCP tools")
-    parser.add_argument("--auth", default=os.environ.get("WORKBENCH_AUTH"),
-                        help="require a login, as user:password (env WORKBENCH_AUTH)")
+    parser.add_argument("--auth", default=None,
+                        help="require a login, as user:password (visible to other users of this machine in `ps`: "
+                             "prefer WORKBENCH_AUTH or --auth-file)")
+    parser.add_argument("--auth-file", default=os.environ.get("WORKBENCH_AUTH_FILE"),
+                        help="a file of user:password lines (env WORKBENCH_AUTH_FILE)")
     parser.add_argument("--share-without-auth", action="store_true",
-                        help="allow --share without --auth (anyone with the link can use your machine)")
+                        help="allow --share without a login (anyone with the link can use your machine)")
     args = parser.parse_args(argv)
-    if args.auth is not None and (":" not in args.auth or not all(args.auth.split(":", 1))):
-        parser.error("--auth must be user:password")
-    if args.share and not args.auth and not args.share_without_auth:
-        parser.error("--share makes this machine reachable from the internet: add --auth user:password (or set "
-                     "WORKBENCH_AUTH), or pass --share-without-auth to accept that risk")
+    try:
+        args.credentials = credentials(args.auth, args.auth_file, os.environ.get("WORKBENCH_AUTH"))
+    except ValueError as exc:
+        parser.error(str(exc))
+    if args.share and not args.credentials and not args.share_without_auth:
+        parser.error("--share makes this machine reachable from the internet: set WORKBENCH_AUTH=user:password (or "
+                     "--auth-file), or pass --share-without-auth to accept that risk")
     return args
 
 
-def auth_pair(value: str | None) -> tuple[str, str] | None:
-    """``user:password`` → (user, password)."""
-    if not value:
-        return None
-    user, _, password = value.partition(":")
-    return user, password
+def credentials(flag: str | None, path: str | None, env: str | None) -> list[tuple[str, str]]:
+    """Logins from --auth, a file of ``user:password`` lines, or WORKBENCH_AUTH (comma-separated pairs).
+
+    Raises:
+        ValueError: an entry that is not user:password, or an unreadable file.
+    """
+    entries: list[str] = []
+    if path:
+        try:
+            entries += [ln.strip() for ln in Path(path).expanduser().read_text().splitlines() if ln.strip()]
+        except OSError as exc:
+            raise ValueError(f"cannot read the auth file: {exc.strerror}") from None
+    for value in (flag, env):
+        entries += [v.strip() for v in (value or "").split(",") if v.strip()]
+    pairs = []
+    for entry in entries:
+        user, sep, password = entry.partition(":")
+        if not (sep and user and password):
+            raise ValueError("each login must be user:password")
+        pairs.append((user, password))
+    return pairs
+
+
+def warnings_for(args: argparse.Namespace) -> list[str]:
+    """What to warn about before serving: no login on a reachable address, a password on the command line."""
+    out = []
+    if not args.credentials and (args.share or args.host not in LOOPBACK):
+        where = "through a public share link" if args.share else f"on {args.host} (reachable from other machines)"
+        out.append(f"WARNING: serving {where} without a login: anyone who can reach it can use this machine. Set "
+                   "WORKBENCH_AUTH=user:password or --auth-file.")
+    if args.auth:
+        out.append("WARNING: --auth puts the password in the process list (`ps`); prefer WORKBENCH_AUTH or "
+                   "--auth-file.")
+    return out
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -155,13 +118,13 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     install_log_redaction()
     logging.getLogger(__name__).info("starting LLM Workbench on %s:%s", args.host, args.port)
+    for warning in warnings_for(args):
+        print(warning, file=sys.stderr)
     settings = Settings.from_env()
     demo = build_demo(settings)
-    if args.share and not args.auth:
-        print("WARNING: sharing without a login: anyone with the link can use this machine.", file=sys.stderr)
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, mcp_server=args.mcp,
-                auth=auth_pair(args.auth), auth_message="LLM Workbench: log in with the credentials you were given.",
-                **launch_kwargs(settings))
+                auth=args.credentials or None,
+                auth_message="LLM Workbench: log in with the credentials you were given.", **launch_kwargs(settings))
 
 
 if __name__ == "__main__":

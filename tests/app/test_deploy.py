@@ -118,9 +118,29 @@ def test_share_requires_credentials():
         app.parse_args(["--share"])
     with pytest.raises(SystemExit):
         app.parse_args(["--auth", "nopassword"])
-    assert app.parse_args(["--share", "--auth", "a:b"]).auth == "a:b"
+    assert app.parse_args(["--share", "--auth", "a:b"]).credentials == [("a", "b")]
     assert app.parse_args(["--share", "--share-without-auth"]).share
-    assert app.auth_pair("alice:pa:ss") == ("alice", "pa:ss")
+    assert app.credentials("alice:pa:ss", None, None) == [("alice", "pa:ss")]
+
+
+def test_logins_come_from_the_environment_or_a_file_not_only_the_command_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_AUTH", "alice:one,bob:two")
+    assert app.parse_args([]).credentials == [("alice", "one"), ("bob", "two")]
+    monkeypatch.delenv("WORKBENCH_AUTH")
+    auth_file = tmp_path / "logins.txt"
+    auth_file.write_text("carol:three\n\n")
+    assert app.parse_args(["--auth-file", str(auth_file)]).credentials == [("carol", "three")]
+    with pytest.raises(SystemExit):
+        app.parse_args(["--auth-file", str(tmp_path / "missing.txt")])
+
+
+def test_warns_when_reachable_without_a_login_or_with_a_password_in_argv(monkeypatch):
+    monkeypatch.delenv("WORKBENCH_AUTH", raising=False)
+    assert app.warnings_for(app.parse_args(["--host", "127.0.0.1"])) == []
+    open_host = app.warnings_for(app.parse_args(["--host", "0.0.0.0"]))
+    assert len(open_host) == 1 and "without a login" in open_host[0] and "0.0.0.0" in open_host[0]
+    argv = app.warnings_for(app.parse_args(["--host", "0.0.0.0", "--auth", "a:b"]))
+    assert len(argv) == 1 and "process list" in argv[0]
 
 
 def test_login_required_when_auth_is_set(tmp_path, models_dir):
@@ -130,8 +150,8 @@ def test_login_required_when_auth_is_set(tmp_path, models_dir):
     from conftest import serve_app
     from gradio_client import Client
 
-    proc, url = serve_app({"WORKBENCH_AUTH": "alice:s3cret-pass", "WORKBENCH_MODELS_DIR": str(models_dir)},
-                          tmp_path / "auth.log")
+    proc, url = serve_app({"WORKBENCH_AUTH": "alice:s3cret-pass", "WORKBENCH_MODELS_DIR": str(models_dir),
+                           "WORKBENCH_LOGIN_ATTEMPTS": "3"}, tmp_path / "auth.log")
     try:
         with pytest.raises(urllib.error.HTTPError) as info:
             urllib.request.urlopen(url + "gradio_api/info", timeout=10)
@@ -139,7 +159,14 @@ def test_login_required_when_auth_is_set(tmp_path, models_dir):
         with pytest.raises(Exception, match="credentials"):
             Client(url, verbose=False)
         client = Client(url, auth=("alice", "s3cret-pass"), verbose=False)
-        assert "Hub:" in client.predict(api_name="/status")
+        assert "Hub" in client.predict(api_name="/status")
+        # failed logins are throttled per client: after 3, even the right password waits
+        import httpx
+
+        for _ in range(3):
+            assert httpx.post(url + "login", data={"username": "alice", "password": "wrong"}).status_code == 400
+        blocked = httpx.post(url + "login", data={"username": "alice", "password": "s3cret-pass"})
+        assert blocked.status_code == 429 and "Too many failed logins" in blocked.text
     finally:
         proc.terminate()
         proc.wait(10)
@@ -148,8 +175,10 @@ def test_login_required_when_auth_is_set(tmp_path, models_dir):
 
 def test_status_shows_offline_local_models_and_free_memory(client):
     status = client.predict(api_name="/status")
-    assert "offline" in status and "meta-llama/Llama-3.1-8B-Instruct" in status
+    assert "Hub offline" in status and "meta-llama/Llama-3.1-8B-Instruct" in status  # in the expandable list
+    assert "/tmp" not in status and "models0" not in status  # names, never server paths
     client.predict(["meta-llama/Llama-3.1-8B-Instruct"], "load me", True, api_name="/tokenize")
-    assert "tokenizer" in client.predict(api_name="/status").split("**Loaded:**")[1]
+    loaded = client.predict(api_name="/status").split("<b>Loaded</b>")[1]
+    assert "tokenizer" in loaded
     after = client.predict(api_name="/free_memory")
-    assert "**Loaded:** none" in after
+    assert " 0 loaded" in after
