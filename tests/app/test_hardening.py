@@ -134,6 +134,9 @@ def test_rate_limit_on_expensive_events(limited_app):
         client.predict("print(6 * 7)", 1, 10, api_name="/run_python")
     with pytest.raises(AppError, match="Rate limit: at most 3 runs per 600 s"):
         client.predict("print(6 * 7)", 1, 10, api_name="/run_python")
+    # one budget per session across every expensive event, not one per handler
+    with pytest.raises(AppError, match="Rate limit: at most 3 runs per 600 s"):
+        client.predict("int main() { return 0; }", 1, 10, None, api_name="/run_cpp")
     # cheap events are not limited, and another session has its own budget
     client.predict(["meta-llama/Llama-3.1-8B-Instruct"], "still fine", True, api_name="/tokenize")
     Client(url, verbose=False).predict("print(1)", 1, 10, api_name="/run_python")
