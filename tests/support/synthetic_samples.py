@@ -15,6 +15,26 @@ def jsonl(*rows: dict) -> str:
     return "\n".join(json.dumps(r) for r in rows) + "\n"
 
 
+# The fields that ``row`` fills, as compact specs.
+FIELDS = ["name # full name", "age:int(18..90)", "plan:enum(free|pro|team)", "active:bool",
+          "signup:date(2020-01-01..2024-12-31)", "score:float(0..1)"]
+
+
+def run(model: str, n: int, **kw):
+    """Run ``stream_rows`` over FIELDS against ``openai:<model>`` (the fake server); (rows, RunStats)."""
+    from engines import synthetic as syn
+
+    stats = syn.RunStats()
+    kw.setdefault("batch_size", n)
+    rows = list(syn.stream_rows("Customers of a SaaS", fields=FIELDS, n_rows=n, model=f"openai:{model}",
+                                stats=stats, **kw))
+    return rows, stats
+
+
+def requests_for(server, model: str) -> list[dict]:
+    """The request bodies the fake server received for ``model``."""
+    return [r["body"] for r in server.requests if isinstance(r.get("body"), dict) and r["body"].get("model") == model]
+
 
 class FakeHub:
     """Records what HfApi would create and upload."""
