@@ -39,7 +39,7 @@ def clip(text: str, n: int = 90) -> str:
 def _pill(verdict: str) -> str:
     colour = VERDICT_STYLE.get(verdict, "#6b7280")
     return (f"<span class='contam-verdict' data-verdict='{esc(verdict)}' style='background:{colour};color:#fff;"
-            f"border-radius:4px;padding:1px 8px;font-size:.85em'>{esc(verdict)}</span>")
+            f"border-radius:4px;padding:1px 8px;font-size:.85em;white-space:nowrap'>{esc(verdict)}</span>")
 
 
 def method_card(method: str, summary=None) -> str:

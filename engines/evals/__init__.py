@@ -8,6 +8,7 @@ item), ``runner`` (runs, Stop, resume), ``store`` (SQLite), ``report`` (summarie
 
 from __future__ import annotations
 
+from engines.evals.contamination import min_k_plus_plus, min_k_prob  # contamination checks (issue 18)
 from engines.evals.items import RunConfig
 from engines.evals.logprobs import ContinuationScore, choice_logprobs, encode_pair, score_pairs, score_requests
 from engines.evals.report import compare, flips, markdown_report, summarize, to_csv, to_jsonl
@@ -24,3 +25,4 @@ __all__ = [
     "read_synthetic", "resume_run", "score_pairs", "score_requests", "start_run", "summarize",
     "testset_from_synthetic", "to_csv", "to_jsonl",
 ]
+__all__ += ["min_k_plus_plus", "min_k_prob"]

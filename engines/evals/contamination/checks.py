@@ -206,7 +206,8 @@ def _ngram_summary(rows: list[Row], index: ngrams.OverlapIndex, n: int, stopped:
     if stopped:
         notes.append("Stopped before the whole corpus was scanned: overlaps in the rest are not counted.")
     headline = (f"{len(dirty)} of {len(checked)} checked items ({share:.0%}) share a {n}-gram with the corpus "
-                f"({index.documents:,} documents, {index.words:,} words scanned).")
+                f"({index.documents:,} document{'' if index.documents == 1 else 's'}, {index.words:,} words "
+                "scanned).")
     numbers = {"dirty": len(dirty), "checked": len(checked), "dirty_share": share, "documents": index.documents,
                "words": index.words, "n": n}
     return Summary("ngrams", verdicts.share_verdict("ngrams", share, len(checked)), headline, numbers, notes)
