@@ -65,10 +65,12 @@ def status_html(queue_size: int | None = None) -> str:
 def build(demo: gr.Blocks, settings: Settings) -> None:
     """Render the header and its live status line inside the current Blocks."""
     gr.Markdown(header_markdown(settings), elem_id="header")
-    with gr.Row(equal_height=True):
-        box = gr.HTML("Checking the Hub…", elem_id="status", scale=8)
-        refresh = gr.Button("↻", size="sm", scale=0, min_width=44, elem_id="status-refresh")
-        free = gr.Button("Free memory", size="sm", scale=0, min_width=110, elem_id="free-memory")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=8, min_width=300):  # on a phone the buttons wrap below the line
+            box = gr.HTML("Checking the Hub…", elem_id="status")
+        with gr.Column(scale=0, min_width=170), gr.Row():
+            refresh = gr.Button("↻", size="sm", scale=0, min_width=44, elem_id="status-refresh")
+            free = gr.Button("Free memory", size="sm", scale=0, min_width=110, elem_id="free-memory")
 
     def status() -> dict:
         """The app's state: Hub online or offline, local models, loaded models, memory against the budget.

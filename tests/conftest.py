@@ -203,6 +203,16 @@ def browser():
         b.close()
 
 
+def open_tab(page, name: str) -> None:
+    """Click a top-level tab, through Gradio's "More tabs" menu when the screen is too narrow to show it."""
+    tab = page.get_by_role("tab", name=name, exact=True)
+    if tab.count() and tab.first.is_visible():
+        tab.first.click()
+        return
+    page.locator("button[aria-label='More tabs']").first.click()
+    page.locator(".overflow-dropdown button", has_text=name).first.click()
+
+
 @pytest.fixture()
 def page(browser, app_url):
     """A fresh page on the app (1280×1400)."""
