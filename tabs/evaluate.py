@@ -24,6 +24,7 @@ from engines.evals.store import RunStore
 from engines.evals.testsets import KINDS, ROLE_LABELS, RawTable, max_items
 from tabs import evaluate_view as view
 from tabs.common import GPU_EVENT, Links, ModelBox, expensive, on, status_html, ui_errors
+from tabs.evaluate_contamination import build_panel as build_contamination_panel
 from tabs.synthetic import default_model, model_choices
 
 SOURCES = [("Example set", "example"), ("Upload CSV / JSON Lines", "upload"), ("Dataset (Hub id or local folder)",
@@ -390,9 +391,10 @@ def _copy(value):
 def _set_section(settings: Settings, links: Links | None) -> dict:
     with gr.Group():
         with gr.Row():
-            source = gr.Radio(SOURCES, value="example", label="Test set from", elem_id="eval-source", scale=3)
+            source = gr.Radio(SOURCES, value="example", label="Test set from", elem_id="eval-source", scale=3,
+                              min_width=300)
             example = gr.Dropdown(example_names(), value=next(iter(EXAMPLES)), label="Example set",
-                                  elem_id="eval-example", scale=2)
+                                  elem_id="eval-example", scale=2, min_width=260)
         with gr.Row(equal_height=False):
             file = gr.File(label="CSV or JSON Lines file", file_types=[".csv", ".jsonl", ".json"], height=140,
                            scale=2, min_width=220, elem_id="eval-file")
@@ -522,6 +524,7 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
         ui = _run_section(settings, links, loaded["set_id"])
         out = ui["out"]
         r = _read_section(out)
+        build_contamination_panel(settings, links, set_id=loaded["set_id"])  # issue 18
         run_out = {k: out[k] for k in ("status", "progress", "matrix", "summary", "run_id", "files", "model_a",
                                        "model_b")}
         running = {"status": "status", "clear": ("progress", "matrix", "summary", "files"), "running": "Starting…"}

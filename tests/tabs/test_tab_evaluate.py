@@ -171,3 +171,17 @@ def test_a_failing_model_leaves_a_resumable_run(client):
     assert "incomplete: 20/40" in status  # the broken model still fails; nothing is redone or guessed
     *_, results = client.predict(run_id, api_name="/get_results")
     assert results["run"]["done"] == 20 and results["run"]["status"] == "incomplete"
+
+
+def test_pairwise_judging_over_the_api(client, fake_server):
+    fake_server.respond("tab-good", lambda m: "a good answer")
+    fake_server.respond("tab-meh", lambda m: "a meh answer")
+    fake_server.respond("tab-judge", lambda m: "Winner: " + ("A" if "good" in m[-1]["content"].split(
+        "Answer B:")[0].split("Answer A:")[1] else "B") + "\nRationale: the good one")
+    set_id = load(client, example="short-qa")[-1]
+    run_id = run(client, set_id, ["openai:tab-good", "openai:tab-meh"])[4]
+    html = client.predict(run_id, "openai:tab-good", "openai:tab-meh", "openai:tab-judge", api_name="/judge_pairwise")
+    assert "20/20 items judged in both orders" in html and "wins 20" in html
+    assert "agreement between the two orders: 100%" in html
+    with pytest.raises(AppError, match="Pick a judge model"):
+        client.predict(run_id, "openai:tab-good", "openai:tab-meh", "", api_name="/judge_pairwise")
