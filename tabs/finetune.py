@@ -22,12 +22,15 @@ METHOD_CHOICES = [(label, key) for key, label in ft.METHOD_LABELS.items()]
 FOLLOW_EVERY_S = 1.5
 
 
-class RunBox(ModelBox):
-    """The run picker: runs on disk in the UI, any run id (free text) over the API and MCP."""
+def run_box(**kwargs) -> ModelBox:
+    """The run picker: runs on disk in the UI, any run id (free text) over the API and MCP.
 
-    def __init__(self, choices=None, value=None, **kwargs):
-        super().__init__(choices=choices, value=value, **kwargs)
-        self._value_description = "a fine-tuning run id, as finetune_runs lists them"
+    A ModelBox, not a subclass of it: Gradio reads a template component's config from its direct base's signature,
+    so a subclass of ModelBox would lose its label.
+    """
+    box = ModelBox([], value=None, **kwargs)
+    box._value_description = "a fine-tuning run id, as finetune_runs lists them"
+    return box
 
 
 def model_choices() -> list[tuple[str, str]]:
@@ -117,18 +120,8 @@ def finetune_defaults(model: str, method: str | None = None):
                                           f"({facts.params_b:.3g}B parameters, {facts.architecture}).")}
 
 
-def finetune_check(model: str, source: str, file=None, dataset: str | None = None, split: str | None = None,
-                   prompt_column: str | None = None, completion_column: str | None = None,
-                   messages_column: str | None = None, target_field: str | None = None,
-                   heldout_share: float | None = None, method: str | None = None, rank: float | None = None,
-                   alpha: float | None = None, dropout: float | None = None, target_modules: str | None = None,
-                   learning_rate: float | None = None, epochs: float | None = None, batch_size: float | None = None,
-                   grad_accum: float | None = None, max_length: float | None = None,
-                   grad_checkpointing: bool | None = None, max_steps: float | None = None, seed: float | None = None,
-                   synthetic: dict | None = None):
-    """Check a fine-tuning run without starting it: the data as the model sees it, the split, trainable parameters.
-
-    Args:
+# the Args of finetune_check and finetune_start (the same parameters): one copy, formatted into both docstrings
+RUN_ARGS = """Args:
         model: the base model: a catalog id, any Hub id (org/name) or a local model folder.
         source: where the data comes from: upload, dataset or synthetic.
         file: the .jsonl / .json / .csv file when source is upload (a messages column, or prompt + completion).
@@ -153,7 +146,21 @@ def finetune_check(model: str, source: str, file=None, dataset: str | None = Non
         max_steps: stop after this many optimizer steps (0 or empty: as many as the epochs take).
         seed: seed of the split, the data order and the adapter's initialisation.
         synthetic: rows sent by the Synthetic data tab, {"rows": [...], "fields": [...], "description": "..."}.
+"""
 
+
+def finetune_check(model: str, source: str, file=None, dataset: str | None = None, split: str | None = None,
+                   prompt_column: str | None = None, completion_column: str | None = None,
+                   messages_column: str | None = None, target_field: str | None = None,
+                   heldout_share: float | None = None, method: str | None = None, rank: float | None = None,
+                   alpha: float | None = None, dropout: float | None = None, target_modules: str | None = None,
+                   learning_rate: float | None = None, epochs: float | None = None, batch_size: float | None = None,
+                   grad_accum: float | None = None, max_length: float | None = None,
+                   grad_checkpointing: bool | None = None, max_steps: float | None = None, seed: float | None = None,
+                   synthetic: dict | None = None):
+    """Check a fine-tuning run without starting it: the data as the model sees it, the split, trainable parameters.
+
+    {args}
     Returns:
         The status line, the first examples with the tokens that carry loss highlighted, the data summary, the plan.
     """
@@ -165,6 +172,9 @@ def finetune_check(model: str, source: str, file=None, dataset: str | None = Non
             "status": status_html("warning" if prep.notices else "done",
                                   f"Ready: {len(prep.train):,} training examples, {prep.steps['total_steps']:,} "
                                   f"steps, {prep.estimate.trainable:,} trainable parameters.")}
+
+
+finetune_check.__doc__ = finetune_check.__doc__.format(args=RUN_ARGS)
 
 
 @expensive
@@ -179,32 +189,7 @@ def finetune_start(model: str, source: str, file=None, dataset: str | None = Non
                    synthetic: dict | None = None):
     """Start a fine-tuning run in a separate worker process; follow it with finetune_status.
 
-    Args:
-        model: the base model: a catalog id, any Hub id (org/name) or a local model folder.
-        source: where the data comes from: upload, dataset or synthetic.
-        file: the .jsonl / .json / .csv file when source is upload (a messages column, or prompt + completion).
-        dataset: a Hub dataset id (org/name) or a local dataset folder when source is dataset.
-        split: the dataset split to read (default train).
-        prompt_column: the column holding the prompt (empty: recognised by name).
-        completion_column: the column holding the reply to learn (empty: recognised by name).
-        messages_column: the column holding whole conversations; the last assistant message is learnt.
-        target_field: for synthetic data, the field the model learns to write (default: the last field).
-        heldout_share: share of examples held out for evaluation, 0 to 0.5 (default 0.1).
-        method: lora, qlora (4-bit base, CUDA) or full.
-        rank: LoRA rank (adapter width).
-        alpha: LoRA alpha (scale of the adapter's update).
-        dropout: LoRA dropout.
-        target_modules: layer names to adapt, comma separated (empty: every linear layer of attention and MLP).
-        learning_rate: peak learning rate.
-        epochs: passes over the training data.
-        batch_size: examples per step.
-        grad_accum: steps accumulated before each optimizer update.
-        max_length: tokens per example; longer examples are cut.
-        grad_checkpointing: recompute activations in the backward pass (less memory, slower).
-        max_steps: stop after this many optimizer steps (0 or empty: as many as the epochs take).
-        seed: seed of the split, the data order and the adapter's initialisation.
-        synthetic: rows sent by the Synthetic data tab, {"rows": [...], "fields": [...], "description": "..."}.
-
+    {args}
     Returns:
         The run id (in the run picker), the status line and the live panel.
     """
@@ -215,6 +200,9 @@ def finetune_start(model: str, source: str, file=None, dataset: str | None = Non
            "plan": view.plan_html(prep)}
     run = ft.start_run(prep)
     yield {**_run_updates(run), "run": run.id}
+
+
+finetune_start.__doc__ = finetune_start.__doc__.format(args=RUN_ARGS)
 
 
 def _run_updates(run: ft.RunView | None, links: Links | None = None) -> dict:
@@ -483,7 +471,7 @@ def _outputs(settings: Settings) -> dict:
         out["plan"] = gr.HTML(elem_id="ft-plan")
         out["preview"] = gr.HTML(elem_id="ft-preview")
     with gr.Row():
-        out["run"] = RunBox([], value=None, label="Run", scale=4, elem_id="ft-run")
+        out["run"] = run_box(label="Run", scale=4, elem_id="ft-run")
         out["refresh"] = gr.Button("↻ Runs", scale=0, min_width=90, elem_id="ft-refresh")
         out["stop"] = gr.Button("Stop", variant="stop", scale=0, min_width=90, interactive=False, elem_id="ft-stop")
         out["resume"] = gr.Button("Resume", scale=0, min_width=100, interactive=False, elem_id="ft-resume")

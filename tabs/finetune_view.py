@@ -11,7 +11,9 @@ LOSS_BG, PROMPT_BG, CUT_BG = "#bbf7d0", "#e5e7eb", "#fecaca"
 
 
 def _gb(n: float | None) -> str:
-    return "—" if not n else f"{n / 2**30:.2f} GB" if n >= 2**28 else f"{n / 2**20:.0f} MB"
+    if not n:
+        return "—"
+    return f"{n / 2**30:.2f} GB" if n >= 2**28 else f"{n / 2**20:.0f} MB" if n >= 2**20 else f"{n / 2**10:.0f} KB"
 
 
 def _n(n: int | None) -> str:
@@ -51,8 +53,9 @@ def preview_html(examples: list[dict]) -> str:
         for n, (piece, loss) in enumerate(zip(ex["pieces"], ex["loss"], strict=True)):
             bg = CUT_BG if n >= ex["max_length"] else LOSS_BG if loss else PROMPT_BG
             shown = esc(visible_ws(piece)) or "◦"
-            spans.append(f"<span class='ft-tok' data-loss='{int(loss)}' style='background:{bg};color:#111;"
-                         f"border-radius:3px;margin:1px;padding:0 2px;font-family:monospace;white-space:pre'>"
+            spans.append(f"<span class='ft-tok' data-loss='{int(loss)}' style='display:inline-block;background:{bg};"
+                         f"color:#111;border-radius:3px;margin:1px;padding:0 2px;font-family:monospace;"
+                         f"white-space:pre;max-width:100%;overflow-wrap:anywhere'>"
                          f"{shown}</span>")
         carried = sum(ex["loss"][: ex["max_length"]])
         cards.append(f"<div class='ft-example' style='border:1px solid #8884;border-radius:8px;padding:6px 8px;"
@@ -126,7 +129,7 @@ def run_html(view: ft.RunView | None) -> str:
     cells = "".join(f"<div style='min-width:105px'><div style='font-size:.75em;opacity:.7'>{k}</div>"
                     f"<div class='ft-{k.replace(' ', '-').replace('/', '-')}' style='font-weight:600'>{esc(v)}</div>"
                     "</div>" for k, v in facts)
-    return (f"<div class='ft-run' data-state='{view.state}' data-step='{s.get('step', 0)}' "
+    return (f"<div class='ft-run' data-run='{esc(view.id)}' data-state='{view.state}' data-step='{s.get('step', 0)}' "
             f"data-points='{len(view.metrics)}'>{svg}<div style='display:flex;flex-wrap:wrap;gap:10px;"
             f"margin-top:6px'>{cells}</div></div>")
 

@@ -51,18 +51,6 @@ def base_ref(model: str, settings: Settings | None = None) -> ModelRef:
     return ref
 
 
-def load_config(ref: ModelRef):
-    """The model's config (from the local folder or the Hub cache), with load errors mapped."""
-    from transformers import AutoConfig
-
-    from engines.loading import hub_kwargs, map_load_error
-
-    try:
-        return AutoConfig.from_pretrained(ref.target, trust_remote_code=False, **hub_kwargs(ref))
-    except Exception as exc:
-        raise map_load_error(exc, ref) from exc
-
-
 def check_causal(config, ref: ModelRef) -> str:
     """The architecture name of a causal (decoder-only) LM.
 
@@ -91,6 +79,8 @@ def inspect_model(model: str, settings: Settings | None = None) -> ModelFacts:
         Unsupported: not a causal LM, or an API model. Load errors as ``engines.loading`` maps them.
     """
     ref = base_ref(model, settings)
+    from engines.loading import load_config
+
     config = load_config(_adapter_free(ref))
     arch = check_causal(config, ref)
     import torch

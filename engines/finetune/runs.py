@@ -117,14 +117,16 @@ def worker_alive(pid: int | None, folder: Path) -> bool:
     count, nor does a zombie)."""
     if not pid:
         return False
-    try:
-        import psutil
+    import psutil
 
+    try:
         proc = psutil.Process(int(pid))
         if proc.status() == psutil.STATUS_ZOMBIE:
             return False
         cmd = " ".join(proc.cmdline())
-    except Exception:  # no such process, or not ours to read
+    except psutil.AccessDenied:  # another user's process: it exists, but can't be ours to check
+        return False
+    except (psutil.Error, OSError, ValueError):  # gone
         return False
     return "engines.finetune.worker" in cmd and str(folder) in cmd
 
@@ -189,12 +191,11 @@ class RunView:
         return self.merged or self.adapter or self.full_model
 
     def label(self) -> str:
-        """One line for the run picker."""
+        """One line for the run picker (no state: the picker's labels are not refreshed while a run trains)."""
         h = self.spec.get("hyper", {})
-        step, total = self.status.get("step", 0), self.status.get("max_steps") or self.spec.get("total_steps", "?")
         when = self.id[:4] + "-" + self.id[4:6] + "-" + self.id[6:8] + " " + self.id[9:11] + ":" + self.id[11:13]
         base = self.spec.get("base_display", "?")
-        return f"{when} · {base} · {h.get('method', '?')} · {self.state} ({step}/{total})"
+        return f"{when} · {base} · {h.get('method', '?')} · {self.spec.get('total_steps', '?')} steps"
 
 
 def read_run(run_id: str, settings: Settings | None = None) -> RunView:

@@ -22,6 +22,8 @@ def finetune_code(spec: dict) -> str:
     peft_import = "from peft import LoraConfig" + (", prepare_model_for_kbit_training" if q == "4bit" else "")
     length = f"max_steps={h['max_steps']}" if h.get("max_steps") else f"num_train_epochs={h['epochs']}"
     mixed = "bf16=True" if q in ("bf16", "4bit", "8bit") else "fp16=True" if q == "fp16" else "bf16=False"
+    if spec.get("device") == "cpu":
+        mixed += ", use_cpu=True"
     data_files = "{'train': 'train.jsonl', 'test': 'heldout.jsonl'}" if has_eval else "{'train': 'train.jsonl'}"
     lines = [
         "import torch", "from datasets import load_dataset",
@@ -41,9 +43,15 @@ def finetune_code(spec: dict) -> str:
         lines += ["", f"peft_config = LoraConfig(r={h['rank']}, lora_alpha={h['alpha']}, lora_dropout={h['dropout']},",
                   f"                         target_modules={spec.get('targets')!r},",
                   "                         bias='none', task_type='CAUSAL_LM')"]
+    return "\n".join(lines + _trainer_lines(spec, has_eval, mixed, length)) + "\n"
+
+
+def _trainer_lines(spec: dict, has_eval: bool, mixed: str, length: str) -> list[str]:
+    """The SFTConfig, the trainer, training and saving."""
+    h, method = spec["hyper"], spec["hyper"]["method"]
     evals = (f"    eval_strategy='steps', eval_steps={spec['eval_steps']}, "
              f"per_device_eval_batch_size={h['batch_size']}," if has_eval else "    eval_strategy='no',")
-    lines += [
+    return [
         "", "args = SFTConfig(",
         f"    output_dir='sft-output', {length},",
         f"    per_device_train_batch_size={h['batch_size']}, gradient_accumulation_steps={h['grad_accum']},",
@@ -61,4 +69,3 @@ def finetune_code(spec: dict) -> str:
         "print(result.metrics)",
         "trainer.save_model('sft-output/final')", "tokenizer.save_pretrained('sft-output/final')",
     ]
-    return "\n".join(lines) + "\n"

@@ -56,18 +56,23 @@ def _describe(value) -> str:
 
 def kill_workers(root: Path) -> None:
     """SIGKILL every worker still running for a run under ``root`` (a test's leftovers)."""
-    from engines.finetune import runs
-
     if not root.is_dir():
         return
     for folder in root.iterdir():
-        status = runs.read_json(folder / "status.json", {}) or {}
-        pid = status.get("pid")
-        if pid and runs.worker_alive(pid, folder):
-            try:
-                os.killpg(os.getpgid(int(pid)), signal.SIGKILL)
-            except OSError:
-                pass
+        kill_run(folder)
+
+
+def kill_run(folder: Path) -> None:
+    """SIGKILL the worker of one run folder, if it still runs."""
+    from engines.finetune import runs
+
+    status = runs.read_json(folder / "status.json", {}) or {}
+    pid = status.get("pid")
+    if pid and runs.worker_alive(pid, folder):
+        try:
+            os.killpg(os.getpgid(int(pid)), signal.SIGKILL)
+        except OSError:
+            pass
 
 
 def batches(folder: Path) -> dict[int, list[int]]:

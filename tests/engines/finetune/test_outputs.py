@@ -66,7 +66,7 @@ def test_runs_are_listed_from_disk(done_run):
     listed = ft.list_runs()
     assert done_run.id in [v.id for v in listed]
     view = next(v for v in listed if v.id == done_run.id)
-    assert view.state == "done" and "lm-llama" in view.label() and "(20/20)" in view.label()
+    assert view.state == "done" and "lm-llama" in view.label() and "20 steps" in view.label()
 
 
 def test_a_crashed_worker_leaves_a_resumable_run(tiny, ft_root, done_run):
@@ -82,3 +82,13 @@ def test_a_crashed_worker_leaves_a_resumable_run(tiny, ft_root, done_run):
     assert done.state == "done", tf._describe(done)
     assert [r["step"] for r in done.metrics if r["kind"] == "train"] == list(range(1, 21))
     assert tf.batches(done.folder) == tf.batches(done_run.folder)
+
+
+def test_an_adapter_folder_is_sized_from_its_base(done_run):
+    """On CUDA, quantization "auto" sizes a model outside the catalog from its config before loading: an adapter
+    folder has no config.json of its own, so the size comes from the base named in adapter_config.json."""
+    from engines import loading
+    from engines.refs import parse_ref
+
+    size = loading._config_params_b(parse_ref(str(done_run.adapter)))
+    assert size is not None and 0 < size < 0.01  # the tiny Llama's size (its base), not a load error

@@ -36,7 +36,8 @@ def test_a_few_lora_steps_lower_the_training_loss(done_run):
 
 def test_the_run_folder_and_the_model_card(done_run):
     folder = done_run.folder
-    assert done_run.adapter == folder / "adapter" and done_run.tuned == folder / "adapter"
+    assert done_run.adapter == folder / "adapter"
+    assert done_run.tuned in (folder / "adapter", folder / "merged")  # merged once test_outputs merged it
     names = {p.name for p in done_run.adapter.iterdir()}
     assert {"adapter_config.json", "adapter_model.safetensors", "tokenizer.json", "README.md",
             "training_curves.svg"} <= names
@@ -168,3 +169,18 @@ def test_a_full_disk_while_saving_keeps_the_previous_checkpoint(unstarted, monke
     assert worker.run("resume", unstarted) == 0  # the intact checkpoint resumes
     view = ft.read_run(unstarted.name)
     assert view.state == "done" and [r["step"] for r in view.metrics if r["kind"] == "train"] == list(range(1, 21))
+
+
+@pytest.mark.gpu
+def test_qlora_on_cuda_trains_on_a_4bit_base(tiny, ft_root, fresh_cache):
+    from engines.chat import stream_chat
+
+    prep = tf.prepare(tiny["lm-llama"], method="qlora", max_steps=6, save_steps=3, eval_steps=3)
+    assert prep.quantization == "4bit" and not any("QLoRA needs" in n for n in prep.notices)
+    run = ft.start_run(prep)
+    view = tf.wait_for(lambda: ft.read_run(run.id), lambda v: not v.live)
+    assert view.state == "done", tf._describe(view)
+    assert view.spec["quantization"] == "4bit" and view.adapter is not None
+    text = "".join(c.text for c in stream_chat(str(view.adapter), [{"role": "user", "content": "Hi"}],
+                                               max_new_tokens=4))
+    assert isinstance(text, str)
