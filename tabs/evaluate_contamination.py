@@ -38,6 +38,25 @@ def _or(value, default):
     return default if value is None or (isinstance(value, str) and not value.strip()) else value
 
 
+def _text(value, name: str) -> str:
+    """A text input as a string ("" for None); anything else is refused with the field's name."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidInput(f"{name} must be text (got {type(value).__name__}).")
+    return value
+
+
+def _methods(value) -> list[str]:
+    """The checks asked for: a list of method names (one name alone is accepted)."""
+    if value is None or value == []:
+        return ["min_k"]
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not all(isinstance(m, str) for m in items):
+        raise InvalidInput("methods must be a list of check names: min_k, guided, sampling, ngrams.")
+    return list(items)
+
+
 def _testset(set_id: str | None, what: str = "test set"):
     text = _blank(set_id)
     if text is None:
@@ -50,9 +69,11 @@ def _testset(set_id: str | None, what: str = "test set"):
 
 def _files(files) -> list[tuple[str, str]]:
     """(path, shown name) of uploaded files (Gradio keeps the original name as the file's name)."""
+    if files is not None and not isinstance(files, str | dict | list | tuple):
+        raise InvalidInput(f"Expected uploaded files, got {type(files).__name__}.")
     out = []
-    for f in files or []:
-        path = f if isinstance(f, str) else getattr(f, "name", None) or (f or {}).get("path")
+    for f in ([files] if isinstance(files, str | dict) else files or []):
+        path = f.get("path") if isinstance(f, dict) else f if isinstance(f, str) else getattr(f, "name", None)
         if path:
             out.append((str(path), Path(getattr(f, "orig_name", None) or path).name))
     return out
@@ -145,16 +166,17 @@ def contamination_run(set_id: str, model: str | None = None, methods: list[str] 
     """
     testset = _testset(set_id)
     d = CheckOptions()
-    options = CheckOptions(methods=list(methods or ["min_k"]), k=_or(k, d.k), part=_or(part, d.part),
-                           dataset=dataset or "", split=_or(split, d.split), fraction=_or(fraction, d.fraction),
+    options = CheckOptions(methods=_methods(methods), k=_or(k, d.k), part=_or(part, d.part),
+                           dataset=_text(dataset, "dataset"), split=_or(_text(split, "split"), d.split),
+                           fraction=_or(fraction, d.fraction),
                            max_new_tokens=_or(max_new_tokens, d.max_new_tokens), samples=_or(samples, d.samples),
                            temperature=_or(temperature, d.temperature), alpha=_or(alpha, d.alpha), xi=_or(xi, d.xi),
                            n=_or(n, d.n))
     ref_set = _testset(reference_set_id, "reference set") if _blank(reference_set_id) else None
-    reference = combine(reference_text, _files(reference_files), ref_set, options.part) \
+    reference = combine(_text(reference_text, "reference_text"), _files(reference_files), ref_set, options.part) \
         if "min_k" in options.methods else []
-    corpus = _corpus(corpus_text, corpus_files, corpus_folder)
-    yield from _stream(run_checks(testset, model or "", options, reference=reference, corpus=corpus))
+    corpus = _corpus(_text(corpus_text, "corpus_text"), corpus_files, corpus_folder)
+    yield from _stream(run_checks(testset, _text(model, "model"), options, reference=reference, corpus=corpus))
 
 
 @expensive
@@ -172,7 +194,7 @@ def contamination_paraphrase(set_id: str, model: str, part: str | None = None):
     """
     texts = from_testset(_testset(set_id), _or(part, "full"))
     done: list[str] = []
-    for i, text in paraphrase(texts, model or ""):
+    for i, text in paraphrase(texts, _text(model, "model")):
         done.append(text)
         yield {"reference_text": format_lines(done),
                "status": status_html("running", f"Paraphrasing · {i + 1}/{len(texts)}")}
@@ -277,7 +299,8 @@ def _method_sections(settings: Settings, ui: dict) -> None:
                                          height=90, elem_id="contam-corpus-files")
             ui["corpus_folder"] = gr.Textbox(label="Folder on the server", visible=settings.allow_local_models,
                                              placeholder="/path/to/corpus", elem_id="contam-corpus-folder")
-            ui["n"] = gr.Slider(5, 20, value=13, step=1, label="n (words per n-gram; GPT-3: 13)")
+            ui["n"] = gr.Slider(5, 20, value=13, step=1, label="n (words per n-gram; GPT-3: 13)",
+                                elem_id="contam-n")
 
 
 def _outputs() -> dict:

@@ -134,3 +134,20 @@ def test_stop_keeps_the_report(env, tiny):
     first = next(updates)
     updates.close()  # what Gradio's cancel does to the handler
     assert load(first["report_id"]).status == "stopped"
+
+
+def test_malformed_values_get_clear_errors(env):
+    """In-process (the input policy covers text, sliders and dropdowns in the app; the handler checks the rest)."""
+    set_id = env["set_id"]
+    cases = [({"methods": True}, "methods must be a list"), ({"methods": [1, 2]}, "methods must be a list"),
+             ({"methods": "telepathy"}, "Unknown check"), ({"model": ["a"]}, "model must be text"),
+             ({"dataset": {"a": 1}, "methods": ["guided"]}, "dataset must be text"),
+             ({"reference_text": [1]}, "reference_text must be text"),
+             ({"corpus_files": 5}, "Expected uploaded files"),
+             ({"k": "abc"}, "k must be a number"), ({"samples": [1], "methods": ["sampling"]}, "must be a number")]
+    for kwargs, message in cases:
+        args = {"model": "openai:fake-echo", **kwargs}
+        with pytest.raises(gr.Error, match=message):
+            list(panel.contamination_run(set_id, **args))
+    with pytest.raises(gr.Error, match="model must be text"):
+        list(panel.contamination_paraphrase(set_id, ["a"]))
