@@ -14,11 +14,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))  # tiny model builders, fake servers
 
 import tiny_models  # noqa: E402  (sets HF_HUB_OFFLINE=1 before anything imports transformers)
+from app_helpers import SCREENSHOTS, SECRET_MARKER, serve_app  # noqa: E402,F401  (shared with test modules)
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 # Secret marker values for the whole suite: test_secrets.py greps logs, API responses and child environments
 # for them. The fake OpenAI server accepts exactly this key.
-SECRET_MARKER = "sk-wbtest-MARKER-5e1f0c9a7b3d"
 os.environ["OPENAI_API_KEY"] = SECRET_MARKER
 os.environ["HF_TOKEN"] = SECRET_MARKER
 # A clean deployment policy for every test unless a test changes it.
@@ -108,41 +108,6 @@ def remote_env(monkeypatch, fake_server):
     return fake_server
 
 
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def serve_app(env: dict[str, str], log_path: Path, timeout: float = 90.0, args: tuple[str, ...] = ()):
-    """Start ``python app.py`` on a free port with ``env`` added; returns (process, url) once it answers."""
-    import subprocess
-    import time
-    import urllib.request
-
-    port = free_port()
-    full_env = {**os.environ, **env, "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1"}
-    log = open(log_path, "w")  # noqa: SIM115  (closed with the process)
-    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(port), *args],
-                            cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"app exited with {proc.returncode}: {log_path.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return proc, url
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError(f"app did not answer within {timeout}s: {log_path.read_text()[-2000:]}")
-
-
 @pytest.fixture(scope="session")
 def app_server(models_dir, fake_server, tmp_path_factory):
     """The whole app (``python app.py``) in a subprocess for the session: catalog ids resolve to tiny models (a
@@ -176,7 +141,6 @@ def client(app_url):
 
 
 CHROMIUM = next((p for p in ("/usr/lib/chromium/chromium", "/usr/bin/chromium") if Path(p).exists()), None)
-SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 
 
 @pytest.fixture(scope="session")
@@ -201,16 +165,6 @@ def browser():
             "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"])
         yield b
         b.close()
-
-
-def open_tab(page, name: str) -> None:
-    """Click a top-level tab, through Gradio's "More tabs" menu when the screen is too narrow to show it."""
-    tab = page.get_by_role("tab", name=name, exact=True)
-    if tab.count() and tab.first.is_visible():
-        tab.first.click()
-        return
-    page.locator("button[aria-label='More tabs']").first.click()
-    page.locator(".overflow-dropdown button", has_text=name).first.click()
 
 
 @pytest.fixture()

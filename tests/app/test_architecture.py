@@ -14,8 +14,8 @@ ENGINES = sorted((ROOT / "engines").rglob("*.py"))
 TABS = sorted((ROOT / "tabs").rglob("*.py"))
 HEAVY = {"torch", "transformers", "diffusers", "openai", "peft", "trl", "bitsandbytes", "accelerate", "datasets"}
 # Where models are loaded: one loading function per kind of model (DESIGN.md "Lazy and cached").
-LOADERS = {"engines/loading.py", "engines/images.py", "engines/internals.py", "engines/pipelines/load.py",
-           "engines/speech/local.py", "engines/finetune", "engines/evals/contamination"}
+LOADERS = {"engines/loading.py", "engines/images/load.py", "engines/internals.py", "engines/pipelines/load.py",
+           "engines/speech/local.py", "engines/speech/backends.py", "engines/finetune", "engines/evals/contamination"}
 MAX_LINES = 560
 
 

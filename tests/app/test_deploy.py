@@ -147,7 +147,7 @@ def test_login_required_when_auth_is_set(tmp_path, models_dir):
     import urllib.error
     import urllib.request
 
-    from conftest import serve_app
+    from app_helpers import serve_app
     from gradio_client import Client
 
     proc, url = serve_app({"WORKBENCH_AUTH": "alice:s3cret-pass", "WORKBENCH_MODELS_DIR": str(models_dir),

@@ -104,7 +104,7 @@ def test_disk_full_while_writing_synthetic_export(monkeypatch):
 
 @pytest.fixture(scope="module")
 def limited_app(tmp_path_factory, models_dir):
-    from conftest import serve_app
+    from app_helpers import serve_app
 
     log = tmp_path_factory.mktemp("limited") / "app.log"
     proc, url = serve_app({"WORKBENCH_RATE_LIMIT": "3/600", "WORKBENCH_MAX_FILE_SIZE": "2kb",

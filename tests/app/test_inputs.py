@@ -13,7 +13,7 @@ import random
 
 import httpx
 import pytest
-from conftest import SECRET_MARKER, serve_app
+from app_helpers import SECRET_MARKER, serve_app
 
 CASES_PER_ENDPOINT = 8
 LIMIT = 2_000  # WORKBENCH_MAX_INPUT_CHARS of this app: small, so over-long payloads stay small

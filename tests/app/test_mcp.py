@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import SECRET_MARKER, serve_app
+from app_helpers import SECRET_MARKER, serve_app
 from tiny_minutes import minutes_fx  # noqa: F401  (session fixture)
 
 ROOT = Path(__file__).resolve().parents[2]

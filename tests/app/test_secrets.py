@@ -11,7 +11,7 @@ import json
 import logging
 
 import pytest
-from conftest import SECRET_MARKER
+from app_helpers import SECRET_MARKER
 from gradio_client.exceptions import AppError
 
 

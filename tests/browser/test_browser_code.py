@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import tiny_code as tc
-from conftest import SCREENSHOTS
+from app_helpers import SCREENSHOTS
 
 pytestmark = pytest.mark.browser
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import tiny_compare  # noqa: F401  (arena votes of the session app go to a temp file)
-from conftest import SCREENSHOTS
+from app_helpers import SCREENSHOTS
 
 pytestmark = pytest.mark.browser
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import SCREENSHOTS
+from app_helpers import SCREENSHOTS
 from tiny_compare_extra import panels_server
 
 pytestmark = pytest.mark.browser

@@ -9,7 +9,7 @@ import os
 import tempfile
 
 import pytest
-from conftest import SCREENSHOTS
+from app_helpers import SCREENSHOTS
 
 # The served app inherits the environment when the session starts it: keep its data out of the home dir.
 os.environ.setdefault("WORKBENCH_DATA_DIR", tempfile.mkdtemp(prefix="workbench-eval-data-"))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import tiny_finetune as tf
-from conftest import SCREENSHOTS
+from app_helpers import SCREENSHOTS
 
 pytestmark = pytest.mark.browser
 

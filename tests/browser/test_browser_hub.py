@@ -7,7 +7,7 @@ register their targets as the lead wires them; the "Compare" tab here is a dummy
 from __future__ import annotations
 
 import pytest
-from conftest import SCREENSHOTS, SECRET_MARKER
+from app_helpers import SCREENSHOTS, SECRET_MARKER
 from fake_hub import served_hub
 
 from engines import hub as engine

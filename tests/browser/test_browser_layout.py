@@ -8,7 +8,7 @@ Main actions here are the cheap ones (tiny models, the fake server), so the whol
 from __future__ import annotations
 
 import pytest
-from conftest import SCREENSHOTS, open_tab
+from app_helpers import SCREENSHOTS, open_tab
 
 pytestmark = pytest.mark.browser
 

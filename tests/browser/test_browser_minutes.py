@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import SCREENSHOTS
+from app_helpers import SCREENSHOTS
 from tiny_minutes import minutes_fx  # noqa: F401  (session fixture)
 
 pytestmark = pytest.mark.browser

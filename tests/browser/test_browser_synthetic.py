@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import SCREENSHOTS
+from app_helpers import SCREENSHOTS
 
 pytestmark = pytest.mark.browser
 

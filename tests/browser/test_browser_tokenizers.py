@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import SCREENSHOTS
+from app_helpers import SCREENSHOTS
 
 pytestmark = pytest.mark.browser
 

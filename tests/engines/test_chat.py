@@ -177,7 +177,7 @@ def test_rejected_key_is_never_echoed(remote_env, monkeypatch):
 
 
 def test_unreachable_server(monkeypatch):
-    from conftest import free_port
+    from app_helpers import free_port
 
     monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{free_port()}/v1")
     monkeypatch.setenv("OPENAI_API_KEY", "test-key")

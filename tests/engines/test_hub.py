@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import SECRET_MARKER
+from app_helpers import SECRET_MARKER
 from fake_hub import FakeHub, default_models, use_fake_hub
 
 from engines import errors, hub, registry

@@ -53,7 +53,7 @@ def test_oom_and_unknown():
 
 
 def test_hub_unreachable_is_typed_without_retries(monkeypatch, fresh_cache):
-    from conftest import free_port
+    from app_helpers import free_port
 
     from engines.tokenizers import tokenize
 

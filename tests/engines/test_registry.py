@@ -229,15 +229,32 @@ def test_module_is_import_light():
     import ast
     from pathlib import Path
 
-    tree = ast.parse(Path(registry.__file__).read_text())
+    files = sorted(Path(registry.__file__).parent.glob("*.py"))  # the package: every module of it
+    assert len(files) > 1
     imported = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            imported.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            imported.add(node.module.split(".")[0])
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module)
     heavy = {"torch", "transformers", "diffusers", "gradio", "openai", "huggingface_hub", "numpy", "pandas"}
-    assert not imported & heavy, imported & heavy
+    assert not {m.split(".")[0] for m in imported} & heavy
+    assert all(m == "engines.registry" or m.startswith("engines.registry.") for m in imported if "engines" in m), (
+        "the registry imports no other engine (refs, loading … import it)")
+
+
+def test_package_reexports_what_callers_use():
+    # engines.registry.X for every X used in the code base (the package's __init__ re-exports its modules)
+    for name in ("CATALOG", "TOKENIZER_PRESETS", "DEFAULTS", "BYTES_PER_PARAM", "KINDS", "ModelSpec", "get",
+                 "by_kind", "all_specs", "task_models", "task_default", "default_for", "estimate_memory_bytes",
+                 "facts_row", "chinchilla", "chinchilla_ratio", "chinchilla_optimal", "chinchilla_loss",
+                 "ChinchillaResult", "CHINCHILLA_TABLE3", "CHINCHILLA_TOKENS_PER_PARAM", "CHINCHILLA_SOURCE",
+                 "CHINCHILLA_A", "CHINCHILLA_G", "CHINCHILLA_LOSS", "_index"):
+        assert hasattr(registry, name), name
+    assert callable(registry.chinchilla)  # the function, not a submodule of the same name
+    assert registry.CATALOG == registry.CHAT_MODELS + registry.PIPELINE_MODELS
+    assert {s.kind for s in registry.CHAT_MODELS} == {"chat", "code"}
 
 
 @pytest.mark.parametrize("params, flops, tokens", registry.CHINCHILLA_TABLE3)

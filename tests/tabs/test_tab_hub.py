@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gradio as gr
 import pytest
-from conftest import SECRET_MARKER
+from app_helpers import SECRET_MARKER
 from fake_hub import served_hub
 from gradio_client.exceptions import AppError
 
