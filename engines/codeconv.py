@@ -13,6 +13,7 @@ from engines import errors, prompts, sandbox
 from engines.chat import ChatChunk, stream_chat
 from engines.code_samples import SAMPLES, Sample  # noqa: F401  (re-exported for the tab)
 from engines.refs import parse_ref
+from engines.snippets.code import conversion_code
 
 MAX_PYTHON_CHARS = 100_000
 DEFAULT_MAX_NEW_TOKENS = 4096
@@ -314,29 +315,11 @@ def show_code(model: str, python_code: str) -> str:
         python_code: the program converted.
 
     Returns:
-        Python source.
+        Python source (built by ``engines.snippets.code.conversion_code``).
+
+    Raises:
+        InvalidModelRef / ModelNotAllowed / ModelNotFound: the reference is not one this app runs.
     """
     ref = parse_ref(model)
     messages = convert_messages(python_code or "print('hello')")
-    head = f"messages = {messages!r}\n\n"
-    if ref.is_remote:
-        from engines.remote import endpoint_for
-
-        ep = endpoint_for(ref)
-        key = f"os.environ[{ep.key_var!r}]" if ep.key_var else "'ollama'"
-        return ("import os\nfrom openai import OpenAI\n\n" + head +
-                f"client = OpenAI(base_url={ep.base_url!r}, api_key={key})\n"
-                f"stream = client.chat.completions.create(model={ref.name!r}, messages=messages, stream=True, "
-                "temperature=0)\n"
-                "text = ''.join(c.choices[0].delta.content or '' for c in stream if c.choices)\n"
-                "open('main.cpp', 'w').write(text.split('```cpp')[-1].split('```')[0])\n"
-                f"# then: {_compile_command()} && ./main\n")
-    return ("from transformers import AutoModelForCausalLM, AutoTokenizer\n\n" + head +
-            f"tok = AutoTokenizer.from_pretrained({ref.target!r})\n"
-            f"model = AutoModelForCausalLM.from_pretrained({ref.target!r}, dtype='auto', device_map='auto')\n"
-            "ids = tok.apply_chat_template(messages, add_generation_prompt=True, return_tensors='pt', "
-            "return_dict=True).to(model.device)\n"
-            "out = model.generate(**ids, max_new_tokens=4096, do_sample=False)\n"
-            "text = tok.decode(out[0, ids['input_ids'].shape[1]:], skip_special_tokens=True)\n"
-            "open('main.cpp', 'w').write(text.split('```cpp')[-1].split('```')[0])\n"
-            f"# then: {_compile_command()} && ./main\n")
+    return conversion_code(ref.raw if ref.is_remote else ref.name, messages, _compile_command())

@@ -19,9 +19,10 @@ from typing import Any
 from engines import errors
 from engines import quant as quant_mod
 from engines.config import Settings
-from engines.loading import hub_kwargs, load_causal_lm, map_load_error
+from engines.loading import load_causal_lm, load_config
 from engines.quant import QUANTIZATIONS, resolve_quantization
 from engines.refs import ModelRef, parse_ref
+from engines.snippets.internals import code_snippet  # noqa: F401  (re-exported: the tab calls it)
 
 KINDS = ("embeddings", "attention", "mlp", "norms", "lm head", "other")
 SOURCES = ("config", "weights")
@@ -122,12 +123,7 @@ def inspect_model(model: str, *, source: str = "config", quantization: str = "au
 
 def _meta_model(ref: ModelRef, quantization: str, device: str):
     """Build the model on the meta device from its config alone; swap in bitsandbytes layers for 4/8-bit."""
-    from transformers import AutoConfig
-
-    try:
-        config = AutoConfig.from_pretrained(ref.target, trust_remote_code=False, **hub_kwargs(ref))
-    except Exception as exc:
-        raise map_load_error(exc, ref) from exc
+    config = load_config(ref)
     notice = None
     quant = quantization
     facts = config_facts(config)  # before building: from_config(dtype=...) rewrites config.dtype
@@ -384,29 +380,3 @@ def _kv_cache(layers: int | None, kv: int | None, head_dim: int | None) -> str |
         return None
     n = 2 * layers * kv * head_dim * 2 * 1024  # K and V, bf16, 1024 tokens
     return f"{n / 2**20:.1f} MB" if n < 2**30 else f"{n / 2**30:.2f} GB"
-
-
-def code_snippet(model: str, source: str = "config") -> str:
-    """Plain transformers code that reproduces the inspection.
-
-    Args:
-        model: the Hub id or folder inspected.
-        source: "config" or "weights".
-
-    Returns:
-        Python source.
-    """
-    if source == "config":
-        build = ("config = AutoConfig.from_pretrained(MODEL)  # downloads config.json only\n"
-                 "with torch.device(\"meta\"):  # shapes, no memory\n"
-                 "    model = AutoModelForCausalLM.from_config(config, dtype=torch.bfloat16)\n")
-    else:
-        build = "model = AutoModelForCausalLM.from_pretrained(MODEL, dtype=torch.float32)\n"
-    return (
-        "from collections import Counter\n\nimport torch\n"
-        "from transformers import AutoConfig, AutoModelForCausalLM\n\n"
-        f"MODEL = {model!r}\n{build}print(model)  # the module tree\n"
-        "print(f\"{model.num_parameters():,} parameters\")\n"
-        "by_dtype = Counter()\nfor name, p in model.named_parameters():\n    by_dtype[str(p.dtype)] += p.numel()\n"
-        "print(by_dtype)\n"
-    )

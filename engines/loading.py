@@ -219,13 +219,30 @@ def lm_cache_key(ref: ModelRef, quantization: str, device: str) -> CacheKey:
     return CacheKey("causal-lm", ref.target, quantization, device)
 
 
-def _config_params_b(ref: ModelRef) -> float | None:
+def load_config(ref: ModelRef, *, target: str | None = None) -> Any:
+    """The model's transformers config: only ``config.json`` is read (no weights); never trusts remote code.
+
+    Args:
+        ref: the model reference (a Hub id, a local folder, or a Hub id found in WORKBENCH_MODELS_DIR).
+        target: read the config from here instead of ``ref.target`` (the base model of an adapter folder); errors
+            still name ``ref``.
+
+    Returns:
+        A ``PretrainedConfig``.
+
+    Raises:
+        GatedModel / ModelNotFound / HubUnreachable / ModelLoadError: as ``map_load_error`` maps them.
+    """
     from transformers import AutoConfig
 
     try:
-        return estimate_params_b(AutoConfig.from_pretrained(ref.target, **hub_kwargs(ref)))
+        return AutoConfig.from_pretrained(target or ref.target, trust_remote_code=False, **hub_kwargs(ref))
     except Exception as exc:
         raise map_load_error(exc, ref) from exc
+
+
+def _config_params_b(ref: ModelRef) -> float | None:
+    return estimate_params_b(load_config(ref))
 
 
 def _load_lm(ref: ModelRef, quant_name: str, device: str) -> LoadedLM:

@@ -136,14 +136,9 @@ def _context_of(ref: ModelRef) -> int | None:
         return spec.context
     if ref.is_remote:
         return None
-    from transformers import AutoConfig
+    from engines.loading import load_config
 
-    from engines.loading import hub_kwargs, map_load_error
-
-    try:
-        cfg = AutoConfig.from_pretrained(ref.target, trust_remote_code=False, **hub_kwargs(ref))
-    except Exception as exc:
-        raise map_load_error(exc, ref) from exc
+    cfg = load_config(ref)
     cfg = getattr(cfg, "text_config", None) or cfg
     return getattr(cfg, "max_position_embeddings", None) or getattr(cfg, "n_positions", None)
 
