@@ -1,15 +1,22 @@
-"""Snippets for chat generation (Compare, Minutes, Synthetic data) and the next-token view."""
+"""Snippets for chat generation (Compare, Minutes, Synthetic data) and the next-token view.
+
+Each snippet ends with its result in a variable a notebook can print: ``text`` (the generated text) for a chat,
+``table`` (one dict per step: token, id, prob, candidates) for the next-token view.
+"""
 
 from __future__ import annotations
 
 import json
 
-from engines.snippets.common import causal_lm_load, client_setup, remote_kind
+from engines.snippets.common import causal_lm_load, chat_input_lines, client_setup, remote_kind, sent_messages
 
 
 def chat_code(model: str, messages: list[dict], *, quantization: str = "fp32", max_new_tokens: int = 256,
               temperature: float = 0.0) -> str:
     """Plain transformers / openai code that streams one chat generation, as ``stream_chat`` ran it.
+
+    The prompt is encoded as the app encodes it (template rendered once, no second BOS; the system text folded for
+    models without a system role), greedy at temperature 0; the generated text ends up in ``text``.
 
     Args:
         model: the model reference as the user gave it.
@@ -21,28 +28,38 @@ def chat_code(model: str, messages: list[dict], *, quantization: str = "fp32", m
     Returns:
         A self-contained Python snippet.
     """
-    msgs = json.dumps(messages, indent=4, ensure_ascii=False)
+    sent = sent_messages(model, messages)
+    msgs = json.dumps(sent, indent=4, ensure_ascii=False)
     kind, name = remote_kind(model)
     if kind is not None:
         limit = "max_completion_tokens" if kind == "openai" else "max_tokens"
         return (client_setup(kind) +
-                f"stream = client.chat.completions.create(\n    model={name!r},\n    messages={msgs},\n"
+                f"\nmessages = {msgs}\n"
+                f"stream = client.chat.completions.create(\n    model={name!r},\n    messages=messages,\n"
                 f"    {limit}={max_new_tokens}, temperature={temperature}, stream=True,\n)\n"
-                "for event in stream:\n    if event.choices and event.choices[0].delta.content:\n"
+                "text = ''\nfor event in stream:\n    if event.choices and event.choices[0].delta.content:\n"
+                "        text += event.choices[0].delta.content\n"
                 "        print(event.choices[0].delta.content, end='', flush=True)\n")
     imports, load = causal_lm_load(model, quantization)
-    sampling = f"do_sample=True, temperature={temperature}, top_p=0.95" if temperature > 0 else "do_sample=False"
+    sampling = (f"do_sample=True, temperature={temperature}, top_p=0.95)  # sampled: each run differs"
+                if temperature > 0 else "do_sample=False, temperature=None, top_p=None, top_k=None)  # greedy")
     return (f"{imports}\n{load}"
-            f"messages = {msgs}\n"
-            "inputs = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors='pt',\n"
-            "                                       return_dict=True).to(model.device)\n"
-            f"out = model.generate(**inputs, max_new_tokens={max_new_tokens}, {sampling})\n"
-            "print(tokenizer.decode(out[0, inputs['input_ids'].shape[1]:], skip_special_tokens=True))\n")
+            f"messages = {msgs}\n" + chat_input_lines(has_system=_has_system(sent)) +
+            "pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id\n"
+            f"out = model.generate(input_ids=input_ids, attention_mask=torch.ones_like(input_ids),\n"
+            f"                     max_new_tokens={max_new_tokens}, pad_token_id=pad,\n"
+            f"                     {sampling}\n"
+            "text = tokenizer.decode(out[0, input_ids.shape[1]:], skip_special_tokens=True)\n"
+            "print(text)\n")
 
 
 def next_token_code(model: str, messages: list[dict], *, steps: int = 10, top_k: int = 5,
-                    temperature: float = 0.0) -> str:
-    """Plain transformers (or openai) code that reproduces the next-token table.
+                    temperature: float = 0.0, quantization: str = "fp32", seed: int | None = None) -> str:
+    """Plain transformers (or openai) code that reproduces the next-token table, step by step as the app does.
+
+    Local models: one token at a time with the KV cache, the generation config's repetition penalty applied before
+    the softmax, argmax at temperature 0, else a draw from ``torch.Generator().manual_seed(seed)`` (the same draws
+    ``next_token_table`` makes with that seed). API models: the server's logprobs. The rows end up in ``table``.
 
     Args:
         model: the model reference used.
@@ -50,33 +67,66 @@ def next_token_code(model: str, messages: list[dict], *, steps: int = 10, top_k:
         steps: tokens generated.
         top_k: candidates per step.
         temperature: sampling temperature.
+        quantization: the quantization a local model ran with (4bit, 8bit, bf16, fp16, fp32).
+        seed: the sampling seed of the run (temperature > 0); None = unseeded (each run differs).
 
     Returns:
         Python source.
     """
+    sent = sent_messages(model, messages)
+    msgs = json.dumps(sent, indent=4, ensure_ascii=False)
     kind, name = remote_kind(model)
     if kind is not None:
-        limit = "max_completion_tokens" if kind == "openai" else "max_tokens"
-        return (client_setup(kind) +
-                f"\nresp = client.chat.completions.create(model={name!r}, messages={messages!r},\n"
-                f"    {limit}={steps}, temperature={temperature}, logprobs=True, top_logprobs={top_k})\n"
-                "for t in resp.choices[0].logprobs.content:\n"
-                "    print(repr(t.token), [(c.token, round(2.718281828 ** c.logprob, 3)) for c in t.top_logprobs])\n")
-    sample = (f"probs = torch.softmax(logits / {temperature}, -1)\n        next_id = int(torch.multinomial(probs, 1))"
-              if temperature > 0 else "probs = torch.softmax(logits, -1)\n        next_id = int(logits.argmax())")
+        return _next_token_remote(kind, name, msgs, steps, top_k, temperature)
+    imports, load = causal_lm_load(model, quantization)
+    scaled = f"logits / {temperature}" if temperature > 0 else "logits"
+    choose = ("int(torch.multinomial(probs, 1, generator=generator))" if temperature > 0
+              else "int(torch.argmax(logits))")
+    seeding = (f"generator = torch.Generator().manual_seed({seed})\n" if seed is not None
+               else "generator = torch.Generator()\ngenerator.seed()  # unseeded: each run draws differently\n")
     return (
-        "import torch\nfrom transformers import AutoModelForCausalLM, AutoTokenizer\n\n"
-        f"MODEL = {model!r}\ntok = AutoTokenizer.from_pretrained(MODEL)\n"
-        "model = AutoModelForCausalLM.from_pretrained(MODEL, dtype=torch.float32).eval()\n"
-        f"ids = tok.apply_chat_template({messages!r}, add_generation_prompt=True, return_tensors=\"pt\")"
-        "[\"input_ids\"]\n"
-        f"past = None\nfor step in range({steps}):\n    with torch.inference_mode():\n"
-        "        out = model(input_ids=ids if past is None else ids[:, -1:], cache=past, use_cache=True)\n"
-        "        past, logits = out.cache, out.logits[0, -1]\n"
-        f"        {sample}\n"
-        f"    top = torch.topk(probs, {top_k})\n"
-        "    print(repr(tok.decode([next_id])), [(tok.decode([i]), round(float(p), 3))\n"
-        "                                       for p, i in zip(top.values, top.indices)])\n"
-        "    if next_id == tok.eos_token_id:\n        break\n"
-        "    ids = torch.cat([ids, torch.tensor([[next_id]])], dim=1)\n"
+        f"{imports}\n{load}messages = {msgs}\n" + chat_input_lines(has_system=_has_system(sent)) +
+        "eos = model.generation_config.eos_token_id\n"
+        "eos = set(eos if isinstance(eos, list) else [eos if eos is not None else tokenizer.eos_token_id])\n"
+        "penalty = model.generation_config.repetition_penalty  # applied before the softmax, as generate() does\n"
+        + (seeding if temperature > 0 else "") +
+        "seen, step_input, cache, table = input_ids[0].tolist(), input_ids, None, []\n"
+        f"for step in range({steps}):\n"
+        "    with torch.inference_mode():\n"
+        "        out = model(input_ids=step_input, cache=cache, use_cache=True, logits_to_keep=1)\n"
+        "        cache, logits = out.cache, out.logits[0, -1].float().cpu()\n"
+        "        if penalty and penalty != 1.0:\n"
+        "            idx = torch.tensor(sorted(set(seen)))\n"
+        "            logits[idx] = torch.where(logits[idx] < 0, logits[idx] * penalty, logits[idx] / penalty)\n"
+        f"        probs = torch.log_softmax({scaled}, dim=-1).exp()\n"
+        f"        chosen = {choose}\n"
+        f"        top = torch.topk(probs, {top_k})\n"
+        "    row = {'token': tokenizer.decode([chosen]), 'id': chosen, 'prob': float(probs[chosen]),\n"
+        "           'candidates': [[tokenizer.decode([i]), i, p] for p, i in zip(top.values.tolist(), "
+        "top.indices.tolist())]}\n"
+        "    table.append(row)\n"
+        "    print(f\"{step + 1:>3} {row['token']!r:>14} p={row['prob']:.4f} | \"\n"
+        "          + ', '.join(f'{t!r} {p:.4f}' for t, _, p in row['candidates']))\n"
+        "    seen.append(chosen)\n"
+        "    if chosen in eos:\n        break\n"
+        "    step_input = torch.tensor([[chosen]], device=model.device)\n"
     )
+
+
+def _next_token_remote(kind: str, name: str, msgs: str, steps: int, top_k: int, temperature: float) -> str:
+    limit = "max_completion_tokens" if kind == "openai" else "max_tokens"
+    return ("import math\n\n" + client_setup(kind) +
+            f"\nmessages = {msgs}\n"
+            f"resp = client.chat.completions.create(model={name!r}, messages=messages,\n"
+            f"    {limit}={steps}, temperature={temperature}, logprobs=True, top_logprobs={top_k})\n"
+            "table = []\n"
+            "for t in resp.choices[0].logprobs.content:\n"
+            "    row = {'token': t.token, 'id': None, 'prob': math.exp(t.logprob),\n"
+            "           'candidates': [[c.token, None, math.exp(c.logprob)] for c in t.top_logprobs]}\n"
+            "    table.append(row)\n"
+            "    print(f\"{row['token']!r:>14} p={row['prob']:.4f} | \"\n"
+            "          + ', '.join(f'{tok!r} {p:.4f}' for tok, _, p in row['candidates']))\n")
+
+
+def _has_system(messages: list[dict]) -> bool:
+    return any(m.get("role") == "system" for m in messages)

@@ -6,7 +6,7 @@ share and runs against the same server the app used when the same variables are 
 
 from __future__ import annotations
 
-from engines import quant
+from engines import prompts, quant, registry
 from engines.refs import REMOTE_PREFIXES
 from engines.remote import HF_ROUTER, OLLAMA_DEFAULT
 
@@ -44,3 +44,43 @@ def causal_lm_load(model: str, quantization: str = "fp32", *, var: str = "model_
     load = (f"{var} = {model!r}\ntokenizer = AutoTokenizer.from_pretrained({var})\n"
             f"model = AutoModelForCausalLM.from_pretrained({var}, {kwargs}{device}).eval()\n")
     return imports, load
+
+
+def sent_messages(model: str, messages: list[dict]) -> list[dict]:
+    """The messages as the app sends them: the system text folded into the first user turn for a model the catalog
+    says has no system role (as ``stream_chat`` and the next-token view do)."""
+    kind, name = remote_kind(model)
+    spec = registry.get(model) or (registry.get(name) if kind is not None else None)
+    has_system = any(m.get("role") == "system" for m in messages)
+    return prompts.fold_system(messages) if spec is not None and spec.no_system_role and has_system else messages
+
+
+def chat_input_lines(var: str = "messages", *, has_system: bool = False) -> str:
+    """Source lines that turn the chat ``var`` into ``input_ids`` exactly as the app does (``chat.encode_chat``).
+
+    The template is rendered once and tokenized without adding BOS again; with ``has_system``, a template that
+    rejects the system role gets the system text folded into the first user turn (``prompts.fold_system``); a
+    tokenizer without a chat template (a base model) gets a plain "Role: text" transcript. Needs ``tokenizer``
+    and ``model``.
+    """
+    render = f"tokenizer.apply_chat_template({var}, tokenize=False, add_generation_prompt=True)"
+    if has_system:
+        render_lines = (
+            f"    try:\n        prompt = {render}\n"
+            "    except Exception:  # a template without a system role: the system text leads the first user turn\n"
+            f"        system = '\\n\\n'.join(m['content'] for m in {var} if m['role'] == 'system')\n"
+            f"        {var} = [dict(m) for m in {var} if m['role'] != 'system']\n"
+            f"        user = next(m for m in {var} if m['role'] == 'user')\n"
+            f"        user['content'] = {prompts.FOLDED_SYSTEM!r}.format(system=system, user=user['content'])\n"
+            f"        prompt = {render}\n")
+    else:
+        render_lines = f"    prompt = {render}\n"
+    return (
+        "if tokenizer.chat_template:  # rendered once, then tokenized without a second BOS, as the app does\n"
+        + render_lines +
+        "    input_ids = tokenizer(prompt, add_special_tokens=False, return_tensors='pt')['input_ids']\n"
+        "else:  # a base model without a chat template: a plain 'Role: text' transcript\n"
+        f"    prompt = ''.join(f\"{{m['role'].capitalize()}}: {{m['content']}}\\n\" for m in {var}) + 'Assistant:'\n"
+        "    input_ids = tokenizer(prompt, return_tensors='pt')['input_ids']\n"
+        "input_ids = input_ids.to(model.device)\n"
+    )

@@ -12,8 +12,12 @@ _TRANSCRIPT = "__TRANSCRIPT__"
 
 
 def transcribe_code(model: str, backend: str, *, device: str = "cpu", dtype: str = "float32",
-                    language: str | None = None, multilingual: bool = True, audio_file: str = "meeting.mp3") -> str:
+                    language: str | None = None, multilingual: bool = True, audio_file: str = "meeting.mp3",
+                    max_new_tokens: int | None = None) -> str:
     """Plain faster-whisper / transformers / openai code that reproduces a transcription.
+
+    Greedy, no VAD, the language the run used; the segments end up in ``segments`` (start, end, text) and the
+    transcript in ``text``, whitespace-normalised and joined as the app's ``Transcript.text``.
 
     Args:
         model: the model reference as the user gave it (a Hub id, a folder, or ``openai:<name>``).
@@ -23,6 +27,7 @@ def transcribe_code(model: str, backend: str, *, device: str = "cpu", dtype: str
         language: the ISO code used, or None (detect).
         multilingual: False for English-only models (``*.en``): they take no ``task``/``language``.
         audio_file: the file name the snippet reads.
+        max_new_tokens: the run's cap on tokens per 30 s window (local models), or None.
 
     Returns:
         A self-contained Python snippet.
@@ -35,21 +40,31 @@ def transcribe_code(model: str, backend: str, *, device: str = "cpu", dtype: str
                 f"\nwith open({audio_file!r}, 'rb') as f:  # the API takes up to 25 MB per request\n"
                 f"    result = client.audio.transcriptions.create(model={name!r}, file=f{extra},\n"
                 "        response_format='verbose_json', timestamp_granularities=['segment'])\n"
-                "for s in result.segments:\n    print(f'[{s.start:.1f}] {s.text}')\n")
+                "segments = [(s.start, s.end, s.text) for s in result.segments]\n" + _JOIN)
+    cap = f", max_new_tokens={int(max_new_tokens)}" if max_new_tokens else ""
     if backend == "faster-whisper":
         return ("from faster_whisper import WhisperModel\n\n"
                 f"model = WhisperModel({model!r}, device={device!r}, compute_type={dtype!r})\n"
-                f"segments, info = model.transcribe({audio_file!r}, language={lang}, beam_size=1, vad_filter=False)\n"
-                "for s in segments:\n    print(f'[{s.start:.1f}] {s.text}')\n")
-    gen = '{"num_beams": 1}' if not multilingual else \
-        f'{{"language": {lang}, "task": "transcribe", "num_beams": 1}}'
+                f"pieces, info = model.transcribe({audio_file!r}, language={lang}, task='transcribe', beam_size=1, "
+                f"vad_filter=False{cap})\n"
+                "segments = [(s.start, s.end, s.text) for s in pieces]\n" + _JOIN)
+    gen = {"language": lang, "task": '"transcribe"'} if multilingual else {}
+    gen |= {"num_beams": "1", "do_sample": "False"}
+    if max_new_tokens:
+        gen["max_new_tokens"] = str(int(max_new_tokens))
+    gen = "{" + ", ".join(f'"{k}": {v}' for k, v in gen.items()) + "}"
     note = "  # English-only model: no task/language" if not multilingual else ""
     return ("import torch\nfrom transformers import pipeline\n\n"
             f'asr = pipeline("automatic-speech-recognition", model={model!r}, dtype=torch.{dtype}, '
             f"device={device!r})\n# 30 s windows, batched; ffmpeg decodes the file\n"
             f"out = asr({audio_file!r}, chunk_length_s=30, batch_size={16 if device == 'cuda' else 1}, "
             f"return_timestamps=True,\n          generate_kwargs={gen}){note}\n"
-            "for c in out['chunks']:\n    print(c['timestamp'], c['text'])\n")
+            "segments = [(c['timestamp'][0] or 0.0, c['timestamp'][1], c['text']) for c in out['chunks']]\n" + _JOIN)
+
+
+# Segments printed one per line; ``text`` as the app joins them (whitespace normalised, empty segments dropped).
+_JOIN = ("for start, end, piece in segments:\n    print(f'[{start:.1f}] {piece}')\n"
+         "text = ' '.join(' '.join(piece.split()) for _, _, piece in segments if piece.strip())\n")
 
 
 def minutes_code(model: str, max_new_tokens: int = 1024, *, quantization: str = "fp32") -> str:
@@ -66,6 +81,6 @@ def minutes_code(model: str, max_new_tokens: int = 1024, *, quantization: str = 
     messages = [{"role": "system", "content": prompts.MINUTES_SYSTEM}, {"role": "user", "content": _TRANSCRIPT}]
     code = chat_code(model, messages, quantization=quantization, max_new_tokens=max_new_tokens)
     head = ("# the transcript, as the Minutes tab's transcript.txt download holds it\n"
-            "transcript = open('transcript.txt', encoding='utf-8').read()\n"
+            "transcript = open('transcript.txt', encoding='utf-8').read().strip()\n"
             f"MINUTES_USER = {prompts.MINUTES_USER!r}\n\n")
     return head + code.replace(json.dumps(_TRANSCRIPT), "MINUTES_USER.format(transcript=transcript)")

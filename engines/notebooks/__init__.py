@@ -1,0 +1,68 @@
+"""Jupyter notebooks (nbformat v4) that reproduce one run of the app, built from the tabs' "show code" snippets.
+
+A notebook has, in order:
+
+1. a title cell saying what it does, and what hardware it needs ("Runtime → Change runtime type → GPU" on Colab
+   when the run needed CUDA: 4-bit or 8-bit weights, a GPU-sized model, FLUX at full size…);
+2. an install cell pinning the versions this app runs, read from the installed packages (``importlib.metadata``),
+   only for the packages the code imports (plus the ones its calls need: accelerate for ``device_map``,
+   bitsandbytes for 4-bit…). It is skipped where ``WORKBENCH_NOTEBOOK_SKIP_INSTALL`` is set (tests, a machine that
+   has them);
+3. the snippet with the exact model, inputs, parameters and seed of the run;
+4. a result cell that prints the result as one JSON line (its last line: ``read_result`` parses it);
+5. a markdown cell with the outputs the app showed, to compare against.
+
+Secrets never appear: snippets read ``OPENAI_API_KEY`` / ``HF_TOKEN`` from the environment, and every cell is passed
+through ``engines.redact.redact`` (secret values of this process and key-shaped strings are masked).
+
+Public API::
+
+    build_notebook(title, code, *, description="", outputs_markdown="", needs_gpu=False, packages=None,
+                   result_code="") -> nbformat.NotebookNode      # code: one source or a list (one cell each)
+    write_notebook(nb, folder, name) -> Path                      # <folder>/<slug of name>.ipynb
+    pinned_packages(sources, packages=None) -> list[str]          # ["torch==2.13.0", ...]
+    read_result(nb) -> Any                                        # the JSON the executed result cell printed
+
+One builder per tab (``tab_runs``; the generic part is ``build``), each taking what the tab has after a run and
+returning a notebook (write it with ``write_notebook``)::
+
+    tokenizers_notebook(tokenizers, text, *, add_special_tokens=True, ids=None)      # Tokenizers
+    pipeline_notebook(task, model, inputs, result)                                   # Pipelines (a TaskResult)
+    chat_notebook(model, messages, *, quantization="fp32", max_new_tokens=256,       # a Compare column
+                  temperature=0.0, text="", stats=None)
+    next_token_notebook(model, messages, rows, *, steps, top_k, temperature=0.0,     # Compare → next-token view
+                        quantization="fp32", seed=None)
+    transcription_notebook(transcript, *, audio_file="meeting.mp3")                  # Minutes, step 1
+    minutes_notebook(transcript, model, *, max_new_tokens=1024, quantization="fp32", # Minutes, step 2
+                     minutes="", stats=None)
+    image_notebook(result)                                                           # Images (an ImageResult)
+    code_notebook(model, python_code, *, cpp="", run=None)                           # Code (C++ + RunResult)
+    synthetic_notebook(stats, rows=None)                                             # Synthetic data (RunStats)
+"""
+
+from engines.notebooks.build import (
+    RESULT_HEADER,
+    SKIP_INSTALL_ENV,
+    build_notebook,
+    fence,
+    pinned_packages,
+    read_result,
+    slug,
+    write_notebook,
+)
+from engines.notebooks.tab_runs import (
+    chat_notebook,
+    code_notebook,
+    image_notebook,
+    minutes_notebook,
+    next_token_notebook,
+    pipeline_notebook,
+    synthetic_notebook,
+    tokenizers_notebook,
+    transcription_notebook,
+)
+
+__all__ = ["RESULT_HEADER", "SKIP_INSTALL_ENV", "build_notebook", "chat_notebook", "code_notebook", "fence",
+           "image_notebook", "minutes_notebook", "next_token_notebook", "pinned_packages", "pipeline_notebook",
+           "read_result", "slug", "synthetic_notebook", "tokenizers_notebook", "transcription_notebook",
+           "write_notebook"]
