@@ -39,7 +39,8 @@ def test_contamination_panel_in_browser(page):
     page.locator("#contam-corpus textarea").fill(CORPUS)
     n = page.locator("#contam-n input[type=number]")
     n.fill("5")
-    n.press("Enter")
+    n.press("Tab")  # the slider takes the typed value on blur: wait until its range thumb shows it
+    expect(page.locator("#contam-n input[type=range]")).to_have_value("5")
     page.locator("#contam-run").click()
     expect(page.locator("#contam-status")).to_contain_text("complete", timeout=180_000)
     summary = page.locator("#contam-summary")
