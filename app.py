@@ -15,9 +15,22 @@ import gradio as gr
 
 from engines.config import Settings
 from engines.redact import install_log_redaction
-from tabs import code, compare, evaluate, finetune, header, hub, images, minutes, pipelines, synthetic, tokenizers
+from tabs import (
+    code,
+    compare,
+    evaluate,
+    finetune,
+    glue,
+    header,
+    hub,
+    images,
+    minutes,
+    pipelines,
+    synthetic,
+    tokenizers,
+)
 from tabs.common import Links
-from tabs.server import WorkbenchBlocks, app_kwargs, publish_api
+from tabs.server import CSS, WorkbenchBlocks, app_kwargs, publish_api
 
 # Display order. A tab that sends to others (Hub; Evaluate and Fine-tune wire Synthetic's buttons) builds after them.
 TABS = (pipelines, tokenizers, compare, minutes, images, code, synthetic, evaluate, finetune, hub)
@@ -37,6 +50,7 @@ def build_demo(settings: Settings | None = None) -> gr.Blocks:
         with gr.Tabs() as links.tabs:
             for tab in TABS:
                 tab.build(settings, links)
+        glue.connect(links)
     demo.queue(default_concurrency_limit=settings.queue_concurrency, max_size=settings.queue_max_size)
     publish_api(demo)
     return demo
@@ -44,7 +58,8 @@ def build_demo(settings: Settings | None = None) -> gr.Blocks:
 
 def launch_kwargs(settings: Settings) -> dict:
     """Keyword arguments for ``Blocks.launch`` that every way of serving the app shares."""
-    return {"max_file_size": settings.max_file_size, "footer_links": ["api", "settings"], "app_kwargs": app_kwargs()}
+    return {"max_file_size": settings.max_file_size, "footer_links": ["api", "settings"], "app_kwargs": app_kwargs(),
+            "css": CSS}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

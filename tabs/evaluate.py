@@ -123,7 +123,7 @@ def synthetic_payload(state: dict | None) -> dict:
         state: the Synthetic data tab's run state ({"rows", "fields", "description", ...}).
 
     Returns:
-        {"rows": [...], "fields": [names], "name": ...} for the "evaluate.dataset" target.
+        {"rows": [...], "fields": [names], "name": ...} for the "evaluate.rows" target.
     """
     state = state or {}
     fields = [f.get("name") if isinstance(f, dict) else getattr(f, "name", f) for f in state.get("fields") or []]
@@ -425,9 +425,19 @@ def _set_section(settings: Settings, links: Links | None) -> dict:
     on(load.click, load_test_set, sources, out, api_name=False, **run)
     on(apply.click, load_test_set, [*sources, *[out[f"map_{r}"] for r in MAPPED], kind], out,
        api_name="load_test_set", **run)
-    on(synthetic.change, _from_synthetic, [synthetic], {**out, "source": source}, api_name=False, **run)
+    incoming = gr.State(None)  # rows another tab sent (Synthetic data, Fine-tune's held-out split), server side
+
+    def received_rows(event) -> None:
+        on(event.success, _from_synthetic, [incoming], {**out, "source": source}, api_name=False, **run)
+
+    def received_dataset(event) -> None:  # a Hub dataset id (the Hub tab): shown as the source, loaded on click
+        on(event.success, lambda: {"source": "dataset"}, None, {"source": source}, api_name=False, queue=False)
+
     if links is not None:
-        links.register("evaluate.dataset", "evaluate", synthetic)
+        links.register("evaluate.rows", "evaluate", incoming, on_receive=received_rows)
+        links.register("evaluate.dataset", "evaluate", dataset, on_receive=received_dataset)
+        links.register("evaluate.dataset_config", "evaluate", config)
+        links.register("evaluate.dataset_split", "evaluate", split)
     return out
 
 
@@ -513,7 +523,8 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
 
     Args:
         settings: deployment settings (read once by the app).
-        links: cross-tab targets; this tab receives a test set as "evaluate.dataset" and models as "evaluate.models".
+        links: cross-tab targets; this tab receives rows as "evaluate.rows", a Hub dataset id as "evaluate.dataset"
+            (+ "_config", "_split") and models as "evaluate.models".
     """
     settings = settings or Settings.from_env()
     with gr.Tab("Evaluate", id="evaluate"):

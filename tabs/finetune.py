@@ -333,6 +333,11 @@ def _from_synthetic(synthetic: dict | None):
                                                                  "check the data, then start a run.")}
 
 
+def _take_rows(payload: dict | None) -> dict:
+    """Rows another tab sent: they become this tab's synthetic source (the value the run reads)."""
+    return {"synthetic": payload, **_from_synthetic(payload)} if payload else {}
+
+
 def _sender(links: Links | None, targets: dict[str, callable]):
     """(handler, outputs) sending a finished run to other tabs' registered targets and switching to the first one;
     None when no target is registered (the button is then left out)."""
@@ -379,7 +384,7 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
     Args:
         settings: deployment settings (default: from the environment).
         links: cross-tab targets; this tab registers "finetune.dataset" (Synthetic data rows) and sends tuned models
-            to "compare.models", "evaluate.models" and its held-out split to "evaluate.dataset" when registered.
+            to "compare.models", "evaluate.models" and its held-out split to "evaluate.rows" when registered.
     """
     settings = settings or Settings.from_env()
     with gr.Tab("Fine-tune", id="finetune"):
@@ -527,19 +532,23 @@ def _wire(c: dict, out: dict, links: Links | None) -> None:
     on(out["push"].click, finetune_push, [out["run"], out["repo"], out["private"], out["push_merged"]],
        {"pushed": out["pushed"]}, api_name="finetune_push")
     on(out["timer"].tick, follow, [out["run"]], {**live, "run": out["run"]}, api_name=False, show_progress="hidden")
-    on(c["synthetic"].change, _from_synthetic, [c["synthetic"]], {"source": c["source"], "status": out["status"]},
-       api_name=False)
+    incoming = gr.State(None)  # rows sent by the Synthetic data tab, server side (hidden components fire no events)
+
+    def received(event) -> None:
+        on(event.success, _take_rows, [incoming], {"synthetic": c["synthetic"], "source": c["source"],
+                                                   "status": out["status"]}, api_name=False)
+
     if links is not None:
-        links.register("finetune.dataset", "finetune", c["synthetic"])
+        links.register("finetune.dataset", "finetune", incoming, on_receive=received)
     _link_buttons(links, out)
 
 
 def _link_buttons(links: Links | None, out: dict) -> None:
     for button, targets in ((out["to_compare"], {"compare.models": _models}),
-                            (out["to_evaluate"], {"evaluate.models": _models, "evaluate.dataset": _heldout})):
+                            (out["to_evaluate"], {"evaluate.models": _models, "evaluate.rows": _heldout})):
         sender = _sender(links, targets)
         if sender is None:
             button.visible = False  # no such tab in this app: no button
             continue
         send, outputs = sender
-        button.click(ui_errors(send), [out["run"]], outputs, api_name=False)
+        links.delivered(list(targets), button.click(ui_errors(send), [out["run"]], outputs, api_name=False))

@@ -298,7 +298,7 @@ def _wire_sends(sends: tuple[Send, ...], links: Links | None, opened: gr.State) 
                            min_width=max(120, 9 * len(spec.label)),
                            elem_id="hub-send-" + spec.target.replace(".", "-"))
         send, more, outputs = _sender(component, tab_id, extras, links.tabs)
-        button.click(send, [opened, *more], outputs, api_name=False)
+        links.delivered([spec.target, *spec.extra], button.click(send, [opened, *more], outputs, api_name=False))
         wired.append((spec, button))
     return wired
 

@@ -22,6 +22,13 @@ from tabs.inputs import check_inputs
 log = logging.getLogger("workbench.server")
 
 
+# A run's status line already says "Failed" and why: Gradio's own "Error" badge on it would cover the text.
+CSS = """
+.block:has(.run-status) [data-testid="status-tracker"].error,
+.block:has(.run-status) [data-testid="status-tracker"] .error { display: none !important; }
+"""
+
+
 class WorkbenchBlocks(gr.Blocks):
     """``gr.Blocks`` with the input policy and the session rate limit applied to every event."""
 

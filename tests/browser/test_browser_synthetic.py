@@ -45,3 +45,26 @@ def test_synthetic_tab_in_browser(page, fake_server):
     expect(page.locator("#syn-details")).to_contain_text("OpenAI-compatible server")
     page.screenshot(path=str(SCREENSHOTS / "synthetic.png"), full_page=True)
     assert (SCREENSHOTS / "synthetic.png").stat().st_size > 10_000
+
+
+def test_synthetic_rows_go_to_evaluate_in_one_click(page, fake_server):
+    """The Synthetic data tab's "Evaluate on these rows" opens the Evaluate tab with those rows."""
+    from playwright.sync_api import expect
+
+    fake_server.script("synth-to-eval", "\n".join(json.dumps(customer(i)) for i in range(20, 26)) + "\n")
+    page.get_by_role("tab", name="Synthetic data").click()
+    model = page.locator("#syn-model input")
+    model.fill("openai:synth-to-eval")
+    model.press("Enter")
+    rows = page.locator("#syn-n input")
+    rows.fill("4")
+    rows.press("Tab")
+    page.locator("#syn-go").click()
+    expect(page.locator("#syn-status")).to_contain_text("complete", timeout=60_000)
+    send = page.locator("#syn-to-eval")
+    expect(send).to_be_visible()
+    send.click()
+    expect(page.get_by_role("tab", name="Evaluate", exact=True)).to_have_attribute("aria-selected", "true")
+    # the rows arrived; customers have no question column, so the mapping step asks for one
+    expect(page.locator("#eval-preview")).to_contain_text("Customer 20", timeout=60_000)
+    expect(page.locator("#eval-set-status")).to_contain_text("Map a column to 'question'")

@@ -152,7 +152,8 @@ def test_tab_registers_its_link_targets():
     links = Links()
     with gr.Blocks():
         tab.build(None, links)
-    assert set(links.names()) == {"evaluate.dataset", "evaluate.models"}
+    assert set(links.names()) == {"evaluate.rows", "evaluate.dataset", "evaluate.dataset_config",
+                                  "evaluate.dataset_split", "evaluate.models"}
     assert links.get("evaluate.dataset")[0] == "evaluate"
     assert isinstance(links.get("evaluate.models")[1], gr.Dropdown)
 

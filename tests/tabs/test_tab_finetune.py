@@ -41,7 +41,7 @@ def _blocks(links: Links | None):
                     links.register("compare.models", "compare", ModelBox([], multiselect=True, label="Models"))
                 with gr.Tab("Evaluate", id="evaluate"):
                     links.register("evaluate.models", "evaluate", ModelBox([], multiselect=True, label="Models"))
-                    links.register("evaluate.dataset", "evaluate", gr.JSON(visible=False))
+                    links.register("evaluate.rows", "evaluate", gr.State(None))
             tab.build(Settings.from_env(), links)
     publish_api(demo)
     return demo
@@ -208,9 +208,9 @@ def test_buttons_send_base_and_tuned_and_the_heldout_split(ft_dir, tiny, data_fi
     done = next((v for v in ft.list_runs() if v.state == "done"), None)
     if done is None:
         pytest.skip("no finished run in this session")
-    send, outputs = tab._sender(links, {"evaluate.models": tab._models, "evaluate.dataset": tab._heldout})
+    send, outputs = tab._sender(links, {"evaluate.models": tab._models, "evaluate.rows": tab._heldout})
     updates = send(done.id)
-    models_box, dataset_box = links.get("evaluate.models")[1], links.get("evaluate.dataset")[1]
+    models_box, dataset_box = links.get("evaluate.models")[1], links.get("evaluate.rows")[1]
     assert updates[models_box] == [done.spec["base"], str(done.tuned)]
     assert len(updates[dataset_box]["rows"]) == 6 and set(updates[dataset_box]["rows"][0]) == {"question", "answer"}
     assert links.tabs in updates and outputs[-1] is links.tabs
