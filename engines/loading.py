@@ -242,7 +242,13 @@ def load_config(ref: ModelRef, *, target: str | None = None) -> Any:
 
 
 def _config_params_b(ref: ModelRef) -> float | None:
-    return estimate_params_b(load_config(ref))
+    target = ref.target
+    adapter = ref.path / "adapter_config.json" if ref.path is not None else None
+    if adapter is not None and adapter.is_file() and not (ref.path / "config.json").exists():
+        import json  # a PEFT adapter folder (a fine-tune): its size is its base's
+
+        target = json.loads(adapter.read_text(encoding="utf-8")).get("base_model_name_or_path") or target
+    return estimate_params_b(load_config(ref, target=target))
 
 
 def _load_lm(ref: ModelRef, quant_name: str, device: str) -> LoadedLM:
