@@ -6,9 +6,21 @@ from __future__ import annotations
 import gradio as gr
 
 from engines import codeconv, registry, sandbox
+from engines import notebooks as nbs
 from engines.config import Settings
 from engines.errors import InvalidInput
-from tabs.common import GPU_EVENT, Links, ModelBox, esc, expensive, export_folder, on, status_html, ui_errors
+from tabs.common import (
+    GPU_EVENT,
+    Links,
+    ModelBox,
+    esc,
+    expensive,
+    export_folder,
+    notebook_file,
+    on,
+    status_html,
+    ui_errors,
+)
 
 SAMPLE_CHOICES = [(s.title, s.key) for s in codeconv.SAMPLES.values()]
 FIRST_SAMPLE = next(iter(codeconv.SAMPLES.values()))
@@ -110,7 +122,8 @@ def convert_to_cpp(python_code: str, model: str, max_new_tokens: float = 4096):
             yield {"cpp": codeconv.extract_cpp(raw) or raw}
             code = codeconv.cpp_source(raw)  # says so when the answer is Python or prose, before any compile
             yield {"status": status_html("warning" if notice else "done", _stats_line(model, chunk.stats, notice)),
-                   "cpp": code, "download": _cpp_file(code, model)}
+                   "cpp": code, "download": _cpp_file(code, model),
+                   "notebook": notebook_file("code", "python-to-cpp", nbs.code_notebook, model, python_code, cpp=code)}
         elif chunk.text:
             yield {"cpp": codeconv.extract_cpp(raw),
                    "status": status_html("running", f"Converting with {model}… {len(raw):,} characters")}
@@ -293,20 +306,23 @@ def _model_column(title: str, choices: list, default: str, elem: str, python_cod
                "cpp": gr.Code(language="cpp", label="C++", lines=18, max_lines=30, interactive=True,
                               elem_id=f"{elem}-cpp"),
                "download": gr.File(label="Download .cpp", interactive=False, height=60, elem_id=f"{elem}-file"),
+               "notebook": gr.File(label="Notebook (.ipynb): convert, compile and run", interactive=False,
+                                   height=60, elem_id=f"{elem}-notebook"),
                "log": gr.Markdown(elem_id=f"{elem}-log")}
         ran = {"run_status": gr.HTML(elem_id=f"{elem}-run-status"), "verdict": gr.Markdown(elem_id=f"{elem}-verdict"),
                "output": gr.Textbox(label="C++ output", lines=4, max_lines=12, interactive=False,
                                     elem_id=f"{elem}-out"),
                "result": gr.JSON(visible=False)}
     api = elem == "a"
-    convert_out = {k: out[k] for k in ("status", "cpp", "download")}
+    convert_out = {k: out[k] for k in ("status", "cpp", "download", "notebook")}
     on(convert.click, convert_to_cpp, [python_code, model, settings["tokens"]], convert_out,
-       api_name="convert_to_cpp" if api else False, status="status", clear=("download",),
+       api_name="convert_to_cpp" if api else False, status="status", clear=("download", "notebook"),
        running=f"Converting with {title.lower()}…", **GPU_EVENT)
     on(run.click, run_cpp, [out["cpp"], settings["cpp_runs"], settings["time"], py_json], ran,
        api_name="run_cpp" if api else False, status="run_status", clear=("verdict", "output", "result"),
        running="Compiling and running in the sandbox…")
-    on(fix.click, fix_cpp, [python_code, out["cpp"], model, settings["rounds"]], out,
+    on(fix.click, fix_cpp, [python_code, out["cpp"], model, settings["rounds"]],
+       {k: v for k, v in out.items() if k != "notebook"},
        api_name="fix_cpp" if api else False, status="status", clear=("download", "log"),
        running="Compiling…", **GPU_EVENT)
     return {"model": model, **out}

@@ -202,6 +202,21 @@ def write_exports(kind: str, files: dict[str, str]) -> list[str]:
     return paths
 
 
+def notebook_file(kind: str, name: str, build: Callable, *args, **kwargs) -> str | None:
+    """Build a run's notebook with ``build(*args, **kwargs)`` (an ``engines.notebooks`` builder) and write it for
+    download. A notebook that can't be built is logged and left out: it never fails the run it describes."""
+    from engines import notebooks
+
+    try:
+        return str(notebooks.write_notebook(build(*args, **kwargs), export_folder(kind), name))
+    except Exception:  # noqa: BLE001  (a bug in a notebook builder must not cost the user their result)
+        log.exception("could not build the %s notebook", kind)
+        return None
+
+
+NOTEBOOK_LABEL = "Notebook (.ipynb): reproduces this run on a notebook box (Colab: Runtime → GPU where stated)"
+
+
 # ----------------------------------------------------------------------------------------------- run state
 
 STATE_STYLE = {  # state → (label, colour): one look for every tab's status line

@@ -13,12 +13,25 @@ import gradio as gr
 import pandas as pd
 
 from engines import arena, prompts, registry
+from engines import notebooks as nbs
 from engines.config import Settings
 from engines.errors import InvalidInput
 from engines.quant import QUANTIZATIONS
 from tabs import compare_extra
 from tabs import compare_view as view
-from tabs.common import GPU_EVENT, Links, ModelBox, esc, expensive, export_folder, on, status_html, ui_errors
+from tabs.common import (
+    GPU_EVENT,
+    NOTEBOOK_LABEL,
+    Links,
+    ModelBox,
+    esc,
+    expensive,
+    export_folder,
+    notebook_file,
+    on,
+    status_html,
+    ui_errors,
+)
 
 COLS = arena.MAX_COLUMNS
 CHAT_CHOICES = [(f"{s.label} — {s.id}", s.id) for s in registry.by_kind("chat")]
@@ -67,7 +80,16 @@ def _final(cols: list[arena.ColumnState], messages: list[dict], max_new_tokens: 
             "tps": view.chart_frame(cols, "tokens/s", lambda s: s.tokens_per_s),
             "ttft": view.chart_frame(cols, "TTFT (s)", lambda s: s.ttft_s),
             "table": view.results_table(rows, cols), "csv": _csv(rows),
-            "code": _code(cols, messages, max_new_tokens, temperature)}
+            "code": _code(cols, messages, max_new_tokens, temperature),
+            "notebooks": _notebooks(cols, messages, max_new_tokens, temperature)}
+
+
+def _notebooks(cols: list[arena.ColumnState], messages: list[dict], max_new_tokens: int, temperature: float):
+    """One notebook per finished column, reproducing its generation."""
+    files = [notebook_file("compare", f"column-{c.index + 1}-{view.short_name(c.model)}", nbs.chat_notebook,
+                           c.model, messages, quantization=c.stats.quantization, max_new_tokens=max_new_tokens,
+                           temperature=temperature, text=c.text, stats=c.stats) for c in cols if c.stats]
+    return [f for f in files if f] or None
 
 
 @expensive
@@ -353,8 +375,10 @@ def _side_by_side(defaults: list[str]) -> ModelBox:
                                         interactive=False, wrap=False, pinned_columns=1, elem_id="cmp-table",
                                         scale=5)
             out["csv"] = gr.File(label="All results (CSV)", elem_id="cmp-csv", scale=1, min_width=160)
-        with gr.Accordion("Show code (plain transformers / openai)", open=False):
+        with gr.Accordion("Show code and notebooks (plain transformers / openai)", open=False):
             out["code"] = gr.Code(language="python", label="Reproduce each column", elem_id="cmp-code")
+            out["notebooks"] = gr.File(label=NOTEBOOK_LABEL, file_count="multiple", interactive=False,
+                                       elem_id="cmp-notebooks")
         holder = gr.State({})  # per session: this run's stop flag (never sent to clients)
         inputs = [models, system, prompt, max_tokens, temperature, quant, memory_check, holder]
         clear = tuple(k for k in out if k != "status" and not k.startswith("col"))

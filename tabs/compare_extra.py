@@ -7,19 +7,33 @@ the engines are ``engines.benchmarks``, ``engines.internals`` and ``engines.next
 from __future__ import annotations
 
 import math
+import secrets
 
 import gradio as gr
 import pandas as pd
 
 from engines import benchmarks, registry
 from engines import internals as inner
+from engines import notebooks as nbs
 from engines.config import Settings
 from engines.errors import InvalidInput
 from engines.next_token import NEXT_TOKEN_MAX_STEPS, NEXT_TOKEN_MAX_TOP_K, TokenStep, next_token_table
 from engines.quant import QUANTIZATIONS
 from engines.snippets import next_token_code
 from tabs.charts import grouped_bars
-from tabs.common import GPU_EVENT, Links, ModelBox, esc, expensive, on, status_html, ui_errors, visible_ws
+from tabs.common import (
+    GPU_EVENT,
+    NOTEBOOK_LABEL,
+    Links,
+    ModelBox,
+    esc,
+    expensive,
+    notebook_file,
+    on,
+    status_html,
+    ui_errors,
+    visible_ws,
+)
 
 _LABELS = {s.id: s.label for s in registry.all_specs()}
 SCORE_CHOICES = [(f"{s.label} — {s.id}", s.id) for s in registry.all_specs() if s.kind in ("chat", "code")]
@@ -290,11 +304,15 @@ def next_tokens(model: str, system: str | None = None, prompt: str | None = None
     messages = ([{"role": "system", "content": system.strip()}] if (system or "").strip() else [])
     messages.append({"role": "user", "content": prompt or ""})
     steps, top_k = int(steps), int(top_k)
-    code = next_token_code(model.strip(), messages, steps=steps, top_k=top_k, temperature=float(temperature))
+    # a sampled run draws with a seed chosen here, so its notebook can make the same draws
+    seed = secrets.randbelow(2**31) if float(temperature) > 0 else None
+    code = next_token_code(model.strip(), messages, steps=steps, top_k=top_k, temperature=float(temperature),
+                           seed=seed)
     rows: list[TokenStep] = []
     notice = None
     yield {"status": _status(rows, False, None), "code": code}
-    for row in next_token_table(model.strip(), messages, steps=steps, top_k=top_k, temperature=float(temperature)):
+    for row in next_token_table(model.strip(), messages, steps=steps, top_k=top_k, temperature=float(temperature),
+                                seed=seed):
         rows.append(row)
         notice = notice or row.notice
         yield {"visual": _visual(rows), "table": pd.DataFrame([_row_dict(r, top_k) for r in rows]),
@@ -302,8 +320,21 @@ def next_tokens(model: str, system: str | None = None, prompt: str | None = None
     if not rows:
         yield {"status": status_html("warning", "The model produced no token.")}
         return
+    notebook = notebook_file("next-token", "next-token-view", nbs.next_token_notebook, model.strip(), messages, rows,
+                             steps=steps, top_k=top_k, temperature=float(temperature), seed=seed,
+                             quantization=_ran_quantization(model.strip()))
     yield {"visual": _visual(rows), "table": pd.DataFrame([_row_dict(r, top_k) for r in rows]),
-           "status": _status(rows, True, notice)}
+           "status": _status(rows, True, notice), "notebook": notebook}
+
+
+def _ran_quantization(model: str) -> str:
+    """The quantization a local model ran with here (what the notebook loads it at)."""
+    from engines.quant import resolve_quantization
+
+    if ":" in model.split("/")[0]:
+        return "n/a"  # an API model
+    spec = registry.get(model)
+    return resolve_quantization("auto", Settings.from_env().device, spec.params_b if spec else None)[0]
 
 
 def _default_next_model() -> str:
@@ -332,10 +363,11 @@ def _next_token_panel() -> None:
                "table": gr.Dataframe(pd.DataFrame(columns=["step", "chosen", "p(chosen)", "rank"]),
                                      label="Step by step (top-k candidates with probabilities)", interactive=False,
                                      wrap=False, pinned_columns=2, elem_id="nt-table", max_height=480)}
-        with gr.Accordion("Show code (plain transformers / openai)", open=False):
+        with gr.Accordion("Show code and notebook (plain transformers / openai)", open=False):
             out["code"] = gr.Code(language="python", label="Reproduce", elem_id="nt-code")
+            out["notebook"] = gr.File(label=NOTEBOOK_LABEL, interactive=False, elem_id="nt-notebook")
         event = on(go.click, next_tokens, [model, system, prompt, steps, top_k, temperature], out,
-                   api_name="next_tokens", status="status", clear=("visual", "table", "code"),
+                   api_name="next_tokens", status="status", clear=("visual", "table", "code", "notebook"),
                    running="Loading the model and reading the prompt…", **GPU_EVENT)
         stop.click(None, None, None, cancels=[event], api_name=False)
 

@@ -8,10 +8,23 @@ import re
 import gradio as gr
 
 from engines import images as im
+from engines import notebooks as nbs
 from engines import prompts, registry
 from engines.config import Settings
 from engines.errors import InvalidInput
-from tabs.common import GPU_EVENT, Links, ModelBox, esc, expensive, export_folder, on, status_html, ui_errors
+from tabs.common import (
+    GPU_EVENT,
+    NOTEBOOK_LABEL,
+    Links,
+    ModelBox,
+    esc,
+    expensive,
+    export_folder,
+    notebook_file,
+    on,
+    status_html,
+    ui_errors,
+)
 
 CUSTOM = "Custom"
 SIZE_PRESETS: dict[str, tuple[int, int]] = {
@@ -128,7 +141,8 @@ def generate(prompt: str, model: str, seed: str, randomize: bool, steps: float, 
     return {"status": status_html("warning" if notices else "done", done + (" See the notes under Stats." if notices
                                                                              else "")),
             "gallery": [(f, c) for f, c in shown], "seeds": ", ".join(str(r.seed) for r in results),
-            "stats": _stats(results, total_s), "files": files, "code": im.code_snippet(results[0]), "meta": meta}
+            "stats": _stats(results, total_s), "files": files, "code": im.code_snippet(results[0]), "meta": meta,
+            "notebook": notebook_file("images", f"image-{results[0].seed}", nbs.image_notebook, results[0])}
 
 
 @ui_errors
@@ -232,13 +246,14 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
                 out["stats"] = gr.Markdown(label="Stats", elem_id="img-stats")
                 out["files"] = gr.File(label="PNG files (full resolution, with prompt/seed/steps/size/model "
                                        "metadata)", file_count="multiple", interactive=False, elem_id="img-files")
-                with gr.Accordion("Show code (diffusers)", open=False):
+                with gr.Accordion("Show code and notebook (diffusers)", open=False):
                     out["code"] = gr.Code(language="python", label="Reproduces the first image", elem_id="img-code")
+                    out["notebook"] = gr.File(label=NOTEBOOK_LABEL, interactive=False, elem_id="img-notebook")
                 with gr.Accordion("PNG metadata", open=False):
                     out["meta"] = gr.JSON(label="Metadata of the first image", elem_id="img-meta")
         history = gr.State([])  # per session: the gallery's images (never sent to clients)
         inputs = [prompt, model, seed, randomize, steps, width, height, num, force, history]
-        run = {"status": "status", "clear": ("seeds", "stats", "files", "code", "meta"),
+        run = {"status": "status", "clear": ("seeds", "stats", "files", "code", "meta", "notebook"),
                "running": "Loading the model (first use downloads it)…", **GPU_EVENT}
         on(go.click, generate, inputs, out, api_name="generate_image", **run)
         on(prompt.submit, generate, inputs, out, api_name=False, **run)

@@ -9,6 +9,7 @@ from pathlib import Path
 import gradio as gr
 
 from engines import minutes as mn
+from engines import notebooks as nbs
 from engines import registry
 from engines import speech as sp
 from engines.config import Settings
@@ -16,11 +17,13 @@ from engines.errors import InvalidInput
 from engines.snippets.speech import minutes_code, transcribe_code
 from tabs.common import (
     GPU_EVENT,
+    NOTEBOOK_LABEL,
     ChoiceBox,
     Links,
     ModelBox,
     esc,
     expensive,
+    notebook_file,
     on,
     status_html,
     ui_errors,
@@ -81,7 +84,9 @@ def transcribe_meeting(audio: str, model: str, language: str = "auto", progress=
     done = (f"{sp.clock(t.duration_s)} transcribed in {t.seconds:.1f} s ({len(t.segments)} segments, language "
             f"{t.language or 'unknown'}).")
     return {"t_status": status_html("warning" if t.notices else "done", done), "transcript": t.timestamped_text(),
-            "t_stats": transcript_stats(t), "t_files": files, "t_code": code}
+            "t_stats": transcript_stats(t), "t_files": files, "t_code": code,
+            "t_notebook": notebook_file("minutes", "transcription", nbs.transcription_notebook, t,
+                                        audio_file=Path(str(audio)).name)}
 
 
 def _minutes_stats(stats, steps: int, started: float) -> str:
@@ -144,8 +149,11 @@ def write_minutes(transcript: str, model: str | None = None, max_new_tokens: flo
         yield {**update, "minutes": text, "code": code}
     files = write_exports("minutes", {"minutes.md": text.strip() + "\n", "action_items.csv": mn.action_items_csv(text),
                                       "transcript_used.txt": (transcript or "").strip() + "\n"})
+    notebook = notebook_file("minutes", "minutes", nbs.minutes_notebook, transcript or "", model or mn.default_model(),
+                             max_new_tokens=int(max_new_tokens or 1024),
+                             quantization=stats.quantization if stats else "fp32", minutes=text, stats=stats)
     yield {"status": _final_status(quality, stats, steps, started, notices), "minutes": text,
-           "notes": "\n\n".join(notes), "files": files, "code": code}
+           "notes": "\n\n".join(notes), "files": files, "code": code, "notebook": notebook}
 
 
 def transcript_edited(transcript: str | None) -> dict:
@@ -205,11 +213,15 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
             m_out["notes"] = gr.Markdown(elem_id="min-notes")
         with gr.Accordion("Show code", open=False, elem_id="min-code-acc"):
             t_out["t_code"] = gr.Code(language="python", label="Transcription", elem_id="min-tcode")
+            t_out["t_notebook"] = gr.File(label="Transcription " + NOTEBOOK_LABEL[0].lower() + NOTEBOOK_LABEL[1:],
+                                          interactive=False, elem_id="min-tnotebook")
             m_out["code"] = gr.Code(language="python", label="Minutes", elem_id="min-mcode")
+            m_out["notebook"] = gr.File(label="Minutes " + NOTEBOOK_LABEL[0].lower() + NOTEBOOK_LABEL[1:],
+                                        interactive=False, elem_id="min-mnotebook")
 
-        t_run = {"status": "t_status", "clear": ("t_stats", "transcript", "t_files", "t_code"),
+        t_run = {"status": "t_status", "clear": ("t_stats", "transcript", "t_files", "t_code", "t_notebook"),
                  "running": "Checking and decoding the audio…", **GPU_EVENT}
-        m_run = {"status": "status", "clear": ("minutes", "files", "notes", "code"),
+        m_run = {"status": "status", "clear": ("minutes", "files", "notes", "code", "notebook"),
                  "running": "Writing the minutes…", **GPU_EVENT}
         on(go_t.click, transcribe_meeting, [audio, asr, lang], t_out, api_name="transcribe", **t_run)
         on(go_m.click, write_minutes, [t_out["transcript"], llm, max_new], m_out, api_name="minutes", **m_run)

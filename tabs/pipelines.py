@@ -6,10 +6,23 @@ from typing import Any
 
 import gradio as gr
 
+from engines import notebooks as nbs
 from engines import pipelines as pl
 from engines.config import Settings
 from engines.errors import InvalidInput
-from tabs.common import GPU_EVENT, ChoiceBox, Links, ModelBox, esc, expensive, on, status_html, ui_errors
+from tabs.common import (
+    GPU_EVENT,
+    NOTEBOOK_LABEL,
+    ChoiceBox,
+    Links,
+    ModelBox,
+    esc,
+    expensive,
+    notebook_file,
+    on,
+    status_html,
+    ui_errors,
+)
 
 FAMILIES = ("classify", "answer", "text", "embed", "audio_in", "audio_out", "image")
 TASK_CHOICES = [(spec.label, name) for name, spec in pl.TASKS.items()]
@@ -56,7 +69,10 @@ def _progress_fn(progress: Any):
 
 
 def _run(task: str, inputs: dict, model: str | None, progress: Any) -> pl.TaskResult:
-    return pl.run_task(task, inputs, model=(model or "").strip() or None, on_progress=_progress_fn(progress))
+    model = (model or "").strip() or None
+    r = pl.run_task(task, dict(inputs), model=model, on_progress=_progress_fn(progress))
+    r.asked = (model, dict(inputs))  # what the run was given: its notebook reproduces exactly that
+    return r
 
 
 def _info(r: pl.TaskResult) -> str:
@@ -75,7 +91,10 @@ def _done(r: pl.TaskResult, result_key: str, value: Any, raw_value: Any) -> dict
     took = f"{r.seconds * 1000:.0f} ms" if r.seconds < 1 else f"{r.seconds:.2f} s"
     status = status_html(state, f"{pl.TASKS[r.task].label} with {r.model} on {r.device or '?'} in {took}."
                          + (f" {r.notice}" if r.notice else ""))
-    return {"status": status, result_key: value, "info": _info(r), "code": r.code, "raw": _raw(r, raw_value)}
+    model, inputs = getattr(r, "asked", (None, {}))
+    notebook = notebook_file("pipelines", r.task, nbs.pipeline_notebook, r.task, model, inputs, r)
+    return {"status": status, result_key: value, "info": _info(r), "code": r.code, "raw": _raw(r, raw_value),
+            "notebook": notebook}
 
 
 def _raw(r: pl.TaskResult, value: Any) -> dict:
@@ -326,7 +345,7 @@ def on_task(task: str) -> dict:
             updates[f"task_{fam}"] = task if spec.family == fam else gr.update()
     outs = set(OUTPUTS_BY_KIND[spec.kind] if task != "ner" else ("entities_out",))
     updates.update({key: gr.update(visible=key in outs, value=None) for key in OUTPUT_KEYS})
-    return {**updates, "status": "", "info": "", "code": "", "raw": None}
+    return {**updates, "status": "", "info": "", "code": "", "raw": None, "notebook": None}
 
 
 def _inputs() -> dict[str, Any]:
@@ -395,9 +414,9 @@ def _wire(c: dict, o: dict, model, tasks: dict, buttons: dict) -> None:
     }
     for family, (fn, inputs, results, api_name) in events.items():
         outputs = {"status": o["status"], **{k: o[k] for k in results}, "info": o["info"], "code": o["code"],
-                   "raw": o["raw"]}
+                   "raw": o["raw"], "notebook": o["notebook"]}
         on(buttons[family].click, fn, inputs, outputs, api_name=api_name, status="status",
-           clear=(*results, "info", "code", "raw"), running="Loading the model (first use downloads it)…",
+           clear=(*results, "info", "code", "raw", "notebook"), running="Loading the model (first use downloads it)…",
            **GPU_EVENT)
 
 
@@ -425,15 +444,16 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
         buttons = {fam: gr.Button("Run", variant="primary", visible=fam == "classify", elem_id=f"pl-run-{fam}")
                    for fam in FAMILIES}
         o = {"status": gr.HTML(elem_id="pl-status"), **_outputs(), "info": gr.Markdown(elem_id="pl-info")}
-        with gr.Accordion("Show code", open=False):
+        with gr.Accordion("Show code and notebook", open=False):
             o["code"] = gr.Code(language="python", label="Reproduce with plain transformers / diffusers",
                                 elem_id="pl-code")
+            o["notebook"] = gr.File(label=NOTEBOOK_LABEL, interactive=False, elem_id="pl-notebook")
         with gr.Accordion("Raw result (JSON)", open=False):
             o["raw"] = gr.JSON(label="Result")
         _wire(c, o, model, tasks, buttons)
         changed = {"model": model, "about": about, **{k: c[k] for k in INPUT_KEYS}, "options": c["options"],
                    **{f"run_{f}": buttons[f] for f in FAMILIES}, **{f"task_{f}": tasks[f] for f in TASK_FAMILIES},
-                   **{k: o[k] for k in (*OUTPUT_KEYS, "status", "info", "code", "raw")}}
+                   **{k: o[k] for k in (*OUTPUT_KEYS, "status", "info", "code", "raw", "notebook")}}
         on(task.change, on_task, [task], changed, api_name=False)
     if links is not None:
         links.register("pipelines.task", "pipelines", task)

@@ -10,11 +10,25 @@ from dataclasses import asdict
 import gradio as gr
 import pandas as pd
 
+from engines import notebooks as nbs
 from engines import registry
 from engines import synthetic as syn
 from engines.config import Settings
 from engines.errors import InvalidInput
-from tabs.common import GPU_EVENT, PALETTE, Links, ModelBox, esc, expensive, export_folder, on, status_html, ui_errors
+from tabs.common import (
+    GPU_EVENT,
+    NOTEBOOK_LABEL,
+    PALETTE,
+    Links,
+    ModelBox,
+    esc,
+    expensive,
+    export_folder,
+    notebook_file,
+    on,
+    status_html,
+    ui_errors,
+)
 
 FIELD_COLUMNS = ["name", "type", "values (enum)", "min", "max", "description"]
 EXAMPLES: dict[str, tuple[str, list[list]]] = {
@@ -209,7 +223,8 @@ def generate_rows(description: str, fields_table, n_rows: float, model: str, tem
     _keep(run, rows, fields, description, stats)
     yield {"status": _status(stats, False, started), "rows": pd.DataFrame(rows, columns=columns),
            "summary": summary_html(rows, fields, stats), "files": _write_files(rows, fields, description) if rows
-           else None, "details": details_markdown(stats), "raw": stats.last_raw, "code": syn.code_snippet(stats)}
+           else None, "details": details_markdown(stats), "raw": stats.last_raw, "code": syn.code_snippet(stats),
+           "notebook": notebook_file("synthetic", "synthetic-rows", nbs.synthetic_notebook, stats, rows)}
 
 
 def _keep(run: dict | None, rows: list[dict], fields: list[syn.Field], description: str, stats: syn.RunStats) -> None:
@@ -335,6 +350,7 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
             out["raw"] = gr.Code(label="Raw output of the last batch", language=None, interactive=False)
             out["code"] = gr.Code(label="Show code: one batch with plain openai / transformers", language="python",
                                   interactive=False)
+            out["notebook"] = gr.File(label=NOTEBOOK_LABEL, interactive=False, elem_id="syn-notebook")
         on(example.change, load_example, [example], {"description": desc, "fields": table}, api_name=False)
         event = on(go.click, generate_rows, [desc, table, n_rows, model, temperature, diversity, batch_size, attempts,
                                              seed, run],

@@ -7,11 +7,13 @@ import json
 import gradio as gr
 import pandas as pd
 
+from engines import notebooks as nbs
 from engines import prompts, registry
 from engines import tokenizers as tk
 from engines.config import Settings
 from engines.errors import InvalidInput, WorkbenchError
-from tabs.common import Links, ModelBox, esc, on, status_html, token_spans, ui_errors
+from engines.snippets.tokenizers import tokenize_code
+from tabs.common import NOTEBOOK_LABEL, Links, ModelBox, esc, notebook_file, on, status_html, token_spans, ui_errors
 from tabs.inputs import load_json
 
 EXAMPLE_TEXT = ("Tokenizers split text into pieces a model reads as integer ids.\n"
@@ -86,8 +88,12 @@ def tokenize_texts(tokenizers: list[str], text: str, add_special_tokens: bool = 
     done = f"{len(rows)} tokenizer(s), {len(text or ''):,} characters."
     state = "warning" if failures else "done"
     status = done + (f" {len(failures)} could not load: {', '.join(n for n, _ in failures)}." if failures else "")
+    ids = {ref: raw[_name(ref)]["ids"] for ref in chosen if _name(ref) in raw}
     return {"status": status_html(state, status), "tokens": "".join(blocks), "table": table,
-            "chart": table[["tokenizer", "tokens"]], "raw": raw}
+            "chart": table[["tokenizer", "tokens"]], "raw": raw,
+            "code": tokenize_code(list(ids), text, add_special_tokens=bool(add_special_tokens)),
+            "notebook": notebook_file("tokenizers", "tokenize", nbs.tokenizers_notebook, list(ids), text,
+                                      add_special_tokens=bool(add_special_tokens), ids=ids)}
 
 
 @ui_errors
@@ -200,7 +206,11 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
                                       elem_id="tok-chart")
         with gr.Accordion("Raw ids (JSON)", open=False):
             out["raw"] = gr.JSON(label="ids per tokenizer")
-        run = {"status": "status", "clear": ("tokens", "table", "chart", "raw"), "running": "Tokenizing…"}
+        with gr.Accordion("Show code and notebook", open=False):
+            out["code"] = gr.Code(language="python", label="Reproduce with plain transformers", elem_id="tok-code")
+            out["notebook"] = gr.File(label=NOTEBOOK_LABEL, interactive=False, elem_id="tok-notebook")
+        run = {"status": "status", "clear": ("tokens", "table", "chart", "raw", "code", "notebook"),
+               "running": "Tokenizing…"}
         on(go.click, tokenize_texts, [choices, text, special], out, api_name="tokenize", **run)
         on(text.submit, tokenize_texts, [choices, text, special], out, api_name=False, **run)
         if links is not None:

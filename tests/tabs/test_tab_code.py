@@ -15,14 +15,15 @@ def _convert(client, fake_server, name: str, reply: str):
 
 
 def test_convert_streams_extracted_cpp_and_download(client, fake_server):
-    status, cpp, file = _convert(client, fake_server, "tab-ok", tc.REPLY_OK)
+    status, cpp, file, notebook = _convert(client, fake_server, "tab-ok", tc.REPLY_OK)
+    assert notebook.endswith(".ipynb") and "tab-ok" in Path(notebook).read_text()
     assert cpp.rstrip() == tc.CPP_OK.rstrip()  # gr.Code drops the final newline
     assert "tokens" in status and "tab-ok" in status and "data-state='done'" in status
     assert Path(file).suffix == ".cpp" and Path(file).read_text() == tc.CPP_OK
 
 
 def test_run_both_match_and_speedup(client, fake_server):
-    _, cpp, _ = _convert(client, fake_server, "tab-run", tc.REPLY_BARE)
+    _, cpp, _, _ = _convert(client, fake_server, "tab-run", tc.REPLY_BARE)
     summary, out, py = client.predict(tc.PYTHON, 1, 10, api_name="/run_python")
     assert py["ok"] and out.startswith("total = ") and "Python wall time" in summary
     status, verdict, out, rec = client.predict(cpp, 3, 10, py, api_name="/run_cpp")
@@ -33,7 +34,7 @@ def test_run_both_match_and_speedup(client, fake_server):
 
 
 def test_wrong_output_is_caught(client, fake_server):
-    _, cpp, _ = _convert(client, fake_server, "tab-wrong", tc.REPLY_WRONG)
+    _, cpp, _, _ = _convert(client, fake_server, "tab-wrong", tc.REPLY_WRONG)
     _, _, py = client.predict(tc.PYTHON, 1, 10, api_name="/run_python")
     _, verdict, _, rec = client.predict(cpp, 1, 10, py, api_name="/run_cpp")
     assert rec["match"] is False and rec["speedup"] is None

@@ -15,7 +15,7 @@ QWEN = "Qwen/Qwen2-7B-Instruct"
 def _parts(result):
     status, *rest = result  # per column: header, text, metrics (layout columns are not API outputs)
     headers, texts, metrics = rest[0:12:3], rest[1:12:3], rest[2:12:3]
-    tps, ttft, table, csv_path, code = rest[12:]
+    tps, ttft, table, csv_path, code, _notebooks = rest[12:]
     return status, headers, texts, metrics, tps, ttft, table, csv_path, code
 
 

@@ -61,8 +61,9 @@ def test_model_internals_errors(panels):
 
 
 def test_next_tokens_local(panels):
-    status, visual, table, code = panels.predict(LLAMA, "", "The capital of France is", 6, 3, 0.0,
-                                                 api_name="/next_tokens")
+    status, visual, table, code, notebook = panels.predict(LLAMA, "", "The capital of France is", 6, 3, 0.0,
+                                                           api_name="/next_tokens")
+    assert notebook.endswith(".ipynb")
     assert "nt-chips" in visual and visual.count("nt-chip'") == len(table["data"])
     assert table["headers"][:4] == ["step", "chosen", "p(chosen)", "rank"] and "#3" in table["headers"]
     assert 1 <= len(table["data"]) <= 6 and all(r[3] == 1 for r in table["data"])
@@ -72,7 +73,7 @@ def test_next_tokens_local(panels):
 
 def test_next_tokens_openai(panels, fake_server):
     fake_server.script("nt-model", "alpha beta gamma")
-    status, visual, table, _ = panels.predict("openai:nt-model", "", "hi", 8, 2, 0.0, api_name="/next_tokens")
+    status, visual, table, *_ = panels.predict("openai:nt-model", "", "hi", 8, 2, 0.0, api_name="/next_tokens")
     assert [r[1] for r in table["data"]] == ["alpha·", "beta·", "gamma"]
     assert "(stop)" in status and "remote" in status and "3 tokens" in status
 

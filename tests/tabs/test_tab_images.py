@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import tiny_images
@@ -29,7 +31,8 @@ def generate(client, prompt="a red chair", model=FLUX, seed="", randomize=False,
 
 
 def test_generate_large_seed_round_trips_exactly(client, image_models):
-    gallery, seeds, stats, files, code, meta = generate(client, seed="4294967295", n=2)
+    gallery, seeds, stats, files, code, notebook, meta = generate(client, seed="4294967295", n=2)
+    assert notebook.endswith(".ipynb") and "4294967295" in Path(notebook).read_text()
     assert seeds == "4294967295, 0"  # seed + 1 wraps around to 0
     assert len(files) == 2 and len(gallery) >= 2
     assert [g["caption"].split(" ")[1] for g in gallery[:2]] == ["4294967295", "0"]
@@ -53,7 +56,7 @@ def test_same_seed_same_pixels_through_the_ui(client, image_models):
 
 
 def test_randomize_reports_an_exact_seed(client, image_models):
-    _, seeds, _, files, _, _ = generate(client, model=SD, seed="5", randomize=True)
+    _, seeds, _, files, *_ = generate(client, model=SD, seed="5", randomize=True)
     seed = int(seeds)
     assert 0 <= seed <= im.MAX_SEED
     assert im.read_png_metadata(files[0])["seed"] == seeds

@@ -23,8 +23,9 @@ def _files(value) -> dict[str, Path]:
 
 
 def test_transcribe_sample_recording(client, minutes_fx):  # noqa: F811
-    status, stats, text, files, code = client.predict(handle_file(str(SAMPLE_PATH)), str(minutes_fx["whisper"]),
-                                                      "en", api_name="/transcribe")
+    status, stats, text, files, code, notebook = client.predict(
+        handle_file(str(SAMPLE_PATH)), str(minutes_fx["whisper"]), "en", api_name="/transcribe")
+    assert notebook.endswith(".ipynb")
     assert "data-state='done'" in status and "transcribed" in status
     lines = text.splitlines()
     assert lines and all(re.match(r"^\[\d\d:\d\d:\d\d\] \S", line) for line in lines)
@@ -38,11 +39,11 @@ def test_transcribe_sample_recording(client, minutes_fx):  # noqa: F811
 
 def test_minutes_stream_and_exports(client, fake_server):
     fake_server.script("minutes-tab", MINUTES_MD)
-    status, minutes, files, notes, code = client.predict(
+    status, minutes, files, notes, code, notebook = client.predict(
         "[00:00:01] Alice: let's start.\n[00:00:09] Bob: I fix the bugs.", "openai:minutes-tab", 512,
         api_name="/minutes")
     assert minutes.strip() == MINUTES_MD.strip() and "data-state='done'" in status and "1 model call" in status
-    assert "2 action item(s)" in status and notes == "" and "OpenAI(" in code
+    assert "2 action item(s)" in status and notes == "" and "OpenAI(" in code and notebook.endswith(".ipynb")
     got = _files(files)
     assert got["minutes.md"].read_text().strip() == MINUTES_MD.strip()
     rows = list(csv.DictReader(got["action_items.csv"].open()))
@@ -62,7 +63,7 @@ def test_transcribe_errors_reach_the_user(client, tmp_path, make, message):
 
 def test_degenerate_minutes_are_a_warning_not_a_tick(client, fake_server):
     fake_server.script("minutes-prose-tab", "Everyone talked about the budget for a while.")
-    status, minutes, files, _, _ = client.predict("[00:00:01] Alice: the budget.", "openai:minutes-prose-tab", 256,
+    status, minutes, files, *_ = client.predict("[00:00:01] Alice: the budget.", "openai:minutes-prose-tab", 256,
                                                   api_name="/minutes")
     assert "data-state='warning'" in status and "data-state='done'" not in status
     assert "lack the section(s)" in status and "No action items were found" in status

@@ -17,14 +17,15 @@ def audio(tmp_path_factory) -> dict:
 
 
 def test_classify_sentiment_with_default_model(client, served):
-    status, scores, entities, info, code, raw = client.predict("sentiment-analysis", "", "I love it", "", False, 5,
-                                                               api_name="/pipeline_classify")
+    status, scores, entities, info, code, raw, notebook = client.predict(
+        "sentiment-analysis", "", "I love it", "", False, 5, api_name="/pipeline_classify")
     assert "data-state='done'" in status and "Sentiment analysis" in status
     assert {c["label"] for c in scores["confidences"]} == {"NEGATIVE", "POSITIVE"}
     assert entities is None
     assert "**Device** cpu" in info and "**Run**" in info
     assert 'pipeline("sentiment-analysis"' in code
     assert raw["model"] == "distilbert/distilbert-base-uncased-finetuned-sst-2-english" and raw["run_s"] > 0
+    assert notebook.endswith(".ipynb")
 
 
 def test_classify_zero_shot_fill_mask_and_ner(client, served):
@@ -35,14 +36,14 @@ def test_classify_zero_shot_fill_mask_and_ner(client, served):
                                 api_name="/pipeline_classify")
     assert len(scores["confidences"]) == 3
     text = "John Smith works at Acme Corp in London"
-    _, _, entities, _, code, raw = client.predict("ner", "", text, "", False, 5, api_name="/pipeline_classify")
+    _, _, entities, _, code, raw, _ = client.predict("ner", "", text, "", False, 5, api_name="/pipeline_classify")
     assert isinstance(entities, list) and "".join(e["token"] for e in entities) == text
     assert raw["result"] and 'aggregation_strategy="simple"' in code
 
 
 def test_answer_highlighted_in_context(client, served):
     context = "Paris is the capital of France. Berlin is the capital of Germany."
-    _, highlighted, info, code, raw = client.predict("", "What is the capital of France?", context,
+    _, highlighted, info, code, raw, _ = client.predict("", "What is the capital of France?", context,
                                                      api_name="/pipeline_answer")
     assert "".join(e["token"] for e in highlighted) == context
     labels = [e["class_or_confidence"] for e in highlighted if e["class_or_confidence"]]
@@ -57,7 +58,7 @@ def test_answer_highlighted_in_context(client, served):
     ("text-generation", QWEN, "en-fr"),
 ])
 def test_text_family(client, served, task, model, pair):
-    _, out, info, code, raw = client.predict(task, model, "Paris is the capital of France.", pair, 0, 8, 6, 0.0,
+    _, out, info, code, raw, _ = client.predict(task, model, "Paris is the capital of France.", pair, 0, 8, 6, 0.0,
                                           api_name="/pipeline_text")
     assert isinstance(out, str) and raw["task"] == task
     if task == "translation":
@@ -65,13 +66,13 @@ def test_text_family(client, served, task, model, pair):
 
 
 def test_embeddings(client, served):
-    _, html, info, code, raw = client.predict("", "hello world", "hello world", api_name="/pipeline_embed")
+    _, html, info, code, raw, _ = client.predict("", "hello world", "hello world", api_name="/pipeline_embed")
     assert "1.000" in html and "Vector size: <b>32</b>" in html
     assert len(raw["result"]["vector"]) == 32
 
 
 def test_transcribe_upload(client, served, audio):
-    _, text, info, code, raw = client.predict(handle_file(str(audio["speech"])), "", "en",
+    _, text, info, code, raw, _ = client.predict(handle_file(str(audio["speech"])), "", "en",
                                               api_name="/pipeline_transcribe")
     assert isinstance(text, str) and raw["details"]["language"] == "en"
     starts = [s["start"] for s in raw["details"]["segments"]]  # Whisper's own timestamps (the Minutes engine)
@@ -79,14 +80,14 @@ def test_transcribe_upload(client, served, audio):
 
 
 def test_generate_speech_and_music(client, served):
-    _, wav, info, code, raw = client.predict("text-to-speech", "", "hello world", 5, -1, api_name="/pipeline_audio")
+    _, wav, info, code, raw, _ = client.predict("text-to-speech", "", "hello world", 5, -1, api_name="/pipeline_audio")
     assert wav.endswith(".wav") and raw["result"]["sampling_rate"] == 16000
-    _, wav, info, code, raw = client.predict("text-to-audio", "", "soft piano", 0.5, 11, api_name="/pipeline_audio")
+    _, wav, info, code, raw, _ = client.predict("text-to-audio", "", "soft piano", 0.5, 11, api_name="/pipeline_audio")
     assert raw["result"]["sampling_rate"] == 32000 and raw["details"]["seed"] == 11
 
 
 def test_generate_image(client, served):
-    _, path, info, code, raw = client.predict(str(served["flux"]), "a red square", 5, 1, 64, 64,
+    _, path, info, code, raw, _ = client.predict(str(served["flux"]), "a red square", 5, 1, 64, 64,
                                            api_name="/pipeline_image")
     from PIL import Image
 

@@ -32,7 +32,8 @@ def generate(client, model: str, n: int, fields=FIELDS, **kw):
 def test_generate_rows_table_files_summary(client, fake_server):
     fake_server.script("synth-tab", jsonl(*(row(i) for i in range(4))) + "{broken\n" + jsonl(row(1)),
                        jsonl(*(row(i) for i in range(4, 9))))
-    status, out, files, summary, details, raw, code = generate(client, "openai:synth-tab", 7)
+    status, out, files, summary, details, raw, code, notebook = generate(client, "openai:synth-tab", 7)
+    assert notebook.endswith(".ipynb")
     assert "data-state='done'" in status
     assert out["headers"] == ["name", "age", "plan", "active", "signup", "score"]
     assert [r[0] for r in out["data"]] == [f"Person {i}" for i in range(7)]

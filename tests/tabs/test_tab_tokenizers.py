@@ -12,8 +12,9 @@ GEMMA = "google/gemma-2-2b-it"
 
 
 def test_tokenize_compares_tokenizers(client):
-    status, html, table, chart, raw = client.predict([LLAMA, GEMMA], "Hello world, hello tokens!", True,
-                                                     api_name="/tokenize")
+    status, html, table, chart, raw, code, notebook = client.predict([LLAMA, GEMMA], "Hello world, hello tokens!",
+                                                                     True, api_name="/tokenize")
+    assert "AutoTokenizer" in code and notebook.endswith(".ipynb")
     assert "data-state='done'" in status and "2 tokenizer(s)" in status
     assert "tokens" in html and "round-trips" in html
     rows = table["data"]
@@ -24,7 +25,7 @@ def test_tokenize_compares_tokenizers(client):
 
 def test_large_input_counted_in_full_display_truncated(client):
     text = ("The quick brown fox jumps over the lazy dog. " * 23000)[:1_000_000]
-    _, html, table, _, raw = client.predict([LLAMA], text, False, api_name="/tokenize")
+    _, html, table, _, raw, *_ = client.predict([LLAMA], text, False, api_name="/tokenize")
     count = table["data"][0][1]
     assert count > 100_000
     assert raw["Llama 3.1"]["truncated"] is True and len(raw["Llama 3.1"]["ids"]) == 2000
@@ -46,7 +47,7 @@ def test_tokenize_bad_input_is_specific(client, args, message):
 
 
 def test_decode_round_trip_and_bad_ids(client):
-    _, _, _, _, raw = client.predict([LLAMA], "Hello world", True, api_name="/tokenize")
+    _, _, _, _, raw, *_ = client.predict([LLAMA], "Hello world", True, api_name="/tokenize")
     ids = raw["Llama 3.1"]["ids"]
     text = client.predict(LLAMA, ", ".join(map(str, ids)), api_name="/decode")
     assert text.endswith("Hello world")
@@ -89,5 +90,5 @@ def test_app_keeps_serving_after_errors(client):
     for _ in range(3):
         with pytest.raises(AppError):
             client.predict(["../x"], "hi", True, api_name="/tokenize")
-    _, _, table, _, _ = client.predict([LLAMA], "still alive", True, api_name="/tokenize")
+    _, _, table, *_ = client.predict([LLAMA], "still alive", True, api_name="/tokenize")
     assert table["data"][0][1] > 0
