@@ -69,6 +69,18 @@ def _default_cache_bytes(cuda: bool) -> int:
     return int(total * 0.5)
 
 
+def default_data_dir(on_space: bool) -> Path:
+    """Where the app keeps what it saves: ``WORKBENCH_DATA_DIR``; else ``/data/llm-workbench`` on a Space with
+    persistent storage; else ``$XDG_DATA_HOME/llm-workbench`` (``~/.local/share/llm-workbench``)."""
+    explicit = os.environ.get("WORKBENCH_DATA_DIR", "").strip()
+    if explicit:
+        return Path(explicit).expanduser()
+    if on_space and os.access("/data", os.W_OK):
+        return Path("/data/llm-workbench")
+    xdg = os.environ.get("XDG_DATA_HOME", "").strip()
+    return (Path(xdg) if xdg else Path.home() / ".local" / "share") / "llm-workbench"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Deployment settings. Build with ``Settings.from_env()``; never mutate."""
@@ -91,8 +103,8 @@ class Settings:
     hub_offline: bool = False
     remote_timeout_s: float = 60.0
     max_params_b: float | None = None
-    # where the app keeps what it saves (the Evaluate tab's runs database); env WORKBENCH_DATA_DIR
-    data_dir: Path = Path.home() / ".cache" / "llm-workbench" / "data"
+    # where the app keeps what it saves (arena votes, evaluation runs, contamination reports, fine-tuning runs)
+    data_dir: Path = Path.home() / ".local" / "share" / "llm-workbench"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -128,7 +140,7 @@ class Settings:
             hub_offline=_flag("HF_HUB_OFFLINE", False),
             remote_timeout_s=_number("WORKBENCH_REMOTE_TIMEOUT_S", 60.0),
             max_params_b=_number("WORKBENCH_MAX_PARAMS_B", 10.0 if on_space else 0) or None,
-            data_dir=Path(os.environ.get("WORKBENCH_DATA_DIR", "").strip() or cls.data_dir).expanduser(),
+            data_dir=default_data_dir(on_space),
         )
 
     def describe(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,8 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 # for them. The fake OpenAI server accepts exactly this key.
 os.environ["OPENAI_API_KEY"] = SECRET_MARKER
 os.environ["HF_TOKEN"] = SECRET_MARKER
+# What the app saves (arena votes, evaluation and fine-tuning runs) goes to a temp folder, never the home dir.
+os.environ["WORKBENCH_DATA_DIR"] = tempfile.mkdtemp(prefix="workbench-test-data-")
 # A clean deployment policy for every test unless a test changes it.
 for var in ("SPACE_ID", "SPACES_ZERO_GPU", "WORKBENCH_MODELS_DIR", "OPENAI_BASE_URL", "HF_API_BASE_URL",
             "OLLAMA_HOST", "WORKBENCH_ALLOW_LOCAL_MODELS", "WORKBENCH_ALLOW_CUSTOM_MODELS"):

@@ -53,10 +53,8 @@ def new_match_id() -> str:
 
 
 def default_db_path(settings: Settings | None = None) -> Path:
-    """Where arena votes live: ``WORKBENCH_ARENA_DB``, else ``arena.sqlite3`` in the app's data dir.
-
-    The data dir is ``WORKBENCH_DATA_DIR``; else ``/data`` on a Space with persistent storage; else
-    ``$XDG_DATA_HOME/llm-workbench`` (``~/.local/share/llm-workbench``).
+    """Where arena votes live: ``WORKBENCH_ARENA_DB``, else ``arena.sqlite3`` in the app's data dir
+    (``Settings.data_dir``: one place for everything the app saves).
 
     Args:
         settings: deployment settings (whether this is a Space).
@@ -68,13 +66,7 @@ def default_db_path(settings: Settings | None = None) -> Path:
     explicit = os.environ.get("WORKBENCH_ARENA_DB", "").strip()
     if explicit:
         return Path(explicit).expanduser()
-    data_dir = os.environ.get("WORKBENCH_DATA_DIR", "").strip()
-    if data_dir:
-        return Path(data_dir).expanduser() / "arena.sqlite3"
-    if settings.on_space and os.access("/data", os.W_OK):
-        return Path("/data/llm-workbench/arena.sqlite3")
-    xdg = os.environ.get("XDG_DATA_HOME", "").strip()
-    return (Path(xdg) if xdg else Path.home() / ".local" / "share") / "llm-workbench" / "arena.sqlite3"
+    return settings.data_dir / "arena.sqlite3"
 
 
 class ArenaStore:

@@ -184,17 +184,6 @@ def _files(folder: Path, spec: dict):
 
 
 def _hub_error(exc: Exception, repo_id: str) -> errors.WorkbenchError:
-    from engines.redact import redact
+    from engines.hub.push import push_error
 
-    status = getattr(getattr(exc, "response", None), "status_code", None)
-    detail = redact(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)[:200]
-    if status == 401:
-        return errors.MissingApiKey("The Hub rejected HF_TOKEN (401): check that it is valid.")
-    if status == 403:
-        return errors.RemoteError(f"HF_TOKEN may not write to '{repo_id}' (403): use a token with write access.")
-    if status is not None:
-        return errors.RemoteError(f"The Hub refused the push ({status}): {detail}")
-    if "connect" in type(exc).__name__.lower() or "timeout" in type(exc).__name__.lower() or isinstance(exc, OSError):
-        return errors.HubUnreachable("The Hugging Face Hub cannot be reached: check the network; the model stays "
-                                     "saved in the app's data directory.")
-    return errors.RemoteError(f"Pushing to the Hub failed: {type(exc).__name__}: {detail}")
+    return push_error(exc, repo_id, "the model stays saved in the app's data directory.")

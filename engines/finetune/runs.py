@@ -29,7 +29,7 @@ CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 def runs_root(settings: Settings | None = None) -> Path:
     """The folder holding every run: ``<data dir>/finetune`` (WORKBENCH_DATA_DIR)."""
     settings = settings or Settings.from_env()
-    base = getattr(settings, "data_dir", None) or Path.home() / ".cache" / "llm-workbench" / "data"
+    base = settings.data_dir
     return Path(base) / "finetune"
 
 

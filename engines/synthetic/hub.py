@@ -6,7 +6,6 @@ import os
 import re
 
 from engines import errors
-from engines.redact import redact
 from engines.synthetic.export import to_jsonl
 from engines.synthetic.fields import Field, validate_fields
 from engines.synthetic.limits import MAX_DESCRIPTION_CHARS, MAX_MODEL_CHARS, clip, max_rows
@@ -138,17 +137,6 @@ def _check_push(rows: list[dict], repo_id: str, description: str, model: str) ->
 
 
 def _hub_error(exc: Exception, repo_id: str) -> errors.WorkbenchError:
-    status = getattr(getattr(exc, "response", None), "status_code", None)
-    detail = redact(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)[:200]
-    if status == 401:
-        return errors.MissingApiKey("The Hub rejected HF_TOKEN (401): check that it is valid.")
-    if status == 403:
-        return errors.RemoteError(f"HF_TOKEN may not write to '{repo_id}' (403): use a token with write access "
-                                  "to that user or organisation.")
-    if status is not None:
-        return errors.RemoteError(f"The Hub refused the push ({status}): {detail}")
-    name = type(exc).__name__.lower()
-    if "connect" in name or "timeout" in name or isinstance(exc, OSError):
-        return errors.HubUnreachable("The Hugging Face Hub cannot be reached: check the network, or download the "
-                                     "CSV / JSON Lines files instead.")
-    return errors.RemoteError(f"Pushing to the Hub failed: {type(exc).__name__}: {detail}")
+    from engines.hub.push import push_error
+
+    return push_error(exc, repo_id, "or download the CSV / JSON Lines files instead.")

@@ -3,14 +3,10 @@ a drill-down by clicking a matrix row, and save screenshots at 1440 and 390 px w
 
 from __future__ import annotations
 
-import os
-import tempfile
-
 import pytest
 from app_helpers import SCREENSHOTS
 
 # The served app inherits the environment when the session starts it: keep its runs database out of the home dir.
-os.environ.setdefault("WORKBENCH_DATA_DIR", tempfile.mkdtemp(prefix="workbench-eval-data-"))
 
 pytestmark = pytest.mark.browser
 

@@ -78,7 +78,7 @@ def _clean(run_id: str | None) -> None:
     """Remove the run this test made from the served app's data directory (its worker first)."""
     if not run_id:
         return
-    base = os.environ.get("WORKBENCH_DATA_DIR") or Path.home() / ".cache" / "llm-workbench" / "data"
+    base = os.environ["WORKBENCH_DATA_DIR"]  # the suite sets it (conftest)
     folder = Path(base) / "finetune" / run_id
     if folder.is_dir():
         tf.kill_run(folder)

@@ -4,8 +4,6 @@ models to the fake OpenAI server), plus in-process checks of the Synthetic → E
 from __future__ import annotations
 
 import csv
-import os
-import tempfile
 from pathlib import Path
 
 import gradio as gr
@@ -14,8 +12,6 @@ from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 
 # The served app inherits the environment when the session starts it: keep its runs database out of the home dir.
-os.environ.setdefault("WORKBENCH_DATA_DIR", tempfile.mkdtemp(prefix="workbench-eval-data-"))
-
 from tabs import evaluate as tab  # noqa: E402
 
 LLAMA = "meta-llama/Llama-3.1-8B-Instruct"  # a tiny Llama through the models dir
