@@ -338,12 +338,15 @@ def on(event: Callable, fn: Callable, inputs: list, outputs: dict[str, gr.Compon
 
     With ``status`` (the name of the status output) the run-state mechanism applies (``run_state``): ``clear``
     names the results emptied when a run starts, and Gradio's progress and error marks go on the status line only
-    (not on every output). Other keyword arguments go to the event.
+    (not on every output). Either way errors become the app's own messages (``ui_errors``). Other keyword arguments
+    go to the event.
     """
     handler = named(fn, outputs)
     if status is not None:
         handler = run_state(outputs[status], tuple(outputs[c] for c in clear), running)(handler)
         kwargs.setdefault("show_progress_on", outputs[status])
+    else:
+        handler = ui_errors(handler)  # no status line: the error still reaches the user as the app's own message
     if inspect.isgeneratorfunction(handler):
         inner, urgent = handler, frozenset([outputs[status]] if status is not None else [])
 

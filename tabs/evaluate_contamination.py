@@ -283,7 +283,8 @@ def _method_sections(settings: Settings, ui: dict) -> None:
                                        elem_id="contam-dataset")
             ui["split"] = gr.Textbox("test", label="Split", elem_id="contam-split")
             ui["fraction"] = gr.Slider(0.1, 0.9, value=0.5, step=0.05, label="First piece: share of the question")
-            ui["max_new_tokens"] = gr.Slider(8, min(512, settings.max_new_tokens), value=64, step=8,
+            top = min(512, settings.max_new_tokens)
+            ui["max_new_tokens"] = gr.Slider(8, top, value=min(64, top), step=8,
                                              label="Max new tokens (completions and samples)")
     with gr.Accordion("Sampling peakedness (CDD)", open=False):
         with gr.Row():

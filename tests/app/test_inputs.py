@@ -15,7 +15,7 @@ import httpx
 import pytest
 from app_helpers import SECRET_MARKER, serve_app
 
-CASES_PER_ENDPOINT = 8
+CASES_PER_ENDPOINT = 5
 LIMIT = 2_000  # WORKBENCH_MAX_INPUT_CHARS of this app: small, so over-long payloads stay small
 GENERIC = ("upstream", "Traceback", "Something went wrong")
 
@@ -23,7 +23,9 @@ GENERIC = ("upstream", "Traceback", "Something went wrong")
 @pytest.fixture(scope="module")
 def policy_app(tmp_path_factory, models_dir, fake_server):
     log = tmp_path_factory.mktemp("policy") / "app.log"
+    # short generations (WORKBENCH_MAX_NEW_TOKENS): a malformed value that still runs a model finishes quickly
     env = {"WORKBENCH_MODELS_DIR": str(models_dir), "WORKBENCH_MAX_INPUT_CHARS": str(LIMIT),
+           "WORKBENCH_MAX_NEW_TOKENS": "32",
            "OPENAI_BASE_URL": fake_server.base_url, "OPENAI_API_KEY": SECRET_MARKER}
     proc, url = serve_app(env, log)
     yield url, log

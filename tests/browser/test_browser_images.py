@@ -27,7 +27,7 @@ def test_images_tab_in_browser(page, models_dir):
     expect(page.locator("#img-gallery img").first).to_be_visible()
     expect(page.locator("#img-stats")).to_contain_text("s/step")
     expect(page.locator("#img-files")).to_contain_text("4294967295")
-    page.get_by_text("Show code (diffusers)").click()
+    page.get_by_text("Show code and notebook (diffusers)").click()
     expect(page.locator("#img-code")).to_contain_text("manual_seed(4294967295)")
     page.screenshot(path=str(SCREENSHOTS / "images.png"), full_page=True)
     assert (SCREENSHOTS / "images.png").stat().st_size > 10_000

@@ -21,7 +21,7 @@ def test_pipelines_tab_in_browser(page, served):  # noqa: F811
     page.locator("#pl-run-classify").click()
     expect(page.locator("#pl-labels-out")).to_contain_text("POSITIVE", timeout=60_000)
     expect(page.locator("#pl-info")).to_contain_text("Device")
-    page.get_by_text("Show code", exact=True).click()
+    page.get_by_text("Show code and notebook", exact=True).click()
     expect(page.locator("#pl-code")).to_contain_text("pipeline(", timeout=10_000)
 
     _pick_task(page, "Text to speech")
