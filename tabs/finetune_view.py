@@ -117,7 +117,8 @@ def run_html(view: ft.RunView | None) -> str:
     """The live panel: loss curves and the numbers (step, losses, steps/s, tokens/s, ETA, memory)."""
     if view is None:
         return "<div class='ft-run' data-state='none'>No run yet: check the data, then start one.</div>"
-    s = view.status
+    # a resumed worker starts a new status file: until it logs again, the numbers come from the last records
+    s = {**_last_logged(view.metrics), **{k: v for k, v in view.status.items() if v is not None}}
     total = s.get("max_steps") or view.spec.get("total_steps")
     svg = ft.loss_svg(view.metrics, max_steps=total)
     facts = [("step", f"{s.get('step', 0)} / {total}"), ("train loss", _f(s.get("loss"))),
@@ -132,6 +133,15 @@ def run_html(view: ft.RunView | None) -> str:
     return (f"<div class='ft-run' data-run='{esc(view.id)}' data-state='{view.state}' data-step='{s.get('step', 0)}' "
             f"data-points='{len(view.metrics)}'>{svg}<div style='display:flex;flex-wrap:wrap;gap:10px;"
             f"margin-top:6px'>{cells}</div></div>")
+
+
+def _last_logged(metrics: list[dict]) -> dict:
+    """The newest train numbers (loss, steps/s, tokens/s, memory) and held-out loss in the run's metrics."""
+    train = next((m for m in reversed(metrics) if m.get("kind") == "train"), {})
+    held = next((m for m in reversed(metrics) if m.get("kind") == "eval"), {})
+    keys = ("loss", "steps_per_s", "tokens_per_s", "memory_bytes")
+    return {**{k: train[k] for k in keys if train.get(k) is not None},
+            **({"eval_loss": held["eval_loss"]} if held.get("eval_loss") is not None else {})}
 
 
 def _f(value, digits: int = 4) -> str:

@@ -215,3 +215,24 @@ def test_buttons_send_base_and_tuned_and_the_heldout_split(ft_dir, tiny, data_fi
     assert len(updates[dataset_box]["rows"]) == 6 and set(updates[dataset_box]["rows"][0]) == {"question", "answer"}
     assert links.tabs in updates and outputs[-1] is links.tabs
     assert tab._sender(Links(), {"compare.models": tab._models}) is None  # not registered: no button
+
+
+def test_a_resumed_run_shows_its_last_numbers_before_it_logs_again():
+    """Resuming deletes status.json (the new worker writes its own): the panel showed "—" for the losses, speed and
+    memory until the next log; it now falls back to the newest records of metrics.jsonl."""
+    from tabs import finetune_view as view
+
+    metrics = [{"kind": "train", "step": 10, "loss": 6.25, "steps_per_s": 40.0, "tokens_per_s": 900.0,
+                "memory_bytes": 3 * 2**20},
+               {"kind": "eval", "step": 10, "eval_loss": 6.5},
+               {"kind": "train", "step": 20, "loss": 5.75, "steps_per_s": 42.0, "tokens_per_s": 950.0,
+                "memory_bytes": 3 * 2**20}]
+    run = ft.RunView(id="20260101-000000-x", state="stopped", spec={"total_steps": 100},
+                     status={"state": "stopped", "step": 25, "max_steps": 100}, metrics=metrics)
+    html = view.run_html(run)
+    assert "class='ft-train-loss' style='font-weight:600'>5.75<" in html
+    assert "class='ft-held-out-loss' style='font-weight:600'>6.5<" in html
+    assert "class='ft-steps-s' style='font-weight:600'>42<" in html
+    assert "25 / 100" in html
+    fresh = replace(run, status={**run.status, "loss": 5.5})  # the worker's own value wins once it logs
+    assert ">5.5<" in view.run_html(fresh)
