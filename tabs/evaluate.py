@@ -409,7 +409,8 @@ def _set_section(settings: Settings, links: Links | None) -> dict:
         load = gr.Button("Load test set", variant="primary", elem_id="eval-load")
     out = {"set_status": gr.HTML(elem_id="eval-set-status")}
     with gr.Accordion("Columns: which is which", open=True, elem_id="eval-mapping"):
-        out["preview"] = gr.Dataframe(label="First rows", interactive=False, max_height=260, wrap=True,
+        out["preview"] = gr.Dataframe(headers=["load a test set to see its columns"],
+                                      label="First rows", interactive=False, max_height=260, wrap=True,
                                       elem_id="eval-preview")
         with gr.Row():
             for role in MAPPED:

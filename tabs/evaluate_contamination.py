@@ -308,7 +308,8 @@ def _outputs() -> dict:
     out = {"status": gr.HTML(elem_id="contam-status"),
            "summary": gr.HTML(view.methods_html(), elem_id="contam-summary"),
            "chart": gr.HTML(elem_id="contam-chart"),
-           "table": gr.Dataframe(label="Per item: every signal (click a header to sort, a row for details)",
+           "table": gr.Dataframe(headers=["item", "set", "text"],
+                                 label="Per item: every signal (click a header to sort, a row for details)",
                                  interactive=False, max_height=420, wrap=False, elem_id="contam-table")}
     with gr.Row():
         out["report_id"] = gr.Textbox(label="Report id", elem_id="contam-report-id", scale=2)

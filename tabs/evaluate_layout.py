@@ -41,7 +41,8 @@ def run_section(settings: Settings, links: Links | None, set_id: gr.Textbox) -> 
             stop = gr.Button("Stop", variant="stop", elem_id="eval-stop")
             resume = gr.Button("Resume run", elem_id="eval-resume")
     out = {"status": gr.HTML(elem_id="eval-status"), "progress": gr.HTML(elem_id="eval-progress"),
-           "matrix": gr.Dataframe(label="Results: a row per item, a column per model (click a row for details)",
+           "matrix": gr.Dataframe(headers=["item", "question"],
+                                  label="Results: a row per item, a column per model (click a row for details)",
                                   interactive=False, max_height=520, wrap=False, elem_id="eval-matrix"),
            "summary": gr.HTML(elem_id="eval-summary")}
     if links is not None:

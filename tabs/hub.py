@@ -413,7 +413,8 @@ def _datasets_tab(links: Links | None) -> None:
         with gr.Row():
             wired = _wire_sends(DATASET_SENDS, links, opened)
         facts, card = _detail_row("Dataset card (first section)", "d")
-        rows = gr.Dataframe(interactive=False, wrap=True, max_height=420, label="Rows", elem_id="hub-d-rows")
+        rows = gr.Dataframe(headers=["open a dataset to see its rows"], interactive=False, wrap=True, max_height=420,
+                            label="Rows", elem_id="hub-d-rows")
         page = gr.HTML(elem_id="hub-d-page")
         with gr.Row(equal_height=False):
             prev = gr.Button("◀ Previous", size="sm", scale=0, min_width=110, elem_id="hub-d-prev")

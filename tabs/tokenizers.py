@@ -200,8 +200,9 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
             go = gr.Button("Tokenize", variant="primary", elem_id="tok-go")
         out = {"status": gr.HTML(elem_id="tok-status"), "tokens": gr.HTML(elem_id="tok-tokens")}
         with gr.Row():
-            out["table"] = gr.Dataframe(label="Comparison", interactive=False, elem_id="tok-table", scale=3,
-                                        wrap=False)
+            out["table"] = gr.Dataframe(headers=["tokenizer", "tokens", "chars/token", "words/token", "round-trip",
+                                                 "vocab size"], label="Comparison", interactive=False,
+                                        elem_id="tok-table", scale=3, wrap=False)
             out["chart"] = gr.BarPlot(x="tokenizer", y="tokens", title="Token count", y_lim=[0, None], scale=2,
                                       elem_id="tok-chart")
         with gr.Accordion("Raw ids (JSON)", open=False):
@@ -226,8 +227,11 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
 
         with gr.Accordion("Vocabulary and special tokens", open=False):
             facts_go = gr.Button("Show vocabulary facts", elem_id="facts-go")
-            facts = {"summary": gr.Dataframe(label="Vocabulary", interactive=False, wrap=False),
-                     "specials": gr.Dataframe(label="Special tokens", interactive=False)}
+            facts = {"summary": gr.Dataframe(headers=["tokenizer", "class", "vocab size", "base vocab",
+                                                      "model max length", "chat template", "fast (Rust)"],
+                                             label="Vocabulary", interactive=False, wrap=False),
+                     "specials": gr.Dataframe(headers=["tokenizer", "role", "token", "id"], label="Special tokens",
+                                              interactive=False)}
             on(facts_go.click, tokenizer_facts, [choices], facts, api_name="tokenizer_info")
 
         with gr.Accordion("Chat template", open=False):
@@ -236,5 +240,7 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
             gen_prompt = gr.Checkbox(True, label="add_generation_prompt (open the assistant's turn)")
             chat_go = gr.Button("Render chat template", elem_id="chat-go")
             chat = {"rendered": gr.HTML(elem_id="chat-out"),
-                    "overhead": gr.Dataframe(label="Template overhead", interactive=False)}
+                    "overhead": gr.Dataframe(headers=["tokenizer", "prompt tokens", "content tokens",
+                                                      "template overhead"], label="Template overhead",
+                                             interactive=False)}
             on(chat_go.click, render_chats, [choices, messages, gen_prompt], chat, api_name="render_chat")

@@ -172,3 +172,15 @@ def test_every_endpoint_has_an_args_docstring(client):
             if params and "Args:" not in doc:
                 missing.append(dep.api_name)
     assert not missing, missing
+
+
+def test_no_table_shows_placeholder_headers_before_a_run():
+    """Gradio shows an empty Dataframe as columns "1 2 3": every table starts with headers that say what it holds."""
+    import gradio as gr
+
+    import app
+
+    demo = app.build_demo()
+    placeholders = [f"{block.elem_id or block.label}" for block in demo.blocks.values()
+                    if isinstance(block, gr.Dataframe) and (block.value or {}).get("headers") == ["1", "2", "3"]]
+    assert not placeholders, f"tables with Gradio's placeholder headers: {placeholders}"
