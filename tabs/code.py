@@ -11,6 +11,7 @@ from engines.config import Settings
 from engines.errors import InvalidInput
 from tabs.common import (
     GPU_EVENT,
+    SANDBOX_EVENT,
     Links,
     ModelBox,
     esc,
@@ -320,7 +321,7 @@ def _model_column(title: str, choices: list, default: str, elem: str, python_cod
        running=f"Converting with {title.lower()}…", **GPU_EVENT)
     on(run.click, run_cpp, [out["cpp"], settings["cpp_runs"], settings["time"], py_json], ran,
        api_name="run_cpp" if api else False, status="run_status", clear=("verdict", "output", "result"),
-       running="Compiling and running in the sandbox…")
+       running="Compiling and running in the sandbox…", **SANDBOX_EVENT)
     on(fix.click, fix_cpp, [python_code, out["cpp"], model, settings["rounds"]],
        {k: v for k, v in out.items() if k != "notebook"},
        api_name="fix_cpp" if api else False, status="status", clear=("download", "log"),
@@ -374,7 +375,7 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
             snippet = gr.Code(language="python", label="Reproduce the conversion", interactive=False)
         on(sample.change, load_sample, [sample], {"python": python_code, "note": note}, api_name="load_sample")
         on(run_py.click, run_python, [python_code, py_runs, time_limit], py, api_name="run_python", status="status",
-           clear=("output", "result"), running="Running the Python program in the sandbox…")
+           clear=("output", "result"), running="Running the Python program in the sandbox…", **SANDBOX_EVENT)
         on(snippet_btn.click, code_snippet, [python_code, col_a["model"]], {"snippet": snippet},
            api_name="code_snippet")
         on(ref_btn.click, reference_cpp, [sample], {k: col_a[k] for k in ("status", "cpp", "download")},

@@ -101,6 +101,9 @@ def token_spans(pieces: list[str], ids: list[int], is_special: list[bool]) -> st
 # Events that run a model share one queue slot group, so they never oversubscribe the GPU (or the CPU cores);
 # cheap events (tokenizers, tables) keep the default concurrency and stay responsive.
 GPU_EVENT = {"concurrency_id": "gpu", "concurrency_limit": 1}
+# Sandboxed programs (up to minutes of CPU each) share one slot: by default each run event would run two at once
+# (three such events: six CPU-bound jobs on the cores that answer cheap events, each disturbing the others' timings).
+SANDBOX_EVENT = {"concurrency_id": "sandbox", "concurrency_limit": 1}
 
 
 class RateLimiter:

@@ -113,15 +113,19 @@ def total_steps(n_train: int, h: Hyper) -> int:
     return max(1, math.ceil(per_epoch * h.epochs))
 
 
+LOG_EVERY_MAX = 50  # steps between logged points, at most
+
+
 def schedule(n_train: int, h: Hyper, has_heldout: bool) -> dict[str, int]:
     """Logging, evaluation and checkpoint intervals for a run: explicit values win, else chosen from its length.
 
-    About 100 logged points, 10 held-out evaluations and 10 checkpoints per run; never less than every step.
+    About 100 logged points (at least one every 50 steps, so a long run shows its curve and speed early), 10
+    held-out evaluations and 10 checkpoints per run; never less than every step.
     """
     steps = total_steps(n_train, h)
     return {
         "total_steps": steps,
-        "logging_steps": h.logging_steps or max(1, steps // 100),
+        "logging_steps": h.logging_steps or max(1, min(LOG_EVERY_MAX, steps // 100)),
         "eval_steps": (h.eval_steps or max(1, steps // 10)) if has_heldout else 0,
         "save_steps": h.save_steps or max(1, steps // 10),
     }

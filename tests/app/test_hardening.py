@@ -184,3 +184,20 @@ def test_no_table_shows_placeholder_headers_before_a_run():
     placeholders = [f"{block.elem_id or block.label}" for block in demo.blocks.values()
                     if isinstance(block, gr.Dataframe) and (block.value or {}).get("headers") == ["1", "2", "3"]]
     assert not placeholders, f"tables with Gradio's placeholder headers: {placeholders}"
+
+
+def test_cheap_events_never_share_a_slot_with_model_or_sandbox_work():
+    """Model events share the "gpu" group and sandboxed programs the "sandbox" group (one slot each: the cores are
+    not oversubscribed); cheap CPU-only events keep their own slots, so a full model queue can't hold them back
+    (bench_load measures their p95)."""
+    import app
+
+    demo = app.build_demo()
+    groups = {fn.api_name: fn.concurrency_id for fn in demo.fns.values() if fn.api_name}
+    for name in ("run_python", "run_cpp"):
+        assert groups[name] == "sandbox", name
+    for name in ("compare", "next_tokens", "transcribe", "minutes", "generate_image", "convert_to_cpp",
+                 "pipeline_classify", "run_evaluation", "finetune_start"):
+        assert groups[name] == "gpu", name
+    for name in ("tokenize", "decode", "render_chat", "model_facts", "chinchilla", "hub_search_models"):
+        assert groups[name] not in ("gpu", "sandbox"), name

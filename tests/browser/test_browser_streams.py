@@ -4,29 +4,17 @@ server), a click elsewhere is answered before the stream ends. Condition-based: 
 from __future__ import annotations
 
 import pytest
-from app_helpers import open_tab
+from app_helpers import LONG_STREAM, open_tab, write_long_minutes
 
 pytestmark = pytest.mark.browser
-
-LONG = " ".join(f"word{i}" for i in range(2_000))
 
 
 def test_a_click_is_answered_while_a_long_stream_runs(page, fake_server):
     from playwright.sync_api import expect
 
-    fake_server.script("minutes-long-stream", "## Summary\n" + LONG, pace=0.01)  # ~20 s of streaming
-    open_tab(page, "Minutes")
-    box = page.locator("#min-transcript textarea")
-    box.fill("[00:00:01] Alice: a long meeting.")
-    llm = page.locator("#min-llm input").first
-    llm.fill("openai:minutes-long-stream")
-    llm.press("Enter")
-    slider = page.locator("#min-maxnew input[type=number]")
-    slider.fill("4096")
-    slider.press("Enter")
-    page.locator("#min-write").click()
+    fake_server.script("minutes-long-stream", LONG_STREAM, pace=0.01)  # ~20 s of streaming
+    write_long_minutes(page, "openai:minutes-long-stream")  # returns once streaming has begun
     status = page.locator("#min-status")
-    expect(page.locator("#min-minutes")).to_contain_text("word5", timeout=120_000)  # streaming has begun
     expect(status.locator("[data-state='running']")).to_have_count(1)
 
     open_tab(page, "Tokenizers")

@@ -61,3 +61,22 @@ def open_tab(page, name: str) -> None:
         return
     more.click()
     page.locator(".overflow-dropdown button", has_text=name).first.click()
+
+
+LONG_STREAM = "## Summary\n" + " ".join(f"word{i}" for i in range(2_000))  # 2,000 words for the minutes
+
+
+def write_long_minutes(page, model: str) -> None:
+    """In the Minutes tab, write minutes of a one-line transcript with ``model`` (a fake server's scripted
+    long stream) and 4,096 max new tokens; returns once the first words have arrived."""
+    open_tab(page, "Minutes")
+    page.locator("#min-transcript textarea").fill("[00:00:01] Alice: a long meeting.")
+    llm = page.locator("#min-llm input").first
+    llm.fill(model)
+    llm.press("Enter")
+    slider = page.locator("#min-maxnew input[type=number]")
+    slider.fill("4096")
+    slider.press("Enter")
+    page.locator("#min-write").click()
+    page.wait_for_function("() => (document.querySelector('#min-minutes')?.innerText || '').includes('word5')",
+                           timeout=300_000)

@@ -126,3 +126,12 @@ def test_schedule_and_total_steps():
     assert ft.total_steps(18, h) == 9  # 5 batches → 3 updates an epoch
     assert ft.schedule(18, h, True) == {"total_steps": 9, "logging_steps": 1, "eval_steps": 1, "save_steps": 1}
     assert ft.schedule(18, ft.Hyper(max_steps=1000), False)["eval_steps"] == 0
+
+
+def test_a_long_run_logs_early():
+    """100 points per run meant a point every 1,000 steps of a 100,000-step run: no curve, loss or speed for
+    minutes. Logged points come at least every 50 steps."""
+    long = ft.schedule(18, ft.Hyper(max_steps=100_000), False)
+    assert long["logging_steps"] == 50 and long["save_steps"] == 10_000
+    assert ft.schedule(18, ft.Hyper(max_steps=1_000), False)["logging_steps"] == 10
+    assert ft.schedule(18, ft.Hyper(max_steps=100_000, logging_steps=2_000), False)["logging_steps"] == 2_000
