@@ -1,8 +1,9 @@
 """Load test (loopback only, bounded): concurrent clients drive every tab's API on tiny models.
 
 Prints a table per phase: requests served, errors by kind, p50/p95 latency; then
+  cheap_<endpoint>_p95_saturated: p95 latency of a CPU-only call (tokenize, status) while model events fill the
+      model queue, vs the same call on the idle app (target ≤ 3), with a table of both
   busy_answer_s: how fast a full queue answers "busy" (target ≤ 1 s)
-  cpu_event_p50_under_gpu_load: a tokenizer call's latency while model events fill the GPU queue, vs idle
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from common import ROOT, report
+from common import ROOT, bench_lm_dir, report
 
 CLIENTS = 16
 REQUESTS_PER_CLIENT = 4
@@ -24,7 +25,7 @@ BUDGET_S = 300  # the whole phase stops by itself after this
 
 
 def start(env: dict[str, str], log: Path):
-    from conftest import serve_app
+    from app_helpers import serve_app
 
     return serve_app(env, log, timeout=120)
 
@@ -84,16 +85,64 @@ def print_table(title: str, results: dict[str, list]) -> None:
         print(f"{name:22} {len(ok):6d} {dict(errors)!s:24} {p50:7.2f} {p95:7.2f}")
 
 
-def tokenize_latency(url: str, tok: str, n: int = 8) -> float:
+def cheap_calls(tok: str) -> dict[str, tuple]:
+    """The CPU-only calls that must stay responsive: endpoint → args."""
+    return {"/tokenize": ([tok], "responsive?", True), "/status": ()}
+
+
+def sample(url: str, plan: dict[str, tuple], n: int = 20) -> dict[str, list[float]]:
+    """Latencies of ``n`` calls of each endpoint in ``plan``, one at a time (what one user waits)."""
     from gradio_client import Client
 
     client = Client(url, verbose=False)
-    times = []
+    out: dict[str, list[float]] = {name: [] for name in plan}
     for _ in range(n):
-        start = time.perf_counter()
-        client.predict([tok], "responsive?", True, api_name="/tokenize")
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for name, args in plan.items():
+            start = time.perf_counter()
+            client.predict(*args, api_name=name)
+            out[name].append(time.perf_counter() - start)
+    return out
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+
+
+def saturated(url: str, lm: str, plan: dict[str, tuple], workers: int = 4) -> dict[str, list[float]]:
+    """Sample ``plan`` while ``workers`` clients keep the model queue full (more model events than it runs)."""
+    from gradio_client import Client
+
+    stop = threading.Event()
+
+    def keep_busy():
+        client = Client(url, verbose=False)
+        while not stop.is_set():
+            try:
+                client.predict(lm, "", "busy busy", 40, 3, 0.0, api_name="/next_tokens")
+            except Exception:  # the server is shutting down at the end of the phase
+                return
+
+    threads = [threading.Thread(target=keep_busy, daemon=True) for _ in range(workers)]
+    for t in threads:
+        t.start()
+    time.sleep(3)  # the queue has filled
+    try:
+        return sample(url, plan)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(120)
+
+
+def print_cheap(idle: dict[str, list[float]], busy: dict[str, list[float]]) -> None:
+    print("\nCPU-only calls, idle vs the model queue saturated (4 clients running /next_tokens)")
+    print(f"{'endpoint':12} {'idle p50':>9} {'idle p95':>9} {'busy p50':>9} {'busy p95':>9} {'p95 ratio':>9}")
+    for name in idle:
+        print(f"{name:12} {statistics.median(idle[name]):9.3f} {p95(idle[name]):9.3f} "
+              f"{statistics.median(busy[name]):9.3f} {p95(busy[name]):9.3f} {p95(busy[name]) / p95(idle[name]):9.2f}")
+    for name in idle:
+        report(f"cheap_{name.strip('/')}_p95_saturated", p95(busy[name]), p95(idle[name]))
 
 
 def busy_answer(url: str, lm: str) -> tuple[float, int]:
@@ -133,30 +182,13 @@ def main() -> None:
                "WORKBENCH_ARENA_DB": str(tmp / "arena.db")}
         proc, url = start(env, tmp / "app.log")
         try:
-            idle = tokenize_latency(url, str(paths["tok-llama"]))
+            cheap = cheap_calls(str(paths["tok-llama"]))
+            sample(url, cheap, n=2)  # warm: the tokenizer is loaded once
+            idle = sample(url, cheap)
+            busy = saturated(url, str(bench_lm_dir()), cheap)  # a 30M model: real CPU work
+            print_cheap(idle, busy)
             results = run_phase(url, calls(paths, pipes))
             print_table(f"{CLIENTS} clients x {REQUESTS_PER_CLIENT} requests, every tab", results)
-            stop = threading.Event()
-
-            def keep_gpu_busy():
-                from gradio_client import Client
-
-                client = Client(url, verbose=False)
-                while not stop.is_set():
-                    try:
-                        client.predict(str(paths["lm-llama"]), "", "busy busy", 40, 3, 0.0, api_name="/next_tokens")
-                    except Exception:  # the server is shutting down at the end of the phase
-                        return
-
-            workers = [threading.Thread(target=keep_gpu_busy, daemon=True) for _ in range(3)]
-            for w in workers:
-                w.start()
-            time.sleep(2)
-            loaded = tokenize_latency(url, str(paths["tok-llama"]))
-            stop.set()
-            for w in workers:
-                w.join(60)
-            report("cpu_event_p50_under_gpu_load", loaded, idle)
         finally:
             proc.terminate()
             proc.wait(10)
