@@ -38,6 +38,7 @@ returning a notebook (write it with ``write_notebook``)::
     image_notebook(result)                                                           # Images (an ImageResult)
     code_notebook(model, python_code, *, cpp="", run=None)                           # Code (C++ + RunResult)
     synthetic_notebook(stats, rows=None)                                             # Synthetic data (RunStats)
+    finetune_notebook(view)                                                          # Fine-tune (a RunView)
 """
 
 from engines.notebooks.build import (
@@ -53,6 +54,7 @@ from engines.notebooks.build import (
 from engines.notebooks.tab_runs import (
     chat_notebook,
     code_notebook,
+    finetune_notebook,
     image_notebook,
     minutes_notebook,
     next_token_notebook,
@@ -63,6 +65,6 @@ from engines.notebooks.tab_runs import (
 )
 
 __all__ = ["RESULT_HEADER", "SKIP_INSTALL_ENV", "build_notebook", "chat_notebook", "code_notebook", "fence",
-           "image_notebook", "minutes_notebook", "next_token_notebook", "pinned_packages", "pipeline_notebook",
-           "read_result", "slug", "synthetic_notebook", "tokenizers_notebook", "transcription_notebook",
-           "write_notebook"]
+           "finetune_notebook", "image_notebook", "minutes_notebook", "next_token_notebook", "pinned_packages",
+           "pipeline_notebook", "read_result", "slug", "synthetic_notebook", "tokenizers_notebook",
+           "transcription_notebook", "write_notebook"]

@@ -323,3 +323,55 @@ def synthetic_notebook(stats: Any, rows: list[dict] | None = None) -> Any:
                                                            "the JSON lines of the answer.", local or "") if p),
                           outputs_markdown=shown, needs_gpu=_gpu_reason(stats.quantization, stats.device),
                           result_code=_JSON + "print(json.dumps({'rows': rows}, default=str))")
+
+
+_DATA_INLINE_MAX = 5 * 2**20  # larger data files are not copied into the notebook: put them next to it
+
+
+def _data_cell(folder: Any) -> str:
+    """A cell writing the run's train.jsonl / heldout.jsonl next to the notebook (the data it trained on)."""
+    from pathlib import Path
+
+    files = {name: Path(folder) / "data" / name for name in ("train.jsonl", "heldout.jsonl")}
+    present = {name: p for name, p in files.items() if p.is_file() and p.stat().st_size}
+    if sum(p.stat().st_size for p in present.values()) > _DATA_INLINE_MAX:
+        return ("# The run's data files are too large to copy here: put train.jsonl"
+                + (" and heldout.jsonl" if "heldout.jsonl" in present else "") + " (the run folder's data/) next to "
+                "this notebook.")
+    lines = ["# the run's data, as the Fine-tune tab split and wrote it"]
+    for name, path in present.items():
+        lines.append(f"with open({name!r}, 'w', encoding='utf-8') as f:")
+        lines.append(f"    f.write({path.read_text(encoding='utf-8')!r})")
+    return "\n".join(lines)
+
+
+def finetune_notebook(view: Any) -> Any:
+    """A Fine-tune run: the same data, base and hyperparameters through plain peft + trl.
+
+    Args:
+        view: the run (``engines.finetune.RunView``: its spec, folder with data/, status and metrics).
+
+    Returns:
+        A notebook whose result is ``{"steps": int, "loss": last logged training loss}``.
+    """
+    from engines.snippets.finetune import finetune_code
+
+    spec, status = view.spec, view.status
+    train = [m for m in view.metrics if m.get("kind") == "train"]
+    held = [m for m in view.metrics if m.get("kind") == "eval"]
+    shown = [f"- **steps**: {status.get('step', 0)} of {status.get('max_steps') or spec.get('total_steps')}"]
+    if train:
+        shown.append(f"- **training loss**: {train[0]['loss']:.4f} at step {train[0]['step']} → "
+                     f"{train[-1]['loss']:.4f} at step {train[-1]['step']}")
+    if held:
+        shown.append(f"- **held-out loss**: {held[-1]['eval_loss']:.4f} at step {held[-1]['step']}")
+    method = spec.get("hyper", {}).get("method", "lora")
+    return build_notebook(f"Fine-tune {spec.get('base_display', spec.get('base'))} ({method})",
+                          [_data_cell(view.folder), finetune_code(spec)],
+                          description="The run's data, base model and hyperparameters with plain peft + trl (the "
+                                      "app's worker runs the same trainer).",
+                          outputs_markdown="\n".join(shown),
+                          needs_gpu=_gpu_reason(spec.get("quantization", ""), spec.get("device", "")),
+                          result_code=_JSON + "logged = [r for r in trainer.state.log_history if 'loss' in r]\n"
+                                      "print(json.dumps({'steps': trainer.state.global_step,\n"
+                                      "                  'loss': logged[-1]['loss'] if logged else None}))")

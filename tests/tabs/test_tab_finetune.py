@@ -163,6 +163,7 @@ def test_start_follow_stop_resume_and_list(client, tiny, data_file, ft_dir):
     done = _wait_state(client, run_id, "done")
     assert "data-state='done'" in done[STATUS] and "10 / 10" in done[PANEL] and "<svg" in done[PANEL]
     assert "The adapter of" in done[3] and "from trl import SFTConfig" in done[4]
+    assert str(done[5]).endswith(".ipynb") and "train.jsonl" in open(done[5], encoding="utf-8").read()  # notebook
     runs = client.predict(api_name="/finetune_runs")
     assert any(r["id"] == run_id and r["state"] == "done" and r["tuned"] for r in runs)
 

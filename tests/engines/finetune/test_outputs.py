@@ -92,3 +92,26 @@ def test_an_adapter_folder_is_sized_from_its_base(done_run):
 
     size = loading._config_params_b(parse_ref(str(done_run.adapter)))
     assert size is not None and 0 < size < 0.01  # the tiny Llama's size (its base), not a load error
+
+
+def test_the_run_notebook_trains_on_the_same_data_with_plain_trl(done_run, tmp_path):
+    """The Fine-tune tab's notebook, executed with nbclient: it writes the run's own data files, trains the same
+    base with the same hyperparameters through plain peft + trl, and ends where the app's run ended."""
+    from nbclient import NotebookClient
+
+    from engines import notebooks as nbs
+
+    nb = nbs.finetune_notebook(done_run)
+    text = nbs.write_notebook(nb, tmp_path / "nb", "finetune").read_text()
+    assert "What is 3 plus 3?" in text and "training loss" in text  # the data and the app's numbers travel with it
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "HF_TOKEN")}
+    NotebookClient(nb, kernel_name="python3", timeout=600,
+                   resources={"metadata": {"path": str(tmp_path)}}).execute(env={**env, nbs.SKIP_INSTALL_ENV: "1"})
+    result = nbs.read_result(nb)
+    app_losses = [m["loss"] for m in done_run.metrics if m.get("kind") == "train"]
+    print(f"\nnotebook: {result}; app: steps {done_run.status['step']}, losses {app_losses[0]:.4f} → "
+          f"{app_losses[-1]:.4f}")
+    assert result["steps"] == done_run.status["step"] == tf.HYPER["max_steps"]
+    assert result["loss"] < app_losses[0]  # it trained: below where the app's run started
+    assert abs(result["loss"] - app_losses[-1]) <= 1e-3 * app_losses[-1]  # same data, order and seed: same loss
+    assert (tmp_path / "sft-output" / "final" / "adapter_config.json").is_file()
