@@ -267,7 +267,7 @@ def _reference_section(settings: Settings, ui: dict) -> None:
                                                 "one)", lines=4, max_lines=12, elem_id="contam-reference")
         with gr.Row():
             ui["reference_files"] = gr.File(label="…or CSV / JSON Lines files", file_count="multiple",
-                                            file_types=[".csv", ".jsonl", ".json"], height=90,
+                                            file_types=[".csv", ".jsonl", ".json"], height=140,
                                             elem_id="contam-reference-files")
             ui["reference_set_id"] = gr.Textbox(label="…or a test set id loaded earlier", elem_id="contam-ref-id")
         with gr.Row():
@@ -297,7 +297,7 @@ def _method_sections(settings: Settings, ui: dict) -> None:
         with gr.Row():
             ui["corpus_files"] = gr.File(label="Corpus files (.txt, .md, .jsonl with a text field, .json)",
                                          file_count="multiple", file_types=[".txt", ".md", ".jsonl", ".json"],
-                                         height=90, elem_id="contam-corpus-files")
+                                         height=140, elem_id="contam-corpus-files")
             ui["corpus_folder"] = gr.Textbox(label="Folder on the server", visible=settings.allow_local_models,
                                              placeholder="/path/to/corpus", elem_id="contam-corpus-folder")
             ui["n"] = gr.Slider(5, 20, value=13, step=1, label="n (words per n-gram; GPT-3: 13)",
