@@ -16,7 +16,7 @@ HEAVY = {"torch", "transformers", "diffusers", "openai", "peft", "trl", "bitsand
 # Where models are loaded: one loading function per kind of model (DESIGN.md "Lazy and cached").
 LOADERS = {"engines/loading.py", "engines/images/load.py", "engines/internals.py", "engines/pipelines/load.py",
            "engines/speech/local.py", "engines/speech/backends.py", "engines/finetune", "engines/evals/contamination"}
-MAX_LINES = 560
+MAX_LINES = 500  # the issue's "no module over ~500 lines"
 
 
 def _imports(path: Path) -> set[str]:
