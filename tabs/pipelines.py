@@ -76,7 +76,7 @@ def _run(task: str, inputs: dict, model: str | None, progress: Any) -> pl.TaskRe
 
 
 def _info(r: pl.TaskResult) -> str:
-    load = f"{r.load_s:.2f} s (cached from an earlier run)" if r.cached else f"{r.load_s:.2f} s (first use)"
+    load = f"{r.load_s:.2f} s (cached from an earlier run)" if r.cache_hit else f"{r.load_s:.2f} s (first use)"
     parts = [f"**Model** `{esc(r.model)}`", f"**Device** {esc(r.device or '?')}", f"**Load** {load}",
              f"**Run** {r.seconds * 1000:.0f} ms" if r.seconds < 1 else f"**Run** {r.seconds:.2f} s"]
     text = " · ".join(parts)
@@ -99,7 +99,7 @@ def _done(r: pl.TaskResult, result_key: str, value: Any, raw_value: Any) -> dict
 
 def _raw(r: pl.TaskResult, value: Any) -> dict:
     return {"task": r.task, "model": r.model, "device": r.device, "run_s": round(r.seconds, 4),
-            "load_s": round(r.load_s, 3), "cached": r.cached, "notice": r.notice, "result": value,
+            "load_s": round(r.load_s, 3), "cached": r.cache_hit, "notice": r.notice, "result": value,
             "details": {k: v for k, v in r.details.items() if k != "segments"} | (
                 {"segments": r.details["segments"]} if "segments" in r.details else {})}
 

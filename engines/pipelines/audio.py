@@ -45,7 +45,7 @@ def run_speech(inputs: dict, model: str | None, progress: ProgressFn) -> TaskRes
                            language=t.language, multilingual=details["multilingual"], audio_file="audio.wav")
     run_s = max(t.seconds - t.load_s, 1e-6)
     return TaskResult(kind=spec.kind, value=t.text, seconds=run_s, task=spec.name, model=t.model, device=t.device,
-                      load_s=t.load_s, cached=t.cache_hit, notice=" ".join(t.notices) or None, code=code,
+                      load_s=t.load_s, cache_hit=t.cache_hit, notice=" ".join(t.notices) or None, code=code,
                       details=details)
 
 

@@ -40,6 +40,7 @@ def run_image(inputs: dict, model: str | None, progress: ProgressFn, settings: S
     notices = list(getattr(result, "notices", []) or [])
     return TaskResult(kind="image", value=result.image, seconds=float(result.seconds), task="text-to-image",
                       model=ref.display, device=getattr(plan, "device", "") or "",
-                      cached=bool(getattr(result, "cache_hit", False)), load_s=float(getattr(result, "load_s", 0.0)),
+                      cache_hit=bool(getattr(result, "cache_hit", False)),
+                      load_s=float(getattr(result, "load_s", 0.0)),
                       notice=" ".join(notices) or None, details=details,
                       code=code_snippet("text-to-image", ref.raw, {"text": prompt}, details))

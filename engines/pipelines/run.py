@@ -62,5 +62,5 @@ def _run_loaded(spec: TaskSpec, inputs: dict, model: str | None, progress: Progr
             raise run_error(exc, ref, spec) from exc
     seconds = time.perf_counter() - start
     return TaskResult(kind=spec.kind, value=value, seconds=seconds, task=spec.name, model=ref.display,
-                      device=loaded.device, load_s=load_s if not hit else loaded.load_s, cached=hit, notice=notice,
+                      device=loaded.device, load_s=load_s if not hit else loaded.load_s, cache_hit=hit, notice=notice,
                       code=code_snippet(spec.name, ref.raw, inputs, details), details=details)

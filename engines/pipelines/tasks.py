@@ -52,10 +52,15 @@ class TaskResult:
     model: str = ""
     device: str = ""
     load_s: float = 0.0
-    cached: bool = False
+    cache_hit: bool = False
     notice: str | None = None
     code: str = ""
     details: dict = field(default_factory=dict)
+
+    @property
+    def cached(self) -> bool:
+        """The earlier name of ``cache_hit`` (kept for callers of the engine API)."""
+        return self.cache_hit
 
 
 def _task(name, label, kind, family, inputs, example, description, **options) -> TaskSpec:

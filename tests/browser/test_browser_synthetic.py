@@ -18,20 +18,25 @@ def customer(i: int) -> dict:
             "signup_date": f"202{i % 5}-0{1 + i % 9}-1{i % 10}", "churned": i % 3 == 0}
 
 
+def _generate(page, model: str, n: int) -> None:
+    """In the Synthetic data tab, generate ``n`` rows with ``model``."""
+    page.get_by_role("tab", name="Synthetic data").click()
+    box = page.locator("#syn-model input")
+    box.fill(model)
+    box.press("Enter")
+    rows = page.locator("#syn-n input")
+    rows.fill(str(n))
+    rows.press("Tab")
+    page.locator("#syn-go").click()
+
+
 def test_synthetic_tab_in_browser(page, fake_server):
     from playwright.sync_api import expect
 
     first = [customer(i) for i in range(5)] + [{**customer(5), "plan": "gold"}, customer(0)]
     fake_server.script("synth-browser", "\n".join(json.dumps(r) for r in first) + "\n",
                        "\n".join(json.dumps(customer(i)) for i in range(5, 12)) + "\n")
-    page.get_by_role("tab", name="Synthetic data").click()
-    model = page.locator("#syn-model input")
-    model.fill("openai:synth-browser")
-    model.press("Enter")
-    rows = page.locator("#syn-n input")
-    rows.fill("8")
-    rows.press("Tab")
-    page.locator("#syn-go").click()
+    _generate(page, "openai:synth-browser", 8)
     status = page.locator("#syn-status")
     expect(status).to_contain_text("complete", timeout=60_000)
     expect(status).to_contain_text("8 rows")
@@ -52,14 +57,7 @@ def test_synthetic_rows_go_to_evaluate_in_one_click(page, fake_server):
     from playwright.sync_api import expect
 
     fake_server.script("synth-to-eval", "\n".join(json.dumps(customer(i)) for i in range(20, 26)) + "\n")
-    page.get_by_role("tab", name="Synthetic data").click()
-    model = page.locator("#syn-model input")
-    model.fill("openai:synth-to-eval")
-    model.press("Enter")
-    rows = page.locator("#syn-n input")
-    rows.fill("4")
-    rows.press("Tab")
-    page.locator("#syn-go").click()
+    _generate(page, "openai:synth-to-eval", 4)
     expect(page.locator("#syn-status")).to_contain_text("complete", timeout=60_000)
     send = page.locator("#syn-to-eval")
     expect(send).to_be_visible()
