@@ -142,6 +142,6 @@ def outputs(settings: Settings) -> dict:
         out["runs"] = gr.JSON(label="Runs", elem_id="ft-runs")
         out["code"] = gr.Code(label="Show code: this run with plain peft + trl", language="python",
                               interactive=False, elem_id="ft-code")
-        out["notebook"] = gr.File(label=NOTEBOOK_LABEL + " (when the run is done)", interactive=False,
+        out["notebook"] = gr.File(label=NOTEBOOK_LABEL + " — ready when the run is done", interactive=False,
                                   elem_id="ft-notebook")
     return out
