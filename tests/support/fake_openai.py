@@ -4,6 +4,7 @@ import itertools
 import json
 import math
 import re
+import select
 import socket
 import threading
 import time
@@ -17,7 +18,8 @@ from typing import Any, Self
 #         client.chat.completions.create(model="fake-echo", messages=[{"role": "user", "content": "hi"}])
 #
 # Behaviour is chosen by the ``model`` of a chat completion request (see SPECIAL_MODELS); models queued with
-# FakeOpenAI.script() reply with their canned texts instead.
+# FakeOpenAI.script() reply with their canned texts instead. FakeOpenAI.fault() makes any model's streams misbehave
+# (see FAULTS) after a number of good ones, like a server that breaks down part-way through a run.
 
 ECHO = "fake-echo"
 LONG = "fake-long"
@@ -27,13 +29,24 @@ CONTEXT = "fake-context"
 SLOW = "fake-slow"
 MIDSTREAM_ERROR = "fake-midstream-error"
 GARBAGE = "fake-garbage"
+DROP = "fake-drop"  # streams DROP_CHUNKS words, then ends the body cleanly: no finish_reason, no [DONE]
+RUNAWAY = "fake-runaway"  # ignores max_tokens: streams RUNAWAY_CHARS characters in big chunks, then finishes
+HANG = "fake-hang"  # streams one word, then sends nothing until the client goes away or the server stops
+TRICKLE = "fake-trickle"  # a word every ``trickle_gap`` s for ``trickle_s`` s: no read waits long, the whole does
 
-SPECIAL_MODELS = (ECHO, LONG, ERROR_500, ERROR_429, CONTEXT, SLOW, MIDSTREAM_ERROR, GARBAGE)
+SPECIAL_MODELS = (ECHO, LONG, ERROR_500, ERROR_429, CONTEXT, SLOW, MIDSTREAM_ERROR, GARBAGE, DROP, RUNAWAY, HANG,
+                  TRICKLE)
+# stream faults (FakeOpenAI.fault): what a misbehaving server does to a streamed answer; the special models above
+# have them from their first request
+FAULTS = {"drop": DROP, "runaway": RUNAWAY, "hang": HANG, "trickle": TRICKLE}
 
 LONG_TEXT = " ".join(f"w{i}" for i in range(60))
 SLOW_TEXT = " ".join(f"s{i}" for i in range(10))
 GARBAGE_TEXT = "}{ not json at all ]]"
 MIDSTREAM_CHUNKS = 3
+DROP_CHUNKS = 3
+RUNAWAY_CHARS = 4_000_000
+RUNAWAY_PIECE = "blah " * 400  # 2,000 characters a chunk
 
 INVALID_KEY_ERROR = {
     "error": {
@@ -328,6 +341,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
 
         delay = self.fake._paces.get(model, self.fake.chunk_delay)
+        fault = self.fake._next_fault(model) if body.get("stream") else None
         scripted = self.fake._next_scripted(model)
         routed = self.fake._routed(model, messages)
         if routed is not None:
@@ -343,7 +357,7 @@ class _Handler(BaseHTTPRequestHandler):
             text = GARBAGE_TEXT
         elif model == SLOW:
             text, delay = SLOW_TEXT, self.fake.slow_delay
-        elif model == MIDSTREAM_ERROR:
+        elif model in (MIDSTREAM_ERROR, DROP, HANG, TRICKLE, RUNAWAY):
             text = LONG_TEXT
         elif model == ERROR_500:
             self._send_json(500, SERVER_ERROR)
@@ -385,7 +399,11 @@ class _Handler(BaseHTTPRequestHandler):
         if body.get("stream"):
             stream_options = body.get("stream_options") or {}
             include_usage = isinstance(stream_options, dict) and bool(stream_options.get("include_usage"))
-            self._stream(model, pieces, finish_reason, usage, include_usage, completion_id, created, delay, logprobs)
+            if fault == "runaway":  # the limit ignored
+                pieces, finish_reason, logprobs = [RUNAWAY_PIECE] * (RUNAWAY_CHARS // len(RUNAWAY_PIECE)), "stop", None
+                delay = 0.0
+            self._stream(model, pieces, finish_reason, usage, include_usage, completion_id, created, delay, logprobs,
+                         fault)
             return
 
         if model == SLOW:
@@ -466,6 +484,7 @@ class _Handler(BaseHTTPRequestHandler):
         created: int,
         delay: float,
         logprobs: list[dict] | None = None,
+        fault: str | None = None,
     ) -> None:
         def chunk(delta: dict, reason: str | None, index: int | None = None) -> dict:
             lp = None
@@ -486,13 +505,26 @@ class _Handler(BaseHTTPRequestHandler):
         self._start(200, "text/event-stream; charset=utf-8")
         if not pieces:
             self._send_event(chunk({"role": "assistant", "content": ""}, None))
+        if fault == "trickle":
+            pieces = [f"t{i} " for i in range(max(1, int(self.fake.trickle_s / self.fake.trickle_gap)))]
+            delay, logprobs = self.fake.trickle_gap, None
         for index, piece in enumerate(pieces):
             if model == MIDSTREAM_ERROR and index == MIDSTREAM_CHUNKS:
                 self._abort()
                 return
+            if fault == "drop" and index == DROP_CHUNKS:
+                self._write_chunk(b"")  # a clean end of the body, with the answer unfinished
+                return
+            if fault == "hang" and index == 1:
+                self._hang()
             self._pause(delay)
             delta = {"role": "assistant", "content": piece} if index == 0 else {"content": piece}
             self._send_event(chunk(delta, None, index))
+        if fault == "drop":  # a shorter answer: dropped before its finish_reason
+            self._write_chunk(b"")
+            return
+        if fault == "hang":
+            self._hang()
         self._pause(delay)
         self._send_event(chunk({}, finish_reason))
         if include_usage:
@@ -502,6 +534,18 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_event(final)
         self._send_event("[DONE]")
         self._write_chunk(b"")  # zero-length chunk terminates the chunked body
+
+    def _hang(self) -> None:
+        """Send nothing more until the client hangs up or the server stops."""
+        while not self.fake._stopping.wait(0.05):
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            if readable:
+                try:
+                    if not self.connection.recv(1, socket.MSG_PEEK):
+                        break
+                except OSError:
+                    break
+        raise _ClientGone
 
     def _abort(self) -> None:
         """Close the connection without finishing the response body."""
@@ -525,6 +569,8 @@ class FakeOpenAI:
         self.api_key = api_key
         self.chunk_delay = chunk_delay
         self.slow_delay = slow_delay
+        self.trickle_gap, self.trickle_s = 0.1, 20.0  # the "trickle" fault: a word every 0.1 s for 20 s
+        self._faults: dict[str, list] = {}  # model -> [fault, good streams left]
         self.supports_logprobs = True  # False: ignore ``logprobs`` like a server without them
         self.supports_completions = True  # False: no /v1/completions (a chat-only server)
         self.requests: list[dict] = []
@@ -598,6 +644,29 @@ class FakeOpenAI:
             self._scripts[model] = list(batches)
             if pace is not None:
                 self._paces[model] = pace
+
+    def fault(self, model: str, fault: str | None, *, after: int = 0) -> None:
+        """Make ``model``'s streamed answers misbehave after its next ``after`` good ones: "drop" (the body ends
+        after a few words, without finish_reason or [DONE]), "runaway" (max_tokens ignored: megabytes of text),
+        "hang" (one word, then silence) or "trickle" (a word every ``trickle_gap`` s for ``trickle_s`` s).
+        ``None`` clears it. Requests without ``stream`` are not affected."""
+        if fault is not None and fault not in FAULTS:
+            raise ValueError(f"unknown fault {fault!r}: use one of {', '.join(FAULTS)}")
+        with self._lock:
+            if fault is None:
+                self._faults.pop(model, None)
+            else:
+                self._faults[model] = [fault, after]
+
+    def _next_fault(self, model: str) -> str | None:
+        with self._lock:
+            state = self._faults.get(model)
+            if state is None:
+                return next((f for f, m in FAULTS.items() if m == model), None)
+            if state[1] > 0:
+                state[1] -= 1
+                return None
+            return state[0]
 
     def _next_scripted(self, model: str) -> str | None:
         with self._lock:

@@ -209,3 +209,48 @@ def test_unknown_path_404(server):
     resp = httpx.post(server.base_url + "/embeddings", json={}, headers={"Authorization": f"Bearer {KEY}"})
     assert resp.status_code == 404
     assert "error" in resp.json()
+
+
+def _chunks(client, model: str, **kw) -> list:
+    return list(client.chat.completions.create(model=model, messages=user("q"), stream=True, **kw))
+
+
+def test_drop_ends_the_body_without_finish_reason_or_done(client):
+    chunks = _chunks(client, "fake-drop")  # the openai client takes it as a finished stream
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == "w0 w1 w2 "
+    assert all(c.choices[0].finish_reason is None for c in chunks)
+
+
+def test_runaway_ignores_max_tokens(client):
+    stream = client.chat.completions.create(model="fake-runaway", messages=user("q"), stream=True, max_tokens=3)
+    with stream:
+        text = "".join(next(iter(stream)).choices[0].delta.content for _ in range(10))
+    assert len(text.split()) > 1000
+
+
+def test_hang_sends_one_word_then_nothing(server):
+    with openai.OpenAI(base_url=server.base_url, api_key=KEY, max_retries=0, timeout=0.5) as c:
+        stream = c.chat.completions.create(model="fake-hang", messages=user("q"), stream=True)
+        first = next(iter(stream))
+        assert first.choices[0].delta.content == "w0 "
+        with pytest.raises(openai.APITimeoutError):
+            next(iter(stream))
+
+
+def test_trickle_keeps_each_read_short(server, client):
+    server.trickle_gap, server.trickle_s = 0.01, 0.2
+    words = "".join(c.choices[0].delta.content or "" for c in _chunks(client, "fake-trickle")).split()
+    assert words == [f"t{i}" for i in range(20)]
+
+
+def test_fault_after_good_streams_and_cleared(client, server):
+    server.script("flaky", "all good here")
+    server.fault("flaky", "drop", after=1)
+    finish = [[c.choices[0].finish_reason for c in _chunks(client, "flaky") if c.choices][-1] for _ in range(3)]
+    assert finish == ["stop", None, None]
+    reply = client.chat.completions.create(model="flaky", messages=user("q"))  # not streamed: not affected
+    assert reply.choices[0].message.content == "all good here"
+    server.fault("flaky", None)
+    assert [c.choices[0].finish_reason for c in _chunks(client, "flaky") if c.choices][-1] == "stop"
+    with pytest.raises(ValueError, match="unknown fault"):
+        server.fault("flaky", "explode")
