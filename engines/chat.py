@@ -17,7 +17,14 @@ from engines.gpu import generation_pool, gpu
 from engines.loading import LoadedLM, load_causal_lm
 from engines.redact import redact
 from engines.refs import ModelRef, parse_ref
-from engines.remote import endpoint_for, map_remote_error, openai_client
+from engines.remote import (
+    answer_char_cap,
+    endpoint_for,
+    map_remote_error,
+    openai_client,
+    read_within,
+    timeout_error,
+)
 
 ROLES = ("system", "user", "assistant", "tool")
 
@@ -264,6 +271,9 @@ def _generation_error(exc: BaseException) -> errors.WorkbenchError:
 
 def _stream_remote(ref: ModelRef, messages: list[dict], max_new_tokens: int, temperature: float,
                    settings: Settings) -> Iterator[ChatChunk]:
+    """The answer of an OpenAI-compatible server, held to what was asked: the whole call within
+    ``remote_timeout_s``, a stream without a finish reason is an error (the server dropped it), and an answer far
+    past ``max_new_tokens`` (a server that ignores it) is cut and says so."""
     client = openai_client(ref, settings)
     spec = ref.spec
     if spec is not None and spec.no_system_role:
@@ -272,29 +282,49 @@ def _stream_remote(ref: ModelRef, messages: list[dict], max_new_tokens: int, tem
     start = time.perf_counter()
     stats = GenerationStats(load_s=0.0, ttft_s=0.0, tokens=0, tokens_per_s=0.0, total_s=0.0, model=ref.raw,
                             backend=endpoint_for(ref).provider, device="remote", quantization="n/a")
-    chunks = 0
+    chunks, chars, cap = 0, 0, answer_char_cap(max_new_tokens)
+    capped = False
+
+    def open_stream():
+        return client.chat.completions.create(model=ref.name, messages=messages, stream=True, temperature=temperature,
+                                              stream_options={"include_usage": True}, **limit)
+
+    events = read_within(open_stream, settings.remote_timeout_s,
+                         lambda: timeout_error(ref, settings.remote_timeout_s, chunks))
     try:
-        stream = client.chat.completions.create(model=ref.name, messages=messages, stream=True,
-                                                temperature=temperature, stream_options={"include_usage": True},
-                                                **limit)
-        with stream:
-            for event in stream:
-                if event.usage is not None:
-                    stats.tokens = event.usage.completion_tokens or stats.tokens
-                    stats.prompt_tokens = event.usage.prompt_tokens
-                for choice in event.choices or ():
-                    if choice.finish_reason:
-                        stats.finish_reason = choice.finish_reason
-                    text = choice.delta.content if choice.delta else None
-                    if text:
-                        if chunks == 0:
-                            stats.ttft_s = time.perf_counter() - start
-                        chunks += 1
-                        yield ChatChunk(text=text)
+        for event in events:
+            if event.usage is not None:
+                stats.tokens = event.usage.completion_tokens or stats.tokens
+                stats.prompt_tokens = event.usage.prompt_tokens
+            for choice in event.choices or ():
+                if choice.finish_reason:
+                    stats.finish_reason = choice.finish_reason
+                text = choice.delta.content if choice.delta else None
+                if text:
+                    if chunks == 0:
+                        stats.ttft_s = time.perf_counter() - start
+                    chunks += 1
+                    capped = chars + len(text) > cap
+                    text = text[:cap - chars]
+                    chars += len(text)
+                    yield ChatChunk(text=text)
+                if capped:
+                    break
+            if capped:
+                break
     except errors.WorkbenchError:
         raise
     except Exception as exc:
         raise map_remote_error(exc, ref, chunks) from None
+    finally:
+        events.close()  # ends the request if the caller stopped early (or the answer was cut)
+    if capped:
+        stats.finish_reason = "length"
+        yield ChatChunk(text="", notice=f"{stats.backend} kept sending past max new tokens ({max_new_tokens}): the "
+                                        f"answer was cut at {cap:,} characters.")
+    elif not stats.finish_reason:
+        raise errors.StreamTruncated(f"{stats.backend} closed the stream before the answer finished (after {chunks} "
+                                     f"chunk(s), with no finish reason): the answer is incomplete. Try again.")
     stats.total_s = time.perf_counter() - start
     stats.tokens = stats.tokens or chunks
     gen_s = stats.total_s

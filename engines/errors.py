@@ -64,6 +64,18 @@ class RemoteError(WorkbenchError):
     title = "Remote model error"
 
 
+class StreamTruncated(RemoteError):
+    """The server closed a streamed answer before it finished (no finish reason): the answer is incomplete."""
+
+    title = "Answer cut off"
+
+
+class RemoteTimeout(RemoteError):
+    """A remote call took longer, in all, than ``WORKBENCH_REMOTE_TIMEOUT_S``."""
+
+    title = "Remote model too slow"
+
+
 class ContextTooLong(InvalidInput):
     """Prompt tokens plus max_new_tokens exceed the model's context window."""
 

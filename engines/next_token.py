@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 
 from engines import errors, prompts
@@ -17,7 +18,14 @@ from engines.gpu import gpu
 from engines.loading import LoadedLM, load_causal_lm
 from engines.redact import redact
 from engines.refs import ModelRef, parse_ref
-from engines.remote import endpoint_for, map_remote_error, openai_client, server_message
+from engines.remote import (
+    endpoint_for,
+    map_remote_error,
+    openai_client,
+    read_within,
+    server_message,
+    timeout_error,
+)
 
 
 def _bytes_to_unicode() -> dict[int, str]:
@@ -258,11 +266,15 @@ def _next_tokens_remote(ref: ModelRef, messages: list[dict], steps: int, top_k: 
     limit = {"max_completion_tokens" if ref.kind == "openai" else "max_tokens": steps}
     backend = endpoint_for(ref).provider
     pending: TokenStep | None = None  # held back one chunk so the last row can carry the finish reason
-    count, t_last = 0, time.perf_counter()
+    count, t_last, finished = 0, time.perf_counter(), False
+
+    def open_stream():
+        return client.chat.completions.create(model=ref.name, messages=messages, stream=True,
+                                              temperature=temperature, logprobs=True, top_logprobs=top_k, **limit)
+
+    seconds = settings.remote_timeout_s
     try:
-        stream = client.chat.completions.create(model=ref.name, messages=messages, stream=True,
-                                                temperature=temperature, logprobs=True, top_logprobs=top_k, **limit)
-        with stream:
+        with closing(read_within(open_stream, seconds, lambda: timeout_error(ref, seconds, count))) as stream:
             for event in stream:
                 for choice in event.choices or ():
                     content = choice.logprobs.content if choice.logprobs is not None else None
@@ -285,12 +297,16 @@ def _next_tokens_remote(ref: ModelRef, messages: list[dict], steps: int, top_k: 
                                             logprob=item.logprob, rank=rank, candidates=cands, seconds=now - t_last,
                                             piece=item.token, backend=backend, device="remote")
                         t_last = now
+                    finished = finished or bool(choice.finish_reason)
                     if choice.finish_reason and pending is not None:
                         pending.finish_reason = choice.finish_reason
     except errors.WorkbenchError:
         raise
     except Exception as exc:
         raise _logprobs_error(exc, ref, count) from None
+    if not finished:
+        raise errors.StreamTruncated(f"{backend} closed the stream before the answer finished (after {count} "
+                                     "token(s), with no finish reason). Try again.")
     if pending is not None:
         pending.finish_reason = pending.finish_reason or ("length" if count >= steps else "stop")
         yield pending

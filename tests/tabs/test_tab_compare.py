@@ -45,6 +45,21 @@ def test_compare_local_remote_and_failing_column(client):
     assert "AutoModelForCausalLM.from_pretrained" in code and "OpenAI(" in code
 
 
+def test_a_column_whose_stream_was_cut_off_failed_and_a_runaway_one_is_capped(client):
+    # fake-drop ends its stream after 3 words, without finish_reason or [DONE]; fake-runaway ignores max_tokens
+    result = client.predict(["openai:fake-drop", "openai:fake-long", "openai:fake-runaway"], "", "Hello", 8, 0.0,
+                            "auto", True, api_name="/compare")
+    status, headers, texts, metrics, tps, ttft, table, csv_path, code = _parts(result)
+    assert "2 of 3 finished" in status and "1 failed" in status
+    assert [r[1] for r in table["data"]] == ["error", "done", "done"]
+    rows = _csv_rows(csv_path)
+    assert rows["openai:fake-drop"]["status"] == "error"
+    assert "closed the stream before the answer finished" in rows["openai:fake-drop"]["error"]
+    assert "closed the stream before the answer finished" in metrics[0]
+    assert len(texts[2]) <= 32 * 8 + 1024 and rows["openai:fake-runaway"]["finish_reason"] == "length"
+    assert "past max new tokens (8)" in metrics[2] + headers[2]
+
+
 def test_compare_says_failed_once_when_nothing_finished(client):
     result = client.predict(["openai:fake-500", "openai:fake-500"], "", "Hello", 8, 0.0, "auto", True,
                             api_name="/compare")

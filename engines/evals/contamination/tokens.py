@@ -153,12 +153,17 @@ def _forward(model: Any, sequences: list[list[int]], starts: list[int],
 
 
 def _prompt_logprobs(ref: ModelRef, text: str, top: int):
-    from engines.remote import map_remote_error, openai_client
+    from engines.config import Settings
+    from engines.remote import call_within, map_remote_error, openai_client, timeout_error
 
+    seconds = Settings.from_env().remote_timeout_s
     client = openai_client(ref)
     try:
-        response = client.completions.create(model=ref.name, prompt=text, max_tokens=1, echo=True, logprobs=top,
-                                             temperature=0)
+        response = call_within(lambda: client.completions.create(model=ref.name, prompt=text, max_tokens=1, echo=True,
+                                                                 logprobs=top, temperature=0),
+                               seconds, lambda: timeout_error(ref, seconds))
+    except errors.WorkbenchError:
+        raise
     except Exception as exc:
         status = getattr(exc, "status_code", None)
         if status in (400, 404, 405, 422, 501):
