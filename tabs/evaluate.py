@@ -179,6 +179,7 @@ def _stream(events, store: RunStore):
     finally:
         events.close()  # Stop closes this generator: the engine stops its requests and marks the run stopped
     run = store.get_run(event.run.id)
+    results = store.results(run.id)  # as stored: a result that replaced a cut-off answer counts once
     yield _pickers(run)
     yield {**_results_view(run, testset, results), "progress": view.progress_html(event.progress),
            "status": view.final_status(event)}
@@ -269,8 +270,9 @@ def get_results(run_id: str):
     store, run, testset = _run_and_set(run_id)
     results = store.results(run.id)
     summaries = report.summarize(results, run.models)
-    progress = [ModelProgress(m, run.set_size, sum(1 for r in results if r.model == m),
-                              "done" if run.status == "complete" else run.status) for m in run.models]
+    progress = [ModelProgress(m, run.set_size, sum(1 for r in results if r.model == m and not r.retry),
+                              "done" if run.status == "complete" else run.status,
+                              redo=sum(1 for r in results if r.model == m and r.retry)) for m in run.models]
     yield _pickers(run)
     yield {**_results_view(run, testset, results, summaries), "progress": view.progress_html(progress),
             "status": status_html("done", f"Opened run **{run.id}** ({run.status})."),

@@ -73,6 +73,7 @@ def progress_html(progress: list[ModelProgress]) -> str:
         pct = 100 * p.done / p.total if p.total else 0
         methods = ", ".join(METHOD_LABELS.get(m, m) for m in p.methods)
         error = f"<div style='color:#b91c1c;font-size:.85em'>{esc(p.error)}</div>" if p.error else ""
+        redo = f" · {p.redo} cut off" if p.redo else ""
         rows.append(
             f"<div class='eval-progress' data-model='{esc(p.model)}' data-status='{p.status}' "
             f"style='margin:3px 0'><div style='display:flex;gap:8px;align-items:center;font-size:.9em'>"
@@ -81,7 +82,7 @@ def progress_html(progress: list[ModelProgress]) -> str:
             f"<span style='flex:1;min-width:60px;background:#8883;border-radius:4px;height:10px'>"
             f"<span style='display:block;height:10px;border-radius:4px;width:{pct:.1f}%;"
             f"background:{colours.get(p.status, '#6b7280')}'></span></span>"
-            f"<span style='white-space:nowrap'>{p.done}/{p.total} · {esc(p.status)}</span></div>{error}</div>")
+            f"<span style='white-space:nowrap'>{p.done}/{p.total} · {esc(p.status)}{redo}</span></div>{error}</div>")
     return "".join(rows)
 
 
@@ -94,7 +95,12 @@ def final_status(event: RunEvent) -> str:
     if event.status == "stopped":
         return status_html("stopped", f"Run **{event.run.id}** stopped: {done} kept. Resume continues it.")
     why = " ".join(f"{p.model}: {p.error}" for p in failed)
-    return status_html("warning", f"Run **{event.run.id}** incomplete: {done}. {why} Resume continues it.")
+    redo = sum(p.redo for p in event.progress)
+    if redo:
+        why += (f" {redo} answer(s) were cut off by the server (the stream closed before the answer finished) and "
+                "are stored as errors: Resume asks for them again.")
+    again = "" if redo and not failed else " Resume continues it."
+    return status_html("warning", f"Run **{event.run.id}** incomplete: {done}. {why.strip()}{again}")
 
 
 # ------------------------------------------------------------------------------------------------ matrix

@@ -170,7 +170,8 @@ def evaluate_generated(ref: ModelRef, item: Item, config: RunConfig) -> Result:
 
     Returns:
         The Result; an answer the model could not give for this item alone (prompt too long) is stored with
-        ``error`` and no score.
+        ``error`` and no score; one the server cut off (the stream closed before the answer finished) is stored so
+        too, with ``retry``: resuming the run asks again.
     """
     try:
         if item.kind == "choice":
@@ -184,6 +185,9 @@ def evaluate_generated(ref: ModelRef, item: Item, config: RunConfig) -> Result:
         return _result(ref, item, config.method, gen, float(ok), metrics={config.method: float(ok)})
     except errors.ContextTooLong as exc:
         return Result(model=ref.raw, item_id=item.id, kind=item.kind, method="", score=None, error=str(exc))
+    except errors.StreamTruncated as exc:
+        return Result(model=ref.raw, item_id=item.id, kind=item.kind, method="", score=None, error=str(exc),
+                      retry=True)
 
 
 def ll_context(tokenizer, ref: ModelRef, item: Item, config: RunConfig) -> tuple[str, str]:

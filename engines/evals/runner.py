@@ -31,7 +31,8 @@ LL_ITEMS_PER_STEP = 8  # multiple-choice items scored per log-likelihood step (p
 
 @dataclass
 class ModelProgress:
-    """How far one model is: ``status`` waiting | running | done | failed | stopped."""
+    """How far one model is: ``status`` waiting | running | done | failed | stopped. ``done`` counts finished
+    items; ``redo`` the items whose answer the server cut off (stored as errors that resuming evaluates again)."""
 
     model: str
     total: int
@@ -39,6 +40,7 @@ class ModelProgress:
     status: str = "waiting"
     methods: list[str] = field(default_factory=list)
     error: str = ""
+    redo: int = 0
 
 
 @dataclass
@@ -169,7 +171,8 @@ def start_run(testset: TestSet, models: list[str], config: RunConfig | None = No
 
 def resume_run(run_id: str, *, store: RunStore | None = None,
                stop: threading.Event | None = None) -> Iterator[RunEvent]:
-    """Continue a stored run: only the (model, item) pairs without a stored result are evaluated.
+    """Continue a stored run: only the (model, item) pairs without a stored result, or whose answer the server cut
+    off, are evaluated.
 
     Args:
         run_id: the run's id.
@@ -207,7 +210,8 @@ def _execute(store: RunStore, run: RunInfo, testset: TestSet, config: RunConfig,
             prog.status = "running" if pending else "done"
             for batch in _model_results(prog, pending, config, stop):
                 new = [r for r in batch if store.add_result(run.id, r)]
-                prog.done += len(new)
+                prog.redo += sum(1 for r in new if r.retry)
+                prog.done += sum(1 for r in new if not r.retry)
                 yield RunEvent(run, _snapshot(progress), new, f"{prog.model}: {prog.done}/{prog.total}")
             if prog.status == "running":
                 prog.status = "stopped" if stop.is_set() else "done"

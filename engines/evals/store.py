@@ -1,6 +1,7 @@
 """Runs persist in SQLite (``<data dir>/evals.sqlite``): the test sets, each run's models and settings, and every
 (model, item) result the moment it is scored, so a run killed mid-way resumes where it stopped and finished items
-are neither lost nor redone.
+are neither lost nor redone. A running run names the process that runs it: once that process is gone (killed, the
+app restarted) the run reads as "interrupted" (resumable), not "running".
 
 One short-lived connection per call (WAL journal, so a reader never blocks the running writer).
 """
@@ -8,7 +9,9 @@ One short-lived connection per call (WAL journal, so a reader never blocks the r
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import socket
 import sqlite3
 import time
 from contextlib import closing
@@ -20,6 +23,7 @@ from engines.errors import InvalidInput
 from engines.evals.testsets import TestSet
 
 DB_NAME = "evals.sqlite"
+_FINISHED = "json_extract(body, '$.retry') IS NOT 1"  # a result that counts as done (not one to evaluate again)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS testsets (hash TEXT PRIMARY KEY, name TEXT, source TEXT, size INTEGER, body TEXT,
                                      created REAL);
@@ -27,6 +31,7 @@ CREATE TABLE IF NOT EXISTS runs (id TEXT PRIMARY KEY, name TEXT, created REAL, u
                                  set_name TEXT, set_size INTEGER, models TEXT, config TEXT, status TEXT);
 CREATE TABLE IF NOT EXISTS results (run_id TEXT, model TEXT, item_id TEXT, body TEXT, created REAL,
                                     PRIMARY KEY (run_id, model, item_id));
+CREATE TABLE IF NOT EXISTS run_owners (run_id TEXT PRIMARY KEY, owner TEXT);
 CREATE TABLE IF NOT EXISTS pairwise (run_id TEXT, model_a TEXT, model_b TEXT, judge TEXT, item_id TEXT, body TEXT,
                                      PRIMARY KEY (run_id, model_a, model_b, judge, item_id));
 """
@@ -38,6 +43,8 @@ class Result:
 
     ``score`` is the primary score in [0, 1] (acc for log-likelihood, pass@k for code, the judge's grade for
     rubric items); None when the item could not be scored (the judge gave no score, or the model failed on it).
+    ``retry``: the ``error`` was passing (the server cut the answer off): the item counts as not done, and resuming
+    the run evaluates it again (its new result replaces this one).
     """
 
     model: str
@@ -55,6 +62,7 @@ class Result:
     completion_tokens: int | None = None
     latency_s: float = 0.0
     error: str = ""
+    retry: bool = False
 
     @property
     def passed(self) -> bool | None:
@@ -75,7 +83,7 @@ class RunInfo:
     set_size: int
     models: list[str]
     config: dict
-    status: str  # running | complete | stopped | failed
+    status: str  # running | complete | stopped | incomplete | interrupted (its process is gone)
     done: int = 0
 
     @property
@@ -88,6 +96,34 @@ class RunInfo:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(self.created))
         return (f"{when} · {self.name or self.set_name} · {len(self.models)} model(s) · {self.done}/{self.total} "
                 f"· {self.status} · {self.id}")
+
+
+def _started(pid: int) -> float | None:
+    import psutil
+
+    try:
+        proc = psutil.Process(pid)
+        return None if proc.status() == psutil.STATUS_ZOMBIE else proc.create_time()
+    except (psutil.Error, OSError):
+        return None
+
+
+def owner_token() -> str:
+    """This process as a run's owner: host, pid and start time (a reused pid is another process)."""
+    return json.dumps([socket.gethostname(), os.getpid(), _started(os.getpid())])
+
+
+def owner_alive(token: str | None) -> bool:
+    """Whether the process a run's ``owner_token`` names still runs. A run of another host counts as alive (it can't
+    be checked from here); one without an owner was started before owners were recorded, so it is not running now."""
+    try:
+        host, pid, started = json.loads(token or "")
+    except (TypeError, ValueError):
+        return False
+    if host != socket.gethostname():
+        return True
+    now = _started(int(pid))
+    return now is not None and started is not None and abs(now - float(started)) < 1.0
 
 
 class RunStore:
@@ -147,22 +183,30 @@ class RunStore:
         digest = self.save_testset(testset)
         now = time.time()
         run_id = time.strftime("%Y%m%d-%H%M%S", time.localtime(now)) + "-" + secrets.token_hex(3)
-        self._write("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (run_id, name, now, now, digest, testset.name, testset.size, json.dumps(models),
-                     json.dumps(config), "running"))
+        with closing(self._connect(write=True)) as conn, conn:
+            conn.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         (run_id, name, now, now, digest, testset.name, testset.size, json.dumps(models),
+                          json.dumps(config), "running"))
+            conn.execute("INSERT OR REPLACE INTO run_owners VALUES (?, ?)", (run_id, owner_token()))
         return RunInfo(run_id, name, now, now, digest, testset.name, testset.size, list(models), dict(config),
                        "running")
 
     def set_status(self, run_id: str, status: str) -> None:
-        """Mark a run running / complete / stopped / failed."""
-        self._write("UPDATE runs SET status = ?, updated = ? WHERE id = ?", (status, time.time(), run_id))
+        """Mark a run running / complete / stopped / incomplete; "running" makes this process its owner."""
+        with closing(self._connect(write=True)) as conn, conn:
+            conn.execute("UPDATE runs SET status = ?, updated = ? WHERE id = ?", (status, time.time(), run_id))
+            if status == "running":
+                conn.execute("INSERT OR REPLACE INTO run_owners VALUES (?, ?)", (run_id, owner_token()))
 
     def _info(self, row: tuple) -> RunInfo:
-        run_id, name, created, updated, set_hash, set_name, set_size, models, config, status, done = row
+        run_id, name, created, updated, set_hash, set_name, set_size, models, config, status, done, owner = row
+        if status == "running" and not owner_alive(owner):
+            status = "interrupted"
         return RunInfo(run_id, name or "", created, updated, set_hash, set_name, set_size, json.loads(models),
                        json.loads(config), status, int(done or 0))
 
-    _RUN_SQL = ("SELECT r.*, (SELECT COUNT(*) FROM results x WHERE x.run_id = r.id) FROM runs r ")
+    _RUN_SQL = ("SELECT r.*, (SELECT COUNT(*) FROM results x WHERE x.run_id = r.id AND " + _FINISHED + "), "
+                "(SELECT owner FROM run_owners o WHERE o.run_id = r.id) FROM runs r ")
 
     def get_run(self, run_id: str) -> RunInfo:
         """The stored run.
@@ -182,9 +226,12 @@ class RunStore:
     # ------------------------------------------------------------------------------------------ results
 
     def add_result(self, run_id: str, result: Result) -> bool:
-        """Store one result the moment it is scored (a result already stored is kept). Returns True if new."""
+        """Store one result the moment it is scored (a result already stored is kept, unless it is one to evaluate
+        again: ``Result.retry``). Returns True if stored."""
         with closing(self._connect(write=True)) as conn, conn:
-            cur = conn.execute("INSERT OR IGNORE INTO results VALUES (?, ?, ?, ?, ?)",
+            cur = conn.execute("INSERT INTO results VALUES (?, ?, ?, ?, ?) ON CONFLICT (run_id, model, item_id) DO "
+                               "UPDATE SET body = excluded.body, created = excluded.created WHERE "
+                               "json_extract(results.body, '$.retry') IS 1",
                                (run_id, result.model, result.item_id, json.dumps(asdict(result)), time.time()))
             conn.execute("UPDATE runs SET updated = ? WHERE id = ?", (time.time(), run_id))
             return cur.rowcount == 1
@@ -195,8 +242,9 @@ class RunStore:
         return [Result(**json.loads(r[0])) for r in rows]
 
     def done_keys(self, run_id: str) -> set[tuple[str, str]]:
-        """(model, item id) pairs already scored in a run."""
-        return {(m, i) for m, i in self._read("SELECT model, item_id FROM results WHERE run_id = ?", (run_id,))}
+        """(model, item id) pairs already scored in a run (not those stored as errors to evaluate again)."""
+        return {(m, i) for m, i in self._read("SELECT model, item_id FROM results WHERE run_id = ? AND " + _FINISHED,
+                                              (run_id,))}
 
     # ----------------------------------------------------------------------------------------- pairwise
 

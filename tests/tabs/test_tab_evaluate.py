@@ -83,6 +83,25 @@ def test_flips_between_two_runs_over_the_api(client, fake_server):
     assert "broke" in flips and "fixed" in flips
 
 
+def test_answers_cut_off_by_the_server_show_as_errors_to_redo(client, fake_server):
+    fake_server.respond("tab-cut", lambda m: "Canberra")
+    fake_server.fault("tab-cut", "drop", after=2)  # the server drops every stream after two answers
+    set_id = load(client, example="short-qa")[-1]
+    try:
+        status, progress, matrix, summary, run_id, *_ = run(client, set_id, ["openai:tab-cut"])
+    finally:
+        fake_server.fault("tab-cut", None)
+    total = len(matrix["data"])
+    assert "data-state='warning'" in status and f"incomplete: 2/{total} results" in status
+    assert f"{total - 2} answer(s) were cut off by the server" in status and "Resume asks for them again" in status
+    assert f"2/{total} · failed" not in progress and f" · {total - 2} cut off" in progress
+    assert sorted(row[1] for row in matrix["data"]).count("error") == total - 2
+    *_, results = client.predict(run_id, api_name="/get_results")
+    assert results["run"]["status"] == "incomplete"
+    status = client.predict(run_id, api_name="/resume_evaluation")[0]
+    assert "complete" in status and f"{total}/{total} results" in status
+
+
 def test_upload_csv_with_a_mapping(client, tmp_path):
     path = tmp_path / "mine.csv"
     path.write_text("Q,Ref,Notes\nHow many days in a week?,7,easy\nHow many legs has a cat?,4,easy\n",

@@ -121,6 +121,39 @@ def test_stop_then_resume_neither_loses_nor_redoes(remote_env, store):
     assert not asked & {f"Say hello {i[1][1:]}" for i in kept}
 
 
+def test_answers_cut_off_by_the_server_are_errors_that_resume_redoes(remote_env, store):
+    # the server drops every stream after its first 20 answers: they end without a finish reason
+    remote_env.respond("cut-bot", letter_bot)
+    remote_env.respond("steady-bot", letter_bot)
+    remote_env.fault("cut-bot", "drop", after=20)
+    config = evals.RunConfig(method="contains", parallel=4)
+    final = run_all(evals.start_run(mixed_set(0, 60), ["openai:cut-bot", "openai:steady-bot"], config,
+                                    store=store))[-1]
+    cut, steady = final.progress
+    assert final.status == "incomplete" and final.done == 80  # not "complete 120/120"
+    assert (cut.done, cut.redo, steady.done, steady.redo) == (20, 40, 60, 0)
+    run = store.get_run(final.run.id)
+    assert run.status == "incomplete" and run.done == 80 and len(store.done_keys(run.id)) == 80
+    results = store.results(run.id)
+    failed = [r for r in results if r.error]
+    assert len(failed) == 40 and {r.model for r in failed} == {"openai:cut-bot"}
+    assert all(r.retry and r.score is None and "closed the stream before the answer finished" in r.error
+               for r in failed)
+    assert all(r.score == 1.0 for r in results if not r.error)  # nothing stored as a wrong answer
+    assert [(s.errors, s.scored) for s in report.summarize(results, run.models)] == [(40, 20), (0, 60)]
+
+    remote_env.fault("cut-bot", None)
+    before = len(remote_env.requests)
+    again = run_all(evals.resume_run(run.id, store=store))[-1]
+    asked = [r["body"] for r in remote_env.requests[before:] if r.get("body")]
+    assert {b["model"] for b in asked} == {"cut-bot"} and len(asked) == 40  # each cut-off item once, nothing else
+    assert {user_text(b["messages"]) for b in asked} == {f"Say hello {r.item_id[1:]}" for r in failed}
+    assert again.status == "complete" and again.done == 120 and again.progress[0].redo == 0
+    results = store.results(run.id)
+    assert len(results) == 120 and not any(r.error for r in results) and all(r.score == 1.0 for r in results)
+    assert store.get_run(run.id).status == "complete" and store.get_run(run.id).done == 120
+
+
 def test_closing_the_run_generator_marks_it_stopped(remote_env, store):
     remote_env.respond("close-bot", letter_bot)
     events = evals.start_run(mixed_set(0, 30), ["openai:close-bot"], store=store)
@@ -157,12 +190,16 @@ def test_a_killed_run_resumes_where_it_stopped(data_dir, monkeypatch, store):
         deadline = time.monotonic() + 120
         while len(store.done_keys(run_id)) < 15 and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.05)
+        alive = store.get_run(run_id).status  # its process runs it
         proc.send_signal(signal.SIGKILL)
         proc.wait(30)
         time.sleep(0.3)  # requests the dead process had already sent
         done = store.done_keys(run_id)
         assert 15 <= len(done) < 120, proc.stderr.read()[-2000:]
-        assert store.get_run(run_id).status == "running"  # killed: nobody marked it
+        assert alive == "running"
+        killed = store.get_run(run_id)  # nobody marked it, but its process is gone: not "running" any more
+        assert killed.status == "interrupted" and "· interrupted ·" in killed.label()
+        assert [r.status for r in store.list_runs() if r.id == run_id] == ["interrupted"]
         before = len(server.requests)
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
         final = run_all(evals.resume_run(run_id, store=store))[-1]
