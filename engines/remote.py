@@ -82,9 +82,9 @@ def map_remote_error(exc: BaseException, ref: ModelRef, received: int = 0) -> er
         return errors.RemoteError(f"{ep.provider} rejected the request (400): {detail}")
     if isinstance(exc, openai.RateLimitError):
         return errors.RemoteError(f"{ep.provider} is rate limiting this key (429). Wait a little and try again.")
-    if received:
-        return errors.RemoteError(f"The stream from {ep.provider} broke off after {received} chunks "
-                                  f"({type(exc).__name__}). Try again.")
+    if received:  # the answer was under way: cut off, like a stream that ends without a finish reason
+        return errors.StreamTruncated(f"The stream from {ep.provider} broke off after {received} chunks "
+                                      f"({type(exc).__name__}): the answer is incomplete. Try again.")
     if isinstance(exc, openai.APITimeoutError):
         return errors.RemoteError(f"{ep.provider} ({where}) did not answer in time.")
     if isinstance(exc, openai.APIConnectionError):

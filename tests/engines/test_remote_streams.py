@@ -39,6 +39,11 @@ def test_a_stream_closed_without_finish_reason_is_an_error(remote_env):
     assert isinstance(info.value, errors.RemoteError) and "3 chunk" in str(info.value)
 
 
+def test_a_connection_lost_mid_answer_is_a_cut_off_answer_too(remote_env):
+    with pytest.raises(errors.StreamTruncated, match="broke off after 3 chunks"):
+        collect("openai:fake-midstream-error")
+
+
 def test_a_short_answer_dropped_before_its_finish_reason_is_an_error(remote_env):
     remote_env.script("drop-short", "B")
     remote_env.fault("drop-short", "drop", after=1)
