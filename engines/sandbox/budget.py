@@ -6,10 +6,11 @@
   covers every process and the pages of its private /tmp and /dev/shm, ``pids.max`` = ``nproc``, an OOM kills
   the whole group, and ``cgroup.kill`` ends everything at the end.
 - ``rlimit+watchdog`` (no usable cgroup v2 here): RLIMIT_AS = ``memory_mb`` and RLIMIT_NPROC bound each process,
-  and a watchdog polls the job every ``TICK_S``: it stops the job when its processes' resident anonymous memory
-  plus what its private tmpfs mounts hold passes ``memory_mb``, or it runs more than ``nproc`` tasks. Between two
-  polls a job can overshoot by what it allocates in ``TICK_S`` (a few hundred MB at most); the tmpfs size caps
-  and the seccomp filter (no memfd, SysV shm or message queues) leave no memory the watchdog cannot see.
+  and a watchdog polls the job every ``TICK_S``: it stops the job when its processes' memory (anonymous and
+  shared, ``procfs.job_memory``: PSS, and shared anonymous objects whole) plus what its private tmpfs mounts hold
+  passes ``memory_mb``, or it runs more than ``nproc`` tasks. Between two polls a job can overshoot by what it
+  allocates in ``TICK_S`` (a few hundred MB at most); the tmpfs mounts are sized at most ``memory_mb`` each, and
+  the seccomp filter (no memfd, SysV shm or message queues) leaves no memory the watchdog cannot see.
 
 In both modes the same watchdog bounds the scratch dir to ``scratch_mb`` (and ``scratch.MAX_ENTRIES`` files).
 """
@@ -90,7 +91,7 @@ class WatchdogBudget(Budget):
         pids = list(tasks)
         if sum(tasks.values()) > self.limits.nproc:
             return "processes"
-        used = sum(procfs.anon_bytes(p) for p in pids)
+        used = procfs.job_memory(pids)
         if self.job.mode == "bwrap":
             used += procfs.private_tmpfs_bytes(pids[1:]) or 0
         if used > self.limits.memory_mb * MB:
