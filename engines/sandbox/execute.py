@@ -15,6 +15,7 @@ from engines.sandbox.budget import TICK_S, Budget, open_budget
 from engines.sandbox.commands import bwrap_argv, job_env, launcher_argv, limit_argv, privilege_argv
 from engines.sandbox.limits import Limits
 from engines.sandbox.scratch import Job
+from engines.sandbox.slots import slot
 
 
 @dataclass
@@ -41,9 +42,17 @@ def job_argv(job: Job, program: list[str], limits: Limits, seccomp_fd: int | Non
 def execute(job: Job, program: list[str], limits: Limits) -> Raw:
     """Run ``program`` in ``job`` under ``limits`` (this phase's: the run's or ``for_compile()``).
 
+    Waits for one of the sandbox's slots first (``slots.py``: every tab and Evaluate share them); the wall time
+    counts from the start of the program, not the wait.
+
     Returns:
         Raw output (each stream capped at ``output_kb``), exit code, wall time, and what stopped it.
     """
+    with slot():
+        return _execute(job, program, limits)
+
+
+def _execute(job: Job, program: list[str], limits: Limits) -> Raw:
     budget = open_budget(limits, job)
     try:
         with seccomp.program_fd() if job.mode == "bwrap" else contextlib.nullcontext() as fd:
