@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from engines.sandbox import seccomp
 from engines.sandbox.budget import TICK_S, Budget, open_budget
-from engines.sandbox.commands import bwrap_argv, job_env, launcher_argv, limit_argv, privilege_argv
+from engines.sandbox.commands import INSIDE, ROOT, bwrap_argv, job_env, launcher_argv, limit_argv, privilege_argv
 from engines.sandbox.limits import Limits
 from engines.sandbox.scratch import Job
 from engines.sandbox.slots import slot
@@ -65,7 +65,17 @@ def _execute(job: Job, program: list[str], limits: Limits) -> Raw:
     finally:
         stopped = budget.finish()
     raw.stopped = raw.stopped or stopped
+    raw.stdout, raw.stderr = hide_paths(raw.stdout, job), hide_paths(raw.stderr, job)
     return raw
+
+
+def hide_paths(data: bytes, job: Job) -> bytes:
+    """``data`` with the server's paths replaced: the scratch dir by ``/sandbox`` (what bubblewrap jobs see; a
+    Landlock job's tracebacks and compiler messages name the real dir), the app's folder by ``<app>``."""
+    for path, shown in ((str(job.scratch), INSIDE), (os.path.realpath(job.scratch), INSIDE), (str(ROOT), "<app>")):
+        if len(path) > 1:
+            data = data.replace(path.encode(), shown.encode())
+    return data
 
 
 def _collect(proc: subprocess.Popen, limits: Limits, budget: Budget, start: float) -> Raw:
