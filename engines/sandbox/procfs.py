@@ -131,9 +131,10 @@ def _rollup(pid: int) -> tuple[int, int] | None:
 
 def _shared_objects(pid: int, seen: dict[int, int]) -> None:
     """Add to ``seen`` (inode → bytes) the shared anonymous memory objects (``mmap(MAP_SHARED|MAP_ANONYMOUS)``)
-    that ``pid`` maps, each counted whole: the pages a process touched and then unmapped, or that a child touched
-    before it exited, stay in the object while any mapping of it is left. Needs the right to look into
-    ``map_files`` (root); skipped where that is refused."""
+    that ``pid`` maps: the pages a process touched and then unmapped, or that a child touched before it exited,
+    stay in the object while any mapping of it is left, resident in no process. Each object counts what it holds
+    (``map_files``: root, or CAP_CHECKPOINT_RESTORE); where that can't be looked into, the size of its largest
+    mapping (all of it could hold pages)."""
     try:
         with open(f"/proc/{pid}/maps", "rb") as f:
             data = f.read()
@@ -145,19 +146,20 @@ def _shared_objects(pid: int, seen: dict[int, int]) -> None:
         fields = line.split(None, 5)
         if len(fields) < 6 or not fields[5].startswith(b"/dev/zero") or fields[1][3:4] != b"s":
             continue
-        inode = int(fields[4])
-        if inode in seen:
-            continue
+        span = fields[0].decode()
+        start, end = (int(x, 16) for x in span.split("-"))
         try:
-            seen[inode] = os.stat(f"/proc/{pid}/map_files/{fields[0].decode()}").st_blocks * 512
-        except OSError:
-            return  # no right to look (not root) or the mapping is gone: PSS is what we have
+            held = os.stat(f"/proc/{pid}/map_files/{span}").st_blocks * 512
+        except OSError:  # no right to look (not root), or the mapping just went
+            held = end - start
+        inode = int(fields[4])
+        seen[inode] = max(seen.get(inode, 0), held)
 
 
 def job_memory(pids: list[int]) -> int:
     """The memory a job's processes hold: anonymous memory and shared memory (``MAP_SHARED|MAP_ANONYMOUS``,
     mapped tmpfs files), by PSS so a page mapped by several processes counts once; shared anonymous objects count
-    whole where ``map_files`` can be read (see ``_shared_objects``).
+    whole (see ``_shared_objects``).
 
     Args:
         pids: the job's processes.

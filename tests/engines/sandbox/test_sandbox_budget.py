@@ -203,10 +203,21 @@ def test_watchdog_sums_memory_of_children(tmp_path):
         assert WatchdogBudget(Limits(memory_mb=512), job).check(pid) == ""
 
 
-def test_watchdog_counts_shared_memory_a_child_touched_before_it_exited(tmp_path):
-    # the pages stay in the shared object while the parent maps it, though no process has them resident any more
-    if os.geteuid() != 0:
+@pytest.mark.parametrize("map_files", ["readable", "refused"])
+def test_watchdog_counts_shared_memory_a_child_touched_before_it_exited(tmp_path, monkeypatch, map_files):
+    # the pages stay in the shared object while the parent maps it, though no process has them resident any more;
+    # where map_files can't be looked into (not root), the mapping counts at its full size
+    if map_files == "readable" and os.geteuid() != 0:
         pytest.skip("map_files can be looked into only with CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE")
+    if map_files == "refused":
+        real_stat = os.stat
+
+        def stat(path, *args, **kwargs):
+            if "/map_files/" in str(path):
+                raise PermissionError(1, "Operation not permitted")
+            return real_stat(path, *args, **kwargs)
+
+        monkeypatch.setattr(procfs.os, "stat", stat)
     code = ("import mmap, os, time\n"
             "m = mmap.mmap(-1, 80 * 2**20, flags=mmap.MAP_SHARED | mmap.MAP_ANONYMOUS)\n"
             "if os.fork() == 0:\n"
