@@ -1,5 +1,5 @@
-"""What /proc says about a job's processes: the process tree, task counts, their memory (anonymous and shared),
-private tmpfs usage.
+"""What /proc says about a job's processes: the process tree, task counts, anonymous memory, private tmpfs usage
+(``memory.py`` measures a whole job's memory).
 
 Standard library only: the job launcher uses ``descendants`` to kill what a job leaves behind.
 """
@@ -109,75 +109,6 @@ def anon_bytes(pid: int) -> int:
         return max(0, int(fields[1]) - int(fields[2])) * PAGE
     except (OSError, ValueError, IndexError):
         return 0
-
-
-def _rollup(pid: int) -> tuple[int, int] | None:
-    """(private + shared anonymous, shared memory) bytes one process maps, each page divided among the processes
-    that map it (PSS, ``smaps_rollup``); None when it can't be read."""
-    try:
-        with open(f"/proc/{pid}/smaps_rollup", "rb") as f:
-            lines = f.read().splitlines()
-    except OSError:
-        return None
-    kb = {}
-    for line in lines:
-        key, _, rest = line.partition(b":")
-        if rest.strip().endswith(b"kB"):
-            kb[key] = int(rest.split()[0]) * 1024
-    if b"Pss_Anon" not in kb:  # kernels before 5.8: all of PSS less nothing (file pages count too: a bit high)
-        return (kb[b"Pss"], 0) if b"Pss" in kb else None
-    return kb[b"Pss_Anon"], kb.get(b"Pss_Shmem", 0)
-
-
-def _shared_objects(pid: int, seen: dict[int, int]) -> None:
-    """Add to ``seen`` (inode → bytes) the shared anonymous memory objects (``mmap(MAP_SHARED|MAP_ANONYMOUS)``)
-    that ``pid`` maps: the pages a process touched and then unmapped, or that a child touched before it exited,
-    stay in the object while any mapping of it is left, resident in no process. Each object counts what it holds
-    (``map_files``: root, or CAP_CHECKPOINT_RESTORE); where that can't be looked into, the size of its largest
-    mapping (all of it could hold pages)."""
-    try:
-        with open(f"/proc/{pid}/maps", "rb") as f:
-            data = f.read()
-    except OSError:
-        return
-    if b"/dev/zero" not in data:
-        return
-    for line in data.splitlines():
-        fields = line.split(None, 5)
-        if len(fields) < 6 or not fields[5].startswith(b"/dev/zero") or fields[1][3:4] != b"s":
-            continue
-        span = fields[0].decode()
-        start, end = (int(x, 16) for x in span.split("-"))
-        try:
-            held = os.stat(f"/proc/{pid}/map_files/{span}").st_blocks * 512
-        except OSError:  # no right to look (not root), or the mapping just went
-            held = end - start
-        inode = int(fields[4])
-        seen[inode] = max(seen.get(inode, 0), held)
-
-
-def job_memory(pids: list[int]) -> int:
-    """The memory a job's processes hold: anonymous memory and shared memory (``MAP_SHARED|MAP_ANONYMOUS``,
-    mapped tmpfs files), by PSS so a page mapped by several processes counts once; shared anonymous objects count
-    whole (see ``_shared_objects``).
-
-    Args:
-        pids: the job's processes.
-
-    Returns:
-        Bytes; a process that can't be read counts its resident anonymous memory (``anon_bytes``), a vanished one 0.
-    """
-    anon = shmem = 0
-    objects: dict[int, int] = {}
-    for pid in pids:
-        rollup = _rollup(pid)
-        if rollup is None:
-            anon += anon_bytes(pid)
-            continue
-        anon += rollup[0]
-        shmem += rollup[1]
-        _shared_objects(pid, objects)
-    return anon + max(shmem, sum(objects.values()))
 
 
 def private_tmpfs_bytes(pids: list[int], mounts: tuple[str, ...] = ("tmp", "dev/shm")) -> int | None:
