@@ -16,6 +16,7 @@ from typing import Any
 from engines import errors, quant
 from engines.cache import CacheKey, model_cache
 from engines.quant import QUANTIZATIONS, resolve_quantization  # noqa: F401  (re-exported)
+from engines.redact import hide_paths
 from engines.refs import ModelRef
 
 log = logging.getLogger(__name__)
@@ -88,12 +89,12 @@ def map_load_error(exc: BaseException, ref: ModelRef) -> errors.WorkbenchError:
         )
     if ref.kind == "local" and ("does not appear to have" in text or "no such file" in text or "unrecognized" in text):
         return errors.ModelLoadError(
-            f"The folder '{name}' does not hold a loadable model or tokenizer: {_first_line(exc)}")
+            f"The folder '{name}' does not hold a loadable model or tokenizer: {_first_line(exc, ref)}")
     if _is_oom(exc):
         return errors.OutOfMemory(
             f"'{name}' does not fit in memory. Choose a smaller model or 4-bit quantization, or close other models."
         )
-    return errors.ModelLoadError(f"'{name}' could not be loaded: {_first_line(exc)}")
+    return errors.ModelLoadError(f"'{name}' could not be loaded: {_first_line(exc, ref)}")
 
 
 def _is_oom(exc: BaseException) -> bool:
@@ -101,9 +102,11 @@ def _is_oom(exc: BaseException) -> bool:
                for e in _chain(exc))
 
 
-def _first_line(exc: BaseException) -> str:
+def _first_line(exc: BaseException, ref: ModelRef) -> str:
+    """The exception's first line, without server paths (a model folder shows as its name, as in ``display``)."""
     line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    return line[:300]
+    known = {} if ref.path is None else {str(ref.path): ref.display, os.path.realpath(ref.path): ref.display}
+    return hide_paths(line, known)[:300]
 
 
 def hub_kwargs(ref: ModelRef) -> dict[str, Any]:

@@ -22,6 +22,27 @@ def redact(text: str) -> str:
     return _TOKEN_SHAPES.sub("<redacted>", text)
 
 
+_PATH_PART = r"[^\s'\"`,;:()<>\[\]{}|/]+"
+_ABS_PATH = re.compile(rf"(?<![\w.:/~-])~?/(?:{_PATH_PART}/)+{_PATH_PART}")  # two parts at least; not in a URL
+
+
+def hide_paths(text: str, known: dict[str, str] | None = None) -> str:
+    """``text`` without the server's paths: each ``known`` path (→ its name for the user) replaced, longest first,
+    then any other absolute path shortened to ``…/`` and its last part (a URL is left as it is).
+
+    Args:
+        text: a message (a library's exception text, say).
+        known: path → what the user calls it (a model folder → its folder name).
+
+    Returns:
+        The message, e.g. "the config file at 'my-model/config.json'" for "/srv/models/my-model/config.json".
+    """
+    for path, name in sorted((known or {}).items(), key=lambda kv: -len(kv[0])):
+        if len(path) > 1:
+            text = text.replace(path, name)
+    return _ABS_PATH.sub(lambda m: "…/" + m.group(0).rsplit("/", 1)[1], text)
+
+
 class RedactingFilter(logging.Filter):
     """A logging filter that redacts the message, its arguments and any attached traceback text."""
 

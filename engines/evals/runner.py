@@ -133,7 +133,30 @@ def validate(testset: TestSet, models: list[str], config: RunConfig, settings: S
         from engines.sandbox import check_allowed
 
         check_allowed(settings)
+        check_sandbox_time(kinds["code"], config.samples, len(refs), settings)
     return [r.raw for r in refs]
+
+
+def check_sandbox_time(items: int, samples: int, models: int, settings: Settings) -> None:
+    """Refuse a run whose code items could take more sandbox time than the deployment allows, before it starts.
+
+    Args:
+        items: code items in the set.
+        samples: programs per item and model.
+        models: models in the run.
+        settings: ``max_eval_sandbox_s`` is the bound (0 = none).
+
+    Raises:
+        InvalidInput: items × samples × models × the wall limit of one program is over the bound.
+    """
+    bound, wall = settings.max_eval_sandbox_s, evaluate.SANDBOX_LIMITS["wall_s"]
+    estimate = items * samples * models * wall
+    if bound and estimate > bound:
+        raise errors.InvalidInput(
+            f"This run could take up to {estimate:,.0f} s of sandbox time ({items:,} code item{'s' * (items != 1)} "
+            f"× {samples} sample{'s' * (samples != 1)} × {models} model{'s' * (models != 1)} × {wall:g} s per "
+            f"program), over this deployment's bound of {bound:,.0f} s (WORKBENCH_MAX_EVAL_SANDBOX_S). Use fewer "
+            "code items, samples or models.")
 
 
 def _check_items(testset: TestSet, config: RunConfig) -> None:

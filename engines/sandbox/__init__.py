@@ -19,6 +19,9 @@ Budget (``budget_mode()``, ``budget.py``): one memory, process and scratch-disk 
 where this machine allows one, else rlimits plus a watchdog. Compiling and running have separate limits
 (``Limits.for_compile()``); every timed run starts from a fresh copy of the program (``jobs.py``).
 
+Slots (``slots.py``): every execution, from any tab or from Evaluate, waits for one of ``WORKBENCH_SANDBOX_SLOTS``
+(default 1), first come first served. Output never names the server's paths: the scratch dir shows as /sandbox.
+
 Importing this package makes the server process non-dumpable, so a job cannot read ``/proc/<server>/environ``.
 """
 

@@ -6,10 +6,11 @@
   covers every process and the pages of its private /tmp and /dev/shm, ``pids.max`` = ``nproc``, an OOM kills
   the whole group, and ``cgroup.kill`` ends everything at the end.
 - ``rlimit+watchdog`` (no usable cgroup v2 here): RLIMIT_AS = ``memory_mb`` and RLIMIT_NPROC bound each process,
-  and a watchdog polls the job every ``TICK_S``: it stops the job when its processes' resident anonymous memory
-  plus what its private tmpfs mounts hold passes ``memory_mb``, or it runs more than ``nproc`` tasks. Between two
-  polls a job can overshoot by what it allocates in ``TICK_S`` (a few hundred MB at most); the tmpfs size caps
-  and the seccomp filter (no memfd, SysV shm or message queues) leave no memory the watchdog cannot see.
+  and a watchdog polls the job every ``TICK_S``: it stops the job when its processes' memory (anonymous and
+  shared, ``memory.job_memory``: PSS, and shared anonymous objects whole) plus what its private tmpfs mounts hold
+  passes ``memory_mb``, or it runs more than ``nproc`` tasks. Between two polls a job can overshoot by what it
+  allocates in ``TICK_S`` (a few hundred MB at most); the tmpfs mounts are sized at most ``memory_mb`` each, and
+  the seccomp filter (no memfd, SysV shm or message queues) leaves no memory the watchdog cannot see.
 
 In both modes the same watchdog bounds the scratch dir to ``scratch_mb`` (and ``scratch.MAX_ENTRIES`` files).
 """
@@ -18,12 +19,13 @@ from __future__ import annotations
 
 import os
 
-from engines.sandbox import cgroups, procfs
+from engines.sandbox import cgroups, memory, procfs
 from engines.sandbox.limits import Limits
 from engines.sandbox.scratch import MAX_ENTRIES, Job, disk_usage
 
 MODES = ("cgroup", "rlimit+watchdog")
 TICK_S = 0.1
+OBJECTS_EVERY = 5  # polls between two looks at the job's shared anonymous objects
 MB = 2**20
 
 
@@ -85,15 +87,21 @@ class Budget:
 class WatchdogBudget(Budget):
     """rlimits + polling /proc: the fallback where no cgroup v2 group can be made."""
 
+    def __init__(self, limits: Limits, job: Job):
+        super().__init__(limits, job)
+        self.polls, self.objects = 0, 0
+
     def check(self, pid: int) -> str:
         tasks = procfs.job_tasks(pid)
         pids = list(tasks)
         if sum(tasks.values()) > self.limits.nproc:
             return "processes"
-        used = sum(procfs.anon_bytes(p) for p in pids)
-        if self.job.mode == "bwrap":
-            used += procfs.private_tmpfs_bytes(pids[1:]) or 0
-        if used > self.limits.memory_mb * MB:
+        tmpfs = (procfs.private_tmpfs_bytes(pids[1:]) or 0) if self.job.mode == "bwrap" else 0
+        if self.polls % OBJECTS_EVERY == 0:  # reading every process's maps costs ~10× the rest of a poll
+            self.objects = memory.shared_objects(pids)
+        self.polls += 1
+        budget = self.limits.memory_mb * MB - tmpfs
+        if memory.job_memory(pids, limit=budget, objects=self.objects) > budget:
             return "memory"
         return super().check(pid)
 

@@ -120,8 +120,9 @@ def bwrap_argv(scratch: Path, limits: Limits, seccomp_fd: int | None) -> list[st
     for extra in python_dirs():
         if not extra.startswith("/usr/"):
             argv += ["--ro-bind-try", extra, extra]
-    tmp = str(limits.tmp_mb * MB)
-    # every tmpfs is RAM outside any rlimit: /tmp and /dev/shm get a size, / and the rest of /dev go read-only
+    tmp = str(min(limits.tmp_mb, limits.memory_mb) * MB)
+    # every tmpfs is RAM outside any rlimit: /tmp and /dev/shm get a size (never over the memory budget, so the
+    # kernel stops a write the watchdog would see only after it), / and the rest of /dev go read-only
     argv += ["--proc", "/proc", "--dev", "/dev", "--size", tmp, "--tmpfs", "/dev/shm", "--remount-ro", "/dev",
              "--size", tmp, "--tmpfs", "/tmp", "--bind", str(scratch), INSIDE, "--remount-ro", "/",
              "--chdir", INSIDE, "--hostname", "sandbox", "--setenv", "PATH", SAFE_PATH,

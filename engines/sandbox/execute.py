@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 from engines.sandbox import seccomp
 from engines.sandbox.budget import TICK_S, Budget, open_budget
-from engines.sandbox.commands import bwrap_argv, job_env, launcher_argv, limit_argv, privilege_argv
+from engines.sandbox.commands import INSIDE, ROOT, bwrap_argv, job_env, launcher_argv, limit_argv, privilege_argv
 from engines.sandbox.limits import Limits
 from engines.sandbox.scratch import Job
+from engines.sandbox.slots import slot
 
 
 @dataclass
@@ -41,9 +42,17 @@ def job_argv(job: Job, program: list[str], limits: Limits, seccomp_fd: int | Non
 def execute(job: Job, program: list[str], limits: Limits) -> Raw:
     """Run ``program`` in ``job`` under ``limits`` (this phase's: the run's or ``for_compile()``).
 
+    Waits for one of the sandbox's slots first (``slots.py``: every tab and Evaluate share them); the wall time
+    counts from the start of the program, not the wait.
+
     Returns:
         Raw output (each stream capped at ``output_kb``), exit code, wall time, and what stopped it.
     """
+    with slot():
+        return _execute(job, program, limits)
+
+
+def _execute(job: Job, program: list[str], limits: Limits) -> Raw:
     budget = open_budget(limits, job)
     try:
         with seccomp.program_fd() if job.mode == "bwrap" else contextlib.nullcontext() as fd:
@@ -56,7 +65,17 @@ def execute(job: Job, program: list[str], limits: Limits) -> Raw:
     finally:
         stopped = budget.finish()
     raw.stopped = raw.stopped or stopped
+    raw.stdout, raw.stderr = hide_paths(raw.stdout, job), hide_paths(raw.stderr, job)
     return raw
+
+
+def hide_paths(data: bytes, job: Job) -> bytes:
+    """``data`` with the server's paths replaced: the scratch dir by ``/sandbox`` (what bubblewrap jobs see; a
+    Landlock job's tracebacks and compiler messages name the real dir), the app's folder by ``<app>``."""
+    for path, shown in ((str(job.scratch), INSIDE), (os.path.realpath(job.scratch), INSIDE), (str(ROOT), "<app>")):
+        if len(path) > 1:
+            data = data.replace(path.encode(), shown.encode())
+    return data
 
 
 def _collect(proc: subprocess.Popen, limits: Limits, budget: Budget, start: float) -> Raw:

@@ -18,7 +18,8 @@ class Limits:
     and ``compile_memory_mb`` (``for_compile()``), so a short run limit never stops the compiler.
     ``memory_mb`` is one budget for the whole job: every process it starts plus its private /tmp and /dev/shm
     (and also each process's address-space limit). ``nproc`` bounds the job's processes and threads together,
-    ``file_mb`` each file it writes, ``scratch_mb`` all of its scratch dir, ``tmp_mb`` each of /tmp and /dev/shm.
+    ``file_mb`` each file it writes, ``scratch_mb`` all of its scratch dir, ``tmp_mb`` each of /tmp and /dev/shm
+    (never more than ``memory_mb``).
     """
 
     wall_s: float = 10

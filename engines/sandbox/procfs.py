@@ -1,4 +1,5 @@
-"""What /proc says about a job's processes: the process tree, task counts, anonymous memory, private tmpfs usage.
+"""What /proc says about a job's processes: the process tree, task counts, anonymous memory, private tmpfs usage
+(``memory.py`` measures a whole job's memory).
 
 Standard library only: the job launcher uses ``descendants`` to kill what a job leaves behind.
 """

@@ -99,3 +99,37 @@ def test_param_budget_reads_safetensors_metadata(monkeypatch):
     monkeypatch.setattr(huggingface_hub, "get_safetensors_metadata", missing)
     with pytest.raises(errors.ModelNotAllowed, match="can't be checked"):
         loading.check_param_budget(parse_ref("pickle/model", Settings()), budget)
+
+
+def _copy_without_weights(source, target):
+    import shutil
+
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("*.safetensors", "*.bin"))
+    return target
+
+
+def test_bad_local_model_folders_name_no_server_path(tmp_path, fresh_cache, tiny):
+    # regression: "'my-model' could not be loaded: It looks like the config file at '/srv/…/my-model/config.json'
+    # is not a valid JSON file" — a server path in the message (and the models dir's, for a catalog id)
+    broken = tmp_path / "srv" / "models" / "my-model"
+    broken.mkdir(parents=True)
+    (broken / "config.json").write_text("{bad")
+    no_weights = _copy_without_weights(tiny["lm-llama"], tmp_path / "srv" / "models" / "no-weights")
+    messages = []
+    for folder in (broken, no_weights):
+        with pytest.raises(errors.WorkbenchError) as info:
+            loading.load_causal_lm(parse_ref(str(folder)), "auto")
+        messages.append(str(info.value))
+    assert "'my-model/config.json' is not a valid JSON file" in messages[0]
+    assert messages[1].startswith("'no-weights' ") and "no-weights" in messages[1][14:], messages[1]
+    for message in messages:
+        assert str(tmp_path) not in message and "/srv/models" not in message, message
+
+
+def test_hide_paths_keeps_urls_and_names():
+    from engines.redact import hide_paths
+
+    assert hide_paths("at '/srv/m/x/config.json'", {"/srv/m/x": "x"}) == "at 'x/config.json'"
+    assert hide_paths("in directory /root/.cache/hub/snap/abc.") == "in directory …/abc."
+    kept = "see https://huggingface.co/org/name/blob/main/x and bf16/fp16 or a / b"
+    assert hide_paths(kept) == kept

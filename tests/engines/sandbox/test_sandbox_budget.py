@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from engines import sandbox
-from engines.sandbox import Limits, procfs
+from engines.sandbox import Limits, memory, procfs
 from engines.sandbox.budget import WatchdogBudget
 from engines.sandbox.scratch import Job
 
@@ -69,8 +69,9 @@ def test_forked_children_share_one_memory_budget(mode, budget):
     assert "1024 MB of memory" in r.stderr
 
 
-def _fill(folder: str, files: int) -> str:
-    return ("total = 0\n"
+def _fill(folder: str, files: int, hold_s: float = 0) -> str:
+    return ("import time\n"
+            "total = 0\n"
             "try:\n"
             f"    for i in range({files}):\n"
             f"        with open('{folder}/fill' + str(i), 'wb') as f:\n"
@@ -78,7 +79,8 @@ def _fill(folder: str, files: int) -> str:
             "        total += 15\n"
             "        print('total', total, flush=True)\n"
             "except OSError as exc:\n"
-            "    print('refused', exc.errno, flush=True)\n")
+            "    print('refused', exc.errno, flush=True)\n"
+            f"time.sleep({hold_s})\n")
 
 
 def _written(stdout: str) -> int:
@@ -95,10 +97,55 @@ def test_private_tmpfs_mounts_are_capped(mode, folder):
 
 
 def test_tmpfs_counts_against_the_memory_budget(mode, budget):
-    r = sandbox.run_python(_fill("/tmp", 50), limits=Limits(wall_s=20, cpu_s=20, memory_mb=256, tmp_mb=2048))
-    assert _written(r.stdout) < 50 * 15
+    # /tmp is sized at most the memory budget: full, it plus the interpreter is over the budget
+    r = sandbox.run_python(_fill("/tmp", 50, hold_s=10), limits=Limits(wall_s=20, cpu_s=20, memory_mb=256,
+                                                                         tmp_mb=2048))
+    assert _written(r.stdout) <= 256
     if mode == "bwrap":  # Landlock jobs can't write /tmp at all
         assert r.stopped == "memory", r.stdout + r.stderr
+
+
+def test_shared_anonymous_memory_counts_against_the_budget(mode, budget):
+    # regression: the watchdog counted resident anonymous memory only, so pages of mmap(MAP_SHARED|MAP_ANONYMOUS)
+    # were free: 6 processes × 300 MB ran to completion under a 1024 MB budget
+    code = ("import mmap, os, time\n"
+            "for i in range(4):\n"
+            "    if os.fork() == 0:\n"
+            "        m = mmap.mmap(-1, 100 * 2**20, flags=mmap.MAP_SHARED | mmap.MAP_ANONYMOUS)\n"
+            "        for off in range(0, len(m), 4096):\n"
+            "            m[off] = 1\n"
+            "        print('held', i, flush=True)\n"
+            "        time.sleep(5)\n"
+            "        os._exit(0)\n"
+            "for i in range(4):\n"
+            "    os.wait()\n"
+            "print('all done', flush=True)\n")
+    r = sandbox.run_python(code, limits=Limits(wall_s=30, cpu_s=30, memory_mb=256))
+    assert "all done" not in r.stdout, r.stdout
+    assert r.stopped == "memory" and r.exit_code == -9
+    assert "stopped: the job used more than 256 MB of memory" in r.stderr
+
+
+@pytest.mark.parametrize("folder", ["/dev/shm", "/tmp"], ids=["dev-shm", "tmp"])
+def test_tmpfs_never_holds_more_than_the_memory_budget(mode, folder):
+    # regression: /dev/shm and /tmp were sized tmp_mb whatever the memory budget: one fallocate put 900 MB in RAM
+    # under a 128 MB budget, before any poll of the watchdog
+    code = ("import os, time\n"
+            f"st = os.statvfs('{folder}')\n"
+            "print('size', st.f_blocks * st.f_frsize // 2**20, flush=True)\n"
+            "try:\n"
+            f"    fd = os.open('{folder}/big', os.O_CREAT | os.O_WRONLY)\n"
+            "    os.posix_fallocate(fd, 0, 900 * 2**20)\n"
+            "    print('allocated', flush=True)\n"
+            "except OSError as exc:\n"
+            "    print('refused', exc.errno, flush=True)\n"
+            "time.sleep(3)\n")
+    r = sandbox.run_python(code, limits=Limits(wall_s=20, cpu_s=20, memory_mb=128, tmp_mb=1024, file_mb=1024))
+    assert "allocated" not in r.stdout, r.stdout + r.stderr
+    if mode == "bwrap":  # the mount itself is no larger than the budget (Landlock jobs can't write there at all)
+        assert 0 < int(r.stdout.split()[1]) <= 128, r.stdout
+    else:
+        assert "refused 13" in r.stdout, r.stdout + r.stderr
 
 
 def test_file_size_limit_stops_100mib_write(mode):
@@ -154,3 +201,60 @@ def test_watchdog_sums_memory_of_children(tmp_path):
             assert time.monotonic() < deadline
             time.sleep(0.1)
         assert WatchdogBudget(Limits(memory_mb=512), job).check(pid) == ""
+
+
+@pytest.mark.parametrize("map_files", ["readable", "refused"])
+def test_watchdog_counts_shared_memory_a_child_touched_before_it_exited(tmp_path, monkeypatch, map_files):
+    # the pages stay in the shared object while the parent maps it, though no process has them resident any more;
+    # where map_files can't be looked into (not root), the mapping counts at its full size
+    if map_files == "readable" and os.geteuid() != 0:
+        pytest.skip("map_files can be looked into only with CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE")
+    if map_files == "refused":
+        real_stat = os.stat
+
+        def stat(path, *args, **kwargs):
+            if "/map_files/" in str(path):
+                raise PermissionError(1, "Operation not permitted")
+            return real_stat(path, *args, **kwargs)
+
+        monkeypatch.setattr(memory.os, "stat", stat)
+    code = ("import mmap, os, time\n"
+            "m = mmap.mmap(-1, 80 * 2**20, flags=mmap.MAP_SHARED | mmap.MAP_ANONYMOUS)\n"
+            "if os.fork() == 0:\n"
+            "    for off in range(0, len(m), 4096):\n"
+            "        m[off] = 1\n"
+            "    os._exit(0)\n"
+            "os.wait()\n"
+            "print('ready', flush=True)\n"
+            "time.sleep(60)\n")
+    with _job_process(code, tmp_path) as (pid, job):
+        assert memory.job_memory([pid]) >= 80 * 2**20
+        assert WatchdogBudget(Limits(memory_mb=64), job).check(pid) == "memory"
+        assert WatchdogBudget(Limits(memory_mb=512), job).check(pid) == ""
+
+
+def test_watchdog_counts_shared_pages_once(tmp_path):
+    # one shared region touched by three processes is 60 MB, not 180 MB (PSS divides a page among its mappers)
+    code = ("import mmap, os, time\n"
+            "m = mmap.mmap(-1, 60 * 2**20, flags=mmap.MAP_SHARED | mmap.MAP_ANONYMOUS)\n"
+            "for _ in range(2):\n"
+            "    if os.fork() == 0:\n"
+            "        for off in range(0, len(m), 4096):\n"
+            "            m[off] = 1\n"
+            "        time.sleep(60)\n"
+            "        os._exit(0)\n"
+            "for off in range(0, len(m), 4096):\n"
+            "    m[off] = 1\n"
+            "time.sleep(1)\n"
+            "print('ready', flush=True)\n"
+            "time.sleep(60)\n")
+    with _job_process(code, tmp_path) as (pid, job):
+        pids = [pid, *procfs.descendants(pid)]
+        deadline = time.monotonic() + 30
+        while memory.job_memory(pids) < 60 * 2**20:  # the children may still be touching
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        assert memory.job_memory(pids) < 120 * 2**20
+        # resident sizes count the region three times (180 MB): over a limit, the exact sizes decide
+        assert memory.job_memory(pids, limit=100 * 2**20) < 100 * 2**20
+        assert WatchdogBudget(Limits(memory_mb=100), job).check(pid) == ""

@@ -96,3 +96,18 @@ def test_a_run_cannot_leave_answers_for_the_next_run(mode):
     r = sandbox.run_python(code, limits=ROOMY, runs=3)
     assert r.ok and r.stdout == "answer 42\n"
     assert min(r.runs_s) >= 0.3
+
+
+def test_tracebacks_and_compiler_messages_name_no_server_path(mode):
+    # regression: under Landlock a traceback named the scratch dir ('File "/tmp/wb-job-…/main.py"'), and so did the
+    # compiler's messages: every mode now shows /sandbox, as bubblewrap jobs see it
+    from engines.sandbox.scratch import scratch_parent
+
+    r = sandbox.run_python("import os, json\nprint(os.getcwd())\njson.loads('{bad')\n", limits=ROOMY)
+    assert r.stdout == "/sandbox\n"
+    assert 'File "/sandbox/main.py", line 3' in r.stderr and "JSONDecodeError" in r.stderr
+    assert "wb-job-" not in r.stdout + r.stderr and scratch_parent(None) + "/" not in r.stderr
+    if sandbox.detect_compiler() is not None:
+        c = sandbox.compile_cpp("int main() { return undeclared; }")
+        assert c.compile_failed and "/sandbox/main.cpp:1:" in c.compile_output
+        assert "wb-job-" not in c.compile_output
