@@ -105,6 +105,8 @@ class Settings:
     max_params_b: float | None = None
     # where the app keeps what it saves (arena votes, evaluation runs, contamination reports, fine-tuning runs)
     data_dir: Path = Path.home() / ".local" / "share" / "llm-workbench"
+    # proxies whose X-Forwarded-For is believed (addresses or CIDRs); on a Space with none, its proxy's hop
+    trusted_proxies: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -141,6 +143,8 @@ class Settings:
             remote_timeout_s=_number("WORKBENCH_REMOTE_TIMEOUT_S", 60.0),
             max_params_b=_number("WORKBENCH_MAX_PARAMS_B", 10.0 if on_space else 0) or None,
             data_dir=default_data_dir(on_space),
+            trusted_proxies=tuple(p.strip() for p in os.environ.get("WORKBENCH_TRUSTED_PROXIES", "").split(",")
+                                  if p.strip()),
         )
 
     def describe(self) -> str:
