@@ -29,7 +29,7 @@ from tabs import (
     synthetic,
     tokenizers,
 )
-from tabs.access import distrust_server_proxy_headers, is_token_line, mcp_tokens
+from tabs.access import distrust_server_proxy_headers, is_token_line, mcp_tokens, restrict_paths_when_shared
 from tabs.common import Links
 from tabs.server import CSS, WorkbenchBlocks, app_kwargs, publish_api
 
@@ -142,6 +142,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger(__name__).info("starting LLM Workbench on %s:%s", args.host, args.port)
     for warning in warnings_for(args):
         print(warning, file=sys.stderr)
+    restrict_paths_when_shared(bool(args.credentials or args.mcp_tokens or args.share or args.host not in LOOPBACK))
     settings = Settings.from_env()
     demo = build_demo(settings)
     distrust_server_proxy_headers()

@@ -6,6 +6,7 @@ import functools
 import glob
 import os
 import platform
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,6 +108,9 @@ class Settings:
     data_dir: Path = Path.home() / ".local" / "share" / "llm-workbench"
     # proxies whose X-Forwarded-For is believed (addresses or CIDRs); on a Space with none, its proxy's hop
     trusted_proxies: tuple[str, ...] = ()
+    # several people can reach the server (logins, not loopback, a Space): local paths stay inside the roots
+    restrict_paths: bool = False
+    uploads_dir: Path | None = None  # Gradio's uploads folder (GRADIO_TEMP_DIR), one of those roots
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -145,6 +149,8 @@ class Settings:
             data_dir=default_data_dir(on_space),
             trusted_proxies=tuple(p.strip() for p in os.environ.get("WORKBENCH_TRUSTED_PROXIES", "").split(",")
                                   if p.strip()),
+            restrict_paths=_flag("WORKBENCH_RESTRICT_PATHS", on_space),
+            uploads_dir=Path(os.environ.get("GRADIO_TEMP_DIR", "").strip() or Path(tempfile.gettempdir()) / "gradio"),
         )
 
     def describe(self) -> str:
