@@ -21,7 +21,6 @@ from typing import Any
 
 from engines import errors, prompts
 from engines.config import Settings
-from engines.errors import ModelNotAllowed
 from engines.localpaths import local_path
 
 
@@ -139,10 +138,7 @@ def read_hub(name: str, split: str = "train", settings: Settings | None = None) 
     if local.is_dir() or name.startswith(("/", "./", "~")):
         if not settings.allow_local_models:
             raise DataError("Local dataset folders are disabled on this deployment: use a Hub dataset id.")
-        try:
-            local = local_path(name, settings, "dataset folder")
-        except ModelNotAllowed as exc:
-            raise DataError(str(exc)) from None
+        local = local_path(name, settings, "dataset folder")  # ModelNotAllowed outside the roots
     try:
         ds = _load_local(local, split) if local.is_dir() else _load_hub(name, split)
     except DataError:

@@ -142,3 +142,21 @@ def test_local_path_policy(tmp_path, monkeypatch):
             local_path(bad, settings)
     open_settings = dataclasses.replace(settings, restrict_paths=False)
     assert local_path("~", open_settings) == Path.home()
+
+
+def test_fine_tune_data_and_contamination_corpora_obey_the_roots(tmp_path, monkeypatch):
+    import dataclasses
+
+    from engines.config import Settings
+    from engines.errors import ModelNotAllowed
+    from engines.finetune.data import read_hub
+    from tabs.evaluate_contamination import _corpus
+
+    monkeypatch.setenv("WORKBENCH_RESTRICT_PATHS", "1")
+    monkeypatch.setenv("WORKBENCH_MODELS_DIR", str(tmp_path))
+    settings = dataclasses.replace(Settings.from_env(), models_dir=tmp_path)
+    for path in ("/etc", "~"):
+        with pytest.raises(ModelNotAllowed):
+            read_hub(path, settings=settings)
+        with pytest.raises(ModelNotAllowed):
+            _corpus("", None, path)
