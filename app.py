@@ -29,6 +29,7 @@ from tabs import (
     synthetic,
     tokenizers,
 )
+from tabs.access import distrust_server_proxy_headers, is_token_line, mcp_tokens, restrict_paths_when_shared
 from tabs.common import Links
 from tabs.server import CSS, WorkbenchBlocks, app_kwargs, publish_api
 
@@ -56,10 +57,11 @@ def build_demo(settings: Settings | None = None) -> gr.Blocks:
     return demo
 
 
-def launch_kwargs(settings: Settings) -> dict:
-    """Keyword arguments for ``Blocks.launch`` that every way of serving the app shares."""
-    return {"max_file_size": settings.max_file_size, "footer_links": ["api", "settings"], "app_kwargs": app_kwargs(),
-            "css": CSS}
+def launch_kwargs(settings: Settings, tokens: dict[str, str] | None = None) -> dict:
+    """Keyword arguments for ``Blocks.launch`` that every way of serving the app shares (``tokens``: MCP bearer
+    tokens → user)."""
+    return {"max_file_size": settings.max_file_size, "footer_links": ["api", "settings"],
+            "app_kwargs": app_kwargs(settings, tokens), "css": CSS}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -84,6 +86,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     try:
         args.credentials = credentials(args.auth, args.auth_file, os.environ.get("WORKBENCH_AUTH"))
+        args.mcp_tokens = mcp_tokens(args.auth_file, os.environ.get("WORKBENCH_MCP_TOKEN"))
     except ValueError as exc:
         parser.error(str(exc))
     if args.share and not args.credentials and not args.share_without_auth:
@@ -101,7 +104,8 @@ def credentials(flag: str | None, path: str | None, env: str | None) -> list[tup
     entries: list[str] = []
     if path:
         try:
-            entries += [ln.strip() for ln in Path(path).expanduser().read_text().splitlines() if ln.strip()]
+            entries += [ln.strip() for ln in Path(path).expanduser().read_text().splitlines()
+                        if ln.strip() and not is_token_line(ln)]
         except OSError as exc:
             raise ValueError(f"cannot read the auth file: {exc.strerror}") from None
     for value in (flag, env):
@@ -122,6 +126,9 @@ def warnings_for(args: argparse.Namespace) -> list[str]:
         where = "through a public share link" if args.share else f"on {args.host} (reachable from other machines)"
         out.append(f"WARNING: serving {where} without a login: anyone who can reach it can use this machine. Set "
                    "WORKBENCH_AUTH=user:password or --auth-file.")
+    if args.mcp and args.credentials and not args.mcp_tokens:
+        out.append("WARNING: --mcp with a login but no MCP token: MCP clients will be refused (401). Set "
+                   "WORKBENCH_MCP_TOKEN (or an 'mcp-token' line in the auth file) and send it as a bearer token.")
     if args.auth:
         out.append("WARNING: --auth puts the password in the process list (`ps`); prefer WORKBENCH_AUTH or "
                    "--auth-file.")
@@ -135,11 +142,14 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger(__name__).info("starting LLM Workbench on %s:%s", args.host, args.port)
     for warning in warnings_for(args):
         print(warning, file=sys.stderr)
+    restrict_paths_when_shared(bool(args.credentials or args.mcp_tokens or args.share or args.host not in LOOPBACK))
     settings = Settings.from_env()
     demo = build_demo(settings)
+    distrust_server_proxy_headers()
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, mcp_server=args.mcp,
                 auth=args.credentials or None,
-                auth_message="LLM Workbench: log in with the credentials you were given.", **launch_kwargs(settings))
+                auth_message="LLM Workbench: log in with the credentials you were given.",
+                **launch_kwargs(settings, args.mcp_tokens))
 
 
 if __name__ == "__main__":

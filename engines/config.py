@@ -6,6 +6,7 @@ import functools
 import glob
 import os
 import platform
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,6 +108,11 @@ class Settings:
     max_eval_sandbox_s: float = 20_000.0  # an evaluation's worst-case sandbox time (0 = no bound)
     # where the app keeps what it saves (arena votes, evaluation runs, contamination reports, fine-tuning runs)
     data_dir: Path = Path.home() / ".local" / "share" / "llm-workbench"
+    # proxies whose X-Forwarded-For is believed (addresses or CIDRs); on a Space with none, its proxy's hop
+    trusted_proxies: tuple[str, ...] = ()
+    # several people can reach the server (logins, not loopback, a Space): local paths stay inside the roots
+    restrict_paths: bool = False
+    uploads_dir: Path | None = None  # Gradio's uploads folder (GRADIO_TEMP_DIR), one of those roots
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -145,6 +151,10 @@ class Settings:
             sandbox_slots=max(1, int(_number("WORKBENCH_SANDBOX_SLOTS", 1))),
             max_eval_sandbox_s=max(0.0, _number("WORKBENCH_MAX_EVAL_SANDBOX_S", 20_000.0)),
             data_dir=default_data_dir(on_space),
+            trusted_proxies=tuple(p.strip() for p in os.environ.get("WORKBENCH_TRUSTED_PROXIES", "").split(",")
+                                  if p.strip()),
+            restrict_paths=_flag("WORKBENCH_RESTRICT_PATHS", on_space),
+            uploads_dir=Path(os.environ.get("GRADIO_TEMP_DIR", "").strip() or Path(tempfile.gettempdir()) / "gradio"),
         )
 
     def describe(self) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 from engines import registry
 from engines.config import Settings
 from engines.errors import InvalidModelRef, ModelNotAllowed, ModelNotFound
+from engines.localpaths import local_path
 
 REMOTE_PREFIXES = ("openai", "hf", "ollama")
 _HUB_ID = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9_.\-]{0,95}/)?[A-Za-z0-9][A-Za-z0-9_.\-]{0,95}$")
@@ -125,7 +126,7 @@ def _local_ref(text: str, settings: Settings) -> ModelRef:
         raise ModelNotAllowed(
             "Local model folders are disabled on this deployment (WORKBENCH_ALLOW_LOCAL_MODELS=0). Use a Hub id."
         )
-    path = Path(text).expanduser()
+    path = local_path(text, settings, "model folder")
     if not path.is_dir():
         raise ModelNotFound(f"No folder at '{_clip(text)}'. Give the folder that holds config.json / tokenizer files.")
     return ModelRef(raw=text, kind="local", name=str(path.resolve()), path=path.resolve())

@@ -149,6 +149,12 @@ def limiter_from_env(settings) -> RateLimiter | None:
         return None
 
 
+def user_of(request) -> str | None:
+    """The logged-in user name behind a request (a ``gr.Request``), or None where no login is required: what
+    user-owned things (evaluation runs, arena matches) are keyed on."""
+    return getattr(request, "username", None) or None
+
+
 def expensive(fn: Callable) -> Callable:
     """Mark a handler as expensive: it counts against the session's one rate limit (all expensive events of a
     session share it; ``tabs.server.WorkbenchBlocks`` enforces it before the handler runs)."""

@@ -31,6 +31,7 @@ from tabs.common import (
     on,
     status_html,
     ui_errors,
+    user_of,
 )
 
 COLS = arena.MAX_COLUMNS
@@ -248,7 +249,8 @@ def _arena_text(col: arena.ColumnState) -> str:
 
 @expensive
 @ui_errors
-def arena_battle(pool: list[str], prompt: str | None = None, max_new_tokens: int = 128, match: dict | None = None):
+def arena_battle(pool: list[str], prompt: str | None = None, max_new_tokens: int = 128, match: dict | None = None,
+                 request: gr.Request | None = None):
     """Blind arena: two models drawn from the pool answer the same prompt anonymously, streaming side by side.
 
     Args:
@@ -270,7 +272,7 @@ def arena_battle(pool: list[str], prompt: str | None = None, max_new_tokens: int
         yield {"status": waiting, "a": _arena_text(cols[0]), "b": _arena_text(cols[1]), **_vote_buttons(False)}
     ok = all(c.status == "done" for c in cols)
     if isinstance(match, dict):
-        match.update({"id": arena.new_match_id(), "a": a, "b": b, "voted": False, "ok": ok,
+        match.update({"id": arena.new_match_id(), "a": a, "b": b, "voted": False, "ok": ok, "owner": user_of(request),
                       "stats": [arena.results_rows([c])[0] for c in cols]})
     status = (status_html("done", "Both answered. Which is better? Vote to reveal the names.") if ok else
               status_html("failed", "A model failed, so this match can't be voted on (names stay hidden). Start a "
@@ -279,7 +281,7 @@ def arena_battle(pool: list[str], prompt: str | None = None, max_new_tokens: int
 
 
 @ui_errors
-def arena_vote(choice: str | None = None, match: dict | None = None):
+def arena_vote(choice: str | None = None, match: dict | None = None, request: gr.Request | None = None):
     """Vote on the current arena match, then reveal which model was A and which was B.
 
     Args:
@@ -293,6 +295,8 @@ def arena_vote(choice: str | None = None, match: dict | None = None):
     if outcome not in VOTE_LABELS.values():
         raise InvalidInput(f"Vote with one of: {', '.join(VOTE_LABELS.values())}.")
     if not match or "a" not in match:
+        raise InvalidInput("There is no match to vote on: ask two anonymous models first (in this browser session).")
+    if match.get("owner") != user_of(request):  # a session is not a login: the match is its asker's alone
         raise InvalidInput("There is no match to vote on: ask two anonymous models first (in this browser session).")
     if match.get("voted"):
         raise InvalidInput("This match already has your vote: start a new one.")

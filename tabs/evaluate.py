@@ -23,7 +23,7 @@ from engines.evals.store import RunStore
 from engines.evals.testsets import KINDS, ROLE_LABELS, RawTable, max_items
 from tabs import evaluate_layout as layout
 from tabs import evaluate_view as view
-from tabs.common import GPU_EVENT, Links, ModelBox, expensive, on, status_html, ui_errors
+from tabs.common import GPU_EVENT, Links, ModelBox, expensive, on, status_html, ui_errors, user_of
 from tabs.evaluate_contamination import build_panel as build_contamination_panel
 
 SOURCES = [("Example set", "example"), ("Upload CSV / JSON Lines", "upload"), ("Dataset (Hub id or local folder)",
@@ -43,8 +43,9 @@ def column_box(label: str, elem_id: str) -> ModelBox:
     return box
 
 
-def _store() -> RunStore:
-    return RunStore.default()
+def _store(request: gr.Request | None = None) -> RunStore:
+    """The runs store as the request's user sees it: their own runs only (``user_of``)."""
+    return RunStore.default(owner=user_of(request))
 
 
 def _blank(value) -> str | None:
@@ -190,7 +191,8 @@ def _stream(events, store: RunStore):
 def run_evaluation(set_id: str, models: list[str], method: str | None = None, judge: str | None = None,
                    choice_method: str | None = None, max_new_tokens: float | None = None,
                    temperature: float | None = None, system_prompt: str | None = None, samples: float | None = None,
-                   k: float | None = None, tolerance: float | None = None, run_name: str | None = None):
+                   k: float | None = None, tolerance: float | None = None, run_name: str | None = None,
+                   request: gr.Request | None = None):
     """Evaluate 1 to 6 models on a loaded test set with the same decoding settings; results stream into the matrix.
 
     Args:
@@ -215,14 +217,14 @@ def run_evaluation(set_id: str, models: list[str], method: str | None = None, ju
     if testset is None:
         raise InvalidInput("Load a test set first (its set id was not found).")
     config = _config(method, judge, choice_method, max_new_tokens, temperature, system_prompt, samples, k, tolerance)
-    store = _store()
+    store = _store(request)
     yield from _stream(evals.start_run(testset, models or [], config, name=_blank(run_name) or "", store=store),
                        store)
 
 
 @expensive
 @ui_errors
-def resume_evaluation(run_id: str):
+def resume_evaluation(run_id: str, request: gr.Request | None = None):
     """Continue a stopped or interrupted run: only items without a stored result are evaluated.
 
     Args:
@@ -231,23 +233,23 @@ def resume_evaluation(run_id: str):
     Returns:
         The same outputs as run_evaluation.
     """
-    store = _store()
+    store = _store(request)
     yield from _stream(evals.resume_run(_blank(run_id) or "", store=store), store)
 
 
 @ui_errors
-def stop_note(run_id: str | None = None):
+def stop_note(run_id: str | None = None, request: gr.Request | None = None):
     """The status after Stop: how many results were kept."""
     try:
-        run = _store().get_run(_blank(run_id) or "")
+        run = _store(request).get_run(_blank(run_id) or "")
     except InvalidInput:
         return {"status": status_html("stopped", "Stopped before the first result.")}
     return {"status": status_html("stopped", f"Run **{run.id}** stopped: {run.done:,}/{run.total:,} results kept. "
                                              "Resume continues it.")}
 
 
-def _run_and_set(run_id: str | None):
-    store = _store()
+def _run_and_set(run_id: str | None, request: gr.Request | None):
+    store = _store(request)
     text = _blank(run_id) or ""
     if text == "latest":
         runs = store.list_runs(1)
@@ -257,17 +259,17 @@ def _run_and_set(run_id: str | None):
 
 
 @ui_errors
-def get_results(run_id: str):
+def get_results(run_id: str, request: gr.Request | None = None):
     """Fetch a stored run: the matrix, the summary per model, the downloads and every result as JSON.
 
     Args:
-        run_id: the run's id ("latest" for the newest run).
+        run_id: the run's id ("latest" for your newest run).
 
     Returns:
         The status line, progress, the matrix, the summary, the run id, the downloads, the models to compare and the
         results (JSON: run, summary and one row per model and item).
     """
-    store, run, testset = _run_and_set(run_id)
+    store, run, testset = _run_and_set(run_id, request)
     results = store.results(run.id)
     summaries = report.summarize(results, run.models)
     progress = [ModelProgress(m, run.set_size, sum(1 for r in results if r.model == m and not r.retry),
@@ -283,7 +285,7 @@ def get_results(run_id: str):
 
 
 @ui_errors
-def item_details(run_id: str, item_id: str):
+def item_details(run_id: str, item_id: str, request: gr.Request | None = None):
     """The drill-down of one item: the prompt as each model read it (its chat template), output, score, judge
     rationale, tokens and latency.
 
@@ -294,20 +296,21 @@ def item_details(run_id: str, item_id: str):
     Returns:
         The drill-down (HTML) and the item id.
     """
-    store, run, testset = _run_and_set(run_id)
+    store, run, testset = _run_and_set(run_id, request)
     item = _blank(item_id) or ""
     return {"details": view.details_html(testset, item, store.results(run.id)), "item_id": item}
 
 
 @ui_errors
-def select_item(run_id: str, event: gr.SelectData):
+def select_item(run_id: str, event: gr.SelectData, request: gr.Request | None = None):
     """Open the drill-down of the matrix row that was clicked."""
     row = getattr(event, "row_value", None) or []
-    return item_details(run_id, str(row[0]) if row else "")
+    return item_details(run_id, str(row[0]) if row else "", request)
 
 
 @ui_errors
-def compare_models(run_id: str, model_a: str, model_b: str, disagree_only: bool = False):
+def compare_models(run_id: str, model_a: str, model_b: str, disagree_only: bool = False,
+                   request: gr.Request | None = None):
     """Paired comparison of two models of a run: McNemar's exact test (pass/fail) or a paired bootstrap (graded).
 
     Args:
@@ -319,7 +322,7 @@ def compare_models(run_id: str, model_a: str, model_b: str, disagree_only: bool 
     Returns:
         The comparison (HTML) and the matrix (filtered when disagree_only).
     """
-    store, run, testset = _run_and_set(run_id)
+    store, run, testset = _run_and_set(run_id, request)
     a, b = (_blank(model_a) or ""), (_blank(model_b) or "")
     for m in (a, b):
         if m not in run.models:
@@ -335,7 +338,7 @@ def compare_models(run_id: str, model_a: str, model_b: str, disagree_only: bool 
 
 @expensive
 @ui_errors
-def judge_pairwise(run_id: str, model_a: str, model_b: str, judge: str):
+def judge_pairwise(run_id: str, model_a: str, model_b: str, judge: str, request: gr.Request | None = None):
     """Judge two models' answers pairwise, each item in both orders (position swap), and report the agreement.
 
     Args:
@@ -351,7 +354,7 @@ def judge_pairwise(run_id: str, model_a: str, model_b: str, judge: str):
         raise InvalidInput("Pick a judge model.")
     summary, shown = None, 0.0
     for summary in judge_run_pairs(_blank(run_id) or "", _blank(model_a) or "", _blank(model_b) or "", judge,
-                                   store=_store()):
+                                   store=_store(request)):
         if time.monotonic() - shown >= STREAM_EVERY_S:
             shown = time.monotonic()
             yield {"pairwise": view.pairwise_html(summary)}
@@ -359,7 +362,7 @@ def judge_pairwise(run_id: str, model_a: str, model_b: str, judge: str):
 
 
 @ui_errors
-def compare_runs(run_id: str, earlier_run_id: str):
+def compare_runs(run_id: str, earlier_run_id: str, request: gr.Request | None = None):
     """List the items that flipped (pass ↔ fail, same model) between an earlier run and this one.
 
     Args:
@@ -369,16 +372,16 @@ def compare_runs(run_id: str, earlier_run_id: str):
     Returns:
         The flips (HTML).
     """
-    store = _store()
+    store = _store(request)
     later, earlier = store.get_run(_blank(run_id) or ""), store.get_run(_blank(earlier_run_id) or "")
     flips = report.flips(store.results(earlier.id), store.results(later.id))
     return {"flips": view.flips_html(flips, earlier, later)}
 
 
 @ui_errors
-def list_runs():
-    """The stored runs, newest first (for the picker)."""
-    runs = _store().list_runs()
+def list_runs(request: gr.Request | None = None):
+    """Your stored runs, newest first (for the picker)."""
+    runs = _store(request).list_runs()
     return {"runs": gr.update(choices=[(r.label(), r.id) for r in runs], value=None)}
 
 

@@ -20,6 +20,7 @@ from engines.evals.contamination import CheckOptions, Corpus, load, paraphrase, 
 from engines.evals.contamination.reference import combine, from_testset
 from engines.evals.contamination.texts import PART_LABELS, format_lines
 from engines.evals.store import RunStore
+from engines.localpaths import local_path
 from tabs import evaluate_contamination_view as view
 from tabs.common import GPU_EVENT, Links, ModelBox, expensive, on, status_html, ui_errors
 from tabs.synthetic import default_model, model_choices
@@ -85,7 +86,7 @@ def _corpus(text, files, folder) -> Corpus | None:
         raise InvalidInput("Reading a folder on the server is off on this deployment (WORKBENCH_ALLOW_LOCAL_MODELS): "
                            "upload the corpus files instead.")
     corpus = Corpus(text=text or "", files=[(name, Path(path)) for path, name in _files(files)],
-                    folder=Path(folder).expanduser() if folder else None)
+                    folder=local_path(folder, what="corpus folder") if folder else None)
     return None if corpus.empty() else corpus
 
 

@@ -16,6 +16,7 @@ import re
 import gradio as gr
 
 from engines.config import Settings
+from tabs.access import BearerAuth, ClientAddress, LoginThrottle  # noqa: F401  (LoginThrottle: re-export)
 from tabs.common import RateLimiter, limiter_from_env
 from tabs.inputs import check_inputs
 
@@ -117,72 +118,25 @@ def _unknown_endpoint(request, exc):
                                   "their parameters."}, status_code=404)
 
 
-class LoginThrottle:
-    """ASGI middleware: at most ``max_failures`` failed logins per client address in ``window_s`` seconds; after that
-    the login answers 429 (even with the right password) until the window has passed. A success clears the count."""
-
-    def __init__(self, app, max_failures: int = 5, window_s: float = 300.0):
-        import threading
-
-        self.app, self.max_failures, self.window_s = app, max_failures, window_s
-        self._failures: dict[str, list[float]] = {}
-        self._lock = threading.Lock()
-
-    async def __call__(self, scope, receive, send):
-        if scope.get("type") != "http" or scope.get("method") != "POST" or \
-                not scope.get("path", "").rstrip("/").endswith("/login"):
-            return await self.app(scope, receive, send)
-        client = (scope.get("client") or ("unknown", 0))[0]
-        wait = self._blocked(client)
-        if wait:
-            from starlette.responses import JSONResponse
-
-            response = JSONResponse({"detail": f"Too many failed logins from this address: try again in {wait} s."},
-                                    status_code=429)
-            return await response(scope, receive, send)
-        status: dict = {}
-
-        async def capture(message):
-            if message["type"] == "http.response.start":
-                status["code"] = message["status"]
-            await send(message)
-
-        await self.app(scope, receive, capture)
-        self._record(client, ok=status.get("code") == 200)
-
-    def _blocked(self, client: str) -> int:
-        import time
-
-        now = time.monotonic()
-        with self._lock:
-            recent = [t for t in self._failures.get(client, []) if now - t < self.window_s]
-            self._failures[client] = recent
-            return int(self.window_s - (now - recent[0])) + 1 if len(recent) >= self.max_failures else 0
-
-    def _record(self, client: str, ok: bool) -> None:
-        import time
-
-        with self._lock:
-            if ok:
-                self._failures.pop(client, None)
-            else:
-                self._failures.setdefault(client, []).append(time.monotonic())
-
-
-def app_kwargs() -> dict:
+def app_kwargs(settings: Settings | None = None, mcp_tokens: dict[str, str] | None = None) -> dict:
     """FastAPI options of the served app: an unknown API name or event index answers 404 with a hint, not 500;
-    failed logins are throttled per client address (WORKBENCH_LOGIN_ATTEMPTS per 5 minutes, default 5)."""
+    client addresses trust X-Forwarded-For only from configured proxies; failed logins are throttled per (client
+    address, user name) (WORKBENCH_LOGIN_ATTEMPTS per 5 minutes, default 5); MCP needs a bearer token
+    (``tabs.access``)."""
     import os
 
     from gradio.route_utils import FnIndexInferError
     from starlette.middleware import Middleware
 
+    settings = settings or Settings.from_env()
     try:
         attempts = max(1, int(os.environ.get("WORKBENCH_LOGIN_ATTEMPTS", "") or 5))
     except ValueError:
         attempts = 5
     return {"exception_handlers": {FnIndexInferError: _unknown_endpoint, KeyError: _unknown_endpoint},
-            "middleware": [Middleware(LoginThrottle, max_failures=attempts)]}
+            "middleware": [Middleware(ClientAddress, trusted=settings.trusted_proxies, space_hop=settings.on_space),
+                           Middleware(LoginThrottle, max_failures=attempts),
+                           Middleware(BearerAuth, tokens=mcp_tokens)]}
 
 
 # --------------------------------------------------------------------------------------------- the API as tools

@@ -16,6 +16,7 @@ from pathlib import Path
 from engines import errors
 from engines.config import Settings
 from engines.evals.testsets import RawTable, TestSet, build_testset, guess_mapping, max_items
+from engines.localpaths import local_path
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "data" / "evals"
 EXAMPLES = {"short-qa": ("short_qa.jsonl", "Short QA (free-form, exact match / contains)"),
@@ -226,7 +227,7 @@ def _read_local(text: str, config: str | None, split: str | None, n: int, settin
     if not settings.allow_local_models:
         raise errors.ModelNotAllowed("Local dataset folders are disabled on this deployment "
                                      "(WORKBENCH_ALLOW_LOCAL_MODELS=0). Use a Hub dataset id or upload a file.")
-    path = Path(text).expanduser()
+    path = local_path(text, settings, "dataset folder")
     if not path.is_dir():
         raise errors.InvalidInput(f"No folder at '{text}'.")
     try:

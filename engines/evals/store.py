@@ -31,7 +31,7 @@ CREATE TABLE IF NOT EXISTS runs (id TEXT PRIMARY KEY, name TEXT, created REAL, u
                                  set_name TEXT, set_size INTEGER, models TEXT, config TEXT, status TEXT);
 CREATE TABLE IF NOT EXISTS results (run_id TEXT, model TEXT, item_id TEXT, body TEXT, created REAL,
                                     PRIMARY KEY (run_id, model, item_id));
-CREATE TABLE IF NOT EXISTS run_owners (run_id TEXT PRIMARY KEY, owner TEXT);
+CREATE TABLE IF NOT EXISTS run_processes (run_id TEXT PRIMARY KEY, process TEXT);
 CREATE TABLE IF NOT EXISTS pairwise (run_id TEXT, model_a TEXT, model_b TEXT, judge TEXT, item_id TEXT, body TEXT,
                                      PRIMARY KEY (run_id, model_a, model_b, judge, item_id));
 """
@@ -108,14 +108,14 @@ def _started(pid: int) -> float | None:
         return None
 
 
-def owner_token() -> str:
-    """This process as a run's owner: host, pid and start time (a reused pid is another process)."""
+def process_token() -> str:
+    """This process as the one running a run: host, pid and start time (a reused pid is another process)."""
     return json.dumps([socket.gethostname(), os.getpid(), _started(os.getpid())])
 
 
-def owner_alive(token: str | None) -> bool:
-    """Whether the process a run's ``owner_token`` names still runs. A run of another host counts as alive (it can't
-    be checked from here); one without an owner was started before owners were recorded, so it is not running now."""
+def process_alive(token: str | None) -> bool:
+    """Whether the process a run's ``process_token`` names still runs. A run of another host counts as alive (it can't
+    be checked from here); one without a process recorded was started before they were recorded, so it is not running now."""
     try:
         host, pid, started = json.loads(token or "")
     except (TypeError, ValueError):
@@ -127,16 +127,21 @@ def owner_alive(token: str | None) -> bool:
 
 
 class RunStore:
-    """The runs database. Reading a store that was never written returns nothing (and creates no file)."""
+    """The runs database. Reading a store that was never written returns nothing (and creates no file).
 
-    def __init__(self, path: str | Path):
+    A store is seen by one owner (the logged-in user name; None = anonymous): runs it creates are theirs, and it
+    lists, gets and resumes only theirs, so one user never reads another's runs (prompts, answers, settings).
+    """
+
+    def __init__(self, path: str | Path, owner: str | None = None):
         self.path = Path(path)
+        self.owner = owner or None
 
     @classmethod
-    def default(cls, settings: Settings | None = None) -> RunStore:
-        """The store in the app's data directory (``WORKBENCH_DATA_DIR``)."""
+    def default(cls, settings: Settings | None = None, owner: str | None = None) -> RunStore:
+        """The store in the app's data directory (``WORKBENCH_DATA_DIR``), as seen by ``owner``."""
         settings = settings or Settings.from_env()
-        return cls(Path(settings.data_dir) / DB_NAME)
+        return cls(Path(settings.data_dir) / DB_NAME, owner)
 
     def _connect(self, write: bool = False) -> sqlite3.Connection | None:
         if not write and not self.path.exists():
@@ -146,6 +151,11 @@ class RunStore:
         conn = sqlite3.connect(self.path, timeout=30)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.executescript(_SCHEMA)
+        if "owner" not in {row[1] for row in conn.execute("PRAGMA table_info(runs)")}:  # a store from before owners
+            try:
+                conn.execute("ALTER TABLE runs ADD COLUMN owner TEXT")
+            except sqlite3.OperationalError:  # another connection added it meanwhile
+                pass
         return conn
 
     def _write(self, sql: str, params: tuple) -> None:
@@ -169,11 +179,14 @@ class RunStore:
         return digest
 
     def load_testset(self, digest: str) -> TestSet | None:
-        """The test set with this hash (a unique prefix of 8+ characters works), or None."""
+        """The test set with this hash (a unique prefix of 8+ hex digits works), or None.
+
+        The prefix is matched literally (``substr``, never ``LIKE``: '%%%%%%%%' must not pick whatever set is stored).
+        """
         digest = (digest or "").strip().lower()
-        if len(digest) < 8:
+        if len(digest) < 8 or not all(c in "0123456789abcdef" for c in digest):
             return None
-        rows = self._read("SELECT body FROM testsets WHERE hash LIKE ? LIMIT 2", (digest + "%",))
+        rows = self._read("SELECT body FROM testsets WHERE substr(hash, 1, ?) = ? LIMIT 2", (len(digest), digest))
         return TestSet.from_json(rows[0][0]) if len(rows) == 1 else None
 
     # --------------------------------------------------------------------------------------------- runs
@@ -184,10 +197,11 @@ class RunStore:
         now = time.time()
         run_id = time.strftime("%Y%m%d-%H%M%S", time.localtime(now)) + "-" + secrets.token_hex(3)
         with closing(self._connect(write=True)) as conn, conn:
-            conn.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            conn.execute("INSERT INTO runs (id, name, created, updated, set_hash, set_name, set_size, models, config, "
+                         "status, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                          (run_id, name, now, now, digest, testset.name, testset.size, json.dumps(models),
-                          json.dumps(config), "running"))
-            conn.execute("INSERT OR REPLACE INTO run_owners VALUES (?, ?)", (run_id, owner_token()))
+                          json.dumps(config), "running", self.owner))
+            conn.execute("INSERT OR REPLACE INTO run_processes VALUES (?, ?)", (run_id, process_token()))
         return RunInfo(run_id, name, now, now, digest, testset.name, testset.size, list(models), dict(config),
                        "running")
 
@@ -196,32 +210,36 @@ class RunStore:
         with closing(self._connect(write=True)) as conn, conn:
             conn.execute("UPDATE runs SET status = ?, updated = ? WHERE id = ?", (status, time.time(), run_id))
             if status == "running":
-                conn.execute("INSERT OR REPLACE INTO run_owners VALUES (?, ?)", (run_id, owner_token()))
+                conn.execute("INSERT OR REPLACE INTO run_processes VALUES (?, ?)", (run_id, process_token()))
 
     def _info(self, row: tuple) -> RunInfo:
-        run_id, name, created, updated, set_hash, set_name, set_size, models, config, status, done, owner = row
-        if status == "running" and not owner_alive(owner):
+        run_id, name, created, updated, set_hash, set_name, set_size, models, config, status, done, process = row
+        if status == "running" and not process_alive(process):
             status = "interrupted"
         return RunInfo(run_id, name or "", created, updated, set_hash, set_name, set_size, json.loads(models),
                        json.loads(config), status, int(done or 0))
 
-    _RUN_SQL = ("SELECT r.*, (SELECT COUNT(*) FROM results x WHERE x.run_id = r.id AND " + _FINISHED + "), "
-                "(SELECT owner FROM run_owners o WHERE o.run_id = r.id) FROM runs r ")
+    # the run's columns by name (a store from before user owners has the column appended by ALTER TABLE), the count of
+    # finished results, and the process that runs it (``run_processes``: not the user, who is ``r.owner``)
+    _RUN_SQL = ("SELECT r.id, r.name, r.created, r.updated, r.set_hash, r.set_name, r.set_size, r.models, r.config, "
+                "r.status, (SELECT COUNT(*) FROM results x WHERE x.run_id = r.id AND " + _FINISHED + "), "
+                "(SELECT process FROM run_processes o WHERE o.run_id = r.id) FROM runs r WHERE r.owner IS ? ")
 
     def get_run(self, run_id: str) -> RunInfo:
-        """The stored run.
+        """The stored run (only this store's owner's).
 
         Raises:
-            InvalidInput: no run with this id.
+            InvalidInput: no run with this id (or it is someone else's).
         """
-        rows = self._read(self._RUN_SQL + "WHERE r.id = ?", ((run_id or "").strip(),))
+        rows = self._read(self._RUN_SQL + "AND r.id = ?", (self.owner, (run_id or "").strip()))
         if not rows:
             raise InvalidInput(f"No stored run '{run_id}'. Pick one from the list of earlier runs.")
         return self._info(rows[0])
 
     def list_runs(self, limit: int = 200) -> list[RunInfo]:
-        """Stored runs, newest first."""
-        return [self._info(r) for r in self._read(self._RUN_SQL + "ORDER BY r.created DESC LIMIT ?", (limit,))]
+        """This owner's stored runs, newest first."""
+        return [self._info(r) for r in self._read(self._RUN_SQL + "ORDER BY r.created DESC LIMIT ?",
+                                                  (self.owner, limit))]
 
     # ------------------------------------------------------------------------------------------ results
 

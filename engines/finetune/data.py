@@ -21,6 +21,7 @@ from typing import Any
 
 from engines import errors, prompts
 from engines.config import Settings
+from engines.localpaths import local_path
 
 
 class DataError(errors.InvalidInput):
@@ -134,8 +135,10 @@ def read_hub(name: str, split: str = "train", settings: Settings | None = None) 
     if "://" in name or ".." in name.replace("\\", "/").split("/"):
         raise DataError("Give a Hub dataset id like 'org/name' or a local folder, not a URL or a '..' path.")
     local = Path(name).expanduser()
-    if local.is_dir() and not settings.allow_local_models:
-        raise DataError("Local dataset folders are disabled on this deployment: use a Hub dataset id.")
+    if local.is_dir() or name.startswith(("/", "./", "~")):
+        if not settings.allow_local_models:
+            raise DataError("Local dataset folders are disabled on this deployment: use a Hub dataset id.")
+        local = local_path(name, settings, "dataset folder")  # ModelNotAllowed outside the roots
     try:
         ds = _load_local(local, split) if local.is_dir() else _load_hub(name, split)
     except DataError:
