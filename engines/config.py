@@ -103,6 +103,7 @@ class Settings:
     hub_offline: bool = False
     remote_timeout_s: float = 60.0
     max_params_b: float | None = None
+    max_training_runs: int = 1  # fine-tuning workers training at once (each can fill a GPU); below 1: no limit
     # where the app keeps what it saves (arena votes, evaluation runs, contamination reports, fine-tuning runs)
     data_dir: Path = Path.home() / ".local" / "share" / "llm-workbench"
 
@@ -140,6 +141,7 @@ class Settings:
             hub_offline=_flag("HF_HUB_OFFLINE", False),
             remote_timeout_s=_number("WORKBENCH_REMOTE_TIMEOUT_S", 60.0),
             max_params_b=_number("WORKBENCH_MAX_PARAMS_B", 10.0 if on_space else 0) or None,
+            max_training_runs=int(_number("WORKBENCH_MAX_TRAINING_RUNS", 1)),
             data_dir=default_data_dir(on_space),
         )
 

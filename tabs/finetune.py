@@ -173,6 +173,7 @@ def finetune_start(model: str, source: str, file=None, dataset: str | None = Non
     Returns:
         The run id (in the run picker), the status line and the live panel.
     """
+    ft.check_training_slot()  # before the checks: a Start while a run trains is refused at once (again at start)
     prep = _prepare(model, source, file, dataset, split, prompt_column, completion_column, messages_column,
                     target_field, heldout_share, method, rank, alpha, dropout, target_modules, learning_rate, epochs,
                     batch_size, grad_accum, max_length, grad_checkpointing, max_steps, seed, synthetic)

@@ -131,6 +131,27 @@ def worker_alive(pid: int | None, folder: Path) -> bool:
     return "engines.finetune.worker" in cmd and str(folder) in cmd
 
 
+def training_runs(settings: Settings | None = None) -> list[str]:
+    """Ids of the runs whose worker is training right now (train or resume), found among the live processes: a
+    crashed worker (its record still says *running*) doesn't count, nor does one that said it is done and is exiting,
+    nor do other data directories' workers."""
+    import psutil
+
+    root = os.path.realpath(runs_root(settings))
+    found: dict[str, None] = {}
+    for proc in psutil.process_iter(["cmdline", "status"]):
+        cmd = proc.info.get("cmdline") or []
+        if proc.info.get("status") == psutil.STATUS_ZOMBIE or "engines.finetune.worker" not in cmd:
+            continue
+        at = cmd.index("engines.finetune.worker")
+        if len(cmd) > at + 2 and cmd[at + 1] in ("train", "resume"):
+            folder = cmd[at + 2]
+            state = (read_json(Path(folder) / "status.json", {}) or {}).get("state", "starting")
+            if os.path.realpath(os.path.dirname(folder)) == root and state in LIVE:  # not one that is exiting
+                found.setdefault(os.path.basename(folder), None)  # forked helpers share the command line: once
+    return list(found)
+
+
 # ----------------------------------------------------------------------------------------------- reading a run
 
 
