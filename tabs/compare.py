@@ -12,7 +12,7 @@ import threading
 import gradio as gr
 import pandas as pd
 
-from engines import arena, prompts, registry
+from engines import arena, prompts, registry, textfiles
 from engines import notebooks as nbs
 from engines.config import Settings
 from engines.errors import InvalidInput
@@ -59,7 +59,8 @@ def _columns(cols: list[arena.ColumnState]) -> dict:
 
 def _csv(rows: list[dict]) -> str:
     path = export_folder("compare") / "compare-results.csv"
-    pd.DataFrame(rows).to_csv(path, index=False)
+    safe = [{k: textfiles.csv_cell(v) for k, v in row.items()} for row in rows]  # no cell runs as a formula
+    pd.DataFrame(safe).to_csv(path, index=False)
     return str(path)
 
 
@@ -211,21 +212,24 @@ def chinchilla_calc(params_b: float | None, tokens_t: float | None, flops: float
     """
     try:
         r = registry.chinchilla(params=(params_b or 0) * 1e9, tokens=(tokens_t or 0) * 1e12, flops=flops or 0)
-    except ValueError:
-        raise InvalidInput("Give at least one positive number: parameters, training tokens or FLOPs.") from None
+    except ValueError as exc:
+        text = str(exc) if "positive" not in str(exc) else "give at least one positive number: parameters, " \
+            "training tokens or FLOPs"
+        raise InvalidInput(text[0].upper() + text[1:] + ".") from None
+    n = view.number
     ratio = r.tokens_per_param / registry.CHINCHILLA_TOKENS_PER_PARAM
     verdict = ("about compute-optimal" if 0.7 <= ratio <= 1.5 else
-               f"over-trained ×{ratio:.1f} (cheaper to serve, more training compute than optimal)" if ratio > 1
-               else f"under-trained (×{ratio:.2f}: more tokens would help more than more parameters)")
-    return {"result": f"| | value |\n|---|---|\n| parameters N | {r.params / 1e9:,.3g} B |\n"
-            f"| training tokens D | {r.tokens / 1e12:,.3g} T |\n| compute C = 6·N·D | {r.flops:.3g} FLOPs |\n"
-            f"| tokens per parameter D/N | {r.tokens_per_param:,.1f} (rule of thumb ≈ 20: {verdict}) |\n"
-            f"| rule of thumb (20 tokens/param): D for this N | {r.optimal_tokens_for_params / 1e12:,.3g} T |\n"
-            f"| rule of thumb: N, D for this C | {r.optimal_params_for_flops / 1e9:,.3g} B params, "
-            f"{r.optimal_tokens_for_flops / 1e12:,.3g} T tokens |\n"
-            f"| the paper's estimate (fit to its Table 3): N, D for this C | {r.paper_params_for_flops / 1e9:,.3g} B "
-            f"params, {r.paper_tokens_for_flops / 1e12:,.3g} T tokens |\n"
-            f"| the paper's fitted loss L(N, D) (Approach 3) | {r.predicted_loss:.3f} nats/token |\n\n"
+               f"over-trained ×{n(ratio, '.1f')} (cheaper to serve, more training compute than optimal)" if ratio > 1
+               else f"under-trained (×{n(ratio, '.2f')}: more tokens would help more than more parameters)")
+    return {"result": f"| | value |\n|---|---|\n| parameters N | {n(r.params / 1e9)} B |\n"
+            f"| training tokens D | {n(r.tokens / 1e12)} T |\n| compute C = 6·N·D | {n(r.flops, '.3g')} FLOPs |\n"
+            f"| tokens per parameter D/N | {n(r.tokens_per_param, ',.1f')} (rule of thumb ≈ 20: {verdict}) |\n"
+            f"| rule of thumb (20 tokens/param): D for this N | {n(r.optimal_tokens_for_params / 1e12)} T |\n"
+            f"| rule of thumb: N, D for this C | {n(r.optimal_params_for_flops / 1e9)} B params, "
+            f"{n(r.optimal_tokens_for_flops / 1e12)} T tokens |\n"
+            f"| the paper's estimate (fit to its Table 3): N, D for this C | {n(r.paper_params_for_flops / 1e9)} B "
+            f"params, {n(r.paper_tokens_for_flops / 1e12)} T tokens |\n"
+            f"| the paper's fitted loss L(N, D) (Approach 3) | {n(r.predicted_loss, '.3f')} nats/token |\n\n"
             "The rule of thumb is the paper's result rounded to a constant ratio; its own estimate grows slowly with "
             f"compute (N ∝ C^{registry.CHINCHILLA_A:.3f}). Source: Hoffmann et al. 2022, "
             f"[Training Compute-Optimal LLMs]({registry.CHINCHILLA_SOURCE})."}

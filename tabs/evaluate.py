@@ -112,7 +112,9 @@ def load_test_set(source: str, example: str | None = None, file=None, dataset: s
     testset = evals.build_testset(table, mapping, kind=_blank(kind) or "auto")
     set_id = _store().save_testset(testset)
     yield {"card": view.set_html(testset), "set_id": set_id, **{f"map_{r}": mapping.get(r, "") for r in MAPPED},
-           "set_status": status_html("done", f"{testset.size:,} items loaded from {testset.source}.")}
+           "set_status": status_html("warning" if table.notices else "done",
+                                     " ".join([f"{testset.size:,} items loaded from {testset.source}.",
+                                               *table.notices]))}
 
 
 def synthetic_payload(state: dict | None) -> dict:

@@ -40,7 +40,10 @@ def _dataset(source, file, dataset, split, prompt_column, completion_column, mes
         if not path:
             raise InvalidInput("Upload a JSON Lines or CSV file first (or choose another data source).")
         name = str(path).replace("\\", "/").rsplit("/", 1)[-1]
-        return ft.examples_from_rows(ft.read_file(path), source=f"upload: {name}", **mapping)
+        notices: list[str] = []  # e.g. which encoding a file that is not UTF-8 was read with
+        data = ft.examples_from_rows(ft.read_file(path, notices), source=f"upload: {name}", **mapping)
+        data.notices[:0] = notices
+        return data
     if source == "dataset":
         rows = ft.read_hub(dataset or "", _blank(split) or "train")
         return ft.examples_from_rows(rows, source=f"dataset: {(dataset or '').strip()} ({_blank(split) or 'train'})",

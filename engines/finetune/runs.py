@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engines import errors
+from engines import errors, textfiles
 from engines.config import Settings
 
 RUN_ID = re.compile(r"^[0-9]{8}-[0-9]{6}-[a-z0-9][a-z0-9._-]{0,47}-[0-9a-f]{4}$")
@@ -79,7 +79,7 @@ def read_jsonl(path: Path) -> list[dict]:
     except OSError:
         return []
     out = []
-    for line in text.splitlines():
+    for line in textfiles.lines(text):  # not splitlines: U+2028 / U+2029 / U+0085 are characters inside a string
         try:
             item = json.loads(line)
         except ValueError:

@@ -124,3 +124,14 @@ def test_arena_battle_vote_reveal_and_leaderboard(app_url):
         c.predict("a", api_name="/arena_vote")
     board2, _ = c.predict(api_name="/arena_leaderboard")
     assert sum(r[4] for r in board2["data"]) >= 2
+
+
+def test_the_results_csv_neutralizes_formula_cells():
+    from tabs import compare as compare_tab
+
+    path = compare_tab._csv([{"model": "m", "answer": '=HYPERLINK("http://evil.example")', "tokens": -3},
+                             {"model": "@m", "answer": "-1", "tokens": 2}])
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert rows[0]["answer"] == '\'=HYPERLINK("http://evil.example")' and rows[1]["model"] == "'@m"
+    assert rows[0]["tokens"] == "-3" and rows[1]["answer"] == "-1"
