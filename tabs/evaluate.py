@@ -6,7 +6,6 @@ Adapters only: the work is in ``engines.evals``; HTML and tables in ``tabs.evalu
 
 from __future__ import annotations
 
-import tempfile
 import time
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from engines.evals.store import RunStore
 from engines.evals.testsets import KINDS, ROLE_LABELS, RawTable, max_items
 from tabs import evaluate_layout as layout
 from tabs import evaluate_view as view
-from tabs.common import GPU_EVENT, Links, ModelBox, expensive, on, status_html, ui_errors
+from tabs.common import GPU_EVENT, Links, ModelBox, expensive, export_folder, on, status_html, ui_errors
 from tabs.evaluate_contamination import build_panel as build_contamination_panel
 
 SOURCES = [("Example set", "example"), ("Upload CSV / JSON Lines", "upload"), ("Dataset (Hub id or local folder)",
@@ -157,8 +156,7 @@ def _results_view(run, testset, results, summaries=None) -> dict:
     return {"summary": view.summary_html(summaries) + view.run_html(run),
             "matrix": view.matrix(testset, run.models, results), "run_id": run.id,
             "model_a": run.models[0], "model_b": run.models[1 if len(run.models) > 1 else 0],
-            "files": report.write_downloads(Path(tempfile.mkdtemp(prefix="workbench-eval-")), run, testset, results,
-                                             summaries)}
+            "files": report.write_downloads(export_folder("eval"), run, testset, results, summaries)}
 
 
 def _stream(events, store: RunStore):
