@@ -106,6 +106,7 @@ class Settings:
     max_params_b: float | None = None
     sandbox_slots: int = 1  # sandboxed programs running at once, all tabs and Evaluate together
     max_eval_sandbox_s: float = 20_000.0  # an evaluation's worst-case sandbox time (0 = no bound)
+    max_training_runs: int = 1  # fine-tuning workers training at once (each can fill a GPU); below 1: no limit
     # where the app keeps what it saves (arena votes, evaluation runs, contamination reports, fine-tuning runs)
     data_dir: Path = Path.home() / ".local" / "share" / "llm-workbench"
     # proxies whose X-Forwarded-For is believed (addresses or CIDRs); on a Space with none, its proxy's hop
@@ -150,6 +151,7 @@ class Settings:
             max_params_b=_number("WORKBENCH_MAX_PARAMS_B", 10.0 if on_space else 0) or None,
             sandbox_slots=max(1, int(_number("WORKBENCH_SANDBOX_SLOTS", 1))),
             max_eval_sandbox_s=max(0.0, _number("WORKBENCH_MAX_EVAL_SANDBOX_S", 20_000.0)),
+            max_training_runs=int(_number("WORKBENCH_MAX_TRAINING_RUNS", 1)),
             data_dir=default_data_dir(on_space),
             trusted_proxies=tuple(p.strip() for p in os.environ.get("WORKBENCH_TRUSTED_PROXIES", "").split(",")
                                   if p.strip()),

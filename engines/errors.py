@@ -98,3 +98,9 @@ class Unsupported(WorkbenchError):
     """The request needs something this model or this hardware does not offer."""
 
     title = "Not supported"
+
+
+class Busy(WorkbenchError):
+    """The resource this request needs is taken (a training run holds the GPU): stop it or wait."""
+
+    title = "Busy"

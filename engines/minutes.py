@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass, field, replace
 
-from engines import errors, prompts, registry
+from engines import errors, prompts, registry, textfiles
 from engines.chat import ChatChunk, GenerationStats, encode_chat, stream_chat
 from engines.config import Settings
 from engines.refs import ModelRef, parse_ref
@@ -402,5 +402,5 @@ def action_items_csv(markdown: str) -> str:
     writer = csv.DictWriter(buf, fieldnames=list(ACTION_COLUMNS), lineterminator="\n")
     writer.writeheader()
     for i, row in enumerate(parse_action_items(markdown), 1):
-        writer.writerow({**row, "#": row["#"] or str(i)})
+        writer.writerow(dict(zip(row, textfiles.csv_row({**row, "#": row["#"] or str(i)}.values()), strict=True)))
     return buf.getvalue()

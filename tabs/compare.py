@@ -12,7 +12,7 @@ import threading
 import gradio as gr
 import pandas as pd
 
-from engines import arena, prompts, registry
+from engines import arena, prompts, registry, textfiles
 from engines import notebooks as nbs
 from engines.config import Settings
 from engines.errors import InvalidInput
@@ -60,7 +60,8 @@ def _columns(cols: list[arena.ColumnState]) -> dict:
 
 def _csv(rows: list[dict]) -> str:
     path = export_folder("compare") / "compare-results.csv"
-    pd.DataFrame(rows).to_csv(path, index=False)
+    safe = [{k: textfiles.csv_cell(v) for k, v in row.items()} for row in rows]  # no cell runs as a formula
+    pd.DataFrame(safe).to_csv(path, index=False)
     return str(path)
 
 
@@ -212,21 +213,24 @@ def chinchilla_calc(params_b: float | None, tokens_t: float | None, flops: float
     """
     try:
         r = registry.chinchilla(params=(params_b or 0) * 1e9, tokens=(tokens_t or 0) * 1e12, flops=flops or 0)
-    except ValueError:
-        raise InvalidInput("Give at least one positive number: parameters, training tokens or FLOPs.") from None
+    except ValueError as exc:
+        text = str(exc) if "positive" not in str(exc) else "give at least one positive number: parameters, " \
+            "training tokens or FLOPs"
+        raise InvalidInput(text[0].upper() + text[1:] + ".") from None
+    n = view.number
     ratio = r.tokens_per_param / registry.CHINCHILLA_TOKENS_PER_PARAM
     verdict = ("about compute-optimal" if 0.7 <= ratio <= 1.5 else
-               f"over-trained ×{ratio:.1f} (cheaper to serve, more training compute than optimal)" if ratio > 1
-               else f"under-trained (×{ratio:.2f}: more tokens would help more than more parameters)")
-    return {"result": f"| | value |\n|---|---|\n| parameters N | {r.params / 1e9:,.3g} B |\n"
-            f"| training tokens D | {r.tokens / 1e12:,.3g} T |\n| compute C = 6·N·D | {r.flops:.3g} FLOPs |\n"
-            f"| tokens per parameter D/N | {r.tokens_per_param:,.1f} (rule of thumb ≈ 20: {verdict}) |\n"
-            f"| rule of thumb (20 tokens/param): D for this N | {r.optimal_tokens_for_params / 1e12:,.3g} T |\n"
-            f"| rule of thumb: N, D for this C | {r.optimal_params_for_flops / 1e9:,.3g} B params, "
-            f"{r.optimal_tokens_for_flops / 1e12:,.3g} T tokens |\n"
-            f"| the paper's estimate (fit to its Table 3): N, D for this C | {r.paper_params_for_flops / 1e9:,.3g} B "
-            f"params, {r.paper_tokens_for_flops / 1e12:,.3g} T tokens |\n"
-            f"| the paper's fitted loss L(N, D) (Approach 3) | {r.predicted_loss:.3f} nats/token |\n\n"
+               f"over-trained ×{n(ratio, '.1f')} (cheaper to serve, more training compute than optimal)" if ratio > 1
+               else f"under-trained (×{n(ratio, '.2f')}: more tokens would help more than more parameters)")
+    return {"result": f"| | value |\n|---|---|\n| parameters N | {n(r.params / 1e9)} B |\n"
+            f"| training tokens D | {n(r.tokens / 1e12)} T |\n| compute C = 6·N·D | {n(r.flops, '.3g')} FLOPs |\n"
+            f"| tokens per parameter D/N | {n(r.tokens_per_param, ',.1f')} (rule of thumb ≈ 20: {verdict}) |\n"
+            f"| rule of thumb (20 tokens/param): D for this N | {n(r.optimal_tokens_for_params / 1e12)} T |\n"
+            f"| rule of thumb: N, D for this C | {n(r.optimal_params_for_flops / 1e9)} B params, "
+            f"{n(r.optimal_tokens_for_flops / 1e12)} T tokens |\n"
+            f"| the paper's estimate (fit to its Table 3): N, D for this C | {n(r.paper_params_for_flops / 1e9)} B "
+            f"params, {n(r.paper_tokens_for_flops / 1e12)} T tokens |\n"
+            f"| the paper's fitted loss L(N, D) (Approach 3) | {n(r.predicted_loss, '.3f')} nats/token |\n\n"
             "The rule of thumb is the paper's result rounded to a constant ratio; its own estimate grows slowly with "
             f"compute (N ∝ C^{registry.CHINCHILLA_A:.3f}). Source: Hoffmann et al. 2022, "
             f"[Training Compute-Optimal LLMs]({registry.CHINCHILLA_SOURCE})."}
@@ -249,7 +253,7 @@ def _arena_text(col: arena.ColumnState) -> str:
 
 @expensive
 @ui_errors
-def arena_battle(pool: list[str], prompt: str | None = None, max_new_tokens: int = 128, match: dict | None = None,
+def arena_battle(pool: list[str], prompt: str | None = None, max_new_tokens: int = 128,
                  request: gr.Request | None = None):
     """Blind arena: two models drawn from the pool answer the same prompt anonymously, streaming side by side.
 
@@ -257,36 +261,35 @@ def arena_battle(pool: list[str], prompt: str | None = None, max_new_tokens: int
         pool: the models the pair is drawn from (at least two model references).
         prompt: the user prompt both models answer.
         max_new_tokens: upper bound on generated tokens per model.
-        match: the session's match holder (server side; the names stay there, hidden until a vote).
 
     Returns:
-        The status line, answer A, answer B, the vote reveal (cleared) and the four vote buttons.
+        The status line, answer A, answer B, the vote reveal (cleared), the four vote buttons and the match id to
+        vote with (arena_vote); the names stay on the server until the vote.
     """
     a, b = arena.pick_pair(pool or [])
-    if isinstance(match, dict):
-        match.clear()  # a new battle ends the old match: it can't be voted on any more
     messages = _messages(prompts.DEFAULT_SYSTEM, prompt)
     cols: list[arena.ColumnState] = []
     waiting = status_html("running", "Two anonymous models are answering… vote when both are done.")
     for cols in arena.stream_compare([arena.Entry(a), arena.Entry(b)], messages, max_new_tokens=int(max_new_tokens)):
-        yield {"status": waiting, "a": _arena_text(cols[0]), "b": _arena_text(cols[1]), **_vote_buttons(False)}
+        yield {"status": waiting, "a": _arena_text(cols[0]), "b": _arena_text(cols[1]), **_vote_buttons(False),
+               "match_id": ""}  # a new battle ends the old match: it can't be voted on from here any more
     ok = all(c.status == "done" for c in cols)
-    if isinstance(match, dict):
-        match.update({"id": arena.new_match_id(), "a": a, "b": b, "voted": False, "ok": ok, "owner": user_of(request),
-                      "stats": [arena.results_rows([c])[0] for c in cols]})
+    match_id = (arena.ArenaStore().open_match(a, b, [arena.results_rows([c])[0] for c in cols], owner=user_of(request))
+                if ok else "")
     status = (status_html("done", "Both answered. Which is better? Vote to reveal the names.") if ok else
               status_html("failed", "A model failed, so this match can't be voted on (names stay hidden). Start a "
                                     "new one."))
-    yield {"status": status, "a": _arena_text(cols[0]), "b": _arena_text(cols[1]), **_vote_buttons(ok)}
+    yield {"status": status, "a": _arena_text(cols[0]), "b": _arena_text(cols[1]), **_vote_buttons(ok),
+           "match_id": match_id}
 
 
 @ui_errors
-def arena_vote(choice: str | None = None, match: dict | None = None, request: gr.Request | None = None):
-    """Vote on the current arena match, then reveal which model was A and which was B.
+def arena_vote(choice: str | None = None, match_id: str | None = None, request: gr.Request | None = None):
+    """Vote on an arena match, then reveal which model was A and which was B.
 
     Args:
         choice: "a", "b", "tie" or "both_bad" (or a vote button's label).
-        match: the session's current match (kept server side: vote in the browser session that asked).
+        match_id: the match id arena_battle returned (one vote per match, within a day).
 
     Returns:
         The reveal text, the updated leaderboard, its caption and the four vote buttons.
@@ -294,18 +297,14 @@ def arena_vote(choice: str | None = None, match: dict | None = None, request: gr
     outcome = VOTE_LABELS.get(choice, (choice or "").strip().lower())
     if outcome not in VOTE_LABELS.values():
         raise InvalidInput(f"Vote with one of: {', '.join(VOTE_LABELS.values())}.")
-    if not match or "a" not in match:
-        raise InvalidInput("There is no match to vote on: ask two anonymous models first (in this browser session).")
-    if match.get("owner") != user_of(request):  # a session is not a login: the match is its asker's alone
-        raise InvalidInput("There is no match to vote on: ask two anonymous models first (in this browser session).")
-    if match.get("voted"):
-        raise InvalidInput("This match already has your vote: start a new one.")
-    if not match.get("ok"):
-        raise InvalidInput("A model failed in this match, so it can't be voted on: start a new one.")
     store = arena.ArenaStore()
+    match = store.get_match((match_id or "").strip()) if match_id else None
+    # a match belongs to whoever asked for it (with logins on, another user can't vote on it even with its id)
+    if match is None or match.get("owner") != user_of(request):
+        raise InvalidInput("There is no match to vote on with this match id: ask two anonymous models first "
+                           "(arena_battle returns the match id), and vote within a day.")
     # one vote per match is enforced by the database (two simultaneous clicks both pass the check above)
-    vote_id = store.record_vote(match["a"], match["b"], outcome, match_id=match.get("id") or arena.new_match_id())
-    match["voted"] = True
+    vote_id = store.record_vote(match["a"], match["b"], outcome, match_id=match["id"])
     said = {"a": "A is better", "b": "B is better", "tie": "a tie", "both_bad": "both bad"}[outcome]
     lines = [f"**Vote #{vote_id} saved** ({said})."]
     for side, stats in zip(("A", "B"), match["stats"], strict=True):
@@ -438,7 +437,8 @@ def _arena(defaults: list[str]) -> None:
             max_tokens = gr.Slider(1, 1024, value=128, step=1, label="Max new tokens", scale=1)
         prompt = gr.Textbox(EXAMPLE_PROMPT, label="Prompt", lines=2, max_length=200_000, elem_id="arena-prompt")
         go = gr.Button("Ask two anonymous models", variant="primary", elem_id="arena-go")
-        match = gr.State({})  # per session: the current match, names hidden until the vote
+        # the match waiting for its vote: only its id reaches the browser; the names stay on the server
+        match = gr.Textbox(visible=False, elem_id="arena-match")
         battle = {"status": gr.HTML(elem_id="arena-status")}
         with gr.Row():
             battle["a"] = gr.Textbox(label="Model A", lines=8, max_lines=20, interactive=False, elem_id="arena-a")
@@ -449,16 +449,19 @@ def _arena(defaults: list[str]) -> None:
         voted = {f"vote{i}": b for i, b in enumerate(buttons)}
         voted["reveal"] = battle["reveal"] = gr.Markdown(elem_id="arena-reveal")
         battle.update({k: v for k, v in voted.items() if k.startswith("vote")})
+        battle["match_id"] = match  # last: the API's outputs keep their order (status, A, B, reveal, match id)
         gr.Markdown("### Leaderboard")
         board = {"board": gr.Dataframe(pd.DataFrame(columns=view.LEADER_COLUMNS), interactive=False, wrap=False,
                                        label=f"Leaderboard ({arena.METHOD})", elem_id="arena-board"),
                  "caption": gr.Markdown()}
         refresh = gr.Button("Refresh leaderboard", size="sm")
-        on(go.click, arena_battle, [pool, prompt, max_tokens, match], battle, api_name="arena_battle",
+        on(go.click, arena_battle, [pool, prompt, max_tokens], battle, api_name="arena_battle",
            status="status", clear=("a", "b", "reveal"), running="Drawing two models…", **GPU_EVENT)
-        for i, button in enumerate(buttons):
-            on(button.click, arena_vote, [button, match], {**voted, **board},
-               api_name="arena_vote" if i == 0 else False)
+        for button in buttons:
+            on(button.click, arena_vote, [button, match], {**voted, **board}, api_name=False)
+        # the API / MCP tool: explicit inputs (a button's label is no API parameter)
+        choice = gr.Radio(list(VOTE_LABELS.values()), visible=False, label="Vote")
+        on(gr.Button(visible=False).click, arena_vote, [choice, match], {**voted, **board}, api_name="arena_vote")
         on(refresh.click, arena_leaderboard, None, board, api_name="arena_leaderboard")
         on(tab.select, arena_leaderboard, None, board, api_name=False)
 

@@ -34,6 +34,7 @@ from tabs.common import (
     ui_errors,
     visible_ws,
 )
+from tabs.numbers import number
 
 _LABELS = {s.id: s.label for s in registry.all_specs()}
 SCORE_CHOICES = [(f"{s.label} — {s.id}", s.id) for s in registry.all_specs() if s.kind in ("chat", "code")]
@@ -51,18 +52,18 @@ def _label(model: str) -> str:
 
 
 def _gb(n: int | None) -> str:
-    if not n:
+    if not n or number(n) == "—":
         return "—"
     if n >= 2**30:
-        return f"{n / 2**30:.2f} GB"
-    return f"{n / 2**20:.2f} MB" if n >= 2**20 else f"{n / 2**10:.1f} KB"
+        return number(n / 2**30, ".2f", " GB")
+    return number(n / 2**20, ".2f", " MB") if n >= 2**20 else number(n / 2**10, ".1f", " KB")
 
 
 def _count(n: int) -> str:
     for unit, size in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
         if n >= size:
-            return f"{n / size:.2f}{unit}"
-    return str(n)
+            return number(n / size, ".2f", unit)
+    return number(n, "g")
 
 
 def _selection(models) -> list[str]:

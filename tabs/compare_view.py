@@ -7,6 +7,7 @@ import pandas as pd
 
 from engines import arena, registry
 from tabs.common import esc, status_html
+from tabs.numbers import number
 
 _LABELS = {s.id: s.label for s in registry.all_specs()}
 STATUS_STYLE = {"waiting": "#6b7280", "loading": "#92400e", "streaming": "#1d4ed8", "done": "#15803d",
@@ -44,13 +45,12 @@ def column_label(col: arena.ColumnState) -> str:
 
 def gb(n: int | None) -> str:
     """Bytes as GB (MB below one GB); — when unknown."""
-    if not n:
+    if not n or number(n) == "—":
         return "—"
-    return f"{n / 2**30:.2f} GB" if n >= 2**30 else f"{n / 2**20:.1f} MB"
+    return number(n / 2**30, ".2f", " GB") if n >= 2**30 else number(n / 2**20, ".1f", " MB")
 
 
-def _num(value: float | None, fmt: str, unit: str = "") -> str:
-    return "—" if value is None else f"{value:{fmt}}{unit}"
+_num = number
 
 
 def header_html(col: arena.ColumnState) -> str:

@@ -6,7 +6,6 @@ Adapters only: the work is in ``engines.evals``; HTML and tables in ``tabs.evalu
 
 from __future__ import annotations
 
-import tempfile
 import time
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from engines.evals.store import RunStore
 from engines.evals.testsets import KINDS, ROLE_LABELS, RawTable, max_items
 from tabs import evaluate_layout as layout
 from tabs import evaluate_view as view
-from tabs.common import GPU_EVENT, Links, ModelBox, expensive, on, status_html, ui_errors, user_of
+from tabs.common import GPU_EVENT, Links, ModelBox, expensive, export_folder, on, status_html, ui_errors, user_of
 from tabs.evaluate_contamination import build_panel as build_contamination_panel
 
 SOURCES = [("Example set", "example"), ("Upload CSV / JSON Lines", "upload"), ("Dataset (Hub id or local folder)",
@@ -113,7 +112,9 @@ def load_test_set(source: str, example: str | None = None, file=None, dataset: s
     testset = evals.build_testset(table, mapping, kind=_blank(kind) or "auto")
     set_id = _store().save_testset(testset)
     yield {"card": view.set_html(testset), "set_id": set_id, **{f"map_{r}": mapping.get(r, "") for r in MAPPED},
-           "set_status": status_html("done", f"{testset.size:,} items loaded from {testset.source}.")}
+           "set_status": status_html("warning" if table.notices else "done",
+                                     " ".join([f"{testset.size:,} items loaded from {testset.source}.",
+                                               *table.notices]))}
 
 
 def synthetic_payload(state: dict | None) -> dict:
@@ -156,8 +157,7 @@ def _results_view(run, testset, results, summaries=None) -> dict:
     return {"summary": view.summary_html(summaries) + view.run_html(run),
             "matrix": view.matrix(testset, run.models, results), "run_id": run.id,
             "model_a": run.models[0], "model_b": run.models[1 if len(run.models) > 1 else 0],
-            "files": report.write_downloads(Path(tempfile.mkdtemp(prefix="workbench-eval-")), run, testset, results,
-                                             summaries)}
+            "files": report.write_downloads(export_folder("eval"), run, testset, results, summaries)}
 
 
 def _stream(events, store: RunStore):

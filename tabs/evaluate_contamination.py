@@ -8,7 +8,6 @@ Adapters only: the work is in ``engines.evals.contamination``; HTML and tables i
 
 from __future__ import annotations
 
-import tempfile
 import time
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from engines.evals.contamination.texts import PART_LABELS, format_lines
 from engines.evals.store import RunStore
 from engines.localpaths import local_path
 from tabs import evaluate_contamination_view as view
-from tabs.common import GPU_EVENT, Links, ModelBox, expensive, on, status_html, ui_errors
+from tabs.common import GPU_EVENT, Links, ModelBox, expensive, export_folder, on, status_html, ui_errors
 from tabs.synthetic import default_model, model_choices
 
 METHOD_CHOICES = [("Min-K% / Min-K%++ (log-probabilities)", "min_k"), ("Guided vs general completion", "guided"),
@@ -91,7 +90,7 @@ def _corpus(text, files, folder) -> Corpus | None:
 
 
 def _downloads(report) -> list[str]:
-    where = Path(tempfile.mkdtemp(prefix="workbench-contamination-"))
+    where = export_folder("contamination")  # the managed exports folder: old ones age out
     csv_path, json_path = where / f"contamination-{report.id}.csv", where / f"contamination-{report.id}.json"
     csv_path.write_text(to_csv(report), encoding="utf-8")
     json_path.write_text(report.to_json(), encoding="utf-8")

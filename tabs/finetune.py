@@ -40,7 +40,10 @@ def _dataset(source, file, dataset, split, prompt_column, completion_column, mes
         if not path:
             raise InvalidInput("Upload a JSON Lines or CSV file first (or choose another data source).")
         name = str(path).replace("\\", "/").rsplit("/", 1)[-1]
-        return ft.examples_from_rows(ft.read_file(path), source=f"upload: {name}", **mapping)
+        notices: list[str] = []  # e.g. which encoding a file that is not UTF-8 was read with
+        data = ft.examples_from_rows(ft.read_file(path, notices), source=f"upload: {name}", **mapping)
+        data.notices[:0] = notices
+        return data
     if source == "dataset":
         rows = ft.read_hub(dataset or "", _blank(split) or "train")
         return ft.examples_from_rows(rows, source=f"dataset: {(dataset or '').strip()} ({_blank(split) or 'train'})",
@@ -173,6 +176,7 @@ def finetune_start(model: str, source: str, file=None, dataset: str | None = Non
     Returns:
         The run id (in the run picker), the status line and the live panel.
     """
+    ft.check_training_slot()  # before the checks: a Start while a run trains is refused at once (again at start)
     prep = _prepare(model, source, file, dataset, split, prompt_column, completion_column, messages_column,
                     target_field, heldout_share, method, rank, alpha, dropout, target_modules, learning_rate, epochs,
                     batch_size, grad_accum, max_length, grad_checkpointing, max_steps, seed, synthetic)

@@ -6,6 +6,7 @@ import time
 
 from engines import finetune as ft
 from tabs.common import esc, visible_ws
+from tabs.numbers import number
 
 LOSS_BG, PROMPT_BG, CUT_BG = "#bbf7d0", "#e5e7eb", "#fecaca"
 
@@ -21,8 +22,8 @@ def _n(n: int | None) -> str:
         return "—"
     for unit, size in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
         if n >= size:
-            return f"{n / size:.3g}{unit}"
-    return str(n)
+            return number(n / size, ".3g", unit)
+    return number(n, "g")
 
 
 def _duration(seconds: float | None) -> str:

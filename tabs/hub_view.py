@@ -10,6 +10,7 @@ import pandas as pd
 
 from engines import hub
 from tabs.common import esc
+from tabs.numbers import number
 
 QUANT_LABELS = {"4bit": "4-bit (NF4)", "8bit": "8-bit (int8)", "bf16": "bf16"}
 MODEL_COLUMNS = ["Model", "Task", "Params", "Downloads", "Likes", "License", "Gated", "Updated"]
@@ -30,28 +31,30 @@ _HEAD = _CELL + ";white-space:nowrap;font-weight:600;border-bottom:1px solid rgb
 
 def compact(n: int | float | None) -> str:
     """1234 → 1.2K, 120000 → 120K, 3400000 → 3.4M ("—" when unknown)."""
-    if n is None:
+    if number(n) == "—":
         return "—"
     for size, unit in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
         if abs(n) >= size:
             value = n / size
-            return f"{value:.1f}{unit}".replace(".0" + unit, unit) if value < 100 else f"{value:.0f}{unit}"
+            return number(value, ".1f", unit).replace(".0" + unit, unit) if value < 100 else number(value, ".0f", unit)
     return f"{n:g}"
 
 
 def size_text(n: int | None) -> str:
     """Bytes as KB / MB / GB (decimal units, like the Hub)."""
-    if n is None:
+    if number(n) == "—":
         return "—"
     for size, unit in ((1e12, "TB"), (1e9, "GB"), (1e6, "MB"), (1e3, "kB")):
         if n >= size:
-            return f"{n / size:.1f} {unit}"
-    return f"{n} B"
+            return number(n / size, ".1f", f" {unit}")
+    return f"{n:g} B"
 
 
 def gib(n: int | None) -> str:
     """Bytes as GB (binary, like the Compare tab's memory numbers)."""
-    return "?" if n is None else f"{n / 2**30:.1f} GB" if n >= 2**30 else f"{n / 2**20:.0f} MB"
+    if number(n) == "—":
+        return "?"
+    return number(n / 2**30, ".1f", " GB") if n >= 2**30 else number(n / 2**20, ".0f", " MB")
 
 
 def _gated(value: str) -> str:

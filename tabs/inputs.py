@@ -183,6 +183,24 @@ def _check_file(name: str, value: Any, settings: Settings) -> None:
         where = item.get("path") or item.get("url") if isinstance(item, dict) else item
         if isinstance(where, str) and where.lower().startswith(("http://", "https://")):
             raise _fail(name, "this app does not fetch files from URLs: upload the file instead.")
+        path = item.get("path") if isinstance(item, dict) else item
+        if isinstance(path, str) and path and not path.lower().startswith(("http://", "https://", "data:")) \
+                and not _uploaded(path):
+            raise _fail(name, "give a file uploaded to this app (POST it to /gradio_api/upload first, or use "
+                              "gradio_client's handle_file), not a path on the server.")
+
+
+def _uploaded(path: str) -> bool:
+    """Whether ``path`` lies in Gradio's upload folder (where uploads and the app's own outputs are kept)."""
+    import os
+
+    from gradio.utils import get_upload_folder
+
+    root = os.path.realpath(get_upload_folder())
+    try:
+        return os.path.commonpath([root, os.path.realpath(path)]) == root
+    except ValueError:  # another drive (Windows)
+        return False
 
 
 def _optional(block_fn, names: list[str], index: int) -> bool:

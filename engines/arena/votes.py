@@ -3,6 +3,7 @@ the draw of an anonymous pair."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import random
@@ -27,6 +28,11 @@ _SCHEMA = ("CREATE TABLE IF NOT EXISTS votes (id INTEGER PRIMARY KEY AUTOINCREME
 # one vote per match, in the database: two simultaneous votes on one match can't both be stored (NULL = a vote
 # recorded without a match, e.g. an import, which is never a duplicate)
 _UNIQUE_MATCH = "CREATE UNIQUE INDEX IF NOT EXISTS votes_match_id ON votes (match_id)"
+# matches waiting for their vote, server side: who was A and B stays here until the vote (an API or MCP client
+# votes with the match id arena_battle gave it); a match older than MATCH_TTL_S can't be voted on any more
+_MATCHES = ("CREATE TABLE IF NOT EXISTS matches (id TEXT PRIMARY KEY, created_at REAL NOT NULL, "
+            "model_a TEXT NOT NULL, model_b TEXT NOT NULL, stats TEXT NOT NULL, owner TEXT)")
+MATCH_TTL_S = 24 * 3600
 
 
 class AlreadyVoted(errors.InvalidInput):
@@ -101,6 +107,7 @@ class ArenaStore:
             if "match_id" not in columns:
                 con.execute("ALTER TABLE votes ADD COLUMN match_id TEXT")
             con.execute(_UNIQUE_MATCH)
+            con.execute(_MATCHES)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -146,6 +153,31 @@ class ArenaStore:
         except sqlite3.Error as exc:
             log.error("arena vote not saved in %s: %s", self.path, exc)
             raise errors.WorkbenchError(f"The vote could not be saved ({type(exc).__name__}). Try again.") from None
+
+    def open_match(self, model_a: str, model_b: str, stats: list[dict], owner: str | None = None) -> str:
+        """Keep a finished match until its vote (older matches are dropped here); ``owner`` is the user who asked
+        for it (None without logins), the only one who can vote on it.
+
+        Returns:
+            The match id: unguessable, the only thing its client learns before voting.
+        """
+        match_id = new_match_id()
+        with closing(self._connect()) as con:
+            con.execute("DELETE FROM matches WHERE created_at < ?", (time.time() - MATCH_TTL_S,))
+            con.execute("INSERT INTO matches (id, created_at, model_a, model_b, stats, owner) "
+                        "VALUES (?, ?, ?, ?, ?, ?)",
+                        (match_id, time.time(), model_a, model_b, json.dumps(stats, default=str), owner))
+        return match_id
+
+    def get_match(self, match_id: str) -> dict | None:
+        """A match waiting for (or given) its vote: {"id", "a", "b", "stats", "owner"}; None if unknown or expired."""
+        if not isinstance(match_id, str) or not 0 < len(match_id) <= MAX_MATCH_ID:
+            return None
+        with closing(self._connect()) as con:
+            row = con.execute("SELECT model_a, model_b, stats, owner FROM matches WHERE id = ? AND created_at >= ?",
+                              (match_id, time.time() - MATCH_TTL_S)).fetchone()
+        return None if row is None else {"id": match_id, "a": row[0], "b": row[1], "stats": json.loads(row[2]),
+                                         "owner": row[3]}
 
     def votes(self) -> list[Vote]:
         """Every vote, oldest first."""

@@ -13,7 +13,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from engines import registry
+from engines import registry, textfiles
 from engines.evals.scoring import METHOD_LABELS
 from engines.evals.stats import Interval, PairedResult, bootstrap_ci, compare_paired
 from engines.evals.store import Result, RunInfo
@@ -179,7 +179,7 @@ def to_csv(results: list[Result], testset: TestSet | None = None) -> str:
     writer = csv.DictWriter(buf, fieldnames=list(EXPORT_COLUMNS), lineterminator="\n")
     writer.writeheader()
     for row in flat_rows(results, testset):
-        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+        writer.writerow({k: "" if v is None else textfiles.csv_cell(v) for k, v in row.items()})
     return buf.getvalue()
 
 

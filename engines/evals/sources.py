@@ -6,14 +6,11 @@ Each reader returns a ``RawTable`` (rows + columns); ``testsets.build_testset`` 
 
 from __future__ import annotations
 
-import csv
-import io
 import itertools
-import json
 import re
 from pathlib import Path
 
-from engines import errors
+from engines import errors, textfiles
 from engines.config import Settings
 from engines.evals.testsets import RawTable, TestSet, build_testset, guess_mapping, max_items
 from engines.localpaths import local_path
@@ -34,8 +31,14 @@ def example_names() -> list[tuple[str, str]]:
 def _columns(rows: list[dict]) -> list[str]:
     seen: dict[str, None] = {}
     for row in rows:
+        if len(row) > textfiles.MAX_COLUMNS:
+            raise errors.InvalidInput(f"A row has {len(row):,} columns; a test set has at most "
+                                      f"{textfiles.MAX_COLUMNS:,}.")
         for key in row:
             seen.setdefault(str(key), None)
+        if len(seen) > textfiles.MAX_COLUMNS:
+            raise errors.InvalidInput(f"The rows have more than {textfiles.MAX_COLUMNS:,} different columns; a test "
+                                      "set needs a few.")
     return list(seen)
 
 
@@ -48,18 +51,18 @@ def parse_jsonl(text: str, name: str) -> list[dict]:
     stripped = text.lstrip("\ufeff").strip()
     if stripped.startswith("["):
         try:
-            data = json.loads(stripped)
+            data = textfiles.loads(stripped)
         except ValueError as exc:
-            raise errors.InvalidInput(f"'{name}' is not valid JSON: {exc}.") from None
+            raise errors.InvalidInput(f"'{name}' is not valid JSON: {getattr(exc, 'msg', exc)}.") from None
         if not all(isinstance(r, dict) for r in data):
             raise errors.InvalidInput(f"'{name}': every element of the JSON array must be an object.")
         return data
     rows = []
-    for n, line in enumerate(stripped.splitlines(), start=1):
+    for n, line in enumerate(textfiles.lines(stripped), start=1):
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
+            row = textfiles.loads(line)
         except ValueError as exc:
             raise errors.InvalidInput(f"'{name}' line {n} is not valid JSON ({exc.msg}).") from None
         if not isinstance(row, dict):
@@ -74,7 +77,7 @@ def parse_csv(text: str, name: str) -> list[dict]:
     Raises:
         InvalidInput: no header, or a row with more cells than the header.
     """
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    reader = textfiles.csv_reader(text.lstrip("\ufeff"), name, errors.InvalidInput)
     if not reader.fieldnames or not any(f and f.strip() for f in reader.fieldnames):
         raise errors.InvalidInput(f"'{name}' has no header line: the first line must name the columns.")
     rows = []
@@ -96,7 +99,8 @@ def read_file(path: str | Path, name: str | None = None) -> RawTable:
         The rows and columns.
 
     Raises:
-        InvalidInput: another extension, a file over 50 MB, not UTF-8, or malformed rows.
+        InvalidInput: another extension, a file over 50 MB, broken UTF-16, or malformed rows. A file that is not
+            UTF-8 is read as UTF-16 (by its BOM) or Windows-1252, and the table's notices say so.
     """
     p = Path(path)
     name = name or p.name
@@ -106,11 +110,15 @@ def read_file(path: str | Path, name: str | None = None) -> RawTable:
     if p.stat().st_size > _MAX_BYTES:
         raise errors.InvalidInput(f"'{name}' is over 50 MB; a test set that large belongs in a dataset folder.")
     try:
-        text = p.read_text(encoding="utf-8")
+        decoded = textfiles.read_text(p)
     except UnicodeDecodeError:
-        raise errors.InvalidInput(f"'{name}' is not UTF-8 text.") from None
+        raise errors.InvalidInput(f"'{name}' is not valid text: save it as UTF-8 (or UTF-16) CSV or JSON Lines.") \
+            from None
+    text = decoded.text
     rows = parse_csv(text, name) if suffix == ".csv" else parse_jsonl(text, name)
-    return RawTable(name=name, source=f"upload: {name}", rows=rows, columns=_columns(rows))
+    notice = decoded.notice(name)
+    return RawTable(name=name, source=f"upload: {name}", rows=rows, columns=_columns(rows),
+                    notices=[notice] if notice else [])
 
 
 def read_example(key: str) -> RawTable:

@@ -115,7 +115,7 @@ def process_token() -> str:
 
 def process_alive(token: str | None) -> bool:
     """Whether the process a run's ``process_token`` names still runs. A run of another host counts as alive (it can't
-    be checked from here); one without a process recorded was started before they were recorded, so it is not running now."""
+    be checked from here); a run without one predates the record, so it is not running now."""
     try:
         host, pid, started = json.loads(token or "")
     except (TypeError, ValueError):

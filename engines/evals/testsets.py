@@ -12,6 +12,7 @@ import json
 import os
 from dataclasses import asdict, dataclass, field
 
+from engines import textfiles
 from engines.errors import InvalidInput
 from engines.evals.scoring import LETTERS
 
@@ -69,6 +70,7 @@ class RawTable:
     source: str
     rows: list[dict]
     columns: list[str]
+    notices: list[str] = field(default_factory=list)  # e.g. the file was not UTF-8: which encoding was used
 
 
 @dataclass
@@ -164,7 +166,7 @@ def _listish(value):
         return list(value)
     if isinstance(value, str) and value.strip().startswith("["):
         try:
-            parsed = json.loads(value)
+            parsed = textfiles.loads(value)
         except ValueError:
             return None
         return parsed if isinstance(parsed, list) else None
@@ -174,11 +176,12 @@ def _listish(value):
 def _check_columns(mapping: dict[str, str], columns: list[str]) -> None:
     for role, column in mapping.items():
         if role not in ROLES:
-            raise InvalidInput(f"Unknown mapping role '{role}': use {', '.join(ROLES)}.")
+            raise InvalidInput(f"Unknown mapping role {textfiles.name_list([role], quote=True)}: use "
+                               f"{', '.join(ROLES)}.")
         for name in (column.split(",") if role == "choices" else [column]):
             if name.strip() not in columns:
-                raise InvalidInput(f"The column '{name.strip()}' mapped to {role} is not in the data. Columns: "
-                                   f"{', '.join(columns) or '(none)'}.")
+                raise InvalidInput(f"The column {textfiles.name_list([name.strip()], quote=True)} mapped to {role} is "
+                                   f"not in the data. Columns: {textfiles.name_list(columns)}.")
 
 
 def _row_kind(row: dict, mapping: dict[str, str], kind: str, where: str) -> str:
@@ -186,7 +189,8 @@ def _row_kind(row: dict, mapping: dict[str, str], kind: str, where: str) -> str:
         raw = _text(_cell(row, mapping["kind"])).strip().lower()
         if raw:
             if raw not in _KIND_ALIASES:
-                raise InvalidInput(f"{where}: kind '{raw}' is not one of {', '.join(KINDS)}.")
+                raise InvalidInput(f"{where}: kind {textfiles.name_list([raw], quote=True)} is not one of "
+                                   f"{', '.join(KINDS)}.")
             return _KIND_ALIASES[raw]
     if kind != "auto":
         return kind
@@ -199,7 +203,7 @@ def _row_kind(row: dict, mapping: dict[str, str], kind: str, where: str) -> str:
 def _need(mapping: dict[str, str], role: str, kind: str, columns: list[str]) -> str:
     if role not in mapping or not mapping[role]:
         raise InvalidInput(f"{KIND_LABELS[kind].capitalize()} items need a column mapped to '{role}' "
-                           f"({ROLE_LABELS[role]}). Columns: {', '.join(columns) or '(none)'}.")
+                           f"({ROLE_LABELS[role]}). Columns: {textfiles.name_list(columns)}.")
     return mapping[role]
 
 
@@ -299,7 +303,7 @@ def build_testset(table: RawTable, mapping: dict[str, str] | None = None, *, kin
     _check_columns(mapping, table.columns)
     if "question" not in mapping:
         raise InvalidInput(f"Map a column to 'question' (the prompt each model answers). Columns: "
-                           f"{', '.join(table.columns) or '(none)'}.")
+                           f"{textfiles.name_list(table.columns)}.")
     items = [_item(row, n, mapping, kind, table.columns) for n, row in enumerate(table.rows, start=1)]
     seen: dict[str, int] = {}
     for n, item in enumerate(items, start=1):

@@ -11,7 +11,6 @@ tokens only.
 from __future__ import annotations
 
 import csv
-import io
 import json
 import os
 import random
@@ -19,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engines import errors, prompts
+from engines import errors, prompts, textfiles
 from engines.config import Settings
 from engines.localpaths import local_path
 
@@ -70,33 +69,37 @@ class Dataset:
 # ----------------------------------------------------------------------------------------------- reading rows
 
 
-def read_file(path: str | Path) -> list[dict]:
-    """Rows of an uploaded JSON Lines, JSON (a list of objects) or CSV file.
+def read_file(path: str | Path, notices: list[str] | None = None) -> list[dict]:
+    """Rows of an uploaded JSON Lines, JSON (a list of objects) or CSV file (UTF-8, UTF-16 or Windows-1252: a file
+    that is not UTF-8 adds a sentence to ``notices`` naming the encoding used).
 
     Raises:
-        DataError: unreadable, not UTF-8, malformed JSON (with the line number), or not objects.
+        DataError: unreadable, broken UTF-16, malformed JSON (with the line number), or not objects.
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        decoded = textfiles.read_text(path)
     except UnicodeDecodeError:
-        raise DataError(f"'{path.name}' is not UTF-8 text: save it as UTF-8 JSON Lines or CSV.") from None
+        raise DataError(f"'{path.name}' is not valid text: save it as UTF-8 JSON Lines or CSV.") from None
     except OSError:
         raise DataError("The uploaded file could not be read (it may have expired): upload it again.") from None
+    text = decoded.text
+    if notices is not None and decoded.notice(path.name):
+        notices.append(decoded.notice(path.name))
     if path.suffix.lower() == ".csv" or (path.suffix.lower() not in (".json", ".jsonl") and _looks_csv(text)):
-        return _read_csv(text)
+        return _read_csv(text, path.name)
     stripped = text.lstrip()
     if stripped.startswith("["):
         try:
-            rows = json.loads(stripped)
+            rows = textfiles.loads(stripped)
         except json.JSONDecodeError as exc:
             raise DataError(f"'{path.name}' is not valid JSON: {exc.msg} (line {exc.lineno}).") from None
     else:
         rows = []
-        for n, line in enumerate(text.splitlines(), 1):
+        for n, line in enumerate(textfiles.lines(text), 1):
             if line.strip():
                 try:
-                    rows.append(json.loads(line))
+                    rows.append(textfiles.loads(line))
                 except json.JSONDecodeError as exc:
                     raise DataError(f"Line {n} of '{path.name}' is not valid JSON ({exc.msg}). JSON Lines needs "
                                     "one object per line.") from None
@@ -108,12 +111,12 @@ def read_file(path: str | Path) -> list[dict]:
 
 def _looks_csv(text: str) -> bool:
     first = text.lstrip().split("\n", 1)[0]
-    return not first.startswith(("{", "[")) and "," in first
+    return not first.startswith(("{", "[")) and ("," in first or "\t" in first)
 
 
-def _read_csv(text: str) -> list[dict]:
+def _read_csv(text: str, name: str) -> list[dict]:
     try:
-        reader = csv.DictReader(io.StringIO(text))
+        reader = textfiles.csv_reader(text, name, DataError)
         return [{k.strip(): v for k, v in row.items() if k is not None} for row in reader]
     except csv.Error as exc:
         raise DataError(f"The CSV file could not be parsed: {exc}.") from None
@@ -241,13 +244,13 @@ def _columns(rows: list[dict]) -> list[str]:
 
 
 def _names(columns: list[str]) -> str:
-    return ", ".join(f"'{c}'" for c in columns[:30]) or "(none)"
+    return textfiles.name_list(columns, quote=True)
 
 
 def _need(columns: list[str], wanted: list[str]) -> None:
     missing = [c for c in wanted if c not in columns]
     if missing:
-        raise DataError(f"The rows have no column {', '.join(repr(m) for m in missing)}. Columns: {_names(columns)}.")
+        raise DataError(f"The rows have no column {_names(missing)}. Columns: {_names(columns)}.")
 
 
 def _blank(value: Any) -> bool:
@@ -279,7 +282,7 @@ def _text(value: Any) -> str:
 
 def _maybe_messages(text: str) -> list | None:
     try:
-        value = json.loads(text)
+        value = textfiles.loads(text)
     except json.JSONDecodeError:
         return None
     return value if isinstance(value, list) else None

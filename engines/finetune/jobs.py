@@ -13,6 +13,8 @@ import re
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ from engines.finetune import runs
 from engines.finetune.spec import Hyper, check_hyper, schedule
 
 ROOT = Path(__file__).resolve().parents[2]
+_SLOT = threading.Lock()  # one start at a time in this process (the file lock covers other processes)
 _SECRETISH = re.compile(r"(^|_)(API_KEY|KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?|AUTH)$", re.IGNORECASE)
 
 
@@ -127,6 +130,36 @@ def preview(prep: Prepared, n: int = 3) -> list[dict]:
 # ----------------------------------------------------------------------------------------------- start
 
 
+def check_training_slot(settings: Settings | None = None) -> None:
+    """Refuse a new training run while ``WORKBENCH_MAX_TRAINING_RUNS`` workers train (live processes are counted,
+    not records: a crashed worker doesn't block).
+
+    Raises:
+        Busy: as many runs as allowed are training; the message names them.
+    """
+    settings = settings or Settings.from_env()
+    limit = settings.max_training_runs
+    busy = runs.training_runs(settings) if limit >= 1 else []
+    if len(busy) >= limit >= 1:
+        names = ", ".join(busy[:3]) + (f" and {len(busy) - 3} more" if len(busy) > 3 else "")
+        what = "A run is training" if len(busy) == 1 else f"{len(busy)} runs are training"
+        raise errors.Busy(f"{what}: {names}. Stop it or wait until it finishes: this app trains {limit} run"
+                          f"{'s' if limit > 1 else ''} at a time (WORKBENCH_MAX_TRAINING_RUNS).")
+
+
+@contextmanager
+def _training_slot(settings: Settings) -> Iterator[None]:
+    """Check the slot and start the worker under one lock, so two Starts at once can't both pass the check."""
+    import fcntl
+
+    root = runs.runs_root(settings)
+    root.mkdir(parents=True, exist_ok=True)
+    with _SLOT, open(root / ".start.lock", "a", encoding="utf-8") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        check_training_slot(settings)
+        yield
+
+
 def start_run(prep: Prepared, settings: Settings | None = None) -> runs.RunView:
     """Write the run folder (spec, data) and start its worker.
 
@@ -137,23 +170,24 @@ def start_run(prep: Prepared, settings: Settings | None = None) -> runs.RunView:
     refuse_zero_gpu(settings)
     ref = prep.facts.ref
     target = _local_base(ref)
-    run_id = runs.new_run_id(ref.display)
-    folder = runs.runs_root(settings) / run_id
-    (folder / "data").mkdir(parents=True)
-    for name, rows in (("train", prep.train), ("heldout", prep.heldout)):
-        (folder / "data" / f"{name}.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
-                                                      encoding="utf-8")
-    steps = prep.steps
-    spec = {"id": run_id, "base": ref.raw, "base_target": target, "base_display": ref.display,
-            "base_hub_id": ref.name if ref.kind == "hub" else None, "architecture": prep.facts.architecture,
-            "params": prep.facts.params, "quantization": prep.quantization, "device": prep.device,
-            "hyper": prep.hyper.to_dict(), "targets": prep.estimate.targets, **steps,
-            "data": {"source": prep.dataset.source, "form": prep.dataset.form, "columns": prep.dataset.columns,
-                     "rows": len(prep.dataset.examples), "train": len(prep.train), "heldout": len(prep.heldout),
-                     "longest": prep.lengths.longest, "too_long": prep.lengths.too_long},
-            "plan": fplan.describe(prep.estimate), "notices": prep.notices}
-    runs.write_json(folder / "run.json", spec)
-    spawn(folder, "train")
+    with _training_slot(settings):  # nothing is written for a refused run
+        run_id = runs.new_run_id(ref.display)
+        folder = runs.runs_root(settings) / run_id
+        (folder / "data").mkdir(parents=True)
+        for name, rows in (("train", prep.train), ("heldout", prep.heldout)):
+            text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+            (folder / "data" / f"{name}.jsonl").write_text(text, encoding="utf-8")
+        steps = prep.steps
+        spec = {"id": run_id, "base": ref.raw, "base_target": target, "base_display": ref.display,
+                "base_hub_id": ref.name if ref.kind == "hub" else None, "architecture": prep.facts.architecture,
+                "params": prep.facts.params, "quantization": prep.quantization, "device": prep.device,
+                "hyper": prep.hyper.to_dict(), "targets": prep.estimate.targets, **steps,
+                "data": {"source": prep.dataset.source, "form": prep.dataset.form, "columns": prep.dataset.columns,
+                         "rows": len(prep.dataset.examples), "train": len(prep.train), "heldout": len(prep.heldout),
+                         "longest": prep.lengths.longest, "too_long": prep.lengths.too_long},
+                "plan": fplan.describe(prep.estimate), "notices": prep.notices}
+        runs.write_json(folder / "run.json", spec)
+        spawn(folder, "train")
     return runs.read_run(run_id, settings)
 
 
@@ -238,8 +272,9 @@ def resume_run(run_id: str, settings: Settings | None = None) -> runs.RunView:
     if view.state == "done":
         raise errors.InvalidInput(f"Run {run_id} has finished: there is nothing to resume. Start a new run to train "
                                   "more.")
-    (view.folder / "stop").unlink(missing_ok=True)
-    spawn(view.folder, "resume")
+    with _training_slot(settings):
+        (view.folder / "stop").unlink(missing_ok=True)
+        spawn(view.folder, "resume")
     return runs.read_run(run_id, settings)
 
 

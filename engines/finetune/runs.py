@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engines import errors
+from engines import errors, textfiles
 from engines.config import Settings
 
 RUN_ID = re.compile(r"^[0-9]{8}-[0-9]{6}-[a-z0-9][a-z0-9._-]{0,47}-[0-9a-f]{4}$")
@@ -79,7 +79,7 @@ def read_jsonl(path: Path) -> list[dict]:
     except OSError:
         return []
     out = []
-    for line in text.splitlines():
+    for line in textfiles.lines(text):  # not splitlines: U+2028 / U+2029 / U+0085 are characters inside a string
         try:
             item = json.loads(line)
         except ValueError:
@@ -129,6 +129,27 @@ def worker_alive(pid: int | None, folder: Path) -> bool:
     except (psutil.Error, OSError, ValueError):  # gone
         return False
     return "engines.finetune.worker" in cmd and str(folder) in cmd
+
+
+def training_runs(settings: Settings | None = None) -> list[str]:
+    """Ids of the runs whose worker is training right now (train or resume), found among the live processes: a
+    crashed worker (its record still says *running*) doesn't count, nor does one that said it is done and is exiting,
+    nor do other data directories' workers."""
+    import psutil
+
+    root = os.path.realpath(runs_root(settings))
+    found: dict[str, None] = {}
+    for proc in psutil.process_iter(["cmdline", "status"]):
+        cmd = proc.info.get("cmdline") or []
+        if proc.info.get("status") == psutil.STATUS_ZOMBIE or "engines.finetune.worker" not in cmd:
+            continue
+        at = cmd.index("engines.finetune.worker")
+        if len(cmd) > at + 2 and cmd[at + 1] in ("train", "resume"):
+            folder = cmd[at + 2]
+            state = (read_json(Path(folder) / "status.json", {}) or {}).get("state", "starting")
+            if os.path.realpath(os.path.dirname(folder)) == root and state in LIVE:  # not one that is exiting
+                found.setdefault(os.path.basename(folder), None)  # forked helpers share the command line: once
+    return list(found)
 
 
 # ----------------------------------------------------------------------------------------------- reading a run

@@ -3,6 +3,7 @@ compute-optimal estimate (Approach 1, Table 3) and fitted loss (Approach 3)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from engines.registry.spec import ModelSpec
@@ -24,6 +25,7 @@ def chinchilla_ratio(spec: ModelSpec) -> float | None:
 
 # The rule of thumb: compute-optimal training uses ~20 tokens per parameter (Hoffmann et al. 2022, rounded).
 CHINCHILLA_TOKENS_PER_PARAM = 20.0
+MAX_COUNT = 1e30  # parameters or tokens: far past any model, and their product stays a finite float
 CHINCHILLA_SOURCE = "https://arxiv.org/abs/2203.15556"
 # The paper's own compute-optimal estimate (Approach 1, its Table 3): N_opt = G · C^a, D_opt = C / (6 · N_opt).
 # The paper reports a = 0.50 and prints the table, not G; a and G are the least-squares fit of log N on log C over
@@ -93,9 +95,12 @@ def chinchilla(params: float | None = None, tokens: float | None = None,
         The filled-in numbers.
 
     Raises:
-        ValueError: nothing positive given, or a negative number.
+        ValueError: nothing positive given, a negative or non-finite number, or N or D outside 1 … ``MAX_COUNT``
+            (the message says which).
     """
     n, d, c = ((float(x) if x else 0.0) for x in (params, tokens, flops))
+    if not all(map(math.isfinite, (n, d, c))):
+        raise ValueError("give finite numbers (not infinity or NaN)")
     if min(n, d, c) < 0 or not (n or d or c):
         raise ValueError("give at least one positive number: parameters, tokens or FLOPs")
     r = CHINCHILLA_TOKENS_PER_PARAM
@@ -114,6 +119,9 @@ def chinchilla(params: float | None = None, tokens: float | None = None,
     else:
         n = d / r
         c = 6 * n * d
+    if not all(math.isfinite(x) and 1 <= x <= MAX_COUNT for x in (n, d)) or not math.isfinite(c):
+        raise ValueError(f"the numbers are out of range: parameters and tokens must come out between 1 and "
+                         f"{MAX_COUNT:.0e} (here N = {n:.3g}, D = {d:.3g}, C = {c:.3g})")
     n_opt = (c / (6 * r)) ** 0.5
     paper_n, paper_d = chinchilla_optimal(c)
     return ChinchillaResult(params=n, tokens=d, flops=c, tokens_per_param=d / n, optimal_tokens_for_params=r * n,

@@ -10,7 +10,7 @@ from engines import errors
 from engines.refs import parse_ref
 from engines.snippets.common import causal_lm_load, client_setup, remote_kind
 
-_PARSE = ("rows = [json.loads(line) for line in text.splitlines() if line.strip().startswith('{')]\n"
+_PARSE = ("rows = [json.loads(line) for line in text.split('\\n') if line.strip().startswith('{')]\n"
           "print(len(rows), 'rows', rows[:3])\n")
 
 

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 
+from engines import textfiles
 from engines.synthetic.fields import Field
 
 
@@ -26,8 +27,8 @@ def to_csv(rows: list[dict], fields: list[Field]) -> str:
     """
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow([f.name for f in fields])
-    for r in rows:
-        writer.writerow([("true" if r.get(f.name) else "false") if f.type == "bool" else r.get(f.name, "")
-                         for f in fields])
+    writer.writerow(textfiles.csv_row(f.name for f in fields))
+    for r in rows:  # text cells that a spreadsheet would run as a formula (=, +, -, @) are neutralized
+        writer.writerow(textfiles.csv_row(("true" if r.get(f.name) else "false") if f.type == "bool"
+                                          else r.get(f.name, "") for f in fields))
     return buf.getvalue()

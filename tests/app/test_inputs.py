@@ -125,3 +125,28 @@ def test_unknown_endpoints_answer_404_with_a_hint(policy_app):
                        ("gradio_api/queue/join", {"data": [], "fn_index": 99_999, "session_hash": "x"})]:
         r = httpx.post(url + path, json=body, timeout=30)
         assert r.status_code == 404 and "/gradio_api/info" in r.text, (path, r.status_code, r.text[:200])
+
+
+def test_file_inputs_refuse_a_path_on_the_server(policy_app, endpoints):
+    """A file input over the API must hold an upload: a server path (absolute, relative, or climbing out of the
+    upload folder) is a clear error, never ``{"error": null}`` nor the file's content."""
+    import tempfile
+
+    url, _ = policy_app
+    paths = ["/etc/hostname", "app.py", f"{tempfile.gettempdir()}/gradio/../../etc/hostname"]
+    checked, problems = 0, []
+    for name, info in endpoints.items():
+        params = info["parameters"]
+        for i, p in enumerate(params):
+            if p["component"] not in FILES:
+                continue
+            for path in paths:
+                data = defaults(params)
+                value = {"path": path, "meta": {"_type": "gradio.FileData"}}
+                data[i] = [value] if "array" in json.dumps(p["type"])[:40] else value
+                event, payload = call(url, name, data)
+                checked += 1
+                message = payload.get("error") if isinstance(payload, dict) else None
+                if event != "error" or not message or "not a path on the server" not in message:
+                    problems.append(f"{name}.{p['parameter_name']} {path}: {event} {str(payload)[:160]}")
+    assert checked >= 7 * len(paths) and not problems, "\n".join(problems)

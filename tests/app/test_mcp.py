@@ -156,3 +156,16 @@ def test_input_errors_are_the_apps_own_messages(mcp_url, tiny):
     assert "upstream" not in text.lower()
     result, text = _call(mcp_url, "next_tokens", {"model": str(tiny["lm-llama"]), "prompt": "Hi", "steps": 10_000})
     assert result.isError and "steps" in text and "upstream" not in text.lower()
+
+
+def test_an_arena_match_is_voted_on_with_the_match_id_it_returned(mcp_url, tiny):
+    """arena_vote takes explicit inputs (choice, match_id): an MCP client, with no browser session, can vote."""
+    pool = [str(tiny["lm-llama"]), str(tiny["lm-qwen2"])]
+    result, text = _call(mcp_url, "arena_battle", {"pool": pool, "prompt": "Hi", "max_new_tokens": 4})
+    assert not result.isError, text
+    ids = re.findall(r"\b[0-9a-f]{32}\b", text)
+    assert len(ids) == 1 and not any(p in text for p in pool), text[:500]  # the names stay hidden
+    result, text = _call(mcp_url, "arena_vote", {"choice": "tie", "match_id": ids[0]})
+    assert not result.isError and "Vote #" in text and all(p in text for p in pool), text[:500]
+    result, text = _call(mcp_url, "arena_vote", {"choice": "a", "match_id": ids[0]})
+    assert result.isError and "already has your vote" in text

@@ -97,17 +97,18 @@ def test_local_paths_stay_inside_the_roots(shared_app, models_dir):
 
 
 def test_an_arena_match_is_voted_on_only_by_its_asker(tmp_path, monkeypatch):
+    from engines import arena
     from tabs import compare
 
     monkeypatch.setenv("WORKBENCH_DATA_DIR", str(tmp_path))
     stats = {"tokens": 1, "tokens_per_s": 1, "ttft_s": 0, "device": "cpu", "quantization": "fp32"}
-    match = {"id": "m1", "a": "openai:x", "b": "openai:y", "voted": False, "ok": True, "owner": "alice",
-             "stats": [stats, stats]}
+    match_id = arena.ArenaStore().open_match("openai:x", "openai:y", [stats, stats], owner="alice")
     with pytest.raises(gr.Error, match="no match to vote on"):
-        compare.arena_vote("a", match, SimpleNamespace(username="bob"))
-    assert not match["voted"]
-    compare.arena_vote("a", match, SimpleNamespace(username="alice"))
-    assert match["voted"]
+        compare.arena_vote("a", match_id, SimpleNamespace(username="bob"))
+    assert arena.ArenaStore().votes() == []
+    out = compare.arena_vote("a", match_id, SimpleNamespace(username="alice"))
+    assert "Vote #1 saved" in out["reveal"]
+    assert len(arena.ArenaStore().votes()) == 1
 
 
 def test_test_set_ids_match_literally(tmp_path):

@@ -124,18 +124,46 @@ def test_facts_table_and_chinchilla(client):
 def test_arena_battle_vote_reveal_and_leaderboard(app_url):
     from gradio_client import Client
 
-    c = Client(app_url, verbose=False)  # its own session: the match lives in session state
+    c = Client(app_url, verbose=False)
     with pytest.raises(AppError, match="no match"):
-        c.predict("a", api_name="/arena_vote")
-    status, a, b, reveal = c.predict([LLAMA, QWEN], "Hello", 8, api_name="/arena_battle")
-    assert a and b and "Vote to reveal" in status and not reveal
-    assert LLAMA not in status and QWEN not in status
-    reveal, board, caption = c.predict("b", api_name="/arena_vote")
+        c.predict("a", "", api_name="/arena_vote")
+    out = c.predict([LLAMA, QWEN], "Hello", 8, api_name="/arena_battle")
+    status, a, b, reveal, match_id = out
+    assert a and b and "Vote to reveal" in status and not reveal and len(match_id) == 32
+    assert not any(name in str(out) for name in (LLAMA, QWEN, "Llama", "Qwen"))  # hidden until the vote
+    other = Client(app_url, verbose=False)  # another session (an MCP tool call has none): the id is enough
+    reveal, board, caption = other.predict("b", match_id, api_name="/arena_vote")
     assert "Vote #" in reveal and LLAMA in reveal and QWEN in reveal
     models = {r[1]: r for r in board["data"]}
     assert {LLAMA, QWEN} <= set(models) and all(r[4] >= 1 for r in models.values())
     assert "vote(s) stored" in caption
     with pytest.raises(AppError, match="already has your vote"):
-        c.predict("a", api_name="/arena_vote")
+        c.predict("a", match_id, api_name="/arena_vote")
+    with pytest.raises(AppError, match="no match"):
+        c.predict("a", "0" * 32, api_name="/arena_vote")
     board2, _ = c.predict(api_name="/arena_leaderboard")
     assert sum(r[4] for r in board2["data"]) >= 2
+
+
+def test_arena_vote_takes_explicit_inputs_over_raw_http(app_url):
+    """Every API client, MCP included, calls arena_vote with (choice, match_id): no session state, no button."""
+    import httpx
+    from gradio_client import Client
+
+    api = Client(app_url, verbose=False).view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert [p["parameter_name"] for p in api["/arena_vote"]["parameters"]] == ["choice", "match_id"]
+    r = httpx.post(f"{app_url}gradio_api/call/arena_vote", json={"data": ["tie", "f" * 32]}, timeout=60)
+    with httpx.stream("GET", f"{app_url}gradio_api/call/arena_vote/{r.json()['event_id']}", timeout=120) as s:
+        text = "".join(s.iter_lines())
+    assert "event: error" in text and "no match to vote on" in text  # a clear answer, not "takes 1 input(s)"
+
+
+def test_the_results_csv_neutralizes_formula_cells():
+    from tabs import compare as compare_tab
+
+    path = compare_tab._csv([{"model": "m", "answer": '=HYPERLINK("http://evil.example")', "tokens": -3},
+                             {"model": "@m", "answer": "-1", "tokens": 2}])
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert rows[0]["answer"] == '\'=HYPERLINK("http://evil.example")' and rows[1]["model"] == "'@m"
+    assert rows[0]["tokens"] == "-3" and rows[1]["answer"] == "-1"

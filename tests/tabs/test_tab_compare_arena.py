@@ -12,16 +12,15 @@ from engines import arena
 from tabs import compare
 
 
-def _match() -> dict:
+def _match() -> str:
     stats = {"tokens": 3, "tokens_per_s": 1.0, "ttft_s": 0.1, "device": "cpu", "quantization": "fp32"}
-    return {"id": arena.new_match_id(), "a": "org/model-a", "b": "org/model-b", "voted": False, "ok": True,
-            "stats": [stats, stats]}
+    return arena.ArenaStore().open_match("org/model-a", "org/model-b", [stats, stats])
 
 
 def test_simultaneous_votes_on_one_match_keep_one(tmp_path, monkeypatch):
     # before the fix: both clicks passed the session-state check and both votes were stored (3/3 tries)
     monkeypatch.setenv("WORKBENCH_ARENA_DB", str(tmp_path / "arena.sqlite3"))
-    match, n = _match(), 8
+    match, n = _match(), 8  # the match id arena_battle returns
     barrier = threading.Barrier(n)
 
     def click(choice: str):

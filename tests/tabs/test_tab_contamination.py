@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import inspect
 import random
+from pathlib import Path
 
 import gradio as gr
 import pytest
@@ -151,3 +152,12 @@ def test_malformed_values_get_clear_errors(env):
             list(panel.contamination_run(set_id, **args))
     with pytest.raises(gr.Error, match="model must be text"):
         list(panel.contamination_paraphrase(set_id, ["a"]))
+
+
+def test_downloads_go_into_the_managed_exports_folder():
+    from engines.evals.contamination.report import Report
+    from tabs.common import exports_root
+    from tabs.evaluate_contamination import _downloads
+
+    files = _downloads(Report(id="r1", model="m", set_name="s", set_hash="h", set_size=0, options={}))
+    assert len(files) == 2 and all(Path(f).resolve().parent.parent == exports_root().resolve() for f in files)

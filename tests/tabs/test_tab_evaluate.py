@@ -201,3 +201,13 @@ def test_pairwise_judging_over_the_api(client, fake_server):
     assert "agreement between the two orders: 100%" in html
     with pytest.raises(AppError, match="Pick a judge model"):
         client.predict(run_id, "openai:tab-good", "openai:tab-meh", "", api_name="/judge_pairwise")
+
+
+def test_get_results_writes_its_downloads_into_the_managed_exports_folder(client):
+    from tabs.common import exports_root
+
+    run(client, load(client)[-1], ["openai:fake-echo"])
+    root = exports_root().resolve()
+    for _ in range(2):  # each call: one folder in the exports folder, which ages out (not one more temp dir each)
+        files = list(tab.get_results("latest"))[-1]["files"]
+        assert files and all(Path(f).resolve().parent.parent == root for f in files), files

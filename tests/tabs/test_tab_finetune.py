@@ -237,3 +237,12 @@ def test_a_resumed_run_shows_its_last_numbers_before_it_logs_again():
     assert "25 / 100" in html
     fresh = replace(run, status={**run.status, "loss": 5.5})  # the worker's own value wins once it logs
     assert ">5.5<" in view.run_html(fresh)
+
+
+def test_start_is_refused_at_once_while_a_run_trains(tiny, data_file, monkeypatch):
+    """The tab refuses before tokenizing anything (the engine checks again, under a lock, when it starts)."""
+    monkeypatch.setattr(ft.runs, "training_runs", lambda settings=None: ["20250101-000000-busy-abcd"])
+    monkeypatch.setattr(tab, "_prepare", lambda *a, **k: pytest.fail("prepared while a run trains"))
+    args = _args(tiny["lm-llama"], data_file, file=str(data_file))
+    with pytest.raises(Exception, match="A run is training: 20250101-000000-busy-abcd. Stop it or wait"):  # noqa: PT011
+        list(tab.finetune_start(**args))

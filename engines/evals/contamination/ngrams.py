@@ -16,7 +16,6 @@ across lines), so a corpus much larger than memory works.
 
 from __future__ import annotations
 
-import json
 import string
 import threading
 from collections import deque
@@ -24,6 +23,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engines import textfiles
 from engines.errors import InvalidInput
 
 DEFAULT_N = 13
@@ -180,24 +180,24 @@ def _json_text(value) -> str:
 def _documents_of(name: str, path: Path) -> Iterator[tuple[str, Iterable[str]]]:
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
-        with open(path, encoding="utf-8", errors="replace") as f:
+        with open(path, encoding=textfiles.stream_encoding(path), errors="replace") as f:
             for n, line in enumerate(f, start=1):
                 if line.strip():
                     try:
-                        record = json.loads(line)
+                        record = textfiles.loads(line)
                     except ValueError:
                         raise InvalidInput(f"{name}, line {n}: not valid JSON (a .jsonl corpus holds one JSON "
                                            "object per line, with a \"text\" field).") from None
                     yield f"{name}:{n}", _json_text(record).splitlines()
     elif suffix == ".json":
         try:
-            data = json.loads(path.read_text(encoding="utf-8", errors="replace"))
-        except ValueError:
-            raise InvalidInput(f"{name}: not valid JSON.") from None
+            data = textfiles.loads(textfiles.read_text(path).text)
+        except ValueError as exc:
+            raise InvalidInput(f"{name}: not valid JSON ({getattr(exc, 'msg', 'broken UTF-16')}).") from None
         for n, record in enumerate(data if isinstance(data, list) else [data], start=1):
             yield f"{name}:{n}", _json_text(record).splitlines()
     else:
-        with open(path, encoding="utf-8", errors="replace") as f:
+        with open(path, encoding=textfiles.stream_encoding(path), errors="replace") as f:
             yield name, f  # streamed line by line
 
 

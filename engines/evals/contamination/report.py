@@ -13,6 +13,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from engines import textfiles
 from engines.config import Settings
 from engines.errors import InvalidInput
 
@@ -141,5 +142,5 @@ def to_csv(report: Report) -> str:
     writer = csv.writer(out)
     writer.writerow(["set", "item", *SIGNALS, "text"])
     for row in report.rows:
-        writer.writerow([row.set, row.id, *(_cell(row.signals.get(k)) for k in SIGNALS), row.text])
+        writer.writerow(textfiles.csv_row([row.set, row.id, *(_cell(row.signals.get(k)) for k in SIGNALS), row.text]))
     return out.getvalue()

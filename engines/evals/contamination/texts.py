@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from engines import textfiles
 from engines.errors import InvalidInput
 from engines.evals.testsets import Item
 
@@ -82,7 +83,7 @@ def parse_lines(text: str | None) -> list[str]:
         The non-empty items, stripped.
     """
     out = []
-    for line in (text or "").splitlines():
+    for line in textfiles.lines(text or ""):
         item = line.strip().replace("\\n", "\n")
         if item.strip():
             out.append(item)

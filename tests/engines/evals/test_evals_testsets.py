@@ -178,3 +178,54 @@ def test_testset_from_synthetic_rows():
     assert ts.items[1].references == ["Santiago"]
     with pytest.raises(InvalidInput, match="no synthetic rows"):
         sources.testset_from_synthetic([], ["question"])
+
+
+# ----------------------------------------------------------------------------------------------- uploads (issue 26)
+
+LINE_SEPARATORS = ["\u2028", "\u2029", "\u0085"]  # characters inside a JSON string, not line ends
+
+
+def test_jsonl_rows_holding_unicode_line_separators_are_kept(tmp_path):
+    rows = [{"question": f"one{sep}two {n}", "answer": f"a{sep}b"} for n, sep in enumerate(LINE_SEPARATORS * 3)]
+    path = tmp_path / "seps.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    raw = read_file(path)
+    assert raw.rows == rows and raw.notices == []
+    assert [i.question for i in build_testset(raw).items] == [r["question"] for r in rows]
+    csv_path = tmp_path / "seps.csv"
+    csv_path.write_text("question,answer\n" + "".join(f"q{sep}x,a{sep}b\n" for sep in LINE_SEPARATORS),
+                        encoding="utf-8")
+    assert [r["question"] for r in read_file(csv_path).rows] == [f"q{sep}x" for sep in LINE_SEPARATORS]
+
+
+def test_excel_unicode_text_and_latin1_csvs_are_read_and_the_encoding_named(tmp_path):
+    utf16 = tmp_path / "excel.csv"  # Excel's "Unicode text": UTF-16 with a BOM, tab-separated
+    utf16.write_bytes("question\tanswer\nWo liegt Köln?\tDeutschland\n".encode("utf-16"))
+    raw = read_file(utf16)
+    assert raw.rows == [{"question": "Wo liegt Köln?", "answer": "Deutschland"}]
+    assert raw.notices == ["'excel.csv' is not UTF-8: it was read as UTF-16."]
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("question,answer\nCafé?,crème\n".encode("cp1252"))
+    raw = read_file(latin)
+    assert raw.rows == [{"question": "Café?", "answer": "crème"}]
+    assert raw.notices == ["'latin.csv' is not UTF-8: it was read as Windows-1252."]
+
+
+def test_deep_json_and_thousands_of_columns_are_short_specific_errors(tmp_path):
+    deep = tmp_path / "deep.jsonl"
+    deep.write_text('{"question": ' + "[" * 50_000 + "]" * 50_000 + "}\n", encoding="utf-8")
+    with pytest.raises(InvalidInput, match="line 1 is not valid JSON \\(nested more than 64 levels deep\\)"):
+        read_file(deep)
+    arr = tmp_path / "deep.json"
+    arr.write_text("[" * 50_000 + "]" * 50_000, encoding="utf-8")
+    with pytest.raises(InvalidInput, match="nested more than 64 levels deep"):
+        read_file(arr)
+    wide = tmp_path / "wide.csv"
+    wide.write_text(",".join(f"c{i}" for i in range(20_000)) + "\n" + ",".join("x" * 20_000) + "\n")
+    with pytest.raises(InvalidInput, match="more than 1,000 columns") as info:
+        read_file(wide)
+    assert len(str(info.value)) < 200
+    many = table([{f"column_{i}": "x" for i in range(900)}])
+    with pytest.raises(InvalidInput, match="Map a column to 'question'") as info:
+        build_testset(many, {"answer": "column_1"})
+    assert len(str(info.value)) < 400 and "and 888 more" in str(info.value)

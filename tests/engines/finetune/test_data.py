@@ -186,3 +186,52 @@ def test_gemma_template_folds_the_system_turn(tiny):
     assert trl_ex["prompt"][0]["content"].startswith("Answer briefly.")
     ids, mask = fdata.tokenize(tok, trl_ex)
     assert sum(mask) > 0
+
+
+# ----------------------------------------------------------------------------------------------- uploads (issue 26)
+
+LINE_SEPARATORS = ["\u2028", "\u2029", "\u0085"]  # characters inside a JSON string, not line ends
+
+
+def _separator_rows(n: int = 8) -> list[dict]:
+    return [{"prompt": f"Say {i}{LINE_SEPARATORS[i % 3]}please", "completion": f"It is{LINE_SEPARATORS[i % 3]}{i}."}
+            for i in range(n)]
+
+
+def test_rows_holding_unicode_line_separators_are_all_read(tmp_path):
+    rows = _separator_rows()
+    path = tmp_path / "seps.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    assert ft.read_file(path) == rows
+    from engines.finetune import runs
+
+    copy = tmp_path / "train.jsonl"  # what start_run writes and the worker reads back
+    copy.write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    assert runs.read_jsonl(copy) == rows
+
+
+def test_utf16_and_windows_1252_files_are_read_and_the_encoding_named(tmp_path):
+    utf16 = tmp_path / "excel.csv"
+    utf16.write_bytes("prompt\tcompletion\nWo liegt Köln?\tIn Deutschland.\n".encode("utf-16"))
+    notices: list[str] = []
+    assert ft.read_file(utf16, notices) == [{"prompt": "Wo liegt Köln?", "completion": "In Deutschland."}]
+    assert notices == ["'excel.csv' is not UTF-8: it was read as UTF-16."]
+    latin = tmp_path / "latin.jsonl"
+    latin.write_bytes('{"prompt": "Café?", "completion": "Crème."}\n'.encode("cp1252"))
+    assert ft.read_file(latin, notices) == [{"prompt": "Café?", "completion": "Crème."}]
+    assert notices[-1] == "'latin.jsonl' is not UTF-8: it was read as Windows-1252."
+
+
+def test_deep_json_and_thousands_of_columns_are_short_specific_errors(tmp_path):
+    deep = tmp_path / "deep.jsonl"
+    deep.write_text('{"prompt": ' + "[" * 50_000 + "]" * 50_000 + "}\n", encoding="utf-8")
+    with pytest.raises(ft.DataError, match="Line 1 .* \\(nested more than 64 levels deep\\)"):
+        ft.read_file(deep)
+    wide = tmp_path / "wide.csv"
+    wide.write_text(",".join(f"c{i}" for i in range(20_000)) + "\n" + ",".join("x" * 20_000) + "\n")
+    with pytest.raises(ft.DataError, match="more than 1,000 columns") as info:
+        ft.read_file(wide)
+    assert len(str(info.value)) < 200
+    with pytest.raises(ft.DataError, match="No column to learn from") as info:
+        ft.examples_from_rows([{f"column_{i}": "x" for i in range(900)}], source="x")
+    assert len(str(info.value)) < 600

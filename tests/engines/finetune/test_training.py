@@ -92,6 +92,18 @@ def test_stop_then_resume_continues_from_the_saved_step_in_the_same_order(tiny, 
     assert resumed.status["train_metrics"]["train_runtime"] > 0
 
 
+def test_rows_holding_unicode_line_separators_all_train(tiny, ft_root, done_run):
+    seps = ["\u2028", "\u2029", "\u0085"]
+    rows = [{"prompt": f"Say {i}{seps[i % 3]}please", "completion": f"It is{seps[i % 3]}{i}."} for i in range(8)]
+    data = ft.examples_from_rows(rows, source="test rows")
+    prep = ft.prepare(str(tiny["lm-llama"]), data, ft.Hyper(**{**tf.HYPER, "max_steps": 2, "batch_size": 2}),
+                      heldout_share=0.25)
+    run = ft.start_run(prep)
+    assert len(runs.read_jsonl(run.folder / "data" / "train.jsonl")) == 6  # what the worker reads
+    done = tf.wait_for(lambda: ft.read_run(run.id), _finished)
+    assert done.state == "done", tf._describe(done)
+
+
 def test_stop_and_resume_refuse_what_they_cannot_do(done_run):
     with pytest.raises(errors.InvalidInput, match="not running"):
         ft.stop_run(done_run.id)
