@@ -102,7 +102,7 @@ class Settings:
     queue_max_size: int = 64
     max_file_size: str = "200mb"
     hub_offline: bool = False
-    remote_timeout_s: float = 60.0
+    remote_timeout_s: float = 180.0  # the whole remote call, streamed answer included
     max_params_b: float | None = None
     sandbox_slots: int = 1  # sandboxed programs running at once, all tabs and Evaluate together
     max_eval_sandbox_s: float = 20_000.0  # an evaluation's worst-case sandbox time (0 = no bound)
@@ -147,7 +147,7 @@ class Settings:
             queue_max_size=max(1, int(_number("WORKBENCH_QUEUE_SIZE", 64))),
             max_file_size=os.environ.get("WORKBENCH_MAX_FILE_SIZE", "200mb"),
             hub_offline=_flag("HF_HUB_OFFLINE", False),
-            remote_timeout_s=_number("WORKBENCH_REMOTE_TIMEOUT_S", 60.0),
+            remote_timeout_s=_number("WORKBENCH_REMOTE_TIMEOUT_S", 180.0),
             max_params_b=_number("WORKBENCH_MAX_PARAMS_B", 10.0 if on_space else 0) or None,
             sandbox_slots=max(1, int(_number("WORKBENCH_SANDBOX_SLOTS", 1))),
             max_eval_sandbox_s=max(0.0, _number("WORKBENCH_MAX_EVAL_SANDBOX_S", 20_000.0)),
