@@ -190,7 +190,9 @@ def _run_updates(run: ft.RunView | None, links: Links | None = None) -> dict:
         return {"panel": view.run_html(None), "timer": gr.Timer(active=False)}
     state, text = view.status_line(run)
     done = run.tuned is not None
-    return {"status": status_html(state, text), "panel": view.run_html(run), "timer": gr.Timer(active=run.live),
+    # the refresh goes on while the worker's process lives, whatever its last word (it stops only once it is gone)
+    following = run.live or run.process_alive
+    return {"status": status_html(state, text), "panel": view.run_html(run), "timer": gr.Timer(active=following),
             "outputs": view.outputs_markdown(run), "code": finetune_code(run.spec) if run.spec.get("hyper") else "",
             "notebook": notebook_file("finetune", f"finetune-{run.id}", nbs.finetune_notebook, run) if done else None,
             "stop": gr.update(interactive=run.live), "resume": gr.update(interactive=run.resumable),

@@ -237,3 +237,28 @@ def test_a_resumed_run_shows_its_last_numbers_before_it_logs_again():
     assert "25 / 100" in html
     fresh = replace(run, status={**run.status, "loss": 5.5})  # the worker's own value wins once it logs
     assert ">5.5<" in view.run_html(fresh)
+
+
+def test_the_refresh_stays_on_while_the_worker_process_lives(ft_dir, tiny, monkeypatch):
+    """Issue 27: right after Start the page read a just-spawned worker as crashed ("ended unexpectedly") and turned
+    the refresh off, frozen at 0/N while the worker trained. It reads "Starting", and the refresh goes on as long as
+    the worker's process lives, whatever its last word; it stops once the process is gone."""
+    from engines.finetune import jobs
+
+    fake = tf.SlowStart()
+    monkeypatch.setattr(jobs.subprocess, "Popen", fake)
+    try:
+        data = tf.write_jsonl(ft_dir.parent / "slow-start.jsonl", tf.rows())
+        updates = list(tab.finetune_start(**_args(tiny["lm-llama"], data, file=str(data))))[-1]
+        run_id = updates["run"]
+        assert updates["timer"].active and "ended unexpectedly" not in updates["status"]
+        assert "Starting" in updates["status"] and "data-state='running'" in updates["status"]
+        for refreshed in (tab.finetune_status(run_id), tab.follow(run_id)):
+            assert refreshed["timer"].active and "ended unexpectedly" not in refreshed["status"]
+        folder = ft.read_run(run_id).folder
+        pid = ft.runs.read_json(folder / "spawn.json")["pid"]
+        ft.runs.write_json(folder / "status.json", {"state": "stopped", "pid": pid, "message": "Stopped at step 3."})
+        assert tab.follow(run_id)["timer"].active  # its last word is written; the process is still exiting
+    finally:
+        fake.kill()
+    assert not tab.follow(run_id)["timer"].active
