@@ -355,7 +355,8 @@ def _heldout(run: ft.RunView) -> dict:
         rows.append({"question": prompt, "answer": completion})
     if not rows:
         raise InvalidInput("This run has no held-out split (held-out share 0): start a run with one to evaluate.")
-    return {"rows": rows, "fields": ["question", "answer"], "name": f"held-out split of {run.id}"}
+    return {"rows": rows, "fields": ["question", "answer"], "name": f"held-out split of {run.id}",
+            "source": "Fine-tune tab: examples held out of training"}
 
 
 # ----------------------------------------------------------------------------------------------- layout

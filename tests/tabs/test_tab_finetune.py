@@ -262,3 +262,19 @@ def test_the_refresh_stays_on_while_the_worker_process_lives(ft_dir, tiny, monke
     finally:
         fake.kill()
     assert not tab.follow(run_id)["timer"].active
+
+
+def test_the_heldout_split_is_labelled_as_the_finetune_runs_not_synthetic(tmp_path, monkeypatch):
+    """Issue 27: Evaluate labelled a run's held-out split "(synthetic data tab)"."""
+    from tabs import evaluate
+
+    monkeypatch.setenv("WORKBENCH_DATA_DIR", str(tmp_path))
+    folder = tmp_path / "run"
+    tf.write_jsonl((folder / "data").mkdir(parents=True) or folder / "data" / "heldout.jsonl", tf.rows(4))
+    run = ft.RunView(id="20260101-000000-tiny-abcd", state="done", spec={}, status={}, folder=folder)
+    payload = tab._heldout(run)
+    *_, last = evaluate.load_test_set("synthetic", synthetic=payload)
+    shown = f"{last['card']} {last['set_status']}"
+    assert "synthetic data tab" not in shown
+    assert "held-out split of 20260101-000000-tiny-abcd" in shown and "Fine-tune tab" in shown
+    assert "4 items loaded from Fine-tune tab: examples held out of training" in last["set_status"]
