@@ -104,7 +104,8 @@ def hyper_inputs(c: dict) -> None:
                                   info="split, data order and adapter init")
             c["grad_checkpointing"] = gr.Checkbox(d.grad_checkpointing, label="Gradient checkpointing",
                                                   info="less memory, ~30% slower")
-        c["why"] = gr.Markdown(elem_id="ft-why")
+        c["why"] = gr.Markdown(view.why_markdown(ft.explain_hyper(d)), elem_id="ft-why")
+        c["suggested"] = gr.State(None)  # what Suggest proposed, with its reasons
 
 
 def outputs(settings: Settings) -> dict:

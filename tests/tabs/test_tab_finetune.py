@@ -278,3 +278,30 @@ def test_the_heldout_split_is_labelled_as_the_finetune_runs_not_synthetic(tmp_pa
     assert "synthetic data tab" not in shown
     assert "held-out split of 20260101-000000-tiny-abcd" in shown and "Fine-tune tab" in shown
     assert "4 items loaded from Fine-tune tab: examples held out of training" in last["set_status"]
+
+
+def test_the_explanation_follows_the_current_values(tiny):
+    """Issue 27: after Suggest, changing rank 8 → 32 and the learning rate 2e-4 → 1e-3 left the explanation
+    describing rank 8 and 2e-4. It is written from the boxes' values, on every change."""
+    out = tab.finetune_defaults(str(tiny["lm-llama"]), None)
+    assert out["rank"] == 8 and out["learning_rate"] == 2e-4 and "rank 8" in out["why"]
+    values = {k: out[k] for k in ft.explain.EXPLAINED}
+    changed = tab.explain_settings(**{**values, "rank": 32, "learning_rate": 1e-3}, suggested=out["suggested"])
+    why = changed["why"]
+    assert "rank 32" in why and "(suggested: 8)" in why and "rank 8:" not in why
+    assert "0.001: high for LoRA" in why and "(suggested: 0.0002)" in why and "2e-4" not in why.split("0.0002")[0]
+    assert "alpha = 2 × rank" not in why and "alpha / rank = 0.5" in why  # alpha 16 on rank 32: no longer 2
+    same = tab.explain_settings(**values, suggested=out["suggested"])["why"]
+    assert same == out["why"]  # back to the suggestion: its own reasons
+    full = tab.explain_settings(**{**values, "method": "full"}, suggested=out["suggested"])["why"]
+    assert "not used: full fine-tuning" in full
+
+
+def test_every_hyperparameter_box_refreshes_the_explanation(ft_dir):
+    demo = _blocks(None)
+    wired = [fn for fn in demo.fns.values() if getattr(fn.fn, "__name__", "") == "explain_settings"]
+    assert len(wired) == 1
+    triggers = [(demo.blocks[block_id], event) for block_id, event in wired[0].targets]
+    assert len(triggers) == len(ft.explain.EXPLAINED) and {e for _, e in triggers} == {"change"}
+    assert {"Method", "LoRA rank", "LoRA alpha", "Learning rate", "Batch size", "Max length"} <= {
+        b.label for b, _ in triggers}
