@@ -131,7 +131,7 @@ def convert_to_cpp(python_code: str, model: str, max_new_tokens: float = 4096):
 
 
 STOPPED = {"memory": "stopped: over the job's memory budget", "processes": "stopped: too many processes",
-           "disk": "stopped: over the scratch-disk budget"}
+           "disk": "stopped: over the scratch-disk budget", "cancelled": "stopped (Stop was pressed)"}
 
 
 def _summary(r: sandbox.RunResult, lang: str) -> str:
@@ -140,7 +140,8 @@ def _summary(r: sandbox.RunResult, lang: str) -> str:
         head = "does not compile" + (" (the compiler stopped at its time limit)" if r.timed_out else "")
         return status_html("failed", f"{head} after {r.compile_s:.2f} s · {r.command}")
     if getattr(r, "stopped", ""):
-        state, what = "failed", STOPPED.get(r.stopped, f"stopped: {r.stopped}")
+        state = "stopped" if r.stopped == "cancelled" else "failed"
+        what = STOPPED.get(r.stopped, f"stopped: {r.stopped}")
     elif r.timed_out:
         state, what = "failed", "killed at the time limit"
     elif r.truncated:
@@ -173,6 +174,19 @@ def _record(r: sandbox.RunResult) -> dict:
             "isolation": r.isolation, "ok": r.ok}
 
 
+def _in_sandbox(status: str, what: str, run, *args, **kwargs):
+    """Run a sandbox job in the background, yielding the elapsed time on ``status``; the job's result is the
+    generator's return value. Closing the generator (Stop cancels the event) kills the program at once: without
+    this, a stopped event left an endless loop running to its time limit, holding the sandbox slot."""
+    job = sandbox.Background(run, *args, **kwargs)
+    try:
+        for elapsed in job.ticks(1.0):
+            yield {status: status_html("running", f"{what} in the sandbox… {elapsed:.0f} s (Stop ends it)")}
+        return job.result()
+    finally:
+        job.cancel()
+
+
 @expensive
 @ui_errors
 def run_python(python_code: str, runs: float = 1, time_limit_s: float = 300):
@@ -186,8 +200,10 @@ def run_python(python_code: str, runs: float = 1, time_limit_s: float = 300):
     Returns:
         The status line, the program's output, and the result as a dict (stdout, seconds, runs_s, ok, ...).
     """
-    r = sandbox.run_python(python_code, limits=_limits(time_limit_s), runs=_runs(runs))
-    return {"status": _summary(r, "Python"), "output": _output(r), "result": _record(r)}
+    limits, n = _limits(time_limit_s), _runs(runs)
+    r = yield from _in_sandbox("status", "Running the Python program", sandbox.run_python, python_code,
+                               limits=limits, runs=n)
+    yield {"status": _summary(r, "Python"), "output": _output(r), "result": _record(r)}
 
 
 @expensive
@@ -207,13 +223,15 @@ def run_cpp(cpp_code: str, runs: float = 5, time_limit_s: float = 60, python_res
     """
     if not (cpp_code or "").strip():
         raise InvalidInput("The C++ is empty: convert first, or paste C++ into the box.")
-    r = sandbox.compile_and_run_cpp(codeconv.cpp_source(cpp_code), limits=_limits(time_limit_s), runs=_runs(runs))
+    limits, n, source = _limits(time_limit_s), _runs(runs), codeconv.cpp_source(cpp_code)
+    r = yield from _in_sandbox("run_status", "Compiling and running", sandbox.compile_and_run_cpp, source,
+                               limits=limits, runs=n)
     record, verdict = _record(r), ""
     if isinstance(python_result, dict) and python_result.get("stdout") is not None and not r.compile_failed:
         verdict = _verdict(r, python_result, record)
     elif not r.compile_failed:
         verdict = "_Run the Python program to check the output and see the speedup._"
-    return {"run_status": _summary(r, "C++"), "verdict": verdict, "output": _output(r), "result": record}
+    yield {"run_status": _summary(r, "C++"), "verdict": verdict, "output": _output(r), "result": record}
 
 
 def _verdict(r: sandbox.RunResult, py: dict, record: dict) -> str:
@@ -319,14 +337,22 @@ def _model_column(title: str, choices: list, default: str, elem: str, python_cod
     on(convert.click, convert_to_cpp, [python_code, model, settings["tokens"]], convert_out,
        api_name="convert_to_cpp" if api else False, status="status", clear=("download", "notebook"),
        running=f"Converting with {title.lower()}…", **GPU_EVENT)
-    on(run.click, run_cpp, [out["cpp"], settings["cpp_runs"], settings["time"], py_json], ran,
+    run_event = on(run.click, run_cpp, [out["cpp"], settings["cpp_runs"], settings["time"], py_json], ran,
        api_name="run_cpp" if api else False, status="run_status", clear=("verdict", "output", "result"),
        running="Compiling and running in the sandbox…", **SANDBOX_EVENT)
     on(fix.click, fix_cpp, [python_code, out["cpp"], model, settings["rounds"]],
        {k: v for k, v in out.items() if k != "notebook"},
        api_name="fix_cpp" if api else False, status="status", clear=("download", "log"),
        running="Compiling…", **GPU_EVENT)
-    return {"model": model, **out}
+    return {"model": model, **out, "run_status": ran["run_status"], "run_event": run_event}
+
+
+def stop_runs(python: str | None, a: str | None, b: str | None):
+    """Stop's own update (its click cancels the running sandbox events, whose programs are then killed): every
+    status line still showing a run in progress says it was stopped."""
+    stopped = status_html("stopped", "Stopped: the program was ended (Stop).")
+    return {name: stopped for name, line in (("python", python), ("a", a), ("b", b))
+            if "data-state='running'" in (line or "")}
 
 
 def build(settings: Settings | None = None, links: Links | None = None) -> None:
@@ -359,6 +385,7 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
                 tokens = gr.Slider(256, 8192, value=4096, step=256, label="Max new tokens")
         with gr.Row():
             run_py = gr.Button("Run Python", elem_id="code-run-python")
+            stop = gr.Button("Stop", variant="stop", elem_id="code-stop")
         py = {"status": gr.HTML(elem_id="code-py-summary"),
               "output": gr.Textbox(label="Python output", lines=3, max_lines=12, interactive=False,
                                    elem_id="code-py-out"),
@@ -368,14 +395,18 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
             col_a = _model_column("Frontier model", FRONTIER, registry.default_for("code_frontier", "cpu"), "a",
                                   python_code, py["result"], knobs)
             custom = settings.allow_custom_models  # ollama: is outside the catalog
-            _model_column("Open-source model", OPEN + ([OLLAMA] if custom else []),
+            col_b = _model_column("Open-source model", OPEN + ([OLLAMA] if custom else []),
                           registry.default_for("code_open", "cpu"), "b", python_code, py["result"], knobs)
         with gr.Accordion("Show code (plain openai / transformers)", open=False):
             snippet_btn = gr.Button("Show code for the frontier model's conversion")
             snippet = gr.Code(language="python", label="Reproduce the conversion", interactive=False)
         on(sample.change, load_sample, [sample], {"python": python_code, "note": note}, api_name="load_sample")
-        on(run_py.click, run_python, [python_code, py_runs, time_limit], py, api_name="run_python", status="status",
-           clear=("output", "result"), running="Running the Python program in the sandbox…", **SANDBOX_EVENT)
+        py_event = on(run_py.click, run_python, [python_code, py_runs, time_limit], py, api_name="run_python",
+                      status="status", clear=("output", "result"),
+                      running="Running the Python program in the sandbox…", **SANDBOX_EVENT)
+        statuses = {"python": py["status"], "a": col_a["run_status"], "b": col_b["run_status"]}
+        on(stop.click, stop_runs, list(statuses.values()), statuses, api_name=False,
+           cancels=[py_event, col_a["run_event"], col_b["run_event"]])
         on(snippet_btn.click, code_snippet, [python_code, col_a["model"]], {"snippet": snippet},
            api_name="code_snippet")
         on(ref_btn.click, reference_cpp, [sample], {k: col_a[k] for k in ("status", "cpp", "download")},

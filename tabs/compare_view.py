@@ -141,11 +141,19 @@ MIN_VOTES_FOR_CI = 5  # below this the bootstrap has too little to resample
 LEADER_COLUMNS = ["rank", "model", "rating", "95% CI", "votes", "wins", "losses", "ties", "both bad", "note"]
 
 
+NOT_DETERMINED = "not determined"
+
+
 def arena_row(rank: int, row: arena.LeaderRow) -> dict:
-    """One leaderboard line: the rating with its 95 % interval (or why there is none yet)."""
-    enough = row.votes >= MIN_VOTES_FOR_CI
-    return {"rank": rank, "model": row.model, "rating": round(row.rating),
-            "95% CI": f"{row.ci_low:.0f} – {row.ci_high:.0f}" if enough else "too few votes",
+    """One leaderboard line: the rating with its 95 % interval, or "not determined" in their place while the votes
+    don't identify it (the number the fit holds finite would read as a confident rating: "2064 (1992–2079)" for a
+    model that won 6 of 6)."""
+    if not row.determined:
+        rating, interval = NOT_DETERMINED, row.note.split(":")[0]  # the reason, beside the rating (no scrolling)
+    else:
+        rating = round(row.rating)
+        interval = f"{row.ci_low:.0f} – {row.ci_high:.0f}" if row.votes >= MIN_VOTES_FOR_CI else "too few votes"
+    return {"rank": rank, "model": row.model, "rating": rating, "95% CI": interval,
             "votes": row.votes, "wins": row.wins, "losses": row.losses, "ties": row.ties, "both bad": row.both_bad,
             "note": row.note}
 
@@ -156,4 +164,6 @@ def arena_caption(described: str) -> str:
             f"(logistic, {arena.SCALE:g} points = {arena.BASE:g}:1 odds, mean {arena.ANCHOR:g}; as LMArena), so "
             "they do not depend on vote order. A tie or \"both bad\" counts half a win each. The interval comes "
             f"from {arena.BOOTSTRAP_ROUNDS} bootstrap resamples of the votes; overlapping intervals mean the order "
-            "is not settled yet.")
+            "is not settled yet. **Not determined**: the votes don't fix that model's rating yet (it won or lost "
+            "every vote, or only beat or only lost to the models it met: its maximum-likelihood rating is "
+            "infinite); the ratings shown are centred on the models the votes do fix.")

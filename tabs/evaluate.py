@@ -67,7 +67,8 @@ def _read(source: str, example, file, dataset, config, split, rows, synthetic) -
         return evals.read_dataset(_blank(dataset) or "", _blank(config), _blank(split), int(rows) if rows else None)
     if source == "synthetic":
         data = synthetic or {}
-        return evals.read_synthetic(data.get("rows") or [], data.get("fields"), data.get("name") or "Synthetic data")
+        return evals.read_synthetic(data.get("rows") or [], data.get("fields"), data.get("name") or "Synthetic data",
+                                    source=data.get("source"))
     raise InvalidInput(f"Unknown source '{source}': use example, upload, dataset or synthetic.")
 
 
@@ -88,7 +89,7 @@ def load_test_set(source: str, example: str | None = None, file=None, dataset: s
         config: dataset configuration (subset) name, if it has several.
         split: dataset split (default: test, else validation, else train).
         rows: how many rows to take from the start of the dataset (0 or empty: as many as allowed).
-        synthetic: rows sent by the Synthetic data tab, {"rows": [...], "fields": [...]}.
+        synthetic: rows sent by another tab, {"rows": [...], "fields": [...], "name"?, "source"?: where from}.
         question_column: column holding the question or task (all mapping columns empty = guess from names).
         answer_column: column holding the reference answer, or the right choice (text, letter or 0-based index).
         choices_column: column holding the list of choices, or several columns joined by commas (A,B,C,D).

@@ -175,7 +175,8 @@ def summary_html(summaries: list[report.ModelSummary]) -> str:
                     f"<td>{latency}</td><td>{s.prompt_tokens:,} / {s.completion_tokens:,}</td><td>{cost}</td></tr>")
     table = (f"<div style='overflow-x:auto'><table class='eval-summary' style='width:100%;font-size:.9em'>{head}"
              f"{''.join(rows)}</table></div>")
-    notes = []
+    warning = report.small_sample_note(summaries)
+    notes = [n for n in report.summary_notes(summaries) if n != warning]
     if any(s.judge_failed for s in summaries):
         notes.append("Items where the judge's reply held no readable score are counted apart and left out of the "
                      "mean (never guessed).")
@@ -183,6 +184,8 @@ def summary_html(summaries: list[report.ModelSummary]) -> str:
         notes.append("Log-likelihood: score = acc; acc_norm divides each choice's log-likelihood by its length in "
                      "characters (lm-evaluation-harness).")
     note = "".join(f"<div style='font-size:.8em;opacity:.8'>{esc(n)}</div>" for n in notes)
+    if warning:
+        note += f"<div class='eval-small-sample' style='color:#b45309;font-weight:600'>⚠ {esc(warning)}</div>"
     return table + note + f"<div class='eval-chart' style='max-width:760px'>{report.chart_svg(summaries)}</div>"
 
 
@@ -263,9 +266,13 @@ def details_html(testset: TestSet, item_id: str, results: list[Result]) -> str:
 def comparison_html(c: report.Comparison, testset: TestSet, disagree_only: bool) -> str:
     """A paired comparison: the test and its numbers, then the items (or only those where the models disagree)."""
     test = "McNemar exact test on pass/fail" if c.result.test == "mcnemar" else "paired bootstrap of the mean gap"
+    warning = c.result.warning
+    text = report.comparison_text(c).replace(f" · ⚠ {warning}", "") if warning else report.comparison_text(c)
+    flag = (f"<div class='eval-small-sample' style='color:#b45309;font-weight:600'>⚠ {esc(warning)}</div>"
+            if warning else "")
     head = (f"<div class='eval-comparison' style='{_CARD}'><b>{esc(short(c.model_a))}</b> (A) vs "
-            f"<b>{esc(short(c.model_b))}</b> (B): {esc(report.comparison_text(c))}<br><small>{test} · "
-            f"{len(c.disagreements())} item(s) where they disagree</small></div>")
+            f"<b>{esc(short(c.model_b))}</b> (B): {esc(text)}<br><small>{test} · "
+            f"{len(c.disagreements())} item(s) where they disagree</small>{flag}</div>")
     rows = c.disagreements() if disagree_only else c.rows
     questions = {i.id: i.question for i in testset.items}
     body = "".join(f"<tr><td>{esc(i)}</td><td>{esc(_clip(questions.get(i, ''), 80))}</td>"

@@ -6,6 +6,8 @@ Adapters only: the work is in ``engines.finetune``; HTML in ``tabs.finetune_view
 
 from __future__ import annotations
 
+import functools
+
 import gradio as gr
 
 from engines import finetune as ft
@@ -92,15 +94,32 @@ def finetune_defaults(model: str, method: str | None = None):
     """
     facts = ft.inspect_model((model or "").strip())
     suggested = ft.defaults(facts, Settings.from_env().device)
-    h = suggested.hyper if _blank(method) in (None, "lora", "qlora") else ft.plan.full_defaults(suggested.hyper)
+    proposed = ft.Hyper.from_dict(suggested.hyper.to_dict())
+    h = proposed if _blank(method) in (None, "lora", "qlora") else ft.plan.full_defaults(proposed)
     if _blank(method) in ("lora", "qlora"):
         h.method = method
+    # the suggestion's reasons hold for the values it chose; the explanation follows the boxes from here on
+    kept = {k: r for k, r in suggested.why.items() if getattr(suggested.hyper, k) == getattr(h, k)}
+    proposal = {"hyper": h.to_dict(), "why": kept}
     return {"method": h.method, "rank": h.rank, "alpha": h.alpha, "dropout": h.dropout,
             "target_modules": ", ".join(h.target_modules), "learning_rate": h.learning_rate, "epochs": h.epochs,
             "batch_size": h.batch_size, "grad_accum": h.grad_accum, "max_length": h.max_length,
-            "grad_checkpointing": h.grad_checkpointing, "why": view.why_markdown(suggested.why),
+            "grad_checkpointing": h.grad_checkpointing, "suggested": proposal,
+            "why": view.why_markdown(ft.explain_hyper(h, proposal)),
             "status": status_html("done", f"Suggested settings for {facts.ref.display} "
                                           f"({facts.params_b:.3g}B parameters, {facts.architecture}).")}
+
+
+def explain_settings(method, rank, alpha, dropout, target_modules, learning_rate, epochs, batch_size, grad_accum,
+                     max_length, grad_checkpointing, suggested=None):
+    """The explanation beside the hyperparameters, from the values in the boxes now (kept as is while a box holds
+    something that isn't a setting yet)."""
+    try:
+        h = _hyper(method, rank, alpha, dropout, target_modules, learning_rate, epochs, batch_size, grad_accum,
+                   max_length, grad_checkpointing, None, None)
+        return {"why": view.why_markdown(ft.explain_hyper(h, suggested))}
+    except (WorkbenchError, TypeError, ValueError):
+        return {"why": gr.update()}
 
 
 # the Args of finetune_check and finetune_start (the same parameters): one copy, formatted into both docstrings
@@ -194,7 +213,9 @@ def _run_updates(run: ft.RunView | None, links: Links | None = None) -> dict:
         return {"panel": view.run_html(None), "timer": gr.Timer(active=False)}
     state, text = view.status_line(run)
     done = run.tuned is not None
-    return {"status": status_html(state, text), "panel": view.run_html(run), "timer": gr.Timer(active=run.live),
+    # the refresh goes on while the worker's process lives, whatever its last word (it stops only once it is gone)
+    following = run.live or run.process_alive
+    return {"status": status_html(state, text), "panel": view.run_html(run), "timer": gr.Timer(active=following),
             "outputs": view.outputs_markdown(run), "code": finetune_code(run.spec) if run.spec.get("hyper") else "",
             "notebook": notebook_file("finetune", f"finetune-{run.id}", nbs.finetune_notebook, run) if done else None,
             "stop": gr.update(interactive=run.live), "resume": gr.update(interactive=run.resumable),
@@ -357,7 +378,8 @@ def _heldout(run: ft.RunView) -> dict:
         rows.append({"question": prompt, "answer": completion})
     if not rows:
         raise InvalidInput("This run has no held-out split (held-out share 0): start a run with one to evaluate.")
-    return {"rows": rows, "fields": ["question", "answer"], "name": f"held-out split of {run.id}"}
+    return {"rows": rows, "fields": ["question", "answer"], "name": f"held-out split of {run.id}",
+            "source": "Fine-tune tab: examples held out of training"}
 
 
 # ----------------------------------------------------------------------------------------------- layout
@@ -395,8 +417,12 @@ def _wire(c: dict, out: dict, links: Links | None) -> None:
                                 "to_compare", "to_evaluate")}
     hyper = {k: c[k] for k in ("method", "rank", "alpha", "dropout", "target_modules", "learning_rate", "epochs",
                                "batch_size", "grad_accum", "max_length", "grad_checkpointing", "why")}
-    on(c["suggest"].click, finetune_defaults, [c["model"], c["method"]], {**hyper, "status": out["status"]},
-       api_name="finetune_defaults", status="status", running="Reading the model's config…")
+    on(c["suggest"].click, finetune_defaults, [c["model"], c["method"]],
+       {**hyper, "suggested": c["suggested"], "status": out["status"]}, api_name="finetune_defaults", status="status",
+       running="Reading the model's config…")
+    shown_hyper = [c[k] for k in ft.explain.EXPLAINED]
+    on(functools.partial(gr.on, [box.change for box in shown_hyper]), explain_settings,
+       [*shown_hyper, c["suggested"]], {"why": c["why"]}, api_name=False, show_progress="hidden")
     on(out["check"].click, finetune_check, inputs, shown, api_name="finetune_check", status="status",
        clear=("preview", "plan"), running="Tokenizing the data…")
     on(out["start"].click, finetune_start, inputs, {**shown, **live, "run": out["run"]}, api_name="finetune_start",

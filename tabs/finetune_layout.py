@@ -78,7 +78,7 @@ def hyper_inputs(c: dict) -> None:
                                     "every weight (needs ~16 bytes per parameter).")
         with gr.Row():
             c["rank"] = gr.Number(d.rank, precision=0, minimum=1, maximum=1024, label="LoRA rank",
-                                  info="adapter width: 8-64; higher learns more, trains more")
+                                  info="adapter width: 8-64; higher learns more, trains more", elem_id="ft-rank")
             c["alpha"] = gr.Number(d.alpha, precision=0, minimum=1, maximum=4096, label="LoRA alpha",
                                    info="update scale; usually 2 × rank")
             c["dropout"] = gr.Number(d.dropout, minimum=0, maximum=0.9, label="LoRA dropout",
@@ -88,7 +88,7 @@ def hyper_inputs(c: dict) -> None:
                                              elem_id="ft-targets")
         with gr.Row():
             c["learning_rate"] = gr.Number(d.learning_rate, minimum=1e-8, maximum=1, label="Learning rate",
-                                           info="2e-4 for LoRA, ~2e-5 for full fine-tuning")
+                                           info="2e-4 for LoRA, ~2e-5 for full fine-tuning", elem_id="ft-lr")
             c["epochs"] = gr.Number(d.epochs, minimum=0.01, maximum=100, label="Epochs",
                                     info="passes over the data: 1-3")
             c["batch_size"] = gr.Number(d.batch_size, precision=0, minimum=1, maximum=1024, label="Batch size",
@@ -104,7 +104,8 @@ def hyper_inputs(c: dict) -> None:
                                   info="split, data order and adapter init")
             c["grad_checkpointing"] = gr.Checkbox(d.grad_checkpointing, label="Gradient checkpointing",
                                                   info="less memory, ~30% slower")
-        c["why"] = gr.Markdown(elem_id="ft-why")
+        c["why"] = gr.Markdown(view.why_markdown(ft.explain_hyper(d)), elem_id="ft-why")
+        c["suggested"] = gr.State(None)  # what Suggest proposed, with its reasons
 
 
 def outputs(settings: Settings) -> dict:

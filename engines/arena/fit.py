@@ -14,6 +14,12 @@ Choices, documented:
 - **ridge**: a tiny L2 penalty (``RIDGE`` on the log-likelihood, in natural-log units) keeps a model that won (or
   lost) every vote finite; the maximum-likelihood rating of such a model is infinite. On ordinary data it moves
   ratings by well under 0.1 points.
+- **determined**: the maximum-likelihood ratings exist only where the "beat" graph (an edge i → j when i won
+  against j at least once, a tie counting both ways) is strongly connected (Zermelo 1929; Ford 1957). The largest
+  strongly connected group of models (the most votes breaking a tie in size) is the one whose ratings the data
+  identify; the ratings are anchored on it (its mean is 1000). Every other model — one that won or lost every vote,
+  only ever beat (or lost to) the group, or never met it — is marked not determined (``LeaderRow.determined``) with
+  the reason: its number is an artefact of the ridge (a model that won 6 of 6 showed "2064 (1992–2079)").
 - **fit**: Newton's method with step halving on the (convex) penalised negative log-likelihood, many bootstrap
   rounds solved together as one batch.
 - **intervals**: each bootstrap round draws as many battles as were cast, with replacement (a multinomial over the
@@ -63,6 +69,8 @@ class LeaderRow:
         wins, losses, ties, both_bad: how those votes went for it.
         note: why the rating is not yet determined by the data ("" when it is): a model that won (or lost) every
             fitted vote has an infinite maximum-likelihood rating; the one shown is held finite by the ridge.
+        determined: whether the data identify the rating (the model is in the main strongly connected group of
+            the comparison graph); when False, show ``note`` instead of ``rating`` and its interval.
     """
 
     model: str
@@ -76,6 +84,7 @@ class LeaderRow:
     both_bad: int = 0
     note: str = ""
     extra: dict = field(default_factory=dict)
+    determined: bool = True
 
 
 @dataclass(frozen=True)
@@ -240,8 +249,15 @@ def leaderboard(votes: list[Vote], *, rounds: int = BOOTSTRAP_ROUNDS, seed: int 
     votes = list(votes)
     if not votes:
         return []
+    main, linked = _main_group(_tally(votes, both_bad))
     ratings = bradley_terry(votes, both_bad=both_bad, ridge=ridge)
     models, samples = bootstrap_ratings(votes, rounds=rounds, seed=seed, both_bad=both_bad, ridge=ridge)
+    if main:  # anchor on the models the data identify, so a runaway undetermined rating doesn't shift them
+        ratings = _reanchor(ratings, main)
+        columns = [models.index(m) for m in main]
+        with np.errstate(invalid="ignore"):
+            shift = np.nanmean(samples[:, columns], axis=1, keepdims=True) - ANCHOR
+        samples = samples - np.nan_to_num(shift)
     rows = {}
     for i, model in enumerate(models):
         column = samples[:, i][~np.isnan(samples[:, i])]
@@ -249,8 +265,42 @@ def leaderboard(votes: list[Vote], *, rounds: int = BOOTSTRAP_ROUNDS, seed: int 
         rows[model] = LeaderRow(model=model, rating=ratings[model], ci_low=float(low), ci_high=float(high))
     _count_outcomes(rows, votes)
     for row in rows.values():
-        row.note = _note(row, both_bad)
+        row.note = _note(row, both_bad, main, linked)
+        row.determined = row.model in main
     return sorted(rows.values(), key=lambda r: (-_finite(r.rating), r.model))
+
+
+def _reanchor(ratings: dict[str, float], main: set[str]) -> dict[str, float]:
+    shift = float(np.mean([ratings[m] for m in main])) - ANCHOR
+    return {m: r - shift for m, r in ratings.items()}
+
+
+def _closure(edges: np.ndarray) -> np.ndarray:
+    """Reachability (``edges`` plus the diagonal, closed transitively by repeated squaring)."""
+    n = len(edges)
+    reach = edges | np.eye(n, dtype=bool)
+    for _ in range(max(1, math.ceil(math.log2(n)))):
+        reach = reach | ((reach.astype(np.int64) @ reach.astype(np.int64)) > 0)
+    return reach
+
+
+def _main_group(tally: _Tally) -> tuple[set[str], set[str]]:
+    """(the models whose ratings the votes identify, the models that met them directly or through others).
+
+    The first is the largest strongly connected group of the "beat" graph (most fitted votes, then names, break a tie
+    in size); both are empty when no group has two models."""
+    n = len(tally.models)
+    if n < 2 or not len(tally.counts):
+        return set(), set()
+    wins = _wins(tally, tally.counts[None, :])[0]
+    reach = _closure(wins > 0)
+    fitted = (wins + wins.T).sum(axis=1)
+    groups = {frozenset(np.flatnonzero(reach[i] & reach[:, i]).tolist()) for i in range(n)}
+    best = max(groups, key=lambda g: (len(g), sum(fitted[i] for i in g), [-i for i in sorted(g)]))
+    if len(best) < 2:
+        return set(), set()
+    met = _closure((wins + wins.T) > 0)[next(iter(best))]
+    return {tally.models[i] for i in best}, {tally.models[i] for i in np.flatnonzero(met)}
 
 
 def _finite(x: float) -> float:
@@ -272,15 +322,22 @@ def _count_outcomes(rows: dict[str, LeaderRow], votes: list[Vote]) -> None:
             a.both_bad, b.both_bad = a.both_bad + 1, b.both_bad + 1
 
 
-def _note(row: LeaderRow, both_bad: str) -> str:
+def _note(row: LeaderRow, both_bad: str, main: set[str], linked: set[str]) -> str:
+    """Why the rating is not determined ("" when it is)."""
+    if row.model in main:
+        return ""
     even = row.ties + (row.both_bad if both_bad == "tie" else 0)
     if row.wins + row.losses + even == 0:
-        return "no fitted votes"
+        return "no fitted votes: rating not determined"
     if row.losses == 0 and even == 0:
-        return "won every vote (rating not determined yet)"
+        return "won every vote: rating not determined yet"
     if row.wins == 0 and even == 0:
-        return "lost every vote (rating not determined yet)"
-    return ""
+        return "lost every vote: rating not determined yet"
+    if not main:
+        return "no model has both won and lost yet: rating not determined yet"
+    if row.model not in linked:
+        return "never compared with the main group of models: rating not determined"
+    return "only beat, or only lost to, the models it met: rating not determined yet"
 
 
 def elo_ratings(votes: Iterable[Vote], *, k: float = ELO_K, base: float = ELO_BASE,

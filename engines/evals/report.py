@@ -15,7 +15,7 @@ from pathlib import Path
 
 from engines import registry, textfiles
 from engines.evals.scoring import METHOD_LABELS
-from engines.evals.stats import Interval, PairedResult, bootstrap_ci, compare_paired
+from engines.evals.stats import MIN_DISCORDANT, Interval, PairedResult, compare_paired, score_interval
 from engines.evals.store import Result, RunInfo
 from engines.evals.testsets import TestSet
 
@@ -73,8 +73,8 @@ def summarize(results: list[Result], models: list[str]) -> list[ModelSummary]:
         out.append(ModelSummary(
             model=model, methods=sorted({r.method for r in mine if r.method}), results=len(mine),
             scored=len(scored), judge_failed=sum(1 for r in mine if r.judge_failed),
-            errors=sum(1 for r in mine if r.error), score=bootstrap_ci(scored),
-            acc_norm=bootstrap_ci(norms) if norms else None,
+            errors=sum(1 for r in mine if r.error), score=score_interval(scored),
+            acc_norm=score_interval(norms) if norms else None,
             latency_mean_s=statistics.fmean(latencies) if latencies else None,
             latency_median_s=statistics.median(latencies) if latencies else None,
             prompt_tokens=p_tok, completion_tokens=c_tok, cost_usd=cost_usd(model, p_tok, c_tok)))
@@ -278,7 +278,8 @@ def markdown_report(run: RunInfo, summaries: list[ModelSummary], chart_file: str
              f"- **Test set** {run.set_name} · {run.set_size} items · sha256 `{run.set_hash}`",
              f"- **Decoding** max new tokens {cfg.get('max_new_tokens')} · temperature {cfg.get('temperature')} · "
              f"free-form scoring {cfg.get('method')} · judge {cfg.get('judge') or '—'}",
-             "", "## Summary", "", summary_table(summaries), "", "## Chart", "",
+             "", "## Summary", "", summary_table(summaries), *[f"\n{n}" for n in summary_notes(summaries)], "",
+             "## Chart", "",
              "```text", text_chart(summaries), "```"]
     if chart_file:
         lines += ["", f"![score per model]({chart_file})"]
@@ -292,11 +293,31 @@ def comparison_text(c: Comparison) -> str:
     r = c.result
     if r.n == 0:
         return "No item was scored for both models."
+    warning = f" · ⚠ {r.warning}" if r.warning else ""
     if r.test == "mcnemar":
         return (f"{r.n} paired items · {_pct(r.mean_a)}% vs {_pct(r.mean_b)}% · only A right: {r.only_a}, only B "
-                f"right: {r.only_b} · McNemar exact p = {r.p_value:.4g}")
+                f"right: {r.only_b} · McNemar exact p = {r.p_value:.4g}{warning}")
     return (f"{r.n} paired items · mean {r.mean_a:.3f} vs {r.mean_b:.3f} · difference {r.diff:+.3f} (95 % CI "
-            f"{r.low:+.3f} to {r.high:+.3f}) · paired bootstrap p ≈ {r.p_value:.3g}")
+            f"{r.low:+.3f} to {r.high:+.3f}) · paired bootstrap p ≈ {r.p_value:.3g}{warning}")
+
+
+def summary_notes(summaries: list[ModelSummary]) -> list[str]:
+    """How the summary's intervals are computed, then ``small_sample_note`` when it applies."""
+    notes = ["95 % intervals: exact (Clopper–Pearson) for pass/fail scores, bootstrap for graded ones."] \
+        if any(s.scored for s in summaries) else []
+    return notes + [n for n in [small_sample_note(summaries)] if n]
+
+
+def small_sample_note(summaries: list[ModelSummary]) -> str:
+    """A warning when the models were scored on too few items for any difference between two of them to be
+    significant (McNemar's exact test needs ``MIN_DISCORDANT`` items on which they disagree), else ""."""
+    scored = [s for s in summaries if s.scored]
+    few = min((s.scored for s in scored), default=0)
+    if len(scored) < 2 or few >= MIN_DISCORDANT:
+        return ""
+    return (f"Only {few} scored item(s): no difference between two models can be significant (McNemar's exact "
+            f"test needs at least {MIN_DISCORDANT} items on which they disagree to reach p < 0.05). Score more items "
+            "before comparing.")
 
 
 def results_json(run: RunInfo, summaries: list[ModelSummary], results: list[Result], testset: TestSet | None) -> dict:

@@ -134,13 +134,16 @@ def read_example(key: str) -> RawTable:
     return RawTable(name=label, source=f"example: {key}", rows=rows, columns=_columns(rows))
 
 
-def read_synthetic(rows: list[dict], fields: list | None = None, name: str = "Synthetic data") -> RawTable:
+def read_synthetic(rows: list[dict], fields: list | None = None, name: str = "Synthetic data",
+                   source: str | None = None) -> RawTable:
     """The Synthetic data tab's rows as a table (columns in the order of its fields).
 
     Args:
         rows: the generated rows (dicts).
         fields: the field list (``engines.synthetic.Field``, dicts with "name", or names).
         name: the set's name.
+        source: where the rows come from, as shown beside the name (default "synthetic data tab"; the Fine-tune
+            tab sends its held-out split through the same path). Clipped to 80 characters.
 
     Raises:
         InvalidInput: no rows.
@@ -150,7 +153,8 @@ def read_synthetic(rows: list[dict], fields: list | None = None, name: str = "Sy
     names = [f if isinstance(f, str) else (f.get("name") if isinstance(f, dict) else getattr(f, "name", None))
              for f in (fields or [])]
     columns = [n for n in names if n] or _columns(rows)
-    return RawTable(name=name, source="synthetic data tab", rows=[dict(r) for r in rows], columns=columns)
+    label = " ".join(str(source or "").split())[:80] or "synthetic data tab"
+    return RawTable(name=name, source=label, rows=[dict(r) for r in rows], columns=columns)
 
 
 def testset_from_synthetic(rows: list[dict], fields: list | None = None, *, mapping: dict[str, str] | None = None,

@@ -1,4 +1,9 @@
-"""The statistics of an evaluation: pass@k, bootstrap intervals, McNemar's exact test, the paired bootstrap.
+"""The statistics of an evaluation: pass@k, score intervals, McNemar's exact test, the paired bootstrap.
+
+A pass/fail score gets the exact Clopper–Pearson interval (the percentile bootstrap collapses at small n: 0 of 10
+gave "0.0 % (0.0–0.0 %)" where the exact interval is 0–31 %); a graded score gets the bootstrap. Below
+``MIN_DISCORDANT`` items on which two models disagree, McNemar's exact test can't reach p < 0.05 whatever they
+are: the comparison says so (``small_sample_warning``).
 
 Pure Python and NumPy (no scipy at run time); seeded, so the same scores give the same interval.
 """
@@ -15,6 +20,10 @@ from engines.errors import InvalidInput
 
 BOOTSTRAP_SAMPLES = 2000
 SEED = 20210707  # fixed: the same scores always give the same interval
+ALPHA = 0.05
+# the fewest discordant pairs with which McNemar's exact test can reach p < 0.05: 2 × 0.5**6 = 0.031 (5: 0.0625)
+MIN_DISCORDANT = next(n for n in range(1, 64) if 2 * 0.5**n < ALPHA)
+SMALL_GRADED = 10  # fewer paired graded items than this: the paired bootstrap's interval is unreliable
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -69,12 +78,107 @@ def mcnemar_p(a: list[bool], b: list[bool]) -> float:
 
 @dataclass
 class Interval:
-    """A mean with its 95 % bootstrap interval."""
+    """A mean with its 95 % interval; ``method``: "exact" (Clopper–Pearson, pass/fail scores) or "bootstrap"."""
 
     mean: float
     low: float
     high: float
     n: int
+    method: str = "bootstrap"
+
+
+def _binom_cdf(k: int, n: int, p: float, log_comb: np.ndarray) -> float:
+    """P(X ≤ k) for X ~ Binomial(n, p), summed in log space (stable for any n)."""
+    if p <= 0.0:
+        return 1.0
+    if p >= 1.0:
+        return 1.0 if k >= n else 0.0
+    i = np.arange(k + 1)
+    terms = log_comb[: k + 1] + i * math.log(p) + (n - i) * math.log1p(-p)
+    top = terms.max()
+    return float(min(1.0, math.exp(top) * np.exp(terms - top).sum()))
+
+
+def clopper_pearson(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """The exact (Clopper–Pearson) interval of a binomial proportion: it covers the true rate at least
+    ``confidence`` of the time, at any n (0 of 10 → 0 to 0.3085).
+
+    Args:
+        k: successes.
+        n: trials (0 gives NaNs).
+        confidence: coverage.
+
+    Returns:
+        (low, high).
+    """
+    if n <= 0:
+        return float("nan"), float("nan")
+    if not 0 <= k <= n:
+        raise InvalidInput(f"An interval needs 0 ≤ successes ≤ trials (got {k} of {n}).")
+    alpha = (1 - confidence) / 2
+    log_comb = np.array([math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) for i in range(n + 1)])
+
+    def solve(target, k_cdf: int, increasing: bool) -> float:
+        lo, hi = 0.0, 1.0
+        for _ in range(100):  # bisection on p: the binomial CDF is monotone in p
+            mid = (lo + hi) / 2
+            value = _binom_cdf(k_cdf, n, mid, log_comb)
+            if (value > target) == increasing:
+                hi = mid
+            else:
+                lo = mid
+        return (lo + hi) / 2
+
+    # low: P(X ≥ k | p) = alpha, i.e. 1 - P(X ≤ k - 1 | p) = alpha; high: P(X ≤ k | p) = alpha
+    low = 0.0 if k == 0 else solve(1 - alpha, k - 1, increasing=False)
+    high = 1.0 if k == n else solve(alpha, k, increasing=False)
+    return low, high
+
+
+def wilson(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """The Wilson score interval of a binomial proportion (0 of 10 → 0 to 0.2775).
+
+    Args:
+        k: successes.
+        n: trials (0 gives NaNs).
+        confidence: coverage (0.95 → z = 1.96).
+    """
+    if n <= 0:
+        return float("nan"), float("nan")
+    z = _z(confidence)
+    phat = k / n
+    centre = (phat + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(phat * (1 - phat) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (0.0 if k == 0 else max(0.0, centre - half)), (1.0 if k == n else min(1.0, centre + half))
+
+
+def _z(confidence: float) -> float:
+    """The two-sided normal quantile (bisection on erf: no scipy)."""
+    target, lo, hi = confidence, 0.0, 10.0
+    for _ in range(100):
+        mid = (lo + hi) / 2
+        if math.erf(mid / math.sqrt(2)) < target:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+def score_interval(scores: list[float], *, confidence: float = 0.95) -> Interval:
+    """The interval of a model's mean score: exact (Clopper–Pearson) for pass/fail scores, else the bootstrap.
+
+    Args:
+        scores: per-item scores (0/1 or graded in [0, 1]).
+        confidence: coverage.
+
+    Returns:
+        Interval(mean, low, high, n, method).
+    """
+    if scores and is_binary(scores):
+        k, n = sum(1 for v in scores if v), len(scores)
+        low, high = clopper_pearson(k, n, confidence)
+        return Interval(k / n, low, high, n, "exact")
+    return bootstrap_ci(scores, confidence=confidence)
 
 
 def bootstrap_ci(scores: list[float], *, confidence: float = 0.95, samples: int = BOOTSTRAP_SAMPLES,
@@ -114,6 +218,33 @@ class PairedResult:
     p_value: float
     only_a: int = 0  # McNemar: items A passed and B failed
     only_b: int = 0
+
+    @property
+    def warning(self) -> str:
+        """Why this comparison can't show a difference, or "" (see ``small_sample_warning``)."""
+        return small_sample_warning(self)
+
+
+def small_sample_warning(r: PairedResult) -> str:
+    """A sentence when the sample is too small for the test to show a difference, else "".
+
+    McNemar's exact test looks only at the items where the two models disagree: with fewer than
+    ``MIN_DISCORDANT`` (6) of them, even all going one way gives p ≥ 0.0625, so no difference can be significant at
+    0.05 (0 % vs 50 % on 2 items said nothing). The paired bootstrap of fewer than ``SMALL_GRADED`` items has too
+    few distinct resamples for its interval to mean much."""
+    if r.n == 0:
+        return ""
+    if r.test == "mcnemar":
+        discordant = r.only_a + r.only_b
+        if discordant < MIN_DISCORDANT:
+            return (f"Too few items to tell these models apart: they disagree on {discordant} of {r.n} item(s), and "
+                    f"McNemar's exact test can't reach p < {ALPHA:g} with fewer than {MIN_DISCORDANT} disagreements "
+                    "(even if all go one way). Score more items before reading a difference into this.")
+        return ""
+    if r.n < SMALL_GRADED:
+        return (f"Only {r.n} paired item(s): the bootstrap interval of the gap is unreliable below {SMALL_GRADED} "
+                "items. Score more items before reading a difference into this.")
+    return ""
 
 
 def is_binary(values: list[float]) -> bool:

@@ -8,6 +8,7 @@ The flow: rows (a file, a Hub or local dataset, the Synthetic data tab) → ``da
 
 from engines.finetune.curves import loss_svg
 from engines.finetune.data import DataError, Dataset, examples_from_rows, from_synthetic, read_file, read_hub
+from engines.finetune.explain import explain as explain_hyper
 from engines.finetune.jobs import (
     Prepared,
     check_training_slot,
@@ -34,7 +35,7 @@ from engines.finetune.spec import METHOD_LABELS, METHODS, Hyper, check_hyper, sc
 
 __all__ = [
     "METHODS", "METHOD_LABELS", "DataError", "Dataset", "Defaults", "Estimate", "Hyper", "ModelFacts", "Prepared",
-    "RunView", "check_hyper", "check_training_slot", "defaults", "estimate", "examples_from_rows",
+    "RunView", "check_hyper", "check_training_slot", "defaults", "estimate", "examples_from_rows", "explain_hyper",
     "from_synthetic", "hub_push_available", "inspect_model", "list_runs", "loss_svg", "merge_run",
     "method_quantization", "model_card", "prepare", "preview", "push_run", "read_file", "read_hub", "read_run",
     "refuse_zero_gpu", "resume_run", "runs_root", "schedule", "start_run", "stop_run", "total_steps",

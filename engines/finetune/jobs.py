@@ -13,6 +13,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -219,26 +220,31 @@ def worker_env() -> dict[str, str]:
 
 
 def spawn(folder: Path, mode: str) -> subprocess.Popen:
-    """Start the worker for ``folder`` in its own session; the state file gets its pid at once."""
-    status = folder / "status.json"
-    status.unlink(missing_ok=True)
+    """Start the worker for ``folder`` in its own session.
+
+    The run reads *starting* from the moment this is called (status.json is replaced, never removed, so a refresh
+    in between sees no gap), and spawn.json records the worker's pid and start time at once: the run stays
+    *starting* until the worker reports, and is *crashed* only once that very process is gone."""
+    spawned = time.time()
+    runs.write_json(folder / "status.json", {"state": "starting", "spawned": spawned,
+                                             "message": "Starting the training process…"})
     with open(folder / "worker.log", "a", encoding="utf-8") as log:
         proc = subprocess.Popen([sys.executable, "-m", "engines.finetune.worker", mode, str(folder)], cwd=ROOT,
                                 env=worker_env(), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)
+    runs.write_json(folder / "spawn.json", {"pid": proc.pid, "created": _create_time(proc.pid), "spawned": spawned})
     threading.Thread(target=proc.wait, daemon=True, name=f"reap-{proc.pid}").start()  # no zombie left behind
-    _write_if_absent(status, {"state": "starting", "pid": proc.pid, "message": "Starting the training process…"})
     return proc
 
 
-def _write_if_absent(path: Path, data: dict) -> None:
-    """Write the first state unless the worker was quicker (it never goes back to *starting*)."""
+def _create_time(pid: int) -> float | None:
+    """The process's start time (with its pid, it names this process even after the pid is reused)."""
+    import psutil
+
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    except FileExistsError:
-        return
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(data, f)
+        return psutil.Process(pid).create_time()
+    except (psutil.Error, OSError):
+        return None
 
 
 # ----------------------------------------------------------------------------------------------- stop / resume

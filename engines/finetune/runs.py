@@ -1,7 +1,8 @@
 """Run folders on disk: the one place the server and the training worker share.
 
 ``<data dir>/finetune/<run id>/`` holds ``run.json`` (what to train, written once by the server), ``status.json``
-(the worker's state, rewritten atomically), ``metrics.jsonl`` (one JSON object per logged step or evaluation),
+(the worker's state, rewritten atomically), ``spawn.json`` (the worker's pid and start time, written by the server
+as it starts one), ``metrics.jsonl`` (one JSON object per logged step or evaluation),
 ``batches.jsonl`` (a fingerprint of each step's batch: the data order), ``data/`` (train and held-out JSON Lines),
 ``checkpoints/`` (the Trainer's, each saved whole then renamed into place), ``adapter/`` and ``merged/`` (outputs),
 ``worker.log``, and a ``stop`` file the server drops to ask the worker to stop. Everything the tab shows is read
@@ -23,6 +24,8 @@ from engines.config import Settings
 
 RUN_ID = re.compile(r"^[0-9]{8}-[0-9]{6}-[a-z0-9][a-z0-9._-]{0,47}-[0-9a-f]{4}$")
 LIVE = ("starting", "running", "stopping")
+# how long a just-spawned run counts as starting while the server has not yet recorded its worker's pid
+SPAWN_GRACE_S = 60.0
 CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 
 
@@ -112,9 +115,12 @@ def checkpoints(folder: Path) -> list[tuple[int, Path]]:
 # ----------------------------------------------------------------------------------------------- liveness
 
 
-def worker_alive(pid: int | None, folder: Path) -> bool:
-    """Whether the worker of ``folder`` runs as ``pid`` (its command line names the folder: a reused pid doesn't
-    count, nor does a zombie)."""
+def worker_alive(pid: int | None, folder: Path, created: float | None = None) -> bool:
+    """Whether the worker of ``folder`` runs as ``pid``: the very process the server started (same pid and start
+    time ``created``), or a process whose command line names the folder (a reused pid doesn't count, nor a zombie).
+
+    The start time matters right after spawning: until the new interpreter's exec completes, its command line reads
+    empty (``/proc/<pid>/cmdline``), and a just-started worker looked dead."""
     if not pid:
         return False
     import psutil
@@ -123,6 +129,8 @@ def worker_alive(pid: int | None, folder: Path) -> bool:
         proc = psutil.Process(int(pid))
         if proc.status() == psutil.STATUS_ZOMBIE:
             return False
+        if created is not None and abs(proc.create_time() - float(created)) < 0.5:
+            return True
         cmd = " ".join(proc.cmdline())
     except psutil.AccessDenied:  # another user's process: it exists, but can't be ours to check
         return False
@@ -149,7 +157,32 @@ def training_runs(settings: Settings | None = None) -> list[str]:
             state = (read_json(Path(folder) / "status.json", {}) or {}).get("state", "starting")
             if os.path.realpath(os.path.dirname(folder)) == root and state in LIVE:  # not one that is exiting
                 found.setdefault(os.path.basename(folder), None)  # forked helpers share the command line: once
+    # a worker spawned this instant can still read an empty command line: spawn.json names it by pid + start time
+    for spawned in Path(root).glob("*/spawn.json"):
+        folder = spawned.parent
+        pid, created = worker_pid(folder)
+        state = (read_json(folder / "status.json", {}) or {}).get("state", "starting")
+        if created is not None and state in LIVE and worker_alive(pid, folder, created):
+            found.setdefault(folder.name, None)
     return list(found)
+
+
+def worker_pid(folder: Path, status: dict | None = None) -> tuple[int | None, float | None]:
+    """(pid, start time) of the run's worker: the pid it reported in status.json, else the one the server recorded
+    in spawn.json when it started this worker (None while the server has not recorded it yet)."""
+    status = read_json(folder / "status.json", {}) if status is None else status
+    spawned = read_json(folder / "spawn.json", {}) or {}
+    pid = status.get("pid")
+    if pid is None and spawned.get("spawned") == status.get("spawned"):
+        pid = spawned.get("pid")
+    created = spawned.get("created") if pid is not None and spawned.get("pid") == pid else None
+    return pid, created
+
+
+def _just_spawned(status: dict) -> bool:
+    """A run the server is starting right now, before it has recorded the worker's pid."""
+    spawned = status.get("spawned")
+    return isinstance(spawned, int | float) and 0 <= time.time() - spawned < SPAWN_GRACE_S
 
 
 # ----------------------------------------------------------------------------------------------- reading a run
@@ -167,6 +200,7 @@ class RunView:
         metrics: train records ({"kind": "train", "step", "loss", ...}) and eval records ({"kind": "eval", ...}).
         checkpoint_step: the step of the last complete checkpoint (0: none).
         message: one sentence about the state.
+        process_alive: the worker process exists (it may still be exiting after its last state).
     """
 
     id: str
@@ -177,6 +211,7 @@ class RunView:
     checkpoint_step: int = 0
     message: str = ""
     folder: Path | None = None
+    process_alive: bool = False
 
     @property
     def live(self) -> bool:
@@ -227,16 +262,25 @@ def read_run(run_id: str, settings: Settings | None = None) -> RunView:
     """
     folder = run_dir(run_id, settings)
     spec = read_json(folder / "run.json", {})
-    status = read_json(folder / "status.json", {}) or {"state": "starting"}
+    status = read_json(folder / "status.json", {}) or {"state": "starting", "spawned": _mtime(folder / "run.json")}
     state = status.get("state", "starting")
     cps = checkpoints(folder)
     message = status.get("message", "")
-    if state in LIVE and not worker_alive(status.get("pid"), folder):
+    pid, created = worker_pid(folder, status)
+    alive = worker_alive(pid, folder, created)
+    if state in LIVE and not alive and not (pid is None and _just_spawned(status)):
         state = "crashed"
         where = f"from step {cps[-1][0]}" if cps else "from the start (no checkpoint was saved yet)"
         message = f"The training process ended unexpectedly (see worker.log). Resume continues {where}."
     return RunView(id=run_id, state=state, spec=spec, status=status, metrics=read_jsonl(folder / "metrics.jsonl"),
-                   checkpoint_step=cps[-1][0] if cps else 0, message=message, folder=folder)
+                   checkpoint_step=cps[-1][0] if cps else 0, message=message, folder=folder, process_alive=alive)
+
+
+def _mtime(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return None
 
 
 def list_runs(settings: Settings | None = None, limit: int = 200) -> list[RunView]:

@@ -17,7 +17,9 @@ Isolation (``isolation()``, strongest first; ``probes.py``):
 
 Budget (``budget_mode()``, ``budget.py``): one memory, process and scratch-disk budget per job — a cgroup v2 group
 where this machine allows one, else rlimits plus a watchdog. Compiling and running have separate limits
-(``Limits.for_compile()``); every timed run starts from a fresh copy of the program (``jobs.py``).
+(``Limits.for_compile()``); every timed run starts from a fresh copy of the program (``jobs.py``). A ``Cancel``
+token set from another thread ends the job at the next tick; ``Background`` runs a job in a thread and sets it when
+its caller goes away (``cancel.py``).
 
 Slots (``slots.py``): every execution, from any tab or from Evaluate, waits for one of ``WORKBENCH_SANDBOX_SLOTS``
 (default 1), first come first served. Output never names the server's paths: the scratch dir shows as /sandbox.
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 from engines.sandbox.budget import MODES as BUDGET_MODES
 from engines.sandbox.budget import budget_mode, describe_budget
+from engines.sandbox.cancel import Background, Cancel
 from engines.sandbox.jobs import compile_and_run_cpp, compile_cpp, run_python
 from engines.sandbox.landlock import landlock_abi
 from engines.sandbox.limits import Limits, RunResult
@@ -38,6 +41,6 @@ from engines.sandbox.syscalls import make_non_dumpable
 
 make_non_dumpable()
 
-__all__ = ["BUDGET_MODES", "MODES", "Compiler", "Limits", "RunResult", "budget_mode", "check_allowed",
-           "compile_and_run_cpp", "compile_cpp", "describe", "describe_budget", "detect_compiler", "isolation",
-           "landlock_abi", "make_non_dumpable", "run_python", "seccomp_program"]
+__all__ = ["BUDGET_MODES", "MODES", "Background", "Cancel", "Compiler", "Limits", "RunResult", "budget_mode",
+           "check_allowed", "compile_and_run_cpp", "compile_cpp", "describe", "describe_budget", "detect_compiler",
+           "isolation", "landlock_abi", "make_non_dumpable", "run_python", "seccomp_program"]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from engines.sandbox import seccomp
 from engines.sandbox.budget import TICK_S, Budget, open_budget
+from engines.sandbox.cancel import Cancel
 from engines.sandbox.commands import INSIDE, ROOT, bwrap_argv, job_env, launcher_argv, limit_argv, privilege_argv
 from engines.sandbox.limits import Limits
 from engines.sandbox.scratch import Job
@@ -39,20 +40,28 @@ def job_argv(job: Job, program: list[str], limits: Limits, seccomp_fd: int | Non
     return prefix + launcher_argv(job.mode, job.scratch) + program
 
 
-def execute(job: Job, program: list[str], limits: Limits) -> Raw:
+def execute(job: Job, program: list[str], limits: Limits, cancel: Cancel | None = None) -> Raw:
     """Run ``program`` in ``job`` under ``limits`` (this phase's: the run's or ``for_compile()``).
 
     Waits for one of the sandbox's slots first (``slots.py``: every tab and Evaluate share them); the wall time
     counts from the start of the program, not the wait.
 
+    Args:
+        cancel: when set (from another thread), the program is ended at the next tick (``stopped`` "cancelled");
+            a job cancelled while it waits for its slot never starts.
+
     Returns:
         Raw output (each stream capped at ``output_kb``), exit code, wall time, and what stopped it.
     """
+    if cancel is not None and cancel.is_set():
+        return Raw(b"", b"", -9, 0.0, False, False, "cancelled")
     with slot():
-        return _execute(job, program, limits)
+        if cancel is not None and cancel.is_set():
+            return Raw(b"", b"", -9, 0.0, False, False, "cancelled")
+        return _execute(job, program, limits, cancel)
 
 
-def _execute(job: Job, program: list[str], limits: Limits) -> Raw:
+def _execute(job: Job, program: list[str], limits: Limits, cancel: Cancel | None) -> Raw:
     budget = open_budget(limits, job)
     try:
         with seccomp.program_fd() if job.mode == "bwrap" else contextlib.nullcontext() as fd:
@@ -61,7 +70,9 @@ def _execute(job: Job, program: list[str], limits: Limits) -> Raw:
             proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                     env=job_env(job.scratch), cwd=job.scratch, start_new_session=True,
                                     pass_fds=() if fd is None else (fd,))
-        raw = _collect(proc, limits, budget, start)
+        if cancel is not None:
+            cancel.pids.append(proc.pid)
+        raw = _collect(proc, limits, _Checks(budget, cancel), start)
     finally:
         stopped = budget.finish()
     raw.stopped = raw.stopped or stopped
@@ -78,7 +89,7 @@ def hide_paths(data: bytes, job: Job) -> bytes:
     return data
 
 
-def _collect(proc: subprocess.Popen, limits: Limits, budget: Budget, start: float) -> Raw:
+def _collect(proc: subprocess.Popen, limits: Limits, budget: _Checks, start: float) -> Raw:
     """Read capped output until the program ends, the time runs out, or the budget says stop; then end it."""
     out, timed_out, truncated, stopped = _pump(proc, limits, budget, start)
     if timed_out or truncated or stopped:
@@ -99,13 +110,25 @@ def _collect(proc: subprocess.Popen, limits: Limits, budget: Budget, start: floa
     return Raw(bytes(out[0]), bytes(out[1]), code, seconds, timed_out, truncated, stopped)
 
 
+class _Checks:
+    """The budget's checks, and the cancel token's: why the job must stop now, or ""."""
+
+    def __init__(self, budget: Budget, cancel: Cancel | None):
+        self.budget, self.cancel = budget, cancel
+
+    def check(self, pid: int) -> str:
+        if self.cancel is not None and self.cancel.is_set():
+            return "cancelled"
+        return self.budget.check(pid)
+
+
 class _Stop(Exception):
     def __init__(self, reason: str):
         super().__init__(reason)
         self.reason = reason
 
 
-def _wait(proc: subprocess.Popen, budget: Budget, deadline: float) -> int:
+def _wait(proc: subprocess.Popen, budget: _Checks, deadline: float) -> int:
     """Wait for the program after its pipes closed, still checking the budget every tick."""
     while True:
         try:
@@ -118,7 +141,7 @@ def _wait(proc: subprocess.Popen, budget: Budget, deadline: float) -> int:
             raise _Stop(reason)
 
 
-def _pump(proc: subprocess.Popen, limits: Limits, budget: Budget,
+def _pump(proc: subprocess.Popen, limits: Limits, budget: _Checks,
           start: float) -> tuple[list[bytearray], bool, bool, str]:
     cap, deadline = limits.output_kb * 1024, start + limits.wall_s
     out = [bytearray(), bytearray()]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from engines import errors
 from engines.sandbox.budget import budget_mode
+from engines.sandbox.cancel import Cancel
 from engines.sandbox.commands import MB, python_for_jobs
 from engines.sandbox.execute import Raw, execute
 from engines.sandbox.limits import Limits, RunResult, check_code, check_limits, stop_message
@@ -28,7 +29,7 @@ def _stderr(raw: Raw, limits: Limits) -> str:
 
 
 def _timed_runs(mode: str, files: dict[str, tuple[bytes, int]], program: list[str], limits: Limits,
-                runs: int) -> RunResult:
+                runs: int, cancel: Cancel | None = None) -> RunResult:
     """Run ``program`` ``runs`` times, each from a fresh scratch dir holding only ``files`` (name → data, mode),
     so nothing a run writes — its own binary overwritten, a cache of answers — reaches the next run's timing."""
     times: list[float] = []
@@ -37,7 +38,7 @@ def _timed_runs(mode: str, files: dict[str, tuple[bytes, int]], program: list[st
         with Scratch(mode) as job:
             for name, (data, file_mode) in files.items():
                 job.write(name, data, file_mode)
-            raw = execute(job, [job.path(arg) if arg in files else arg for arg in program], limits)
+            raw = execute(job, [job.path(arg) if arg in files else arg for arg in program], limits, cancel)
         times.append(raw.seconds)
         if raw.exit_code != 0 or raw.timed_out or raw.truncated or raw.stopped:
             break
@@ -49,7 +50,7 @@ def _timed_runs(mode: str, files: dict[str, tuple[bytes, int]], program: list[st
                      budget=budget_mode())
 
 
-def run_python(code: str, *, limits: Limits | None = None, runs: int = 1) -> RunResult:
+def run_python(code: str, *, limits: Limits | None = None, runs: int = 1, cancel: Cancel | None = None) -> RunResult:
     """Run a Python program in the sandbox (``python -I``, the scratch dir as working directory).
 
     Args:
@@ -57,6 +58,7 @@ def run_python(code: str, *, limits: Limits | None = None, runs: int = 1) -> Run
         limits: resource limits (default ``Limits()``).
         runs: run it this many times and report the median wall time (stops at the first failing run); every
             run starts from a fresh scratch dir holding only ``main.py``.
+        cancel: a token another thread may set to end the program now (``stopped`` "cancelled").
 
     Returns:
         RunResult of the last run, with ``seconds`` = median and ``runs_s`` every run's time.
@@ -72,25 +74,27 @@ def run_python(code: str, *, limits: Limits | None = None, runs: int = 1) -> Run
     if python is None:
         raise errors.Unsupported("No Python interpreter that the sandbox user can run was found.")
     result = _timed_runs(mode, {"main.py": (code.encode("utf-8"), 0o644)}, [python, "-I", "main.py"],
-                         limits, runs)
+                         limits, runs, cancel)
     result.command = f"python -I main.py  ({Path(python).name})"
     return result
 
 
-def compile_cpp(code: str, *, limits: Limits | None = None) -> RunResult:
+def compile_cpp(code: str, *, limits: Limits | None = None, cancel: Cancel | None = None) -> RunResult:
     """Compile a C++ program in the sandbox without running it (used to check a model's answer).
 
     Args:
         code: the C++ source.
         limits: ``compile_s`` (wall and CPU time) and ``compile_memory_mb`` bound the compiler.
+        cancel: a token another thread may set to end the compiler now.
 
     Returns:
         RunResult with ``compile_output``, ``compile_s`` and ``compile_failed``; exit code 0 when it compiled.
     """
-    return _compile_and(code, check_limits(limits, 1), runs=0)
+    return _compile_and(code, check_limits(limits, 1), runs=0, cancel=cancel)
 
 
-def compile_and_run_cpp(code: str, *, limits: Limits | None = None, runs: int = 1) -> RunResult:
+def compile_and_run_cpp(code: str, *, limits: Limits | None = None, runs: int = 1,
+                        cancel: Cancel | None = None) -> RunResult:
     """Compile a C++ program (the command is ``detect_compiler().display``) and run it, both in the sandbox.
 
     Args:
@@ -99,6 +103,7 @@ def compile_and_run_cpp(code: str, *, limits: Limits | None = None, runs: int = 
             ``compile_memory_mb``), the runs get ``wall_s``, ``cpu_s`` and ``memory_mb``.
         runs: run it this many times and report the median wall time; every run gets a fresh copy of the binary
             in a fresh scratch dir.
+        cancel: a token another thread may set to end the compiler or the program now (``stopped`` "cancelled").
 
     Returns:
         RunResult: a compile error is returned (``compile_failed``, exit code 1, ``compile_output``), not raised.
@@ -107,16 +112,16 @@ def compile_and_run_cpp(code: str, *, limits: Limits | None = None, runs: int = 
         InvalidInput: empty code or limits out of range.
         Unsupported: no compiler, or code execution is not allowed here.
     """
-    return _compile_and(code, check_limits(limits, runs), runs=runs)
+    return _compile_and(code, check_limits(limits, runs), runs=runs, cancel=cancel)
 
 
-def _build(job: Job, code: str, limits: Limits) -> tuple[Raw, bytes | None, str]:
+def _build(job: Job, code: str, limits: Limits, cancel: Cancel | None = None) -> tuple[Raw, bytes | None, str]:
     """Compile ``code`` in ``job``; return the compiler's run, the binary (None on failure) and its messages."""
     comp = detect_compiler()
     assert comp is not None
     phase = limits.for_compile()
     job.write("main.cpp", code.encode("utf-8"))
-    build = execute(job, comp.argv(job.path("main.cpp"), job.path("main")), phase)
+    build = execute(job, comp.argv(job.path("main.cpp"), job.path("main")), phase, cancel)
     message = _text(build.stdout + build.stderr)
     if build.timed_out:
         message += f"\n[compiler stopped after {limits.compile_s:g} s]"
@@ -127,20 +132,23 @@ def _build(job: Job, code: str, limits: Limits) -> tuple[Raw, bytes | None, str]
     return build, binary, message
 
 
-def _compile_and(code: str, limits: Limits, runs: int) -> RunResult:
+def _compile_and(code: str, limits: Limits, runs: int, cancel: Cancel | None = None) -> RunResult:
     check_code(code, "C++")
     mode = check_allowed()
     comp = detect_compiler()
     if comp is None:
         raise errors.Unsupported("No C++ compiler found: install g++ (Debian: apt-get install g++) or clang++.")
     with Scratch(mode) as job:
-        build, binary, message = _build(job, code, limits)
-    if binary is None or runs == 0:
-        failed = binary is None
-        return RunResult(stdout="", stderr="", exit_code=1 if failed else 0, seconds=0.0,
+        build, binary, message = _build(job, code, limits, cancel)
+    if cancel is not None and cancel.is_set():  # Stop pressed as the compiler finished: run nothing
+        build.stopped = "cancelled"
+    if binary is None or runs == 0 or build.stopped == "cancelled":
+        failed = binary is None and build.stopped != "cancelled"  # a stopped compile says nothing of the code
+        code = 1 if failed else -9 if build.stopped == "cancelled" else 0
+        return RunResult(stdout="", stderr="", exit_code=code, seconds=0.0,
                          timed_out=build.timed_out, truncated=build.truncated, compile_output=message,
                          compile_s=build.seconds, compile_failed=failed, command=comp.display, isolation=mode,
                          stopped=build.stopped, budget=budget_mode())
-    result = _timed_runs(mode, {"main": (binary, 0o755)}, ["main"], limits, runs)
+    result = _timed_runs(mode, {"main": (binary, 0o755)}, ["main"], limits, runs, cancel)
     result.compile_output, result.compile_s, result.command = message, build.seconds, comp.display
     return result

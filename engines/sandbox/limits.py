@@ -48,6 +48,7 @@ STOPS = {
     "memory": "the job used more than {memory_mb} MB of memory (all its processes and /tmp together)",
     "processes": "the job ran more than {nproc} processes and threads at once",
     "disk": "the job wrote more than {scratch_mb} MB (or too many files) into its scratch dir",
+    "cancelled": "Stop was pressed, so the job was ended",
 }
 
 
@@ -68,8 +69,8 @@ def stop_message(reason: str, limits: Limits) -> str:
 class RunResult:
     """What a job did. ``seconds`` is the run's wall time (the median when ``runs`` > 1), compilation excluded;
     ``exit_code`` is negative for a signal (-9 = killed); a compile error has ``compile_failed`` and exit code 1.
-    ``stopped`` names the budget that stopped the job ("memory", "processes", "disk"; "" = none), ``budget`` how
-    budgets are enforced here (``budget_mode()``)."""
+    ``stopped`` names what stopped the job ("memory", "processes", "disk", "cancelled": the caller's cancel token;
+    "" = none), ``budget`` how budgets are enforced here (``budget_mode()``)."""
 
     stdout: str
     stderr: str

@@ -98,3 +98,35 @@ def _clean(run_id: str | None) -> None:
     if folder.is_dir():
         tf.kill_run(folder)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_the_explanation_follows_the_settings(browser, app_url, tiny):
+    """Issue 27: after Suggest, changing the rank and the learning rate left the explanation describing the
+    suggested rank 8 and 2e-4. Screenshots at 1440 and 390 px (artifacts/screenshots/finetune-why-*.png)."""
+    from playwright.sync_api import expect
+
+    for width in (1440, 390):
+        context = browser.new_context(viewport={"width": 1440, "height": 1400})
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        try:
+            page.goto(app_url)
+            page.get_by_role("tab", name="Fine-tune").click()
+            page.set_viewport_size({"width": width, "height": 1400})
+            model = page.locator("#ft-model input")
+            model.fill(str(tiny["lm-llama"]))
+            model.press("Enter")
+            page.locator("#ft-suggest").click()
+            why = page.locator("#ft-why")
+            expect(page.locator("#ft-status")).to_contain_text("Suggested settings")
+            expect(why).to_contain_text("rank 8:")
+            _number(page, "ft-rank", 32)
+            _number(page, "ft-lr", "0.001")
+            expect(why).to_contain_text("rank 32")
+            expect(why).to_contain_text("(suggested: 8)")
+            expect(why).to_contain_text("0.001: high for LoRA")
+            expect(why).not_to_contain_text("rank 8:")
+            why.scroll_into_view_if_needed()
+            page.screenshot(path=str(SCREENSHOTS / f"finetune-why-{width}.png"), full_page=True)
+        finally:
+            context.close()

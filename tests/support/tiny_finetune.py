@@ -66,9 +66,8 @@ def kill_run(folder: Path) -> None:
     """SIGKILL the worker of one run folder, if it still runs."""
     from engines.finetune import runs
 
-    status = runs.read_json(folder / "status.json", {}) or {}
-    pid = status.get("pid")
-    if pid and runs.worker_alive(pid, folder):
+    pid, created = runs.worker_pid(folder)
+    if pid and runs.worker_alive(pid, folder, created):
         try:
             os.killpg(os.getpgid(int(pid)), signal.SIGKILL)
         except OSError:
@@ -109,3 +108,28 @@ def prepare(model: Path | str, **over):
     data = ft.examples_from_rows(rows(), source="test rows")
     share = over.pop("heldout_share", HELDOUT)
     return ft.prepare(str(model), data, ft.Hyper(**{**HYPER, **over}), heldout_share=share)
+
+
+class SlowStart:
+    """Stands in for ``subprocess.Popen`` in ``engines.finetune.jobs``: the process it starts lives (sleeps) but its
+    command line doesn't name the worker, as a just-spawned worker's reads until its exec completes. ``peek`` runs
+    just before the process starts (a page refresh arriving while the server spawns)."""
+
+    def __init__(self, peek=None):
+        import subprocess
+
+        self.peek, self.seen, self.procs, self.popen = peek, [], [], subprocess.Popen
+
+    def __call__(self, argv, **kwargs):
+        import sys
+
+        if self.peek is not None:
+            self.seen.append(self.peek())
+        proc = self.popen([sys.executable, "-c", "import time; time.sleep(600)"], **kwargs)
+        self.procs.append(proc)
+        return proc
+
+    def kill(self) -> None:
+        for proc in self.procs:
+            proc.kill()
+            proc.wait()

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import tiny_code as tc
 from gradio_client.exceptions import AppError
+from processes import all_gone, sandboxed_python
 
 
 def _convert(client, fake_server, name: str, reply: str):
@@ -83,3 +84,36 @@ def test_bad_input_is_specific(client, api, args, message):
 def test_model_without_code_is_reported(client, fake_server):
     with pytest.raises(AppError, match="prose without any C\\+\\+"):
         _convert(client, fake_server, "tab-prose", tc.REPLY_PROSE_ONLY)
+
+
+# ----------------------------------------------------------------------------------------------- Stop (issue 27)
+
+ENDLESS = "while True:\n    pass\n"
+
+
+def test_stopping_the_python_run_handler_kills_the_program():
+    """The handler in-process: closing its generator (what a cancelled event does) kills the endless loop."""
+    from tabs import code as tab
+
+    gen = tab.run_python(ENDLESS, 1, 300)
+    first = next(gen)
+    assert "data-state='running'" in first["status"]
+    procs = sandboxed_python()
+    gen.close()
+    assert all_gone(procs), [p.pid for p in procs]
+
+
+def test_cancelling_the_run_python_event_kills_the_program(client):
+    """Through the served app: cancelling the event (the Stop button's cancels=) ends the sandboxed process."""
+    job = client.submit(ENDLESS, 1, 300, api_name="/run_python")
+    procs = sandboxed_python()
+    job.cancel()
+    assert all_gone(procs), [p.pid for p in procs]
+
+
+def test_stop_marks_only_running_status_lines():
+    from tabs import code as tab
+    from tabs.common import status_html
+
+    out = tab.stop_runs(status_html("running", "Running…"), status_html("done", "ran"), None)
+    assert set(out) == {"python"} and "data-state='stopped'" in out["python"]

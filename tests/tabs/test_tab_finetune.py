@@ -246,3 +246,71 @@ def test_start_is_refused_at_once_while_a_run_trains(tiny, data_file, monkeypatc
     args = _args(tiny["lm-llama"], data_file, file=str(data_file))
     with pytest.raises(Exception, match="A run is training: 20250101-000000-busy-abcd. Stop it or wait"):  # noqa: PT011
         list(tab.finetune_start(**args))
+
+
+def test_the_refresh_stays_on_while_the_worker_process_lives(ft_dir, tiny, monkeypatch):
+    """Issue 27: right after Start the page read a just-spawned worker as crashed ("ended unexpectedly") and turned
+    the refresh off, frozen at 0/N while the worker trained. It reads "Starting", and the refresh goes on as long as
+    the worker's process lives, whatever its last word; it stops once the process is gone."""
+    from engines.finetune import jobs
+
+    fake = tf.SlowStart()
+    monkeypatch.setattr(jobs.subprocess, "Popen", fake)
+    try:
+        data = tf.write_jsonl(ft_dir.parent / "slow-start.jsonl", tf.rows())
+        updates = list(tab.finetune_start(**_args(tiny["lm-llama"], data, file=str(data))))[-1]
+        run_id = updates["run"]
+        assert updates["timer"].active and "ended unexpectedly" not in updates["status"]
+        assert "Starting" in updates["status"] and "data-state='running'" in updates["status"]
+        for refreshed in (tab.finetune_status(run_id), tab.follow(run_id)):
+            assert refreshed["timer"].active and "ended unexpectedly" not in refreshed["status"]
+        folder = ft.read_run(run_id).folder
+        pid = ft.runs.read_json(folder / "spawn.json")["pid"]
+        ft.runs.write_json(folder / "status.json", {"state": "stopped", "pid": pid, "message": "Stopped at step 3."})
+        assert tab.follow(run_id)["timer"].active  # its last word is written; the process is still exiting
+    finally:
+        fake.kill()
+    assert not tab.follow(run_id)["timer"].active
+
+
+def test_the_heldout_split_is_labelled_as_the_finetune_runs_not_synthetic(tmp_path, monkeypatch):
+    """Issue 27: Evaluate labelled a run's held-out split "(synthetic data tab)"."""
+    from tabs import evaluate
+
+    monkeypatch.setenv("WORKBENCH_DATA_DIR", str(tmp_path))
+    folder = tmp_path / "run"
+    tf.write_jsonl((folder / "data").mkdir(parents=True) or folder / "data" / "heldout.jsonl", tf.rows(4))
+    run = ft.RunView(id="20260101-000000-tiny-abcd", state="done", spec={}, status={}, folder=folder)
+    payload = tab._heldout(run)
+    *_, last = evaluate.load_test_set("synthetic", synthetic=payload)
+    shown = f"{last['card']} {last['set_status']}"
+    assert "synthetic data tab" not in shown
+    assert "held-out split of 20260101-000000-tiny-abcd" in shown and "Fine-tune tab" in shown
+    assert "4 items loaded from Fine-tune tab: examples held out of training" in last["set_status"]
+
+
+def test_the_explanation_follows_the_current_values(tiny):
+    """Issue 27: after Suggest, changing rank 8 → 32 and the learning rate 2e-4 → 1e-3 left the explanation
+    describing rank 8 and 2e-4. It is written from the boxes' values, on every change."""
+    out = tab.finetune_defaults(str(tiny["lm-llama"]), None)
+    assert out["rank"] == 8 and out["learning_rate"] == 2e-4 and "rank 8" in out["why"]
+    values = {k: out[k] for k in ft.explain.EXPLAINED}
+    changed = tab.explain_settings(**{**values, "rank": 32, "learning_rate": 1e-3}, suggested=out["suggested"])
+    why = changed["why"]
+    assert "rank 32" in why and "(suggested: 8)" in why and "rank 8:" not in why
+    assert "0.001: high for LoRA" in why and "(suggested: 0.0002)" in why and "2e-4" not in why.split("0.0002")[0]
+    assert "alpha = 2 × rank" not in why and "alpha / rank = 0.5" in why  # alpha 16 on rank 32: no longer 2
+    same = tab.explain_settings(**values, suggested=out["suggested"])["why"]
+    assert same == out["why"]  # back to the suggestion: its own reasons
+    full = tab.explain_settings(**{**values, "method": "full"}, suggested=out["suggested"])["why"]
+    assert "not used: full fine-tuning" in full
+
+
+def test_every_hyperparameter_box_refreshes_the_explanation(ft_dir):
+    demo = _blocks(None)
+    wired = [fn for fn in demo.fns.values() if getattr(fn.fn, "__name__", "") == "explain_settings"]
+    assert len(wired) == 1
+    triggers = [(demo.blocks[block_id], event) for block_id, event in wired[0].targets]
+    assert len(triggers) == len(ft.explain.EXPLAINED) and {e for _, e in triggers} == {"change"}
+    assert {"Method", "LoRA rank", "LoRA alpha", "Learning rate", "Batch size", "Max length"} <= {
+        b.label for b, _ in triggers}

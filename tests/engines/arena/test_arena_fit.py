@@ -196,3 +196,53 @@ def test_elo_matches_hand_computed_case():
     r3 = arena.elo_ratings(votes)
     assert r3["A"] == pytest.approx(1027.7471, abs=1e-3) and r3["B"] == pytest.approx(972.2529, abs=1e-3)
     assert sum(r3.values()) == pytest.approx(2000)  # Elo is zero-sum
+
+
+# ----------------------------------------------------------------------------------------------- not determined
+
+
+def test_a_model_that_won_all_six_votes_is_not_determined():
+    """Issue 27: a model that won all 6 of its votes showed "2064 (1992–2079)", a confident interval for a rating
+    the data can't fix (its maximum-likelihood rating is infinite)."""
+    from tabs import compare_view as view
+
+    votes = [arena.Vote("champ", "x", "a")] * 3 + [arena.Vote("y", "champ", "b")] * 3
+    votes += [arena.Vote("x", "y", "a")] * 5 + [arena.Vote("x", "y", "b")] * 4
+    board = {r.model: r for r in arena.leaderboard(votes, rounds=200)}
+    champ = board["champ"]
+    assert (champ.votes, champ.wins, champ.losses) == (6, 6, 0)
+    assert not champ.determined and "won every vote" in champ.note and "not determined" in champ.note
+    assert board["x"].determined and board["y"].determined and board["x"].note == board["y"].note == ""
+    # the ratings shown are centred on the models the votes identify, whatever the runaway one does
+    assert (board["x"].rating + board["y"].rating) / 2 == pytest.approx(1000, abs=1e-6)
+    shown = view.arena_row(1, champ)
+    assert shown["rating"] == "not determined" and shown["95% CI"] == "won every vote"
+    assert not any(ch.isdigit() for ch in f"{shown['rating']} {shown['95% CI']}")
+    fixed = view.arena_row(2, board["x"])
+    assert isinstance(fixed["rating"], int) and "–" in fixed["95% CI"]
+
+
+def test_two_models_with_one_sided_votes_are_both_not_determined():
+    board = arena.leaderboard([arena.Vote("p", "q", "a")] * 6, rounds=50)
+    assert [r.determined for r in board] == [False, False]
+    assert "won every vote" in board[0].note and "lost every vote" in board[1].note
+
+
+def test_beating_everyone_met_or_never_meeting_the_group_is_not_determined():
+    votes = [arena.Vote("a", "b", "a")] * 3 + [arena.Vote("b", "a", "a")] * 2  # a and b: both ways
+    votes += [arena.Vote("top", "a", "a")] * 2 + [arena.Vote("top", "c", "tie")] + [arena.Vote("c", "b", "a")] * 2
+    votes += [arena.Vote("island-1", "island-2", "a"), arena.Vote("island-2", "island-1", "a")]
+    board = {r.model: r for r in arena.leaderboard(votes, rounds=50)}
+    assert {m for m, r in board.items() if r.determined} == {"a", "b"}
+    # top and c tied each other, and together only ever beat a and b: a group of their own above the main one
+    assert "only beat, or only lost to" in board["top"].note and "only beat, or only lost to" in board["c"].note
+    assert "never compared with the main group" in board["island-1"].note
+
+
+def test_connected_votes_are_all_determined_and_unchanged():
+    votes = simulate(3, n=200)
+    board = arena.leaderboard(votes, rounds=50)
+    assert all(r.determined and r.note == "" for r in board)
+    fitted = arena.bradley_terry(votes)
+    for row in board:
+        assert row.rating == pytest.approx(fitted[row.model], abs=1e-6)
