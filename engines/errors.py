@@ -86,3 +86,9 @@ class Unsupported(WorkbenchError):
     """The request needs something this model or this hardware does not offer."""
 
     title = "Not supported"
+
+
+class NotAChatModel(Unsupported):
+    """A model without a causal-LM / chat head (a speech, embedding or classifier model) given to a chat path."""
+
+    title = "Not a chat model"

@@ -7,6 +7,7 @@ import csv
 import pytest
 import tiny_compare  # noqa: F401  (arena votes of the session app go to a temp file)
 from gradio_client.exceptions import AppError
+from tiny_nonchat import EMBEDDER_NAME, nonchat  # noqa: F401  (fixture)
 
 LLAMA = "meta-llama/Llama-3.1-8B-Instruct"  # tiny stand-ins through the models dir
 QWEN = "Qwen/Qwen2-7B-Instruct"
@@ -73,6 +74,20 @@ def test_same_model_two_quantizations_falls_back_visibly_on_cpu(client):
     assert [r[2] for r in table["data"]] == ["fp32 · CPU", "fp32 · CPU"]  # what ran, not what was asked
     assert "@ fp32 · CPU (asked 4bit)" in headers[0] and "needs a CUDA GPU" in metrics[0]
     assert "@ 4bit" not in status  # the fastest is named by what ran
+
+
+def test_compare_refuses_models_that_cannot_chat(client, nonchat):  # noqa: F811
+    # issue 27 item 2: an embedder and Whisper were "compared" (word salad, "Done 2 of 2", one crowned fastest)
+    result = client.predict([LLAMA, str(nonchat["embedder"]), str(nonchat["whisper"])], "", "Hello", 8, 0.0,
+                            "auto", True, api_name="/compare")
+    status, headers, texts, metrics, tps, _, table, _, _ = _parts(result)
+    assert [r[1] for r in table["data"]] == ["done", "error", "error"]
+    assert "Not a chat model" in metrics[1] and "sentence embedder" in metrics[1] and texts[1] == ""
+    assert "speech-recognition model" in metrics[2] and texts[2] == ""
+    assert "1 of 3 finished" in status and "2 failed" in status and "Fastest" not in status
+    assert {d[0] for d in tps["data"]} == {"1. Llama 3.1 8B Instruct"}
+    # issue 27 item 7: named by what the folder holds (its config's _name_or_path), never "model" or a path
+    assert EMBEDDER_NAME in headers[1] and "/root" not in headers[1] + metrics[1] + status
 
 
 @pytest.mark.parametrize(("models", "prompt", "message"), [
