@@ -108,8 +108,8 @@ def run_status(cols: list[arena.ColumnState], final: bool, device: str, sequenti
     done = sum(c.finished for c in cols)
     # one at a time, each column's clock starts at its turn: the run took their sum
     elapsed = sum(c.elapsed_s for c in cols) if sequential else max((c.elapsed_s for c in cols), default=0.0)
+    how = "one at a time" if sequential else "at the same time"
     if not final:
-        how = "one at a time" if sequential else "at the same time"
         return status_html("running", f"{len(cols)} model(s) on {device}, {how}: {done} of {len(cols)} finished "
                                       f"· {elapsed:.1f} s")
     ok = [c for c in cols if c.stats is not None]
@@ -120,7 +120,7 @@ def run_status(cols: list[arena.ColumnState], final: bool, device: str, sequenti
         why = reasons[0] if len(reasons) == 1 else "; ".join(f"{short_name(c.model)}: {c.error}" for c in failed)
         return status_html("failed", f"No model finished ({len(cols)} tried, {elapsed:.1f} s). {why}")
     state = "stopped" if stopped else ("warning" if failed else "done")
-    text = f"{len(ok)} of {len(cols)} finished in {elapsed:.1f} s on {device}"
+    text = f"{len(ok)} of {len(cols)} finished in {elapsed:.1f} s on {device}" + (f", {how}" if len(cols) > 1 else "")
     text += f"; {stopped} stopped (their text so far stays)" if stopped else ""
     text += f"; {len(failed)} failed (see its column)" if failed else ""
     text += "."

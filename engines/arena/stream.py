@@ -209,7 +209,7 @@ def stream_compare(entries: list[Entry], messages: list[dict], *, max_new_tokens
         if fit is not None and not fit.fits:
             col.status, col.error, col.error_title = "refused", fit.message, errors.OutOfMemory.title
         else:
-            col.status = "loading"
+            col.status = "waiting" if sequential and runnable else "loading"
             runnable.append(col)
     yield _snapshot(cols)
     start = time.perf_counter()
@@ -223,8 +223,6 @@ def stream_compare(entries: list[Entry], messages: list[dict], *, max_new_tokens
     stop = stop or threading.Event()
     if sequential:
         factories = _one_at_a_time(factories, stop)
-        for col in runnable[1:]:
-            col.status = "waiting"
     yield from _run_columns(cols, runnable, factories, stop, min_interval_s, start)
 
 

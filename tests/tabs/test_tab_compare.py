@@ -90,6 +90,41 @@ def test_compare_refuses_models_that_cannot_chat(client, nonchat):  # noqa: F811
     assert EMBEDDER_NAME in headers[1] and "/root" not in headers[1] + metrics[1] + status
 
 
+def _finished(index: int, tps: float, ttft: float, device: str = "cpu"):
+    from engines import arena
+    from engines.chat import GenerationStats
+
+    stats = GenerationStats(load_s=0.0, ttft_s=ttft, tokens=64, tokens_per_s=tps, total_s=1.0, device=device,
+                            quantization="fp32" if device != "remote" else "n/a")
+    return arena.ColumnState(index=index, model=f"org/m{index}", label=f"org/m{index}", quantization="auto",
+                             status="done", stats=stats)
+
+
+def test_no_fastest_inside_the_noise_or_under_contention():
+    # issue 27 item 4: "Fastest" was named on 2.11 vs 2.05 tokens/s, measured while the columns shared the CPU
+    from tabs import compare_view as view
+
+    close = [_finished(0, 2.11, 0.50), _finished(1, 2.05, 0.52)]
+    concurrent = view.run_status(close, True, "CPU")
+    assert "Fastest" not in concurrent and "same time" in concurrent and "one at a time" in concurrent
+    alone = view.run_status(close, True, "CPU", sequential=True)
+    assert "Fastest: no clear winner" in alone and "within 15 %" in alone and "<b>m0" not in alone
+    clear = view.run_status([_finished(0, 3.0, 0.2), _finished(1, 2.0, 0.5)], True, "CPU", sequential=True)
+    assert "Fastest: <b>org/m0 @ fp32 · CPU</b> (3.0 tokens/s, 50 % ahead" in clear
+    remote = view.run_status([_finished(0, 30.0, 0.2, "remote"), _finished(1, 20.0, 0.5, "remote")], True, "CPU")
+    assert "Fastest: <b>org/m0" in remote  # API columns don't share this machine
+    assert "Fastest" not in view.run_status([_finished(0, 3.0, 0.2)], True, "CPU")  # one column: nothing to rank
+
+
+def test_compare_says_columns_shared_the_machine_and_runs_one_at_a_time(client):
+    status = _parts(client.predict([LLAMA, QWEN], "", "Hi", 6, 0.0, "auto", True, False, api_name="/compare"))[0]
+    assert "at the same time" in status and "No fastest is named" in status
+    status, *_, table, _, _ = _parts(client.predict([LLAMA, QWEN], "", "Hi", 6, 0.0, "auto", True, True,
+                                                    api_name="/compare"))
+    assert "one at a time" in status and [r[1] for r in table["data"]] == ["done", "done"]
+    assert "No fastest is named" not in status
+
+
 @pytest.mark.parametrize(("models", "prompt", "message"), [
     ([], "hi", "at least one model"),
     ([LLAMA], "   ", "prompt is empty"),
