@@ -44,6 +44,7 @@ NEXT_CHOICES = LOCAL_CHOICES + [(f"{s.label} — {s.id}", s.id) for s in registr
 SOURCE_CHOICES = [("Config only — meta device, nothing downloaded but config.json", "config"),
                   ("Load the weights — real tensors (uses memory)", "weights")]
 EXAMPLE_PROMPT = "The capital of France is"
+FORMAT_CHOICES = [("Raw text — continue it as written", "raw"), ("Chat template — as the chat sends it", "chat")]
 
 
 def _label(model: str) -> str:
@@ -285,7 +286,7 @@ def _status(rows: list[TokenStep], done: bool, notice: str | None) -> str:
 @expensive
 @ui_errors
 def next_tokens(model: str, system: str | None = None, prompt: str | None = None, steps: int = 12, top_k: int = 5,
-                temperature: float = 0.0):
+                temperature: float = 0.0, prompt_format: str = "raw"):
     """Generate step by step and show, for each token, the top-k candidates with their probabilities.
 
     Args:
@@ -295,36 +296,46 @@ def next_tokens(model: str, system: str | None = None, prompt: str | None = None
         steps: tokens to generate (1-256).
         top_k: candidates shown per step (1-20).
         temperature: 0 = greedy (argmax); above 0 samples from softmax(logits / temperature).
+        prompt_format: "raw" = the model continues the prompt as written (a sentence to complete); "chat" = the
+            prompt is wrapped in the model's chat template, as the chat sends it (API models always are).
 
     Returns:
-        Streams the status line, the coloured tokens (HTML), the step table and a code snippet.
+        Streams the status line, the coloured tokens (HTML), the step table, the exact text the model read and a
+        code snippet.
     """
     if not (model or "").strip():
         raise InvalidInput("Choose a model.")
     messages = ([{"role": "system", "content": system.strip()}] if (system or "").strip() else [])
     messages.append({"role": "user", "content": prompt or ""})
-    steps, top_k = int(steps), int(top_k)
+    steps, top_k, fmt = int(steps), int(top_k), (prompt_format or "raw").strip().lower()
     # a sampled run draws with a seed chosen here, so its notebook can make the same draws
     seed = secrets.randbelow(2**31) if float(temperature) > 0 else None
     code = next_token_code(model.strip(), messages, steps=steps, top_k=top_k, temperature=float(temperature),
-                           seed=seed)
+                           seed=seed, prompt_format=fmt)
     rows: list[TokenStep] = []
     notice = None
     yield {"status": _status(rows, False, None), "code": code}
     for row in next_token_table(model.strip(), messages, steps=steps, top_k=top_k, temperature=float(temperature),
-                                seed=seed):
+                                seed=seed, prompt_format=fmt):
         rows.append(row)
         notice = notice or row.notice
         yield {"visual": _visual(rows), "table": pd.DataFrame([_row_dict(r, top_k) for r in rows]),
-               "status": _status(rows, False, notice)}
+               "status": _status(rows, False, notice), **({"seen": _seen(row)} if row.step == 1 else {})}
     if not rows:
         yield {"status": status_html("warning", "The model produced no token.")}
         return
     notebook = notebook_file("next-token", "next-token-view", nbs.next_token_notebook, model.strip(), messages, rows,
                              steps=steps, top_k=top_k, temperature=float(temperature), seed=seed,
-                             quantization=_ran_quantization(model.strip()))
+                             quantization=_ran_quantization(model.strip()), prompt_format=rows[0].prompt_format)
     yield {"visual": _visual(rows), "table": pd.DataFrame([_row_dict(r, top_k) for r in rows]),
            "status": _status(rows, True, notice), "notebook": notebook}
+
+
+def _seen(row: TokenStep) -> str:
+    """The exact text the model read, special tokens included (an API model: the messages it was sent)."""
+    how = "raw text, no chat template" if row.prompt_format == "raw" else "wrapped in the chat template"
+    count = f", {plural(row.prompt_tokens, 'token')}" if row.prompt_tokens else ""
+    return f"[{how}{count}]\n{row.prompt_text or ''}"
 
 
 def _ran_quantization(model: str) -> str:
@@ -346,14 +357,18 @@ def _next_token_panel() -> None:
         gr.Markdown("What the model is thinking: at each step the model scores every token in its vocabulary; the "
                     "softmax of those scores (divided by the temperature) is a probability distribution. See the "
                     "top-k candidates, the one chosen, and how sure the model was. At temperature 0 the most likely "
-                    "token is always chosen — exactly what the chat generates. API models show the server's "
-                    "`logprobs` where it returns them.")
+                    "token is always chosen — with the chat template, exactly what the chat generates. API models "
+                    "show the server's `logprobs` where it returns them.")
         with gr.Row():
             model = ModelBox(NEXT_CHOICES, value=_default_next_model(),
                                 label="Model", elem_id="nt-model", scale=3)
             steps = gr.Slider(1, NEXT_TOKEN_MAX_STEPS, value=12, step=1, label="Steps", elem_id="nt-steps", scale=1)
             top_k = gr.Slider(1, NEXT_TOKEN_MAX_TOP_K, value=5, step=1, label="Top-k", elem_id="nt-topk", scale=1)
             temperature = gr.Slider(0, 2, value=0, step=0.05, label="Temperature", elem_id="nt-temp", scale=1)
+        fmt = gr.Radio(FORMAT_CHOICES, value="raw", label="Prompt format", elem_id="nt-format",
+                       info="Raw text: the model continues your words (a sentence to complete). Chat template: your "
+                            "words become a user turn and the model answers as in the chat (what an instruct model "
+                            "expects). The text the model really read is shown below.")
         system = gr.Textbox("", label="System prompt (optional)", lines=1, max_length=100_000, elem_id="nt-system")
         prompt = gr.Textbox(EXAMPLE_PROMPT, label="Prompt", lines=2, max_length=200_000, elem_id="nt-prompt")
         with gr.Row():
@@ -362,12 +377,14 @@ def _next_token_panel() -> None:
         out = {"status": gr.HTML(elem_id="nt-status"), "visual": gr.HTML(elem_id="nt-visual"),
                "table": gr.Dataframe(pd.DataFrame(columns=["step", "chosen", "p(chosen)", "rank"]),
                                      label="Step by step (top-k candidates with probabilities)", interactive=False,
-                                     wrap=False, pinned_columns=2, elem_id="nt-table", max_height=480)}
+                                     wrap=False, pinned_columns=2, elem_id="nt-table", max_height=480),
+               "seen": gr.Textbox(label="Exact text the model read (special tokens included)", lines=3, max_lines=12,
+                                  interactive=False, elem_id="nt-seen")}
         with gr.Accordion("Show code and notebook (plain transformers / openai)", open=False):
             out["code"] = gr.Code(language="python", label="Reproduce", elem_id="nt-code")
             out["notebook"] = gr.File(label=NOTEBOOK_LABEL, interactive=False, elem_id="nt-notebook")
-        event = on(go.click, next_tokens, [model, system, prompt, steps, top_k, temperature], out,
-                   api_name="next_tokens", status="status", clear=("visual", "table", "code", "notebook"),
+        event = on(go.click, next_tokens, [model, system, prompt, steps, top_k, temperature, fmt], out,
+                   api_name="next_tokens", status="status", clear=("visual", "table", "seen", "code", "notebook"),
                    running="Loading the model and reading the prompt…", **GPU_EVENT)
         stop.click(None, None, None, cancels=[event], api_name=False)
 

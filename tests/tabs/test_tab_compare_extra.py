@@ -61,14 +61,25 @@ def test_model_internals_errors(panels):
 
 
 def test_next_tokens_local(panels):
-    status, visual, table, code, notebook = panels.predict(LLAMA, "", "The capital of France is", 6, 3, 0.0,
-                                                           api_name="/next_tokens")
+    status, visual, table, seen, code, notebook = panels.predict(LLAMA, "", "The capital of France is", 6, 3, 0.0,
+                                                                 api_name="/next_tokens")
     assert notebook.endswith(".ipynb")
     assert "nt-chips" in visual and visual.count("nt-chip'") == len(table["data"])
     assert table["headers"][:4] == ["step", "chosen", "p(chosen)", "rank"] and "#3" in table["headers"]
     assert 1 <= len(table["data"]) <= 6 and all(r[3] == 1 for r in table["data"])
     assert "data-state='done'" in status and "transformers on cpu" in status
     assert "torch.topk" in code
+
+
+def test_next_tokens_raw_by_default_and_the_text_read_is_shown(panels):
+    # issue 27 item 6: raw text (a sentence to complete) by default, the chat template on request, both visible
+    _, _, _, seen, code, _ = panels.predict(LLAMA, "", "The capital of France is", 2, 3, 0.0, api_name="/next_tokens")
+    assert seen == "[raw text, no chat template, 6 tokens]\n<|begin_of_text|>The capital of France is"
+    assert "prompt = 'The capital of France is'" in code and "apply_chat_template" not in code
+    _, _, _, seen, code, _ = panels.predict(LLAMA, "", "The capital of France is", 2, 3, 0.0, "chat",
+                                            api_name="/next_tokens")
+    assert seen.startswith("[wrapped in the chat template") and "<|start_header_id|>user" in seen
+    assert "apply_chat_template" in code
 
 
 def test_next_tokens_openai(panels, fake_server):
