@@ -27,9 +27,12 @@ def short(model: str) -> str:
     """A short column name for a model reference: a Hub id's last part; a local folder by what it holds
     (``refs.model_names``: an adapter as base + run, ``model`` by its config's name), never by its path."""
     name, _ = model_names(model)
-    if ":" not in name.split("/")[0] and "/" in name and " + " not in name:
-        name = name.rsplit("/", 1)[-1]  # org/name → name
-    return name if len(name) <= 28 else name[:13] + "…" + name[-14:]
+    base, plus, run = name.partition(" + ")  # a fine-tune: base + run
+    if ":" not in base.split("/")[0]:
+        base = base.rsplit("/", 1)[-1]  # org/name → name
+    if plus:
+        return (base if len(base) <= 24 else base[:23] + "…") + " + " + (run if len(run) <= 20 else "…" + run[-19:])
+    return base if len(base) <= 28 else base[:13] + "…" + base[-14:]
 
 
 def title(model: str) -> str:
