@@ -154,7 +154,7 @@ def stop_run(run: dict | None) -> None:
 
 FACT_COLUMNS = ["model", "weights", "release", "knowledge cutoff", "params (B)", "active params (B)",
                 "training tokens (T)", "tokens/param", "× Chinchilla", "context", "license", "gated", "$/1M in",
-                "$/1M out", "memory 4-bit (GB)", "memory bf16 (GB)", "source"]
+                "$/1M out", "memory 4-bit (GB)", "memory bf16 (GB)", "architecture", "dtype", "source"]
 
 
 def _link(url: str | None, text: str) -> str:
@@ -165,8 +165,9 @@ def _fact_rows(ids: list[str]) -> list[dict]:
     rows = []
     for model_id in ids:
         spec = registry.get(model_id.partition("@")[0].strip())
-        if spec is None:
-            rows.append({"model": model_id, "weights": "not in the catalog: facts unknown"})
+        if spec is None:  # a local folder or a downloaded Hub id tells its own facts (config.json, weights)
+            local = registry.local_facts_row(model_id.partition("@")[0].strip())
+            rows.append(local or {"model": view.short_name(model_id), "weights": "not in the catalog: facts unknown"})
             continue
         row = registry.facts_row(spec)
         row["model"] = f"{spec.label} ({spec.id})"

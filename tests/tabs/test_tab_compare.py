@@ -174,3 +174,30 @@ def test_arena_battle_vote_reveal_and_leaderboard(app_url):
         c.predict("a", api_name="/arena_vote")
     board2, _ = c.predict(api_name="/arena_leaderboard")
     assert sum(r[4] for r in board2["data"]) >= 2
+
+
+def test_facts_of_local_folders_come_from_their_files(tiny, nonchat, tmp_path):  # noqa: F811
+    # issue 27 item 10: the facts table was blank for local folders ("not in the catalog: facts unknown")
+    import json
+    import shutil
+
+    from tabs import compare
+
+    config_only = tmp_path / "SmolLM2-135M"
+    config_only.mkdir()
+    shutil.copy(tiny["lm-llama"] / "config.json", config_only / "config.json")
+    (config_only / "README.md").write_text("---\nlicense: apache-2.0\n---\n# card\n")
+    table = compare.model_facts([str(tiny["lm-llama"]), str(nonchat["embedder"]), str(config_only)], "chosen")["table"]
+    rows = {r["model"]: r for r in table.to_dict("records")}
+    llama = rows["lm-llama"]
+    params = sum(p.numel() for p in __import__("transformers").AutoModelForCausalLM.from_pretrained(
+        tiny["lm-llama"]).parameters())
+    assert llama["params (B)"] == float(f"{params / 1e9:.4g}") and llama["context"] == 256
+    assert llama["architecture"] == "LlamaForCausalLM" and llama["dtype"] == "float32"
+    assert "exact count" in llama["source"] and llama["memory bf16 (GB)"] is not None
+    embedder = rows["sentence-transformers/all-MiniLM-L6-v2"]
+    assert embedder["architecture"] == "BertModel" and embedder["context"] == 128
+    estimated = rows["SmolLM2-135M"]
+    assert estimated["params (B)"] > 0 and "estimated" in estimated["source"] and estimated["license"] == "apache-2.0"
+    assert json.loads((tiny["lm-llama"] / "config.json").read_text())["max_position_embeddings"] == 256
+    assert not any(str(tmp_path) in str(v) or "/root" in str(v) for r in rows.values() for v in r.values())
