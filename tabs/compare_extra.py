@@ -374,12 +374,13 @@ def _next_token_panel() -> None:
         with gr.Row():
             go = gr.Button("Generate step by step", variant="primary", elem_id="nt-go")
             stop = gr.Button("Stop", variant="stop", elem_id="nt-stop")
-        out = {"status": gr.HTML(elem_id="nt-status"), "visual": gr.HTML(elem_id="nt-visual"),
+        out = {"status": gr.HTML(elem_id="nt-status"),
+               "seen": gr.Textbox(label="Exact text the model read (special tokens included)", lines=2, max_lines=12,
+                                  interactive=False, elem_id="nt-seen"),
+               "visual": gr.HTML(elem_id="nt-visual"),
                "table": gr.Dataframe(pd.DataFrame(columns=["step", "chosen", "p(chosen)", "rank"]),
                                      label="Step by step (top-k candidates with probabilities)", interactive=False,
-                                     wrap=False, pinned_columns=2, elem_id="nt-table", max_height=480),
-               "seen": gr.Textbox(label="Exact text the model read (special tokens included)", lines=3, max_lines=12,
-                                  interactive=False, elem_id="nt-seen")}
+                                     wrap=False, pinned_columns=2, elem_id="nt-table", max_height=480)}
         with gr.Accordion("Show code and notebook (plain transformers / openai)", open=False):
             out["code"] = gr.Code(language="python", label="Reproduce", elem_id="nt-code")
             out["notebook"] = gr.File(label=NOTEBOOK_LABEL, interactive=False, elem_id="nt-notebook")

@@ -61,7 +61,7 @@ def test_model_internals_errors(panels):
 
 
 def test_next_tokens_local(panels):
-    status, visual, table, seen, code, notebook = panels.predict(LLAMA, "", "The capital of France is", 6, 3, 0.0,
+    status, seen, visual, table, code, notebook = panels.predict(LLAMA, "", "The capital of France is", 6, 3, 0.0,
                                                                  api_name="/next_tokens")
     assert notebook.endswith(".ipynb")
     assert "nt-chips" in visual and visual.count("nt-chip'") == len(table["data"])
@@ -73,10 +73,10 @@ def test_next_tokens_local(panels):
 
 def test_next_tokens_raw_by_default_and_the_text_read_is_shown(panels):
     # issue 27 item 6: raw text (a sentence to complete) by default, the chat template on request, both visible
-    _, _, _, seen, code, _ = panels.predict(LLAMA, "", "The capital of France is", 2, 3, 0.0, api_name="/next_tokens")
+    _, seen, _, _, code, _ = panels.predict(LLAMA, "", "The capital of France is", 2, 3, 0.0, api_name="/next_tokens")
     assert seen == "[raw text, no chat template, 6 tokens]\n<|begin_of_text|>The capital of France is"
     assert "prompt = 'The capital of France is'" in code and "apply_chat_template" not in code
-    _, _, _, seen, code, _ = panels.predict(LLAMA, "", "The capital of France is", 2, 3, 0.0, "chat",
+    _, seen, _, _, code, _ = panels.predict(LLAMA, "", "The capital of France is", 2, 3, 0.0, "chat",
                                             api_name="/next_tokens")
     assert seen.startswith("[wrapped in the chat template") and "<|start_header_id|>user" in seen
     assert "apply_chat_template" in code
@@ -84,9 +84,10 @@ def test_next_tokens_raw_by_default_and_the_text_read_is_shown(panels):
 
 def test_next_tokens_openai(panels, fake_server):
     fake_server.script("nt-model", "alpha beta gamma")
-    status, visual, table, *_ = panels.predict("openai:nt-model", "", "hi", 8, 2, 0.0, api_name="/next_tokens")
+    status, seen, visual, table, *_ = panels.predict("openai:nt-model", "", "hi", 8, 2, 0.0, api_name="/next_tokens")
     assert [r[1] for r in table["data"]] == ["alpha·", "beta·", "gamma"]
     assert "(stop)" in status and "remote" in status and "3 tokens" in status
+    assert "always wrap the prompt in their chat template" in status and seen.endswith("[user] hi")
 
 
 def test_next_tokens_errors(panels):
