@@ -146,16 +146,15 @@ def speed_verdict(ok: list[arena.ColumnState], sequential: bool) -> str:
                 "by the others. Tick “Run columns one at a time” for speeds that compare fairly.")
     parts = []
     for what, key, best_is_max, fmt in (("Fastest", lambda c: c.stats.tokens_per_s, True, "{:.1f} tokens/s"),
-                                        ("First token soonest", lambda c: c.stats.ttft_s, False, "{:.3f} s")):
+                                        ("first token soonest", lambda c: c.stats.ttft_s, False, "{:.3f} s")):
         ranked = sorted(ok, key=key, reverse=best_is_max)
         best, second = key(ranked[0]), key(ranked[1])
         lead = (best / second - 1) if best_is_max else (second / best - 1) if best > 0 else 0.0
         if second > 0 and lead >= FASTEST_MARGIN:
-            parts.append(f"{what}: **{column_label(ranked[0])}** ({fmt.format(best)}, {100 * lead:.0f} % ahead of "
-                         f"the next)")
+            parts.append(f"{what}: **{column_label(ranked[0])}** ({fmt.format(best)} vs {fmt.format(second)} for "
+                         "the next)")
         else:
-            parts.append(f"{what.lower() if parts else what}: no clear winner (the top two are within "
-                         f"{100 * FASTEST_MARGIN:.0f} %)")
+            parts.append(f"{what}: no clear winner (the top two are within {100 * FASTEST_MARGIN:.0f} %)")
     return "; ".join(parts) + "."
 
 

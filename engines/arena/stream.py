@@ -286,7 +286,8 @@ def _preload(cols: list[ColumnState], runnable: list[ColumnState], start: float)
     threading.Thread(target=run, name="compare-preload", daemon=True).start()
     while not done.wait(0.25):
         for col in runnable:
-            col.elapsed_s = time.perf_counter() - start
+            if col.status != "waiting":  # a sequential column's clock starts at its turn
+                col.elapsed_s = time.perf_counter() - start
         yield _snapshot(cols)
 
 

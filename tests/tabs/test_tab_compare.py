@@ -110,7 +110,8 @@ def test_no_fastest_inside_the_noise_or_under_contention():
     alone = view.run_status(close, True, "CPU", sequential=True)
     assert "Fastest: no clear winner" in alone and "within 15 %" in alone and "<b>m0" not in alone
     clear = view.run_status([_finished(0, 3.0, 0.2), _finished(1, 2.0, 0.5)], True, "CPU", sequential=True)
-    assert "Fastest: <b>org/m0 @ fp32 · CPU</b> (3.0 tokens/s, 50 % ahead" in clear
+    assert "Fastest: <b>org/m0 @ fp32 · CPU</b> (3.0 tokens/s vs 2.0 tokens/s for the next)" in clear
+    assert "first token soonest: <b>org/m0 @ fp32 · CPU</b> (0.200 s vs 0.500 s for the next)." in clear
     remote = view.run_status([_finished(0, 30.0, 0.2, "remote"), _finished(1, 20.0, 0.5, "remote")], True, "CPU")
     assert "Fastest: <b>org/m0" in remote  # API columns don't share this machine
     assert "Fastest" not in view.run_status([_finished(0, 3.0, 0.2)], True, "CPU")  # one column: nothing to rank
