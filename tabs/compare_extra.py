@@ -243,12 +243,13 @@ def _chip(row: TokenStep) -> str:
 
 
 def _visual(rows: list[TokenStep]) -> str:
+    seen = _seen(rows[0]) if rows and rows[0].prompt_text is not None else ""
     legend = ("<div style='font-size:.85em;margin-bottom:.3em'>Each generated token, coloured by the probability "
               "the model gave it: " + "".join(f"<span style='background:{_prob_colour(p)};color:#111;padding:0 6px;"
                                               f"border-radius:3px;margin-left:3px'>{int(p * 100)}%</span>"
                                               for p in (0.05, 0.25, 0.5, 0.75, 1.0))
               + " — hover a token for its top-k candidates.</div>")
-    return legend + "<div id='nt-chips' style='line-height:2.2'>" + "".join(_chip(r) for r in rows) + "</div>"
+    return seen + legend + "<div id='nt-chips' style='line-height:2.2'>" + "".join(_chip(r) for r in rows) + "</div>"
 
 
 def _row_dict(row: TokenStep, top_k: int) -> dict:
@@ -300,8 +301,8 @@ def next_tokens(model: str, system: str | None = None, prompt: str | None = None
             prompt is wrapped in the model's chat template, as the chat sends it (API models always are).
 
     Returns:
-        Streams the status line, the coloured tokens (HTML), the step table, the exact text the model read and a
-        code snippet.
+        Streams the status line, the coloured tokens (HTML, headed by the exact text the model read), the step
+        table and a code snippet.
     """
     if not (model or "").strip():
         raise InvalidInput("Choose a model.")
@@ -320,7 +321,7 @@ def next_tokens(model: str, system: str | None = None, prompt: str | None = None
         rows.append(row)
         notice = notice or row.notice
         yield {"visual": _visual(rows), "table": pd.DataFrame([_row_dict(r, top_k) for r in rows]),
-               "status": _status(rows, False, notice), **({"seen": _seen(row)} if row.step == 1 else {})}
+               "status": _status(rows, False, notice)}
     if not rows:
         yield {"status": status_html("warning", "The model produced no token.")}
         return
@@ -332,10 +333,13 @@ def next_tokens(model: str, system: str | None = None, prompt: str | None = None
 
 
 def _seen(row: TokenStep) -> str:
-    """The exact text the model read, special tokens included (an API model: the messages it was sent)."""
+    """The exact text the model read, special tokens included (an API model: the messages it was sent), as HTML."""
     how = "raw text, no chat template" if row.prompt_format == "raw" else "wrapped in the chat template"
     count = f", {plural(row.prompt_tokens, 'token')}" if row.prompt_tokens else ""
-    return f"[{how}{count}]\n{row.prompt_text or ''}"
+    return (f"<details open id='nt-seen' style='margin-bottom:.4em'><summary style='font-size:.85em'>The exact text "
+            f"the model read ({how}{count})</summary><pre style='white-space:pre-wrap;word-break:break-word;"
+            f"font-size:.85em;background:#8881;border-radius:6px;padding:4px 8px;margin:2px 0'>"
+            f"{esc(row.prompt_text or '')}</pre></details>")
 
 
 def _ran_quantization(model: str) -> str:
@@ -374,10 +378,7 @@ def _next_token_panel() -> None:
         with gr.Row():
             go = gr.Button("Generate step by step", variant="primary", elem_id="nt-go")
             stop = gr.Button("Stop", variant="stop", elem_id="nt-stop")
-        out = {"status": gr.HTML(elem_id="nt-status"),
-               "seen": gr.Textbox(label="Exact text the model read (special tokens included)", lines=2, max_lines=12,
-                                  interactive=False, elem_id="nt-seen"),
-               "visual": gr.HTML(elem_id="nt-visual"),
+        out = {"status": gr.HTML(elem_id="nt-status"), "visual": gr.HTML(elem_id="nt-visual"),
                "table": gr.Dataframe(pd.DataFrame(columns=["step", "chosen", "p(chosen)", "rank"]),
                                      label="Step by step (top-k candidates with probabilities)", interactive=False,
                                      wrap=False, pinned_columns=2, elem_id="nt-table", max_height=480)}
@@ -385,7 +386,7 @@ def _next_token_panel() -> None:
             out["code"] = gr.Code(language="python", label="Reproduce", elem_id="nt-code")
             out["notebook"] = gr.File(label=NOTEBOOK_LABEL, interactive=False, elem_id="nt-notebook")
         event = on(go.click, next_tokens, [model, system, prompt, steps, top_k, temperature, fmt], out,
-                   api_name="next_tokens", status="status", clear=("visual", "table", "seen", "code", "notebook"),
+                   api_name="next_tokens", status="status", clear=("visual", "table", "code", "notebook"),
                    running="Loading the model and reading the prompt…", **GPU_EVENT)
         stop.click(None, None, None, cancels=[event], api_name=False)
 
