@@ -104,3 +104,9 @@ class Busy(WorkbenchError):
     """The resource this request needs is taken (a training run holds the GPU): stop it or wait."""
 
     title = "Busy"
+
+
+class NotAChatModel(Unsupported):
+    """A model without a causal-LM / chat head (a speech, embedding or classifier model) given to a chat path."""
+
+    title = "Not a chat model"

@@ -257,6 +257,9 @@ def _config_params_b(ref: ModelRef) -> float | None:
 def _load_lm(ref: ModelRef, quant_name: str, device: str) -> LoadedLM:
     from transformers import AutoModelForCausalLM
 
+    from engines.model_kind import require_chat_model
+
+    require_chat_model(ref)  # before any weight: a random LM head on an embedder streams word salad
     tokenizer = load_tokenizer(ref)
     kwargs: dict[str, Any] = {"trust_remote_code": False, **hub_kwargs(ref),
                               **quant.from_pretrained_kwargs(quant_name)}

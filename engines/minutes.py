@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from engines import errors, prompts, registry, textfiles
 from engines.chat import ChatChunk, GenerationStats, encode_chat, stream_chat
 from engines.config import Settings
+from engines.model_kind import require_chat_model
 from engines.refs import ModelRef, parse_ref
 from engines.repetition import LoopGuard
 
@@ -283,6 +284,7 @@ def stream_minutes(transcript: str, *, model: str | None = None, max_new_tokens:
 
     Raises:
         InvalidInput: an empty or over-long transcript. ContextTooLong: a model whose context can't hold the prompt.
+        NotAChatModel: a speech, embedding or classifier model given as the minutes model.
     """
     settings = Settings.from_env()
     text = (transcript or "").strip()
@@ -292,6 +294,7 @@ def stream_minutes(transcript: str, *, model: str | None = None, max_new_tokens:
         raise errors.InvalidInput(f"The transcript has {len(text):,} characters; the limit is "
                                   f"{settings.max_input_chars:,} (WORKBENCH_MAX_INPUT_CHARS).")
     ref = parse_ref(model or default_model(settings), settings)
+    require_chat_model(ref, role="the minutes model", purpose="write minutes (it would fail or write gibberish)")
     budget, notices = plan_budget(ref, max_new_tokens, context_tokens)
     run = _Run(ref)
     run.notices += notices

@@ -119,11 +119,14 @@ class TokenStep:
     notice: str | None = None
     backend: str = ""
     device: str = ""
+    prompt_text: str | None = None  # on the first row: the exact text the model read (special tokens included)
+    prompt_tokens: int | None = None
+    prompt_format: str = "chat"  # "raw" (the text as written) or "chat" (wrapped in the chat template)
 
 
 def next_token_table(model: str, messages: list[dict], *, steps: int = 10, top_k: int = 5,
                      temperature: float = 0.0, quantization: str = "auto",
-                     seed: int | None = None) -> Iterator[TokenStep]:
+                     seed: int | None = None, prompt_format: str = "chat") -> Iterator[TokenStep]:
     """Generate step by step and yield, for each new token, the top-k candidates with their probabilities.
 
     Local models: probabilities are the softmax of the logits at each step with the temperature applied (at 0 the
@@ -139,9 +142,12 @@ def next_token_table(model: str, messages: list[dict], *, steps: int = 10, top_k
         temperature: 0 = greedy; above 0 samples from the tempered distribution (no top-p).
         quantization: auto | 4bit | 8bit | bf16 | fp16 | fp32 (local models only).
         seed: random seed for sampling (local models, temperature > 0); None = random.
+        prompt_format: "chat" wraps the messages in the model's chat template (as the chat does); "raw" has the
+            model continue the text as written (``prompts.raw_text``: what "The capital of France is" needs). API
+            models always apply their template (a notice says so).
 
     Yields:
-        TokenStep rows, one per generated token.
+        TokenStep rows, one per generated token; the first carries the exact text the model read.
     """
     settings = Settings.from_env()
     ref = parse_ref(model, settings)
@@ -152,16 +158,36 @@ def next_token_table(model: str, messages: list[dict], *, steps: int = 10, top_k
         raise errors.InvalidInput(f"top_k must be an integer between 1 and {NEXT_TOKEN_MAX_TOP_K}.")
     if not 0.0 <= float(temperature) <= 2.0:
         raise errors.InvalidInput("temperature must be between 0 and 2.")
+    prompt_format = (prompt_format or "chat").strip().lower()
+    if prompt_format not in prompts.PROMPT_FORMATS:
+        raise errors.InvalidInput(f"prompt_format must be one of: {', '.join(prompts.PROMPT_FORMATS)}.")
     if ref.is_remote:
-        yield from _next_tokens_remote(ref, messages, steps, top_k, float(temperature), settings)
+        rows = _next_tokens_remote(ref, messages, steps, top_k, float(temperature), settings)
+        for row in rows:
+            if row.step == 1:
+                sent = prompts.fold_system(messages) if ref.spec is not None and ref.spec.no_system_role else messages
+                row.prompt_text = "\n".join(f"[{m['role']}] {m['content']}" for m in sent)
+                if prompt_format == "raw":
+                    row.notice = " ".join(n for n in (row.notice, prompts.RAW_NO_TEMPLATE_NOTICE) if n)
+            yield row
     else:
-        yield from _next_tokens_local(ref, messages, steps, top_k, float(temperature), quantization, seed)
+        yield from _next_tokens_local(ref, messages, steps, top_k, float(temperature), quantization, seed,
+                                      prompt_format)
+
+
+def encode_prompt(tokenizer, messages: list[dict], prompt_format: str,
+                  no_system: bool = False) -> tuple[list[int], str | None]:
+    """Token ids of the prompt: the chat template (``encode_chat``) or the raw text, tokenized as a text-generation
+    pipeline does (the tokenizer's own special tokens, e.g. BOS, added)."""
+    if prompt_format == "raw":
+        return tokenizer(prompts.raw_text(messages))["input_ids"], None
+    return encode_chat(tokenizer, messages, no_system_role=no_system)
 
 
 def _next_tokens_local(ref: ModelRef, messages: list[dict], steps: int, top_k: int, temperature: float,
-                       quantization: str, seed: int | None) -> Iterator[TokenStep]:
+                       quantization: str, seed: int | None, prompt_format: str = "chat") -> Iterator[TokenStep]:
     lm, _, _, quant_notice = load_causal_lm(ref, quantization)
-    ids, template_notice = encode_chat(lm.tokenizer, messages, no_system_role=no_system_role(ref))
+    ids, template_notice = encode_prompt(lm.tokenizer, messages, prompt_format, no_system_role(ref))
     check_context(len(ids), steps, context_window(ref, lm), ref.display)
     penalty = getattr(getattr(lm.model, "generation_config", None), "repetition_penalty", None)
     penalty = float(penalty) if penalty and float(penalty) != 1.0 else None
@@ -169,9 +195,11 @@ def _next_tokens_local(ref: ModelRef, messages: list[dict], steps: int, top_k: i
                       "the softmax, as generate() does.") if penalty else None
     notice = " ".join(n for n in (quant_notice, template_notice, penalty_notice) if n) or None
     for row in token_steps(lm, ids, steps, top_k, temperature, seed, penalty):
-        row.backend, row.device = "transformers", lm.device
+        row.backend, row.device, row.prompt_format = "transformers", lm.device, prompt_format
         if row.step == 1:
             row.notice = notice
+            row.prompt_text = lm.tokenizer.decode(ids, skip_special_tokens=False)
+            row.prompt_tokens = len(ids)
         yield row
 
 

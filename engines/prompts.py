@@ -54,6 +54,21 @@ def apply_template(tokenizer, messages: list[dict], *, add_generation_prompt: bo
     return text, messages, notice
 
 
+PROMPT_FORMATS = ("raw", "chat")  # next-token view: continue the text as written, or wrap it in the chat template
+RAW_NO_TEMPLATE_NOTICE = ("API models always wrap the prompt in their chat template (the chat API takes messages, "
+                          "not raw text): it ran with the chat template.")
+
+
+def raw_text(messages: list[dict]) -> str:
+    """The text a raw (no chat template) prompt continues: the system text, a blank line, then the user text."""
+    return FOLDED_SYSTEM.format(system=messages[0]["content"], user=_user_text(messages)) \
+        if messages and messages[0]["role"] == "system" and messages[0]["content"].strip() else _user_text(messages)
+
+
+def _user_text(messages: list[dict]) -> str:
+    return "\n\n".join(m["content"] for m in messages if m["role"] != "system")
+
+
 def fold_system(messages: list[dict]) -> list[dict]:
     """Merge leading system messages into the first user message (for templates without a system role).
 

@@ -54,8 +54,97 @@ class ModelRef:
 
     @property
     def display(self) -> str:
-        """A short name for the UI (a local path shows its folder name only)."""
-        return Path(self.name).name if self.kind == "local" else self.raw
+        """A short name for the UI: ``display_name`` (a local folder by what it holds, never its path)."""
+        return display_name(self)
+
+
+# Folder names that say nothing about the model in them (what fine-tuning and downloads call their folders).
+_GENERIC = re.compile(r"^(?:model|models|adapter|merged|final|output|outputs|weights|snapshot|checkpoint(?:-\d+)?|"
+                      r"[0-9a-f]{40})$", re.IGNORECASE)
+
+
+def _read_json(path: Path) -> dict:
+    import json
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _named(source: str) -> str:
+    """A model named in a config (``_name_or_path``, ``base_model_name_or_path``): a Hub id as is, a path as its
+    folder's last part (never a server path)."""
+    source = (source or "").strip().rstrip("/\\")
+    if not source:
+        return ""
+    if _looks_local(source) or "\\" in source or source.count("/") > 1:
+        return re.split(r"[\\/]", source)[-1]
+    return source
+
+
+def _local_name(path: Path) -> str:
+    run = path.parent if (path.parent / "run.json").is_file() else None  # a fine-tuning run's output
+    base = _named(_read_json(run / "run.json").get("base_display", "")) if run is not None else ""
+    if (path / "adapter_config.json").is_file():
+        base = base or _named(_read_json(path / "adapter_config.json").get("base_model_name_or_path", ""))
+        run_name = run.name if run is not None else path.name
+        return f"{base} + {run_name}" if base else run_name
+    if run is not None:
+        base = base or _named(_read_json(path / "config.json").get("_name_or_path", ""))
+        return f"{base} + {run.name} ({path.name})" if base else f"{run.name} ({path.name})"
+    if path.parent.name == "snapshots" and path.parent.parent.name.startswith("models--"):  # the HF cache
+        return path.parent.parent.name[len("models--"):].replace("--", "/")
+    if _GENERIC.match(path.name):
+        named = _named(_read_json(path / "config.json").get("_name_or_path", ""))
+        if named and not _GENERIC.match(named):
+            return named
+        return f"{path.parent.name}/{path.name}" if path.parent.name else path.name
+    return path.name
+
+
+def display_name(ref: ModelRef) -> str:
+    """How the UI names a model: a Hub id or remote name as given; a local folder by what it holds (an adapter as
+    base model + run name, a generic folder such as ``model`` by its config's ``_name_or_path``), never by a path.
+
+    Args:
+        ref: a parsed reference.
+
+    Returns:
+        A short name (use ``display_title`` for the hover text that says where it is).
+    """
+    if ref.kind != "local" or ref.path is None:
+        return ref.raw
+    return _local_name(ref.path)
+
+
+def display_title(ref: ModelRef, settings: Settings | None = None) -> str:
+    """Hover text for a model's name: where it loads from, without a server path (a folder under
+    WORKBENCH_MODELS_DIR relative to it, another folder as its last two parts)."""
+    if ref.kind != "local" or ref.path is None:
+        return ref.raw if ref.path is None else f"{ref.raw} (from the models folder)"
+    settings = settings or Settings.from_env()
+    root = settings.models_dir.resolve() if settings.models_dir is not None else None
+    if root is not None and ref.path.is_relative_to(root):
+        return f"models folder: {ref.path.relative_to(root).as_posix()}"
+    tail = "/".join(ref.path.parts[-2:])
+    return f"local folder: …/{tail}"
+
+
+def model_names(model: str, settings: Settings | None = None) -> tuple[str, str]:
+    """(display name, hover text) of a model reference as typed; an invalid one is named as given.
+
+    Args:
+        model: a reference (catalog id, Hub id, folder, openai:/hf:/ollama: name).
+        settings: deployment settings.
+    """
+    try:
+        ref = parse_ref(model, settings)
+    except Exception:  # named as given: its error shows where it runs
+        text = (model or "").strip()
+        return (re.split(r"[\\/]", text.rstrip("/\\"))[-1] if _looks_local(text) else text), ""
+    return display_name(ref), display_title(ref, settings)
 
 
 def _looks_local(text: str) -> bool:

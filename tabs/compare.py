@@ -76,9 +76,9 @@ def _code(cols: list[arena.ColumnState], messages: list[dict], max_new_tokens: i
 
 
 def _final(cols: list[arena.ColumnState], messages: list[dict], max_new_tokens: int, temperature: float,
-           device: str) -> dict:
+           device: str, sequential: bool = False) -> dict:
     rows = arena.results_rows(cols)
-    return {"status": view.run_status(cols, True, device), **_columns(cols),
+    return {"status": view.run_status(cols, True, device, sequential), **_columns(cols),
             "tps": view.chart_frame(cols, "tokens/s", lambda s: s.tokens_per_s),
             "ttft": view.chart_frame(cols, "TTFT (s)", lambda s: s.ttft_s),
             "table": view.results_table(rows, cols), "csv": _csv(rows),
@@ -98,8 +98,8 @@ def _notebooks(cols: list[arena.ColumnState], messages: list[dict], max_new_toke
 @ui_errors
 def compare_models(models: list[str], system: str | None = None, prompt: str | None = None,
                    max_new_tokens: int = 128, temperature: float = 0.0, quantization: str = "auto",
-                   memory_check: bool = True, run: dict | None = None):
-    """Run 1 to 4 models on the same prompt at once; every column streams, with its measured numbers.
+                   memory_check: bool = True, sequential: bool = False, run: dict | None = None):
+    """Run 1 to 4 models on the same prompt; every column streams, with its measured numbers.
 
     Args:
         models: model references: catalog ids (e.g. "Qwen/Qwen2.5-0.5B-Instruct"), any Hub id, a local folder where
@@ -111,6 +111,8 @@ def compare_models(models: list[str], system: str | None = None, prompt: str | N
         temperature: 0 = greedy; above 0 samples.
         quantization: auto | 4bit | 8bit | bf16 | fp16 | fp32, for columns without their own "@" suffix.
         memory_check: refuse, before loading, models whose memory estimate exceeds what is free.
+        sequential: run the columns one at a time (each alone on the CPU/GPU: speeds that compare fairly) instead
+            of all at once (they share the hardware, so each one's speed is lowered by the others).
         run: the session's run holder (server side): Stop sets the stop flag this run puts there.
 
     Returns:
@@ -125,11 +127,12 @@ def compare_models(models: list[str], system: str | None = None, prompt: str | N
         run["stop"] = stop
     device = Settings.from_env().device_name
     final: list[arena.ColumnState] = []
+    sequential = bool(sequential)
     for cols in arena.stream_compare(entries, messages, max_new_tokens=max_new_tokens, temperature=temperature,
-                                     memory_check=bool(memory_check), stop=stop):
+                                     memory_check=bool(memory_check), stop=stop, sequential=sequential):
         final = cols
-        yield {"status": view.run_status(cols, False, device), **_columns(cols)}
-    yield _final(final, messages, max_new_tokens, temperature, device)
+        yield {"status": view.run_status(cols, False, device, sequential), **_columns(cols)}
+    yield _final(final, messages, max_new_tokens, temperature, device, sequential)
 
 
 def quantization_duel(model: str, first: str, second: str) -> dict:
@@ -153,7 +156,7 @@ def stop_run(run: dict | None) -> None:
 
 FACT_COLUMNS = ["model", "weights", "release", "knowledge cutoff", "params (B)", "active params (B)",
                 "training tokens (T)", "tokens/param", "× Chinchilla", "context", "license", "gated", "$/1M in",
-                "$/1M out", "memory 4-bit (GB)", "memory bf16 (GB)", "source"]
+                "$/1M out", "memory 4-bit (GB)", "memory bf16 (GB)", "architecture", "dtype", "source"]
 
 
 def _link(url: str | None, text: str) -> str:
@@ -164,8 +167,9 @@ def _fact_rows(ids: list[str]) -> list[dict]:
     rows = []
     for model_id in ids:
         spec = registry.get(model_id.partition("@")[0].strip())
-        if spec is None:
-            rows.append({"model": model_id, "weights": "not in the catalog: facts unknown"})
+        if spec is None:  # a local folder or a downloaded Hub id tells its own facts (config.json, weights)
+            local = registry.local_facts_row(model_id.partition("@")[0].strip())
+            rows.append(local or {"model": view.short_name(model_id), "weights": "not in the catalog: facts unknown"})
             continue
         row = registry.facts_row(spec)
         row["model"] = f"{spec.label} ({spec.id})"
@@ -309,7 +313,8 @@ def arena_vote(choice: str | None = None, match_id: str | None = None, request: 
     lines = [f"**Vote #{vote_id} saved** ({said})."]
     for side, stats in zip(("A", "B"), match["stats"], strict=True):
         model = match[side.lower()]
-        lines.append(f"- **{side}** was **{esc(view.short_name(model))}** (`{esc(model)}`): "
+        lines.append(f"- **{side}** was <b title='{esc(view.name_title(model))}'>{esc(view.short_name(model))}</b> "
+                     f"(`{esc(view.model_names(model)[0])}`): "
                      f"{stats['tokens']} tokens, {stats['tokens_per_s']} tokens/s, TTFT {stats['ttft_s']} s, "
                      f"{stats['device']} {stats['quantization']}")
     return {"reveal": "\n".join(lines), **arena_leaderboard(), **_vote_buttons(False)}
@@ -355,6 +360,10 @@ def _side_by_side(defaults: list[str]) -> ModelBox:
             max_tokens = gr.Slider(1, 2048, value=128, step=1, label="Max new tokens", elem_id="cmp-max")
             temperature = gr.Slider(0.0, 2.0, value=0.0, step=0.05, label="Temperature (0 = greedy)")
             memory_check = gr.Checkbox(True, label="Refuse models that don't fit in memory (checked before loading)")
+            sequential = gr.Checkbox(False, label="Run columns one at a time (fair speed numbers)",
+                                     info="Off: columns run at the same time and share the CPU/GPU, so each one's "
+                                          "tokens/s and TTFT are lowered by the others and no fastest is named.",
+                                     elem_id="cmp-sequential")
         with gr.Row():
             run = gr.Button("Run side by side", variant="primary", elem_id="cmp-run")
             stop = gr.Button("Stop", variant="stop", elem_id="cmp-stop")
@@ -383,7 +392,7 @@ def _side_by_side(defaults: list[str]) -> ModelBox:
             out["notebooks"] = gr.File(label=NOTEBOOK_LABEL, file_count="multiple", interactive=False,
                                        elem_id="cmp-notebooks")
         holder = gr.State({})  # per session: this run's stop flag (never sent to clients)
-        inputs = [models, system, prompt, max_tokens, temperature, quant, memory_check, holder]
+        inputs = [models, system, prompt, max_tokens, temperature, quant, memory_check, sequential, holder]
         clear = tuple(k for k in out if k != "status" and not k.startswith("col"))
         run_state = {"status": "status", "clear": clear, "running": "Starting the models…", **GPU_EVENT}
         on(run.click, compare_models, inputs, out, api_name="compare", **run_state)

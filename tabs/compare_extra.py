@@ -45,6 +45,7 @@ NEXT_CHOICES = LOCAL_CHOICES + [(f"{s.label} — {s.id}", s.id) for s in registr
 SOURCE_CHOICES = [("Config only — meta device, nothing downloaded but config.json", "config"),
                   ("Load the weights — real tensors (uses memory)", "weights")]
 EXAMPLE_PROMPT = "The capital of France is"
+FORMAT_CHOICES = [("Raw text — continue it as written", "raw"), ("Chat template — as the chat sends it", "chat")]
 
 
 def _label(model: str) -> str:
@@ -243,12 +244,13 @@ def _chip(row: TokenStep) -> str:
 
 
 def _visual(rows: list[TokenStep]) -> str:
+    seen = _seen(rows[0]) if rows and rows[0].prompt_text is not None else ""
     legend = ("<div style='font-size:.85em;margin-bottom:.3em'>Each generated token, coloured by the probability "
               "the model gave it: " + "".join(f"<span style='background:{_prob_colour(p)};color:#111;padding:0 6px;"
                                               f"border-radius:3px;margin-left:3px'>{int(p * 100)}%</span>"
                                               for p in (0.05, 0.25, 0.5, 0.75, 1.0))
               + " — hover a token for its top-k candidates.</div>")
-    return legend + "<div id='nt-chips' style='line-height:2.2'>" + "".join(_chip(r) for r in rows) + "</div>"
+    return seen + legend + "<div id='nt-chips' style='line-height:2.2'>" + "".join(_chip(r) for r in rows) + "</div>"
 
 
 def _row_dict(row: TokenStep, top_k: int) -> dict:
@@ -286,7 +288,7 @@ def _status(rows: list[TokenStep], done: bool, notice: str | None) -> str:
 @expensive
 @ui_errors
 def next_tokens(model: str, system: str | None = None, prompt: str | None = None, steps: int = 12, top_k: int = 5,
-                temperature: float = 0.0):
+                temperature: float = 0.0, prompt_format: str = "raw"):
     """Generate step by step and show, for each token, the top-k candidates with their probabilities.
 
     Args:
@@ -296,24 +298,27 @@ def next_tokens(model: str, system: str | None = None, prompt: str | None = None
         steps: tokens to generate (1-256).
         top_k: candidates shown per step (1-20).
         temperature: 0 = greedy (argmax); above 0 samples from softmax(logits / temperature).
+        prompt_format: "raw" = the model continues the prompt as written (a sentence to complete); "chat" = the
+            prompt is wrapped in the model's chat template, as the chat sends it (API models always are).
 
     Returns:
-        Streams the status line, the coloured tokens (HTML), the step table and a code snippet.
+        Streams the status line, the coloured tokens (HTML, headed by the exact text the model read), the step
+        table and a code snippet.
     """
     if not (model or "").strip():
         raise InvalidInput("Choose a model.")
     messages = ([{"role": "system", "content": system.strip()}] if (system or "").strip() else [])
     messages.append({"role": "user", "content": prompt or ""})
-    steps, top_k = int(steps), int(top_k)
+    steps, top_k, fmt = int(steps), int(top_k), (prompt_format or "raw").strip().lower()
     # a sampled run draws with a seed chosen here, so its notebook can make the same draws
     seed = secrets.randbelow(2**31) if float(temperature) > 0 else None
     code = next_token_code(model.strip(), messages, steps=steps, top_k=top_k, temperature=float(temperature),
-                           seed=seed)
+                           seed=seed, prompt_format=fmt)
     rows: list[TokenStep] = []
     notice = None
     yield {"status": _status(rows, False, None), "code": code}
     for row in next_token_table(model.strip(), messages, steps=steps, top_k=top_k, temperature=float(temperature),
-                                seed=seed):
+                                seed=seed, prompt_format=fmt):
         rows.append(row)
         notice = notice or row.notice
         yield {"visual": _visual(rows), "table": pd.DataFrame([_row_dict(r, top_k) for r in rows]),
@@ -323,9 +328,19 @@ def next_tokens(model: str, system: str | None = None, prompt: str | None = None
         return
     notebook = notebook_file("next-token", "next-token-view", nbs.next_token_notebook, model.strip(), messages, rows,
                              steps=steps, top_k=top_k, temperature=float(temperature), seed=seed,
-                             quantization=_ran_quantization(model.strip()))
+                             quantization=_ran_quantization(model.strip()), prompt_format=rows[0].prompt_format)
     yield {"visual": _visual(rows), "table": pd.DataFrame([_row_dict(r, top_k) for r in rows]),
            "status": _status(rows, True, notice), "notebook": notebook}
+
+
+def _seen(row: TokenStep) -> str:
+    """The exact text the model read, special tokens included (an API model: the messages it was sent), as HTML."""
+    how = "raw text, no chat template" if row.prompt_format == "raw" else "wrapped in the chat template"
+    count = f", {plural(row.prompt_tokens, 'token')}" if row.prompt_tokens else ""
+    return (f"<details open id='nt-seen' style='margin-bottom:.4em'><summary style='font-size:.85em'>The exact text "
+            f"the model read ({how}{count})</summary><pre style='white-space:pre-wrap;word-break:break-word;"
+            f"font-size:.85em;background:#8881;border-radius:6px;padding:4px 8px;margin:2px 0'>"
+            f"{esc(row.prompt_text or '')}</pre></details>")
 
 
 def _ran_quantization(model: str) -> str:
@@ -347,14 +362,18 @@ def _next_token_panel() -> None:
         gr.Markdown("What the model is thinking: at each step the model scores every token in its vocabulary; the "
                     "softmax of those scores (divided by the temperature) is a probability distribution. See the "
                     "top-k candidates, the one chosen, and how sure the model was. At temperature 0 the most likely "
-                    "token is always chosen — exactly what the chat generates. API models show the server's "
-                    "`logprobs` where it returns them.")
+                    "token is always chosen — with the chat template, exactly what the chat generates. API models "
+                    "show the server's `logprobs` where it returns them.")
         with gr.Row():
             model = ModelBox(NEXT_CHOICES, value=_default_next_model(),
                                 label="Model", elem_id="nt-model", scale=3)
             steps = gr.Slider(1, NEXT_TOKEN_MAX_STEPS, value=12, step=1, label="Steps", elem_id="nt-steps", scale=1)
             top_k = gr.Slider(1, NEXT_TOKEN_MAX_TOP_K, value=5, step=1, label="Top-k", elem_id="nt-topk", scale=1)
             temperature = gr.Slider(0, 2, value=0, step=0.05, label="Temperature", elem_id="nt-temp", scale=1)
+        fmt = gr.Radio(FORMAT_CHOICES, value="raw", label="Prompt format", elem_id="nt-format",
+                       info="Raw text: the model continues your words (a sentence to complete). Chat template: your "
+                            "words become a user turn and the model answers as in the chat (what an instruct model "
+                            "expects). The text the model really read is shown below.")
         system = gr.Textbox("", label="System prompt (optional)", lines=1, max_length=100_000, elem_id="nt-system")
         prompt = gr.Textbox(EXAMPLE_PROMPT, label="Prompt", lines=2, max_length=200_000, elem_id="nt-prompt")
         with gr.Row():
@@ -367,7 +386,7 @@ def _next_token_panel() -> None:
         with gr.Accordion("Show code and notebook (plain transformers / openai)", open=False):
             out["code"] = gr.Code(language="python", label="Reproduce", elem_id="nt-code")
             out["notebook"] = gr.File(label=NOTEBOOK_LABEL, interactive=False, elem_id="nt-notebook")
-        event = on(go.click, next_tokens, [model, system, prompt, steps, top_k, temperature], out,
+        event = on(go.click, next_tokens, [model, system, prompt, steps, top_k, temperature, fmt], out,
                    api_name="next_tokens", status="status", clear=("visual", "table", "code", "notebook"),
                    running="Loading the model and reading the prompt…", **GPU_EVENT)
         stop.click(None, None, None, cancels=[event], api_name=False)

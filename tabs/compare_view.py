@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from engines import arena, registry
+from engines.refs import model_names
 from tabs.common import esc, status_html
 from tabs.numbers import number
 
@@ -18,8 +19,13 @@ RESULT_COLUMNS = {"model": "model", "status": "status", "ran as": "ran as", "ttf
 
 
 def short_name(model: str) -> str:
-    """A model's catalog label, or the last part of its id or folder."""
-    return _LABELS.get(model) or model.rstrip("/").rsplit("/", 1)[-1]
+    """A model's catalog label, else ``refs.model_names``' name (a local folder by what it holds, never a path)."""
+    return _LABELS.get(model) or model_names(model)[0]
+
+
+def name_title(model: str) -> str:
+    """Hover text for a model's name: where it loads from (``refs.model_names``; no server path)."""
+    return model_names(model)[1]
 
 
 def ran_as(col: arena.ColumnState) -> str:
@@ -62,7 +68,8 @@ def header_html(col: arena.ColumnState) -> str:
                 f"{spec.context:,} ctx" if spec.context else None, spec.license, "gated" if spec.gated else None]
         facts = (f"<div style='font-size:.8em;opacity:.75'>{esc(' · '.join(b for b in bits if b))} · "
                  f"<a href='{esc(spec.source)}' target='_blank' rel='noopener'>card</a></div>")
-    return f"<div><b>{col.index + 1}. {esc(column_label(col))}</b>{facts}</div>"
+    return (f"<div><b title='{esc(name_title(col.model))}'>{col.index + 1}. {esc(column_label(col))}</b>"
+            f"{facts}</div>")
 
 
 def metrics_html(col: arena.ColumnState) -> str:
@@ -92,13 +99,19 @@ def metrics_html(col: arena.ColumnState) -> str:
     return out
 
 
-def run_status(cols: list[arena.ColumnState], final: bool, device: str) -> str:
-    """The status line: running; done (fastest, first token); failed with the reason once; stopped."""
+FASTEST_MARGIN = 0.15  # the lead over the runner-up needed to name a fastest column
+
+
+def run_status(cols: list[arena.ColumnState], final: bool, device: str, sequential: bool = False) -> str:
+    """The status line: running (at once, or one at a time); done (fastest and first token where the numbers can
+    tell: see ``speed_verdict``); failed with the reason once; stopped."""
     done = sum(c.finished for c in cols)
-    elapsed = max((c.elapsed_s for c in cols), default=0.0)
+    # one at a time, each column's clock starts at its turn: the run took their sum
+    elapsed = sum(c.elapsed_s for c in cols) if sequential else max((c.elapsed_s for c in cols), default=0.0)
+    how = "one at a time" if sequential else "at the same time"
     if not final:
-        return status_html("running", f"{len(cols)} model(s) on {device}: {done} of {len(cols)} finished · "
-                                      f"{elapsed:.1f} s")
+        return status_html("running", f"{len(cols)} model(s) on {device}, {how}: {done} of {len(cols)} finished "
+                                      f"· {elapsed:.1f} s")
     ok = [c for c in cols if c.stats is not None]
     stopped = sum(c.status == "stopped" for c in cols)
     failed = [c for c in cols if c.error]
@@ -107,16 +120,42 @@ def run_status(cols: list[arena.ColumnState], final: bool, device: str) -> str:
         why = reasons[0] if len(reasons) == 1 else "; ".join(f"{short_name(c.model)}: {c.error}" for c in failed)
         return status_html("failed", f"No model finished ({len(cols)} tried, {elapsed:.1f} s). {why}")
     state = "stopped" if stopped else ("warning" if failed else "done")
-    text = f"{len(ok)} of {len(cols)} finished in {elapsed:.1f} s on {device}"
+    text = f"{len(ok)} of {len(cols)} finished in {elapsed:.1f} s on {device}" + (f", {how}" if len(cols) > 1 else "")
     text += f"; {stopped} stopped (their text so far stays)" if stopped else ""
     text += f"; {len(failed)} failed (see its column)" if failed else ""
     text += "."
-    if ok:
-        fast = max(ok, key=lambda c: c.stats.tokens_per_s)
-        first = min(ok, key=lambda c: c.stats.ttft_s)
-        text += (f" Fastest: **{column_label(fast)}** ({fast.stats.tokens_per_s:.1f} tokens/s); first token "
-                 f"soonest: **{column_label(first)}** ({first.stats.ttft_s:.3f} s).")
+    verdict = speed_verdict(ok, sequential)
+    text += f" {verdict}" if verdict else ""
     return status_html(state, text)
+
+
+def shared_hardware(cols: list[arena.ColumnState]) -> bool:
+    """Whether two or more columns generated on this machine's CPU/GPU at once (API models run elsewhere)."""
+    return sum(c.stats is not None and c.stats.device != "remote" for c in cols) >= 2
+
+
+def speed_verdict(ok: list[arena.ColumnState], sequential: bool) -> str:
+    """Which column was fastest, only where the numbers can tell: never between columns that ran at the same time on
+    this machine (each slowed the others), and only with a lead of at least ``FASTEST_MARGIN`` over the runner-up
+    (a single run's tokens/s moves by ~10 % from run to run on a busy machine)."""
+    if len(ok) < 2:
+        return ""
+    if not sequential and shared_hardware(ok):
+        return ("No fastest is named: the columns ran at the same time and shared this machine's "
+                f"{'GPU' if any(c.stats.device == 'cuda' for c in ok) else 'CPU'}, so each one's speed was lowered "
+                "by the others. Tick “Run columns one at a time” for speeds that compare fairly.")
+    parts = []
+    for what, key, best_is_max, fmt in (("Fastest", lambda c: c.stats.tokens_per_s, True, "{:.1f} tokens/s"),
+                                        ("first token soonest", lambda c: c.stats.ttft_s, False, "{:.3f} s")):
+        ranked = sorted(ok, key=key, reverse=best_is_max)
+        best, second = key(ranked[0]), key(ranked[1])
+        lead = (best / second - 1) if best_is_max else (second / best - 1) if best > 0 else 0.0
+        if second > 0 and lead >= FASTEST_MARGIN:
+            parts.append(f"{what}: **{column_label(ranked[0])}** ({fmt.format(best)} vs {fmt.format(second)} for "
+                         "the next)")
+        else:
+            parts.append(f"{what}: no clear winner (the top two are within {100 * FASTEST_MARGIN:.0f} %)")
+    return "; ".join(parts) + "."
 
 
 def results_table(rows: list[dict], cols: list[arena.ColumnState]) -> pd.DataFrame:
@@ -153,7 +192,7 @@ def arena_row(rank: int, row: arena.LeaderRow) -> dict:
     else:
         rating = round(row.rating)
         interval = f"{row.ci_low:.0f} – {row.ci_high:.0f}" if row.votes >= MIN_VOTES_FOR_CI else "too few votes"
-    return {"rank": rank, "model": row.model, "rating": rating, "95% CI": interval,
+    return {"rank": rank, "model": model_names(row.model)[0], "rating": rating, "95% CI": interval,
             "votes": row.votes, "wins": row.wins, "losses": row.losses, "ties": row.ties, "both bad": row.both_bad,
             "note": row.note}
 

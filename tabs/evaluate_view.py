@@ -13,6 +13,7 @@ from engines.evals.runner import ModelProgress, RunEvent
 from engines.evals.scoring import LETTERS, METHOD_LABELS
 from engines.evals.store import Result, RunInfo
 from engines.evals.testsets import KIND_LABELS, RawTable, TestSet
+from engines.refs import model_names
 from tabs.common import clean_text, esc, status_html
 
 PREVIEW_ROWS = 5
@@ -23,9 +24,21 @@ _PRE = ("white-space:pre-wrap;word-break:break-word;font-family:monospace;font-s
 
 
 def short(model: str) -> str:
-    """A short column name for a model reference (a folder or Hub id shows its last part)."""
-    name = model.rstrip("/").rsplit("/", 1)[-1]
-    return name if len(name) <= 28 else name[:27] + "…"
+    """A short column name for a model reference: a Hub id's last part; a local folder by what it holds
+    (``refs.model_names``: an adapter as base + run, ``model`` by its config's name), never by its path."""
+    name, _ = model_names(model)
+    base, plus, run = name.partition(" + ")  # a fine-tune: base + run
+    if ":" not in base.split("/")[0]:
+        base = base.rsplit("/", 1)[-1]  # org/name → name
+    if plus:
+        return (base if len(base) <= 24 else base[:23] + "…") + " + " + (run if len(run) <= 20 else "…" + run[-19:])
+    return base if len(base) <= 28 else base[:13] + "…" + base[-14:]
+
+
+def title(model: str) -> str:
+    """Hover text for a model's short name: its full name and where it loads from (no server path)."""
+    name, where = model_names(model)
+    return f"{name} — {where}" if where and where != name else name
 
 
 def column_names(models: list[str]) -> list[str]:
@@ -75,10 +88,10 @@ def progress_html(progress: list[ModelProgress]) -> str:
         error = f"<div style='color:#b91c1c;font-size:.85em'>{esc(p.error)}</div>" if p.error else ""
         redo = f" · {p.redo} cut off" if p.redo else ""
         rows.append(
-            f"<div class='eval-progress' data-model='{esc(p.model)}' data-status='{p.status}' "
+            f"<div class='eval-progress' data-model='{esc(model_names(p.model)[0])}' data-status='{p.status}' "
             f"style='margin:3px 0'><div style='display:flex;gap:8px;align-items:center;font-size:.9em'>"
             f"<span style='flex:0 1 40%;min-width:0;overflow:hidden;text-overflow:ellipsis;white-space:nowrap' "
-            f"title='{esc(p.model)}'><b>{esc(short(p.model))}</b> <small>{esc(methods)}</small></span>"
+            f"title='{esc(title(p.model))}'><b>{esc(short(p.model))}</b> <small>{esc(methods)}</small></span>"
             f"<span style='flex:1;min-width:60px;background:#8883;border-radius:4px;height:10px'>"
             f"<span style='display:block;height:10px;border-radius:4px;width:{pct:.1f}%;"
             f"background:{colours.get(p.status, '#6b7280')}'></span></span>"
@@ -94,7 +107,7 @@ def final_status(event: RunEvent) -> str:
         return status_html("done", f"Run **{event.run.id}** complete: {done}.")
     if event.status == "stopped":
         return status_html("stopped", f"Run **{event.run.id}** stopped: {done} kept. Resume continues it.")
-    why = " ".join(f"{p.model}: {p.error}" for p in failed)
+    why = " ".join(f"{short(p.model)}: {p.error}" for p in failed)
     redo = sum(p.redo for p in event.progress)
     if redo:
         why += (f" {redo} answer(s) were cut off by the server (the stream closed before the answer finished) and "
@@ -169,7 +182,7 @@ def summary_html(summaries: list[report.ModelSummary]) -> str:
         latency = "—" if s.latency_mean_s is None else f"{s.latency_mean_s:.3f} s"
         cost = "—" if s.cost_usd is None else f"${s.cost_usd:.4f}"
         flag = " style='color:#b45309;font-weight:bold'" if s.judge_failed else ""
-        rows.append(f"<tr><td title='{esc(s.model)}'><code>{esc(short(s.model))}</code></td><td>{ci}</td>"
+        rows.append(f"<tr><td title='{esc(title(s.model))}'><code>{esc(short(s.model))}</code></td><td>{ci}</td>"
                     f"<td>{_pct(s.acc_norm.mean) if s.acc_norm else '—'}</td><td>{esc(s.method_text)}</td>"
                     f"<td>{s.scored}/{s.results}</td><td{flag}>{s.judge_failed}</td><td>{s.errors}</td>"
                     f"<td>{latency}</td><td>{s.prompt_tokens:,} / {s.completion_tokens:,}</td><td>{cost}</td></tr>")

@@ -140,6 +140,9 @@ class ColumnState:
 
 
 def _apply(col: ColumnState, item: Any, now: float) -> None:
+    if item is STARTED:  # a sequential column's turn: its clock starts now
+        col.status, col.started, col.elapsed_s = "loading", now, 0.0
+        return
     if item is DONE:
         if not col.finished:
             col.status = "done" if col.stats is not None else "stopped"
@@ -166,8 +169,12 @@ def _apply(col: ColumnState, item: Any, now: float) -> None:
 
 def stream_compare(entries: list[Entry], messages: list[dict], *, max_new_tokens: int = 256,
                    temperature: float = 0.0, memory_check: bool = True, stop: threading.Event | None = None,
-                   min_interval_s: float = 0.05, settings: Settings | None = None) -> Iterator[list[ColumnState]]:
-    """Run several models on the same messages at once and yield every column's state as they stream.
+                   min_interval_s: float = 0.05, settings: Settings | None = None,
+                   sequential: bool = False) -> Iterator[list[ColumnState]]:
+    """Run several models on the same messages and yield every column's state as they stream.
+
+    Columns run at the same time (they share the CPU/GPU, so each one's speed is lowered by the others) unless
+    ``sequential``: then one at a time, in order, each alone on the hardware, for speeds that compare fairly.
 
     Args:
         entries: the columns (``parse_entries``), 1 to MAX_COLUMNS.
@@ -179,6 +186,8 @@ def stream_compare(entries: list[Entry], messages: list[dict], *, max_new_tokens
         min_interval_s: at most one snapshot per this many seconds while text streams (status changes and the
             last snapshot are always yielded).
         settings: deployment settings.
+        sequential: run the columns one after another (a column waits, status "waiting", until the one before it
+            ended) instead of all at once.
 
     Yields:
         Snapshots (copies) of the columns; the last one has every column finished. A column's failure (gated,
@@ -200,7 +209,7 @@ def stream_compare(entries: list[Entry], messages: list[dict], *, max_new_tokens
         if fit is not None and not fit.fits:
             col.status, col.error, col.error_title = "refused", fit.message, errors.OutOfMemory.title
         else:
-            col.status = "loading"
+            col.status = "waiting" if sequential and runnable else "loading"
             runnable.append(col)
     yield _snapshot(cols)
     start = time.perf_counter()
@@ -211,7 +220,40 @@ def stream_compare(entries: list[Entry], messages: list[dict], *, max_new_tokens
     load_lock = threading.Lock()
     factories = [_factory(col.model, messages, max_new_tokens, temperature, col.quantization,
                           None if _is_remote(col.model) else load_lock) for col in runnable]
+    stop = stop or threading.Event()
+    if sequential:
+        factories = _one_at_a_time(factories, stop)
     yield from _run_columns(cols, runnable, factories, stop, min_interval_s, start)
+
+
+STARTED = object()  # the item a sequential column yields when its turn comes (its clock starts then)
+
+
+def _one_at_a_time(factories: list[Callable[[], Iterator[Any]]],
+                   stop: threading.Event) -> list[Callable[[], Iterator[Any]]]:
+    """Wrap the column streams so each starts only when the one before it has ended (or Stop was pressed)."""
+    ended = [threading.Event() for _ in factories]
+
+    def gated(i: int, factory: Callable[[], Iterator[Any]]) -> Callable[[], Iterator[Any]]:
+        def stream() -> Iterator[Any]:
+            try:
+                while i and not ended[i - 1].wait(0.1):
+                    if stop.is_set():
+                        return
+                if stop.is_set():
+                    return
+                yield STARTED
+                inner = factory()
+                try:
+                    yield from inner
+                finally:
+                    inner.close()
+            finally:
+                ended[i].set()
+
+        return stream
+
+    return [gated(i, f) for i, f in enumerate(factories)]
 
 
 def preload_transformers() -> None:
@@ -244,7 +286,8 @@ def _preload(cols: list[ColumnState], runnable: list[ColumnState], start: float)
     threading.Thread(target=run, name="compare-preload", daemon=True).start()
     while not done.wait(0.25):
         for col in runnable:
-            col.elapsed_s = time.perf_counter() - start
+            if col.status != "waiting":  # a sequential column's clock starts at its turn
+                col.elapsed_s = time.perf_counter() - start
         yield _snapshot(cols)
 
 
@@ -285,8 +328,8 @@ def _run_columns(cols: list[ColumnState], runnable: list[ColumnState], factories
         for index, item in merged:
             now = time.perf_counter()
             for col in runnable:
-                if not col.finished:
-                    col.elapsed_s = now - start
+                if not col.finished and col.status != "waiting":
+                    col.elapsed_s = now - col.started
             if index == HEARTBEAT:
                 yield _snapshot(cols)
                 continue

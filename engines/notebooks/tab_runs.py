@@ -138,7 +138,8 @@ def chat_notebook(model: str, messages: list[dict], *, quantization: str = "fp32
 
 
 def next_token_notebook(model: str, messages: list[dict], rows: list[Any], *, steps: int, top_k: int,
-                        temperature: float = 0.0, quantization: str = "fp32", seed: int | None = None) -> Any:
+                        temperature: float = 0.0, quantization: str = "fp32", seed: int | None = None,
+                        prompt_format: str = "chat") -> Any:
     """The next-token view: step by step, the top-k candidates and their probabilities.
 
     Args:
@@ -150,6 +151,7 @@ def next_token_notebook(model: str, messages: list[dict], rows: list[Any], *, st
         temperature: 0 = argmax; above it, a seeded draw.
         quantization: the quantization the model ran with.
         seed: the seed passed to ``next_token_table`` (needed to reproduce a sampled run).
+        prompt_format: "raw" or "chat", as passed to ``next_token_table``.
 
     Returns:
         A notebook whose result is ``{"table": [{token, id, prob, candidates: [[token, id, prob]]}]}``.
@@ -158,14 +160,18 @@ def next_token_notebook(model: str, messages: list[dict], rows: list[Any], *, st
 
     quantization = quantization if quantization not in ("", "n/a", "auto") else "fp32"
     code = next_token_code(model, messages, steps=steps, top_k=top_k, temperature=temperature,
-                           quantization=quantization, seed=seed)
-    lines = ["| step | token | p | top candidates |", "|---:|---|---:|---|"]
+                           quantization=quantization, seed=seed, prompt_format=prompt_format)
+    seen = rows[0].prompt_text if rows and getattr(rows[0], "prompt_text", None) else None
+    lines = [f"The model read ({'raw text' if prompt_format == 'raw' else 'chat template'}):", "", fence(seen), ""] \
+        if seen is not None else []
+    lines += ["| step | token | p | top candidates |", "|---:|---|---:|---|"]
     for r in rows:
         cands = ", ".join(f"`{c.token!r}` {c.prob:.4f}" for c in r.candidates)
         lines.append(f"| {r.step} | `{r.token!r}` | {r.prob:.4f} | {cands} |".replace("\n", " "))
     device = rows[0].device if rows else ""
     return build_notebook(f"Next-token probabilities of {model}", code,
-                          description=f"{steps} steps, top {top_k}, temperature {temperature:g}"
+                          description=f"{'Raw text' if prompt_format == 'raw' else 'Chat template'}, "
+                                      f"{steps} steps, top {top_k}, temperature {temperature:g}"
                                       + (f", seed {seed}" if seed is not None and temperature > 0 else "") + ".",
                           outputs_markdown="\n".join(lines), needs_gpu=_gpu_reason(quantization, device),
                           result_code=_JSON + "print(json.dumps({'table': table}))")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+from engines import prompts
 from engines.snippets.common import causal_lm_load, chat_input_lines, client_setup, remote_kind, sent_messages
 
 
@@ -54,7 +55,8 @@ def chat_code(model: str, messages: list[dict], *, quantization: str = "fp32", m
 
 
 def next_token_code(model: str, messages: list[dict], *, steps: int = 10, top_k: int = 5,
-                    temperature: float = 0.0, quantization: str = "fp32", seed: int | None = None) -> str:
+                    temperature: float = 0.0, quantization: str = "fp32", seed: int | None = None,
+                    prompt_format: str = "chat") -> str:
     """Plain transformers (or openai) code that reproduces the next-token table, step by step as the app does.
 
     Local models: one token at a time with the KV cache, the generation config's repetition penalty applied before
@@ -69,6 +71,8 @@ def next_token_code(model: str, messages: list[dict], *, steps: int = 10, top_k:
         temperature: sampling temperature.
         quantization: the quantization a local model ran with (4bit, 8bit, bf16, fp16, fp32).
         seed: the sampling seed of the run (temperature > 0); None = unseeded (each run differs).
+        prompt_format: "chat" (the chat template, as the chat sends it) or "raw" (the text continued as written,
+            ``prompts.raw_text``); API models always take messages.
 
     Returns:
         Python source.
@@ -79,13 +83,19 @@ def next_token_code(model: str, messages: list[dict], *, steps: int = 10, top_k:
     if kind is not None:
         return _next_token_remote(kind, name, msgs, steps, top_k, temperature)
     imports, load = causal_lm_load(model, quantization)
+    if prompt_format == "raw":  # no chat template: the text as written, tokenized as a text-generation pipeline does
+        prompt_lines = (f"prompt = {prompts.raw_text(messages)!r}\n"
+                        "input_ids = tokenizer(prompt, return_tensors='pt')['input_ids'].to(model.device)\n")
+    else:
+        prompt_lines = f"messages = {msgs}\n" + chat_input_lines(has_system=_has_system(sent))
     scaled = f"logits / {temperature}" if temperature > 0 else "logits"
     choose = ("int(torch.multinomial(probs, 1, generator=generator))" if temperature > 0
               else "int(torch.argmax(logits))")
     seeding = (f"generator = torch.Generator().manual_seed({seed})\n" if seed is not None
                else "generator = torch.Generator()\ngenerator.seed()  # unseeded: each run draws differently\n")
     return (
-        f"{imports}\n{load}messages = {msgs}\n" + chat_input_lines(has_system=_has_system(sent)) +
+        f"{imports}\n{load}" + prompt_lines +
+        "print('The model reads:', repr(tokenizer.decode(input_ids[0])))\n"
         "eos = model.generation_config.eos_token_id\n"
         "eos = set(eos if isinstance(eos, list) else [eos if eos is not None else tokenizer.eos_token_id])\n"
         "penalty = model.generation_config.repetition_penalty  # applied before the softmax, as generate() does\n"

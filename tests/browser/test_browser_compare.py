@@ -50,3 +50,28 @@ def test_compare_tab_in_browser(page):
     expect(page.locator("#arena-reveal")).to_contain_text("Vote #", timeout=30_000)
     expect(page.locator("#arena-board")).to_contain_text("Qwen2.5-0.5B-Instruct")
     page.screenshot(path=str(SCREENSHOTS / "compare-arena.png"), full_page=True)
+
+
+def test_compare_one_at_a_time_in_browser(page):
+    """Issue 27 item 4: concurrent columns name no fastest and say why; "one at a time" runs them in turn."""
+    from playwright.sync_api import expect
+
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.get_by_role("tab", name="Compare models").click()
+    max_tokens = page.locator("#cmp-max input[type='number']")
+    max_tokens.fill("8")
+    max_tokens.press("Enter")
+    page.locator("#cmp-run").click()
+    status = page.locator("#cmp-status")
+    expect(status).to_contain_text("2 of 2 finished", timeout=90_000)
+    expect(status).to_contain_text("No fastest is named: the columns ran at the same time")
+    expect(page.locator("#cmp-sequential")).to_contain_text("share the CPU/GPU")
+    page.locator("#cmp-sequential input").check()
+    page.locator("#cmp-run").click()
+    expect(status).to_contain_text("at a time", timeout=90_000)
+    expect(status).to_contain_text(", one at a time.", timeout=90_000)
+    expect(status).to_contain_text("2 of 2 finished")
+    page.screenshot(path=str(SCREENSHOTS / "compare-sequential-1440.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    expect(page.locator("#cmp-sequential")).to_be_visible()
+    page.screenshot(path=str(SCREENSHOTS / "compare-sequential-390.png"), full_page=True)

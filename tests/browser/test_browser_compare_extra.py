@@ -19,6 +19,7 @@ def _run_next_token_view(page) -> None:
     expect(page.locator("#nt-status [data-state='done']")).to_have_count(1, timeout=90_000)
     expect(page.locator("#nt-visual .nt-chip").first).to_be_visible()
     expect(page.locator("#nt-table")).to_contain_text("p(chosen)")
+    expect(page.locator("#nt-seen summary")).to_contain_text("raw text, no chat template")
 
 
 def test_panels_in_browser(browser, models_dir, fake_server):
@@ -52,3 +53,31 @@ def test_next_token_view_in_app(page):
     page.get_by_role("tab", name="Next-token view").click()
     _run_next_token_view(page)
     page.screenshot(path=str(SCREENSHOTS / "compare_extra_app.png"), full_page=True)
+
+
+def test_next_token_prompt_format_at_two_widths(browser, models_dir, fake_server):
+    """Issue 27 item 6: the prompt format is a visible choice (raw by default) and the text read is shown; screenshots
+    at 1440 and 390 px (compare_next_token_format_*.png)."""
+    from playwright.sync_api import expect
+
+    with panels_server(models_dir, fake_server.base_url) as url:
+        context = browser.new_context(viewport={"width": 1440, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        try:
+            page.goto(url)
+            page.get_by_role("tab", name="Next-token view").click()
+            expect(page.locator("#nt-format input[value='raw']")).to_be_checked()
+            page.locator("#nt-format").get_by_text("Chat template — as the chat sends it").click()
+            page.locator("#nt-model input").fill("meta-llama/Llama-3.1-8B-Instruct")
+            page.locator("#nt-model input").press("Enter")
+            page.locator("#nt-go").click()
+            expect(page.locator("#nt-status [data-state='done']")).to_have_count(1, timeout=90_000)
+            expect(page.locator("#nt-seen summary")).to_contain_text("wrapped in the chat template")
+            expect(page.locator("#nt-seen pre")).to_contain_text("<|start_header_id|>user")
+            page.screenshot(path=str(SCREENSHOTS / "compare_next_token_format_1440.png"), full_page=True)
+            page.set_viewport_size({"width": 390, "height": 844})
+            expect(page.locator("#nt-format")).to_be_visible()
+            page.screenshot(path=str(SCREENSHOTS / "compare_next_token_format_390.png"), full_page=True)
+        finally:
+            context.close()

@@ -200,6 +200,28 @@ def test_next_token_matches_stream_chat_at_temperature_0(tiny, arch):
         assert rows[0].notice and "system" in rows[0].notice
 
 
+def test_next_token_raw_text_continues_the_words_and_shows_what_was_read(tiny):
+    # issue 27 item 6: the view always wrapped "The capital of France is" in the chat template, invisibly
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = str(tiny["lm-llama"])
+    text = [{"role": "user", "content": "The capital of France is"}]
+    raw = list(next_token_table(model, text, steps=4, top_k=3, prompt_format="raw"))
+    assert raw[0].prompt_text == "<|begin_of_text|>The capital of France is" and raw[0].prompt_format == "raw"
+    assert raw[0].prompt_tokens == len(AutoTokenizer.from_pretrained(model)("The capital of France is")["input_ids"])
+    tok, lm = AutoTokenizer.from_pretrained(model), AutoModelForCausalLM.from_pretrained(model, dtype=torch.float32)
+    ids = tok("The capital of France is", return_tensors="pt")["input_ids"]
+    with torch.inference_mode():
+        first = int(lm(input_ids=ids).logits[0, -1].argmax())
+    assert raw[0].token_id == first  # a direct forward pass on the raw text, no template
+    chat = list(next_token_table(model, text, steps=1, top_k=3, prompt_format="chat"))[0]
+    assert chat.prompt_format == "chat" and "<|start_header_id|>user<|end_header_id|>" in chat.prompt_text
+    assert chat.prompt_text.endswith("<|start_header_id|>assistant<|end_header_id|>\n\n")
+    with pytest.raises(errors.InvalidInput, match="prompt_format"):
+        list(next_token_table(model, text, steps=1, prompt_format="markdown"))
+
+
 def test_next_token_streams_row_by_row_and_samples(tiny):
     model = str(tiny["lm-llama"])
     stream = next_token_table(model, USER, steps=6, top_k=3, temperature=1.0, seed=7)

@@ -251,6 +251,22 @@ def test_next_token_notebook_gives_the_same_table(kernel, tiny, tmp_path, fake_s
                  [[r.token, r.prob, [[c.token, c.prob] for c in r.candidates]] for r in rows])
 
 
+def test_raw_text_next_token_notebook_reads_the_same_text(kernel, tiny, tmp_path):
+    # issue 27 item 6: a raw-text run's notebook continues the same text (no chat template), same table
+    from engines.next_token import next_token_table
+
+    model, text = str(tiny["lm-llama"]), [{"role": "user", "content": "The capital of France is"}]
+    rows = list(next_token_table(model, text, steps=5, top_k=3, quantization="fp32", prompt_format="raw"))
+    nb = nbs.next_token_notebook(model, text, rows, steps=5, top_k=3, prompt_format="raw")
+    result, ran = execute(kernel, nb, tmp_path)
+    got = [{"id": s["id"], "prob": s["prob"], "candidates": [[i, p] for _, i, p in s["candidates"]]}
+           for s in result["table"]]
+    assert _same(got, _table(rows))
+    code = "".join(c.source for c in ran.cells if c.cell_type == "code")
+    assert "prompt = 'The capital of France is'" in code and "apply_chat_template" not in code
+    assert "Raw text" in "".join(c.source for c in ran.cells if c.cell_type == "markdown")
+
+
 def test_minutes_notebooks_transcribe_and_write_the_same(kernel, tmp_path, fake_server, remote_env):
     import tiny_minutes
 

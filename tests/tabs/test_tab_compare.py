@@ -7,6 +7,7 @@ import csv
 import pytest
 import tiny_compare  # noqa: F401  (arena votes of the session app go to a temp file)
 from gradio_client.exceptions import AppError
+from tiny_nonchat import EMBEDDER_NAME, nonchat  # noqa: F401  (fixture)
 
 LLAMA = "meta-llama/Llama-3.1-8B-Instruct"  # tiny stand-ins through the models dir
 QWEN = "Qwen/Qwen2-7B-Instruct"
@@ -90,6 +91,56 @@ def test_same_model_two_quantizations_falls_back_visibly_on_cpu(client):
     assert "@ 4bit" not in status  # the fastest is named by what ran
 
 
+def test_compare_refuses_models_that_cannot_chat(client, nonchat):  # noqa: F811
+    # issue 27 item 2: an embedder and Whisper were "compared" (word salad, "Done 2 of 2", one crowned fastest)
+    result = client.predict([LLAMA, str(nonchat["embedder"]), str(nonchat["whisper"])], "", "Hello", 8, 0.0,
+                            "auto", True, api_name="/compare")
+    status, headers, texts, metrics, tps, _, table, _, _ = _parts(result)
+    assert [r[1] for r in table["data"]] == ["done", "error", "error"]
+    assert "Not a chat model" in metrics[1] and "sentence embedder" in metrics[1] and texts[1] == ""
+    assert "speech-recognition model" in metrics[2] and texts[2] == ""
+    assert "1 of 3 finished" in status and "2 failed" in status and "Fastest" not in status
+    assert {d[0] for d in tps["data"]} == {"1. Llama 3.1 8B Instruct"}
+    # issue 27 item 7: named by what the folder holds (its config's _name_or_path), never "model" or a path
+    assert EMBEDDER_NAME in headers[1] and "/root" not in headers[1] + metrics[1] + status
+
+
+def _finished(index: int, tps: float, ttft: float, device: str = "cpu"):
+    from engines import arena
+    from engines.chat import GenerationStats
+
+    stats = GenerationStats(load_s=0.0, ttft_s=ttft, tokens=64, tokens_per_s=tps, total_s=1.0, device=device,
+                            quantization="fp32" if device != "remote" else "n/a")
+    return arena.ColumnState(index=index, model=f"org/m{index}", label=f"org/m{index}", quantization="auto",
+                             status="done", stats=stats)
+
+
+def test_no_fastest_inside_the_noise_or_under_contention():
+    # issue 27 item 4: "Fastest" was named on 2.11 vs 2.05 tokens/s, measured while the columns shared the CPU
+    from tabs import compare_view as view
+
+    close = [_finished(0, 2.11, 0.50), _finished(1, 2.05, 0.52)]
+    concurrent = view.run_status(close, True, "CPU")
+    assert "Fastest" not in concurrent and "same time" in concurrent and "one at a time" in concurrent
+    alone = view.run_status(close, True, "CPU", sequential=True)
+    assert "Fastest: no clear winner" in alone and "within 15 %" in alone and "<b>m0" not in alone
+    clear = view.run_status([_finished(0, 3.0, 0.2), _finished(1, 2.0, 0.5)], True, "CPU", sequential=True)
+    assert "Fastest: <b>org/m0 @ fp32 · CPU</b> (3.0 tokens/s vs 2.0 tokens/s for the next)" in clear
+    assert "first token soonest: <b>org/m0 @ fp32 · CPU</b> (0.200 s vs 0.500 s for the next)." in clear
+    remote = view.run_status([_finished(0, 30.0, 0.2, "remote"), _finished(1, 20.0, 0.5, "remote")], True, "CPU")
+    assert "Fastest: <b>org/m0" in remote  # API columns don't share this machine
+    assert "Fastest" not in view.run_status([_finished(0, 3.0, 0.2)], True, "CPU")  # one column: nothing to rank
+
+
+def test_compare_says_columns_shared_the_machine_and_runs_one_at_a_time(client):
+    status = _parts(client.predict([LLAMA, QWEN], "", "Hi", 6, 0.0, "auto", True, False, api_name="/compare"))[0]
+    assert "at the same time" in status and "No fastest is named" in status
+    status, *_, table, _, _ = _parts(client.predict([LLAMA, QWEN], "", "Hi", 6, 0.0, "auto", True, True,
+                                                    api_name="/compare"))
+    assert "one at a time" in status and [r[1] for r in table["data"]] == ["done", "done"]
+    assert "No fastest is named" not in status
+
+
 @pytest.mark.parametrize(("models", "prompt", "message"), [
     ([], "hi", "at least one model"),
     ([LLAMA], "   ", "prompt is empty"),
@@ -167,3 +218,30 @@ def test_the_results_csv_neutralizes_formula_cells():
         rows = list(csv.DictReader(f))
     assert rows[0]["answer"] == '\'=HYPERLINK("http://evil.example")' and rows[1]["model"] == "'@m"
     assert rows[0]["tokens"] == "-3" and rows[1]["answer"] == "-1"
+
+
+def test_facts_of_local_folders_come_from_their_files(tiny, nonchat, tmp_path):  # noqa: F811
+    # issue 27 item 10: the facts table was blank for local folders ("not in the catalog: facts unknown")
+    import json
+    import shutil
+
+    from tabs import compare
+
+    config_only = tmp_path / "SmolLM2-135M"
+    config_only.mkdir()
+    shutil.copy(tiny["lm-llama"] / "config.json", config_only / "config.json")
+    (config_only / "README.md").write_text("---\nlicense: apache-2.0\n---\n# card\n")
+    table = compare.model_facts([str(tiny["lm-llama"]), str(nonchat["embedder"]), str(config_only)], "chosen")["table"]
+    rows = {r["model"]: r for r in table.to_dict("records")}
+    llama = rows["lm-llama"]
+    params = sum(p.numel() for p in __import__("transformers").AutoModelForCausalLM.from_pretrained(
+        tiny["lm-llama"]).parameters())
+    assert llama["params (B)"] == float(f"{params / 1e9:.4g}") and llama["context"] == 256
+    assert llama["architecture"] == "LlamaForCausalLM" and llama["dtype"] == "float32"
+    assert "exact count" in llama["source"] and llama["memory bf16 (GB)"] is not None
+    embedder = rows["sentence-transformers/all-MiniLM-L6-v2"]
+    assert embedder["architecture"] == "BertModel" and embedder["context"] == 128
+    estimated = rows["SmolLM2-135M"]
+    assert estimated["params (B)"] > 0 and "estimated" in estimated["source"] and estimated["license"] == "apache-2.0"
+    assert json.loads((tiny["lm-llama"] / "config.json").read_text())["max_position_embeddings"] == 256
+    assert not any(str(tmp_path) in str(v) or "/root" in str(v) for r in rows.values() for v in r.values())

@@ -52,3 +52,21 @@ def test_leaderboard_shows_method_interval_and_no_path(tmp_path, monkeypatch):
     assert low < top["rating"] < high
     assert "Bradley–Terry, bootstrap 95 % CI" in caption and "12 vote(s) stored on this server" in caption
     assert "server-only" not in caption and str(tmp_path) not in caption
+
+
+def test_reveal_and_leaderboard_name_local_models_by_what_they_hold(tmp_path, monkeypatch):
+    # issue 27 item 7: every fine-tune showed as "adapter", a full server path in the reveal and the leaderboard
+    import json
+
+    monkeypatch.setenv("WORKBENCH_ARENA_DB", str(tmp_path / "arena.sqlite3"))
+    run = tmp_path / "finetune" / "20261205-183012-smollm2-ab12"
+    (run / "adapter").mkdir(parents=True)
+    (run / "run.json").write_text(json.dumps({"base_display": "HuggingFaceTB/SmolLM2-135M-Instruct"}))
+    (run / "adapter" / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": "/srv/base"}))
+    match = {**_match(), "a": str(run / "adapter")}
+    shown = compare.arena_vote("a", match)
+    name = "HuggingFaceTB/SmolLM2-135M-Instruct + 20261205-183012-smollm2-ab12"
+    assert name in shown["reveal"]
+    assert "title='local folder: …/20261205-183012-smollm2-ab12/adapter'" in shown["reveal"]
+    assert str(tmp_path) not in shown["reveal"]
+    assert name in list(shown["board"]["model"]) and not any(str(tmp_path) in m for m in shown["board"]["model"])

@@ -71,11 +71,24 @@ def test_next_tokens_local(panels):
     assert "torch.topk" in code
 
 
+def test_next_tokens_raw_by_default_and_the_text_read_is_shown(panels):
+    # issue 27 item 6: raw text (a sentence to complete) by default, the chat template on request, both visible
+    _, visual, _, code, _ = panels.predict(LLAMA, "", "The capital of France is", 2, 3, 0.0, api_name="/next_tokens")
+    assert "the model read (raw text, no chat template, 6 tokens)" in visual
+    assert "&lt;|begin_of_text|&gt;The capital of France is</pre>" in visual
+    assert "prompt = 'The capital of France is'" in code and "apply_chat_template" not in code
+    _, visual, _, code, _ = panels.predict(LLAMA, "", "The capital of France is", 2, 3, 0.0, "chat",
+                                           api_name="/next_tokens")
+    assert "(wrapped in the chat template" in visual and "&lt;|start_header_id|&gt;user" in visual
+    assert "apply_chat_template" in code
+
+
 def test_next_tokens_openai(panels, fake_server):
     fake_server.script("nt-model", "alpha beta gamma")
     status, visual, table, *_ = panels.predict("openai:nt-model", "", "hi", 8, 2, 0.0, api_name="/next_tokens")
     assert [r[1] for r in table["data"]] == ["alpha·", "beta·", "gamma"]
     assert "(stop)" in status and "remote" in status and "3 tokens" in status
+    assert "always wrap the prompt in their chat template" in status and "[user] hi</pre>" in visual
 
 
 def test_next_tokens_errors(panels):

@@ -211,3 +211,25 @@ def test_get_results_writes_its_downloads_into_the_managed_exports_folder(client
     for _ in range(2):  # each call: one folder in the exports folder, which ages out (not one more temp dir each)
         files = list(tab.get_results("latest"))[-1]["files"]
         assert files and all(Path(f).resolve().parent.parent == root for f in files), files
+
+
+def test_matrix_names_local_models_by_what_they_hold(tmp_path):
+    # issue 27 item 7: every fine-tune was "adapter" and a sentence embedder "model" in the matrix
+    import json
+
+    from engines.evals.runner import ModelProgress
+    from tabs import evaluate_view as view
+
+    run = tmp_path / "finetune" / "20261205-183012-smollm2-ab12"
+    (run / "adapter").mkdir(parents=True)
+    (run / "run.json").write_text(json.dumps({"base_display": "HuggingFaceTB/SmolLM2-135M-Instruct"}))
+    (run / "adapter" / "adapter_config.json").write_text("{}")
+    embedder = tmp_path / "minilm" / "model"
+    embedder.mkdir(parents=True)
+    (embedder / "config.json").write_text(json.dumps({"_name_or_path": "sentence-transformers/all-MiniLM-L6-v2"}))
+    names = view.column_names([str(run / "adapter"), str(embedder), LLAMA])
+    assert names == ["1. SmolLM2-135M-Instruct + …183012-smollm2-ab12", "2. all-MiniLM-L6-v2",
+                     "3. Llama-3.1-8B-Instruct"]
+    html = view.progress_html([ModelProgress(model=str(run / "adapter"), total=4)])
+    assert "HuggingFaceTB/SmolLM2-135M-Instruct + 20261205-183012-smollm2-ab12 — local folder: …/" in html
+    assert str(tmp_path) not in html

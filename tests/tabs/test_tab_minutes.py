@@ -74,3 +74,12 @@ def test_degenerate_minutes_are_a_warning_not_a_tick(client, fake_server):
 def test_minutes_errors_reach_the_user(client):
     with pytest.raises(AppError, match="empty"):
         client.predict("   ", "openai:fake-echo", 256, api_name="/minutes")
+
+
+def test_minutes_with_a_speech_model_names_what_is_wrong(client, minutes_fx):  # noqa: F811
+    # issue 27 item 3: a speech model as the minutes model gave a raw "IndexError: index 448 is out of bounds"
+    with pytest.raises(AppError) as info:
+        client.predict("[00:00:01] Alice: we ship on Friday.", str(minutes_fx["whisper"]), 64, api_name="/minutes")
+    text = str(info.value)
+    assert "speech-recognition model" in text and "cannot write minutes" in text and "minutes model" in text
+    assert "IndexError" not in text and "/root" not in text

@@ -187,3 +187,27 @@ def test_safetensors_params_is_exact(tiny):
                        else __import__("math").prod(f.get_slice(k).get_shape()) for k in f.keys())
     assert arena.safetensors_params(folder) == expected > 100_000
     assert arena.safetensors_params(folder.parent) is None  # no weights there
+
+
+def test_sequential_columns_run_one_at_a_time(env):
+    # issue 27 item 4: "one at a time" gives each column the hardware alone, for speeds that compare fairly
+    env.script("seq-a", WORDS, pace=0.02)
+    env.script("seq-b", WORDS, pace=0.02)
+    snaps, final = _run(arena.parse_entries(["openai:seq-a", "openai:seq-b"]), max_new_tokens=64, sequential=True)
+    assert [c.status for c in final] == ["done", "done"] and final[1].text.startswith("w")
+    busy = ("loading", "streaming")
+    assert not [s for s in snaps if s[0].status in busy and s[1].status in busy]
+    assert any(s[0].status == "streaming" and s[1].status == "waiting" for s in snaps)
+    assert final[1].started >= final[0].first_token_at  # its clock started at its turn, not with the run
+
+
+def test_stop_while_a_sequential_column_waits(env):
+    stop = threading.Event()
+    snaps = []
+    for cols in arena.stream_compare(arena.parse_entries(["openai:fake-slow", "openai:fake-long"]), MSGS,
+                                     max_new_tokens=64, stop=stop, sequential=True):
+        snaps.append(cols)
+        if cols[0].chunks >= 1:
+            stop.set()
+    final = snaps[-1]
+    assert [c.status for c in final] == ["stopped", "stopped"] and final[1].text == ""
