@@ -181,8 +181,10 @@ def transcription_notebook(transcript: Any, *, audio_file: str = "meeting.mp3") 
 
     t = transcript
     code = transcribe_code(t.source.get("ref", t.model), t.backend, device=t.device or "cpu",
-                           dtype=t.source.get("dtype") or "float32", language=t.language,
-                           multilingual=t.source.get("multilingual", True), audio_file=audio_file)
+                           dtype=t.source.get("dtype") or "float32",
+                           language=t.source.get("decode_language", t.language),
+                           multilingual=t.source.get("multilingual", True), audio_file=audio_file,
+                           max_new_tokens=t.source.get("max_new_tokens"))
     return build_notebook(f"Transcribe a recording with {t.model}", code,
                           description=f"Upload the recording as `{audio_file}` next to this notebook (on Colab: the "
                                       f"Files panel). Language {t.language or 'detected'}, greedy decoding.",

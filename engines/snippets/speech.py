@@ -6,6 +6,7 @@ import json
 
 from engines import prompts
 from engines.snippets.common import causal_lm_load, chat_input_lines, client_setup, remote_kind, sent_messages
+from engines.speech.local import CT2_TEMPERATURE
 
 _TRANSCRIPT = "__TRANSCRIPT__"
 
@@ -40,29 +41,79 @@ def transcribe_code(model: str, backend: str, *, device: str = "cpu", dtype: str
                 f"    result = client.audio.transcriptions.create(model={name!r}, file=f{extra},\n"
                 "        response_format='verbose_json', timestamp_granularities=['segment'])\n"
                 "segments = [(s.start, s.end, s.text) for s in result.segments]\n" + _JOIN)
-    cap = f", max_new_tokens={int(max_new_tokens)}" if max_new_tokens else ""
     if backend == "faster-whisper":
-        return ("from faster_whisper import WhisperModel\n\n"
+        cap = f", max_new_tokens={int(max_new_tokens)}" if max_new_tokens else ""
+        return (_DECODE.format(audio_file=audio_file) +
+                "\nfrom faster_whisper import WhisperModel\n\n"
                 f"model = WhisperModel({model!r}, device={device!r}, compute_type={dtype!r})\n"
-                f"pieces, info = model.transcribe({audio_file!r}, language={lang}, task='transcribe', beam_size=1, "
-                f"vad_filter=False{cap})\n"
+                "# the app's settings: greedy only (no sampling fallback), no VAD, each window conditioned on the\n"
+                "# previous text; the decoded samples, not the file\n"
+                f"pieces, info = model.transcribe(audio, language={lang}, task='transcribe', beam_size=1, "
+                f"temperature={CT2_TEMPERATURE}, vad_filter=False{cap})\n"
                 "segments = [(s.start, s.end, s.text) for s in pieces]\n" + _JOIN)
+    return _DECODE.format(audio_file=audio_file) + _transformers_code(model, device, dtype, lang, multilingual,
+                                                                      max_new_tokens)
+
+
+# The app's decoding (engines.audio.decode_audio): ffmpeg → 16 kHz mono float32 samples.
+_DECODE = ("import subprocess\n\nimport numpy as np\n\nSAMPLE_RATE = 16000\n"
+           "# decoded as the app decodes it: ffmpeg, mono, 16 kHz, float32\n"
+           "raw = subprocess.run(['ffmpeg', '-nostdin', '-v', 'error', '-i', {audio_file!r}, '-map', '0:a:0', '-vn',\n"
+           "                      '-ac', '1', '-ar', str(SAMPLE_RATE), '-f', 'f32le', '-'],\n"
+           "                     capture_output=True, check=True).stdout\n"
+           "audio = np.frombuffer(raw[:len(raw) // 4 * 4], dtype=np.float32)\n"
+           "total = len(audio) / SAMPLE_RATE\n")
+
+
+def _split_blocks_source() -> str:
+    import inspect
+
+    from engines import audio
+
+    return inspect.getsource(audio.split_blocks)
+
+
+def _transformers_code(model: str, device: str, dtype: str, lang: str, multilingual: bool,
+                       max_new_tokens: int | None) -> str:
+    """The app's transformers path (engines.speech.local): blocks of 30 s × batch cut at quiet points, each block
+    one pipeline call (30 s windows batched only when a block is longer than one window), greedy."""
     gen = {"language": lang, "task": '"transcribe"'} if multilingual else {}
     gen |= {"num_beams": "1", "do_sample": "False"}
     if max_new_tokens:
         gen["max_new_tokens"] = str(int(max_new_tokens))
-    gen = "{" + ", ".join(f'"{k}": {v}' for k, v in gen.items()) + "}"
+    gen_src = "{" + ", ".join(f'"{k}": {v}' for k, v in gen.items()) + "}"
     note = "  # English-only model: no task/language" if not multilingual else ""
-    return ("import torch\nfrom transformers import pipeline\n\n"
-            f'asr = pipeline("automatic-speech-recognition", model={model!r}, dtype=torch.{dtype}, '
-            f"device={device!r})\n# 30 s windows, batched; ffmpeg decodes the file\n"
-            f"out = asr({audio_file!r}, chunk_length_s=30, batch_size={16 if device == 'cuda' else 1}, "
-            f"return_timestamps=True,\n          generate_kwargs={gen}){note}\n"
-            "segments = [(c['timestamp'][0] or 0.0, c['timestamp'][1], c['text']) for c in out['chunks']]\n" + _JOIN)
+    batch = 16 if device == "cuda" else 1
+    return ("\nfrom typing import Any\n\nimport torch\n"
+            "from transformers import AutoModelForSpeechSeq2Seq, AutoProcessor, pipeline\n\n"
+            f"model_id = {model!r}\n"
+            f"model = AutoModelForSpeechSeq2Seq.from_pretrained(model_id, dtype=torch.{dtype}, "
+            "attn_implementation='sdpa')\n"
+            f"model = model.to({device!r}).eval()\n"
+            "processor = AutoProcessor.from_pretrained(model_id)\n"
+            'asr = pipeline("automatic-speech-recognition", model=model, tokenizer=processor.tokenizer,\n'
+            "               feature_extractor=processor.feature_extractor, device=model.device)\n"
+            f"GENERATE = {gen_src}{note}\n"
+            f"BATCH = {batch}  # 30 s windows decoded at once (16 on a GPU, 1 on a CPU)\n\n\n"
+            + _split_blocks_source() +
+            "\n\nsegments = []\n"
+            "for offset, block in split_blocks(audio, 30.0 * BATCH):\n"
+            "    length = len(block) / SAMPLE_RATE\n"
+            "    # one window needs no chunking; a longer block is cut into 30 s windows (with stride) and batched\n"
+            "    chunking = {'chunk_length_s': 30.0, 'batch_size': BATCH} if length > 30.0 else {}\n"
+            "    out = asr({'raw': block, 'sampling_rate': SAMPLE_RATE}, return_timestamps=True,\n"
+            "              generate_kwargs=dict(GENERATE), **chunking)\n"
+            "    for chunk in out.get('chunks') or [{'timestamp': (0.0, length), 'text': out.get('text', '')}]:\n"
+            "        start, end = (tuple(chunk.get('timestamp') or ()) + (None, None))[:2]\n"
+            "        start = min(max(0.0, float(start or 0.0)), length)\n"
+            "        end = min(length, float(end)) if end is not None else length\n"
+            "        segments.append((start + offset, end + offset, chunk['text']))\n" + _JOIN)
 
 
-# Segments printed one per line; ``text`` as the app joins them (whitespace normalised, empty segments dropped).
-_JOIN = ("for start, end, piece in segments:\n    print(f'[{start:.1f}] {piece}')\n"
+# Segments printed one per line; ``text`` as the app's Transcript.text: sorted by start, whitespace normalised,
+# empty segments dropped.
+_JOIN = ("segments = sorted(segments, key=lambda s: s[0])\n"
+         "for start, end, piece in segments:\n    print(f'[{start:.1f}] {piece}')\n"
          "text = ' '.join(' '.join(piece.split()) for _, _, piece in segments if piece.strip())\n")
 
 

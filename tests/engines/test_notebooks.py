@@ -291,6 +291,24 @@ def test_minutes_notebook_stops_at_the_loop_where_the_app_does(kernel, tmp_path,
         assert "[stopped: the text started repeating itself" in outputs_text(run)
 
 
+def test_transcription_notebooks_write_the_apps_words_on_a_long_recording(kernel, tmp_path):
+    """Longer than one 30 s window, on both local backends and an English-only model: the notebook decodes the
+    audio as the app does (ffmpeg, 16 kHz) and runs the same windows and settings, so the words are the app's."""
+    import tiny_minutes
+
+    from engines import speech as sp
+
+    fx = tiny_minutes.build_all()
+    shutil.copy(fx["audio"] / "long.wav", tmp_path / "long.wav")
+    names = ["whisper", "whisper-en"] + (["whisper-ct2"] if "whisper-ct2" in fx and sp.has_faster_whisper() else [])
+    for name in names:
+        for language in (None, "en"):
+            t = sp.transcribe(tmp_path / "long.wav", model=str(fx[name]), language=language, max_new_tokens=24)
+            assert t.duration_s > 30 and t.text
+            result, run = execute(kernel, nbs.transcription_notebook(t, audio_file="long.wav"), tmp_path)
+            assert result == {"text": t.text}, (name, language, t.backend, outputs_text(run)[-1500:])
+
+
 def test_image_notebook_gives_the_same_pixels(kernel, tmp_path):
     import tiny_images
 
