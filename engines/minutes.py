@@ -247,10 +247,23 @@ class _Run:
     def _stopped(self, budget: Budget, text: str, seconds: float) -> None:
         """Stats of a call stopped early (its own last chunk never came): tokens counted from the text."""
         tokens = budget.count(text)
-        base = self.last or GenerationStats(load_s=0.0, ttft_s=0.0, tokens=0, tokens_per_s=0.0, total_s=0.0,
-                                            model=self.ref.display)
+        base = self.last or self._first_stopped()
         self._record(replace(base, tokens=tokens, load_s=0.0, total_s=seconds, finish_reason="repetition",
                              tokens_per_s=tokens / seconds if seconds > 0 else 0.0))
+
+    def _first_stopped(self) -> GenerationStats:
+        """Stats for a first call stopped before its stats came: the backend and device it ran on, as far as they
+        are known without the stream's own numbers (its load time and quantization are not)."""
+        if self.ref.is_remote:
+            from engines.remote import endpoint_for
+
+            backend, device, quantization = endpoint_for(self.ref).provider, "remote", "n/a"
+        else:
+            from engines.gpu import torch_device
+
+            backend, device, quantization = "transformers", torch_device(), ""
+        return GenerationStats(load_s=0.0, ttft_s=0.0, tokens=0, tokens_per_s=0.0, total_s=0.0,
+                               model=self.ref.display, backend=backend, device=device, quantization=quantization)
 
     def collect(self, budget: Budget, system: str, user: str, new_tokens: int) -> str:
         """One model call's whole answer (stopped early if it starts looping)."""

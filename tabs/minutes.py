@@ -80,7 +80,8 @@ def transcribe_meeting(audio: str, model: str, language: str = "auto", progress=
     files = write_exports("minutes", {"transcript.txt": t.to_txt(), "transcript.srt": t.to_srt(),
                                       "transcript.vtt": t.to_vtt()})
     code = transcribe_code(t.source.get("ref", t.model), t.backend, device=t.device, dtype=t.source.get("dtype", ""),
-                           language=t.language, multilingual=t.source.get("multilingual", True))
+                           language=t.source.get("decode_language", t.language),
+                           multilingual=t.source.get("multilingual", True))
     done = (f"{sp.clock(t.duration_s)} transcribed in {t.seconds:.1f} s ({len(t.segments)} segments, language "
             f"{t.language or 'unknown'}).")
     return {"t_status": status_html("warning" if t.notices else "done", done), "transcript": t.timestamped_text(),
@@ -93,9 +94,13 @@ def _minutes_stats(stats, steps: int, started: float) -> str:
     if stats is None:
         return ""
     calls = f"{steps} model calls (map-reduce)" if steps > 1 else "1 model call"
-    return (f"{time.perf_counter() - started:.1f} s · {calls} · {stats.tokens:,} tokens generated · "
-            f"{stats.tokens_per_s:.1f} tokens/s · model {stats.model} · {stats.backend} on {stats.device} "
-            f"({stats.quantization}) · load {stats.load_s:.2f} s")
+    ran = " ".join(p for p in (stats.backend, f"on {stats.device}" if stats.device else "",
+                               f"({stats.quantization})" if stats.quantization else "") if p)
+    # a call stopped at a loop before its stats came has no load time: left out rather than shown as 0.00 s
+    load = "load cached" if stats.cache_hit else f"load {stats.load_s:.2f} s" if stats.load_s > 0 else ""
+    parts = [f"{time.perf_counter() - started:.1f} s", calls, f"{stats.tokens:,} tokens generated",
+             f"{stats.tokens_per_s:.1f} tokens/s", f"model {stats.model}" if stats.model else "", ran, load]
+    return " · ".join(p for p in parts if p)
 
 
 def _final_status(quality, stats, steps: int, started: float, notices: list[str]) -> str:
@@ -154,6 +159,12 @@ def write_minutes(transcript: str, model: str | None = None, max_new_tokens: flo
                              quantization=stats.quantization if stats else "fp32", minutes=text, stats=stats)
     yield {"status": _final_status(quality, stats, steps, started, notices), "minutes": text,
            "notes": "\n\n".join(notes), "files": files, "code": code, "notebook": notebook}
+
+
+def minutes_cleared() -> dict:
+    """A new transcription started: the minutes written from the old transcript (and their status, downloads,
+    notes, code and notebook) no longer belong next to it."""
+    return {"status": "", "minutes": "", "files": None, "notes": "", "code": "", "notebook": None}
 
 
 def transcript_edited(transcript: str | None) -> dict:
@@ -223,6 +234,8 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
                  "running": "Checking and decoding the audio…", **GPU_EVENT}
         m_run = {"status": "status", "clear": ("minutes", "files", "notes", "code", "notebook"),
                  "running": "Writing the minutes…", **GPU_EVENT}
+        for start in (go_t.click, both.click):  # a new transcript: the old minutes go at once
+            on(start, minutes_cleared, [], m_out, api_name=False, queue=False)
         on(go_t.click, transcribe_meeting, [audio, asr, lang], t_out, api_name="transcribe", **t_run)
         on(go_m.click, write_minutes, [t_out["transcript"], llm, max_new], m_out, api_name="minutes", **m_run)
         transcribed = on(both.click, transcribe_meeting, [audio, asr, lang], t_out, api_name=False, **t_run)

@@ -432,7 +432,8 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
                     "shows the model, device and timings, and the few lines of plain transformers/diffusers code "
                     "that reproduce it.")
         with gr.Row():
-            task = gr.Dropdown(TASK_CHOICES, value=FIRST_TASK, label="Task", elem_id="pl-task", scale=1)
+            task = gr.Dropdown(TASK_CHOICES, value=FIRST_TASK, label="Task", elem_id="pl-task", scale=1,
+                               min_width=220)  # on a phone the row wraps: the task's name shows whole
             choices, value = _model_choices(FIRST_TASK)
             model = ModelBox(choices, value=value, label="Model (catalog, Hub id or local folder)",
                              elem_id="pl-model", scale=2)

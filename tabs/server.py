@@ -27,6 +27,9 @@ log = logging.getLogger("workbench.server")
 CSS = """
 .block:has(.run-status) [data-testid="status-tracker"].error,
 .block:has(.run-status) [data-testid="status-tracker"] .error { display: none !important; }
+/* A dropdown's arrow is drawn over the right end of its input: keep the text clear of it (cut with an ellipsis in
+   a narrow box, as on a phone) */
+.wrap-inner .secondary-wrap input[role="combobox"] { padding-right: 24px; text-overflow: ellipsis; }
 """
 
 

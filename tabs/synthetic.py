@@ -335,7 +335,8 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
             go = gr.Button("Generate", variant="primary", elem_id="syn-go")
             stop = gr.Button("Stop", variant="stop", elem_id="syn-stop")
         out = {"status": gr.HTML(elem_id="syn-status"),
-               "rows": gr.Dataframe(headers=[r[0] for r in fields] or ["rows appear here"],
+               # the example's field names (``fields`` is a DataFrame: iterating it gives its column names)
+               "rows": gr.Dataframe(headers=[str(n) for n in fields["name"]] or ["rows appear here"],
                                     label="Rows", interactive=False, max_height=420, wrap=False, elem_id="syn-rows"),
                "files": gr.File(label="Downloads (CSV, JSON Lines)", file_count="multiple", interactive=False,
                                 elem_id="syn-files")}

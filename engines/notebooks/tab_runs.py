@@ -187,8 +187,10 @@ def transcription_notebook(transcript: Any, *, audio_file: str = "meeting.mp3") 
 
     t = transcript
     code = transcribe_code(t.source.get("ref", t.model), t.backend, device=t.device or "cpu",
-                           dtype=t.source.get("dtype") or "float32", language=t.language,
-                           multilingual=t.source.get("multilingual", True), audio_file=audio_file)
+                           dtype=t.source.get("dtype") or "float32",
+                           language=t.source.get("decode_language", t.language),
+                           multilingual=t.source.get("multilingual", True), audio_file=audio_file,
+                           max_new_tokens=t.source.get("max_new_tokens"))
     return build_notebook(f"Transcribe a recording with {t.model}", code,
                           description=f"Upload the recording as `{audio_file}` next to this notebook (on Colab: the "
                                       f"Files panel). Language {t.language or 'detected'}, greedy decoding.",
@@ -213,15 +215,17 @@ def minutes_notebook(transcript: str, model: str, *, max_new_tokens: int = 1024,
     Returns:
         A notebook whose result is ``{"text": minutes}``.
     """
-    from engines.snippets.speech import minutes_code
+    from engines.snippets.speech import loop_guard_code, minutes_code
 
     quantization = quantization if quantization not in ("", "n/a", "auto") else "fp32"
     write = ("# the transcript the app wrote the minutes from\n"
              f"TRANSCRIPT = {json.dumps(transcript, ensure_ascii=False)}\n"
              "with open('transcript.txt', 'w', encoding='utf-8') as f:\n    f.write(TRANSCRIPT)\n")
     return build_notebook(f"Meeting minutes with {model}",
-                          [write, minutes_code(model, max_new_tokens, quantization=quantization)],
-                          description="The minutes prompt of the app on the transcript, greedy. A transcript "
+                          [write, loop_guard_code(),
+                           minutes_code(model, max_new_tokens, quantization=quantization, define_guard=False)],
+                          description="The minutes prompt of the app on the transcript, greedy, stopped where the "
+                                      "text starts repeating itself (the app's repetition stop). A transcript "
                                       "longer than the model's context is summarised part by part in the app first.",
                           outputs_markdown=fence(minutes, "markdown"),
                           needs_gpu=_gpu_reason(quantization, getattr(stats, "device", "")),

@@ -40,9 +40,11 @@ def run_speech(inputs: dict, model: str | None, progress: ProgressFn) -> TaskRes
     segments = [{"start": round(s.start, 2), "end": round(s.end, 2), "text": s.text} for s in t.segments]
     details = {"duration_s": round(t.duration_s, 2), "segments": segments, "language": t.language,
                "backend": t.backend, "dtype": t.source.get("dtype", ""), "decode_s": round(t.decode_s, 3),
-               "multilingual": t.source.get("multilingual", True), "max_new_tokens": inputs.get("max_new_tokens")}
+               "multilingual": t.source.get("multilingual", True), "max_new_tokens": inputs.get("max_new_tokens"),
+               "device": t.device, "decode_language": t.source.get("decode_language", t.language)}
     code = transcribe_code(t.source.get("ref", chosen), t.backend, device=t.device, dtype=details["dtype"],
-                           language=t.language, multilingual=details["multilingual"], audio_file="audio.wav")
+                           language=details["decode_language"], multilingual=details["multilingual"],
+                           audio_file="audio.wav", max_new_tokens=details["max_new_tokens"])
     run_s = max(t.seconds - t.load_s, 1e-6)
     return TaskResult(kind=spec.kind, value=t.text, seconds=run_s, task=spec.name, model=t.model, device=t.device,
                       load_s=t.load_s, cache_hit=t.cache_hit, notice=" ".join(t.notices) or None, code=code,

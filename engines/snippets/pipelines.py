@@ -45,7 +45,8 @@ def code_snippet(task: str, model: str, inputs: dict, details: dict | None = Non
     d = details or {}
     if task == "automatic-speech-recognition":
         return transcribe_code(model, d.get("backend") or "transformers", device=d.get("device") or "cpu",
-                               dtype=d.get("dtype") or "float32", language=d.get("language"),
+                               dtype=d.get("dtype") or "float32",
+                               language=d.get("decode_language", d.get("language")),
                                multilingual=d.get("multilingual", True), audio_file="audio.wav",
                                max_new_tokens=d.get("max_new_tokens"))
     short = (lambda v: _short(v, max_chars)) if max_chars else (lambda v: str(v or ""))

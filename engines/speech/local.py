@@ -11,6 +11,10 @@ from engines.speech.backends import LoadedAsr, takes_language
 from engines.speech.transcript import Segment
 
 WINDOW_S = 30.0  # Whisper's receptive field
+# faster-whisper's default re-decodes a failed window by sampling at rising temperatures, from a generator that
+# can't be re-seeded per call (thread-local in CTranslate2): the same audio gave different words run to run. Greedy
+# only, as the transformers path decodes: reproducible, and what the run's notebook writes too.
+CT2_TEMPERATURE = 0.0
 ProgressFn = Callable[[float, float], None]
 _LANG_TOKEN_PREFIX, _LANG_TOKEN_SUFFIX = "<|", "|>"
 
@@ -121,8 +125,8 @@ def run_ct2(loaded: LoadedAsr, audio, language: str | None, progress: ProgressFn
     """Transcribe with faster-whisper (greedy, no VAD, like the transformers path); segments stream as decoded."""
     total = len(audio) / SAMPLE_RATE
     pieces, info = loaded.runner.transcribe(audio, language=language if loaded.multilingual else None,
-                                            task="transcribe", beam_size=1, vad_filter=False,
-                                            max_new_tokens=max_new_tokens or None)
+                                            task="transcribe", beam_size=1, temperature=CT2_TEMPERATURE,
+                                            vad_filter=False, max_new_tokens=max_new_tokens or None)
     segments = []
     for piece in pieces:
         segments.append(Segment(float(piece.start), float(piece.end), piece.text))

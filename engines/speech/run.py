@@ -96,7 +96,9 @@ def transcribe(audio: str | Path, *, model: str | None = None, on_progress: Prog
                       cache_hit=run.cache_hit, notices=[plan.notice] if plan.notice else [],
                       source={"ref": plan.ref.raw, "dtype": run.dtype, "file": info.format_name, "codec": info.codec,
                               "sample_rate": info.sample_rate, "channels": info.channels,
-                              "multilingual": run.multilingual})
+                              "multilingual": run.multilingual, "max_new_tokens": max_new_tokens,
+                              # the language the backend was given (transformers: the one detected first)
+                              "decode_language": run.language if plan.backend == "transformers" else lang})
 
 
 def _asr_error(exc: BaseException) -> errors.WorkbenchError:

@@ -35,3 +35,38 @@ def test_pipelines_tab_in_browser(page, served):  # noqa: F811
     expect(page.locator("#pl-code")).to_contain_text("text-to-audio")
     page.screenshot(path=str(SCREENSHOTS / "pipelines.png"), full_page=True)
     assert (SCREENSHOTS / "pipelines.png").stat().st_size > 10_000
+
+
+_TEXT_AND_ARROW = """e => {
+    const input = e.querySelector('input'), arrow = e.querySelector('.icon-wrap');
+    const s = getComputedStyle(input), box = input.getBoundingClientRect();
+    const ctx = document.createElement('canvas').getContext('2d');
+    ctx.font = s.font;
+    const left = box.left + parseFloat(s.borderLeftWidth) + parseFloat(s.paddingLeft);
+    const room = input.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight);
+    return {text_right: left + Math.min(ctx.measureText(input.value).width, room),
+            arrow_left: arrow.getBoundingClientRect().left, text: input.value};
+}"""
+
+
+@pytest.mark.parametrize("width", [390, 1440])
+def test_task_dropdown_arrow_stays_clear_of_its_text(browser, app_url, width):
+    """On a phone (390 px) the Task dropdown's arrow was drawn over the end of "Sentiment analysis": the input ran
+    under the arrow. The text now ends (or is cut with an ellipsis) before the arrow, at both widths."""
+    from app_helpers import open_tab
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": width, "height": 844})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        page.goto(app_url)
+        open_tab(page, "Pipelines")
+        task = page.locator("#pl-task")
+        expect(task.locator("input")).to_have_value("Sentiment analysis")
+        task.scroll_into_view_if_needed()
+        found = task.evaluate(_TEXT_AND_ARROW)
+        task.screenshot(path=str(SCREENSHOTS / f"pipelines-task-dropdown-{width}.png"))
+        assert found["text_right"] <= found["arrow_left"] + 0.5, found
+    finally:
+        context.close()

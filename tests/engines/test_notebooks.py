@@ -286,6 +286,45 @@ def test_minutes_notebooks_transcribe_and_write_the_same(kernel, tmp_path, fake_
     assert result == {"text": minutes} and minutes.startswith("reply ")
 
 
+def test_minutes_notebook_stops_at_the_loop_where_the_app_does(kernel, tmp_path, fake_server, remote_env,
+                                                               monkeypatch):
+    """A model that repeats itself: the app stops at the loop and keeps it once; the notebook stops at the same
+    point with the same text (local: a StoppingCriteria; API: the stream is left), not after max_new_tokens."""
+    import tiny_minutes
+
+    from engines import minutes as mn
+
+    monkeypatch.setenv("WORKBENCH_ALLOW_LOCAL_MODELS", "1")
+    transcript = "[00:00:01] Alice will send the report by Friday.\n[00:00:05] Bob agrees.\n"
+    fake_server.script("nb-minutes-loop", "## Summary\nThe team met.\n" + "- Carol books the room for Monday.\n" * 200)
+    for model, limit in ((str(tiny_minutes.build_all()["lm-loop"]), 400), ("openai:nb-minutes-loop", 3000)):
+        chunks = list(mn.stream_minutes(transcript, model=model, max_new_tokens=limit))
+        last = chunks[-1]
+        assert last.quality.looped and last.stats.tokens < limit / 2, (model, last.stats)
+        nb = nbs.minutes_notebook(transcript, model, max_new_tokens=limit, minutes=last.final_text, stats=last.stats)
+        result, run = execute(kernel, nb, tmp_path)
+        assert result == {"text": last.final_text}, (model, outputs_text(run)[-1500:])
+        assert "[stopped: the text started repeating itself" in outputs_text(run)
+
+
+def test_transcription_notebooks_write_the_apps_words_on_a_long_recording(kernel, tmp_path):
+    """Longer than one 30 s window, on both local backends and an English-only model: the notebook decodes the
+    audio as the app does (ffmpeg, 16 kHz) and runs the same windows and settings, so the words are the app's."""
+    import tiny_minutes
+
+    from engines import speech as sp
+
+    fx = tiny_minutes.build_all()
+    shutil.copy(fx["audio"] / "long.wav", tmp_path / "long.wav")
+    names = ["whisper", "whisper-en"] + (["whisper-ct2"] if "whisper-ct2" in fx and sp.has_faster_whisper() else [])
+    for name in names:
+        for language in (None, "en"):
+            t = sp.transcribe(tmp_path / "long.wav", model=str(fx[name]), language=language, max_new_tokens=24)
+            assert t.duration_s > 30 and t.text
+            result, run = execute(kernel, nbs.transcription_notebook(t, audio_file="long.wav"), tmp_path)
+            assert result == {"text": t.text}, (name, language, t.backend, outputs_text(run)[-1500:])
+
+
 def test_image_notebook_gives_the_same_pixels(kernel, tmp_path):
     import tiny_images
 

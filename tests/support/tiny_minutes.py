@@ -128,6 +128,39 @@ def build_long_lm(src: Path, out: Path, positions: int = 1024) -> None:
     (out / "tokenizer_config.json").write_text(json.dumps(tok_cfg, indent=2))
 
 
+LOOP_LINE = "- Bob will review the budget.\n"  # what lm-loop writes over and over
+
+
+def build_loop_lm(src: Path, out: Path) -> None:
+    """A scripted tiny Llama that repeats ``LOOP_LINE`` forever, whatever the prompt: the layers add nothing to the
+    residual, each token of the line embeds as its own basis vector and the (untied) head maps it to the next token
+    of the line; every other token maps to the line's first token. A model that loops, as small real ones do."""
+    import torch
+    from transformers import AutoConfig, AutoTokenizer, LlamaForCausalLM
+
+    tok = AutoTokenizer.from_pretrained(src)
+    cycle = tok(LOOP_LINE, add_special_tokens=False)["input_ids"]
+    assert len(set(cycle)) == len(cycle), "the loop line needs distinct tokens"
+    cfg = AutoConfig.from_pretrained(src)
+    cfg.tie_word_embeddings = False
+    model = LlamaForCausalLM(cfg).eval()
+    d, other = cfg.hidden_size, cfg.hidden_size - 1
+    with torch.no_grad():
+        for layer in model.model.layers:
+            layer.self_attn.o_proj.weight.zero_()
+            layer.mlp.down_proj.weight.zero_()
+        emb, head = model.model.embed_tokens.weight, model.lm_head.weight
+        emb.zero_()
+        emb[:, other] = 1.0
+        head.zero_()
+        for i, token in enumerate(cycle):
+            emb[token] = torch.nn.functional.one_hot(torch.tensor(i), d).float()
+            head[cycle[(i + 1) % len(cycle)], i] = 10.0
+        head[cycle[0], other] = 10.0
+    model.save_pretrained(out)
+    tok.save_pretrained(out)
+
+
 def build_all() -> dict[str, Path]:
     """Build (or reuse) the Minutes fixtures. Returns name → path."""
     root = cache_root()
@@ -137,6 +170,7 @@ def build_all() -> dict[str, Path]:
     paths = {"whisper": whisper, "whisper-en": whisper_en,
              "audio": tiny_models._build_once(root, "audio", build_audio),
              "lm-long": tiny_models._build_once(root, "lm-llama-1k", lambda o: build_long_lm(lm, o))}
+    paths["lm-loop"] = tiny_models._build_once(root, "lm-loop", lambda o: build_loop_lm(paths["lm-long"], o))
     try:
         import ctranslate2  # noqa: F401
 

@@ -117,6 +117,21 @@ def test_offline_state_lists_local_models(hub_client, monkeypatch, tmp_path):
     assert "Hub unreachable" in facts and "Qwen/Qwen2.5-0.5B-Instruct" in facts
 
 
+def test_offline_dataset_and_space_searches_say_what_was_searched(monkeypatch, tmp_path):
+    """Offline, a dataset or Space search said "Showing the 0 models available locally" over a table of models."""
+    from tabs import hub as tab
+    from tabs.hub_view import DATASET_COLUMNS, SPACE_COLUMNS
+
+    (tmp_path / "models" / "Qwen" / "Qwen2.5-0.5B-Instruct").mkdir(parents=True)
+    monkeypatch.setenv("WORKBENCH_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    for out, word, columns in ((tab.hub_search_datasets("squad"), "Datasets", DATASET_COLUMNS),
+                               (tab.hub_search_spaces("chat"), "Spaces", SPACE_COLUMNS)):
+        assert "Offline mode is on" in out["status"] and f"{word} cannot be searched offline" in out["status"]
+        assert "0 models" not in out["status"] and "Showing the" not in out["status"]
+        assert list(out["table"].columns) == list(columns) and out["table"].empty
+
+
 def test_nothing_secret_in_any_output(hub_client):
     outputs = [hub_client.predict("acme/chat-1b", api_name="/hub_model"),
                hub_client.predict("acme/reviews", "", "", api_name="/hub_dataset"),

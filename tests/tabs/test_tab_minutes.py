@@ -71,6 +71,36 @@ def test_degenerate_minutes_are_a_warning_not_a_tick(client, fake_server):
     assert rows == []  # the CSV has only its header, and the status said so
 
 
+def test_status_of_minutes_stopped_at_a_loop_has_no_empty_parts(client, minutes_fx):  # noqa: F811
+    """A model that loops is stopped before its stats come: the status said "transformers on () · load 0.00 s"."""
+    status, minutes, *_ = client.predict("[00:00:01] Alice: the budget.\n[00:00:05] Bob: agreed.",
+                                         str(minutes_fx["lm-loop"]), 400, api_name="/minutes")
+    assert "started repeating itself" in status and "1 model call" in status
+    assert "()" not in status and " on ·" not in status and " on (" not in status and "load 0.00 s" not in status
+    assert "transformers on cpu" in status and "model lm-loop" in status
+
+
+def test_a_new_transcription_clears_the_old_minutes(app_url):
+    """"Transcribe only" (and "Transcribe + write minutes") left the minutes of the previous recording on screen
+    beside the new transcript: both buttons now also empty the minutes, their status and downloads at once."""
+    import json
+    import urllib.request
+
+    from tabs.minutes import minutes_cleared
+
+    with urllib.request.urlopen(app_url + "config", timeout=30) as r:
+        config = json.load(r)
+    by_elem = {c["props"].get("elem_id"): c["id"] for c in config["components"] if c["props"].get("elem_id")}
+    minutes_outputs = {by_elem[e] for e in ("min-status", "min-minutes", "min-mfiles", "min-notes", "min-mcode",
+                                            "min-mnotebook")}
+    for button in ("min-transcribe", "min-both"):
+        clearing = [d for d in config["dependencies"] if [by_elem[button], "click"] in d["targets"]
+                    and minutes_outputs <= set(d["outputs"]) and not d["inputs"]]
+        assert clearing, button
+    assert minutes_cleared() == {"status": "", "minutes": "", "files": None, "notes": "", "code": "",
+                                 "notebook": None}
+
+
 def test_minutes_errors_reach_the_user(client):
     with pytest.raises(AppError, match="empty"):
         client.predict("   ", "openai:fake-echo", 256, api_name="/minutes")

@@ -121,3 +121,15 @@ def test_stop_keeps_the_rows_shown_so_far():
     assert state["rows"] == [row(1), row(2, age=33)] and state["stats"].stop_reason == "stopped"
     assert sorted(Path(f).suffix for f in kept["files"]) == [".csv", ".jsonl"] and "histogram" in kept["summary"]
     assert tab.keep_partial("People", table(FIELDS), pd.DataFrame(), "openai:x")["files"] is None
+
+
+def test_rows_table_headers_are_the_field_names_also_after_a_failed_run():
+    """The rows table was built with headers "n t v m m d" (the first letter of each column of the fields editor, a
+    DataFrame iterated as if it were rows); a failed run empties the table, which then showed those letters."""
+    with gr.Blocks():
+        tab.build()
+        rows = next(b for b in gr.context.Context.root_block.blocks.values()
+                    if getattr(b, "elem_id", None) == "syn-rows")
+    names = [r[0] for r in tab.EXAMPLES[tab.DEFAULT_EXAMPLE][1]]
+    assert rows.postprocess(None).headers == names  # what a failed run (the table emptied at its start) shows
+    assert "name" in names and "n" not in names
