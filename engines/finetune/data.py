@@ -495,7 +495,4 @@ def check_lengths(lengths: Lengths, max_length: int) -> str | None:
 
 
 def _round_up(n: int) -> int:
-    size = 64
-    while size < n:
-        size *= 2
-    return size
+    return max(64, 1 << (max(n, 1) - 1).bit_length())  # the next power of two, at least 64
