@@ -4,10 +4,16 @@ Prints a table per phase: requests served, errors by kind, p50/p95 latency; then
   cheap_<endpoint>_p95_saturated: p95 latency of a CPU-only call (tokenize, status) while model events fill the
       model queue, vs the same call on the idle app (target ≤ 3), with a table of both
   busy_answer_s: how fast a full queue answers "busy" (target ≤ 1 s)
+
+``--clients 30 [--duration 90] [--think 1.0]``: a crowd instead. A third of the clients run model events back to
+back (``/next_tokens`` on a 30M model, ``/compare``), the rest call the cheap CPU-only endpoints like people do
+(a call, ``--think`` seconds, the next); prints idle vs crowd p50/p95 per cheap endpoint and
+  crowd_<endpoint>_p95: the crowd's p95 vs the idle p95 (target ≤ 3)
 """
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import sys
 import tempfile
@@ -167,7 +173,143 @@ def busy_answer(url: str, lm: str) -> tuple[float, int]:
     return (min(firsts) if firsts else float("nan")), len(firsts)
 
 
+def crowd_cheap_calls(paths: dict[str, Path]) -> dict[str, tuple]:
+    """The cheap endpoints the crowd's cheap clients call (and the idle sample measures)."""
+    lm = str(paths["lm-qwen2"])
+    return {"/tokenize": ([str(paths["tok-llama"])], "Hello crowd " * 20, True), "/status": (),
+            "/model_facts": ([lm], "all"), "/chinchilla": (8.0, 15.0, 0),
+            "/decode": (str(paths["tok-llama"]), "1, 150, 290")}
+
+
+def _model_clients(url: str, plan: list[tuple], n: int, duration: float, errors) -> None:
+    """In a process of its own (so parsing their streams doesn't slow the cheap clients' process): ``n`` clients
+    running model events back to back for ``duration`` s; counts failures in ``errors``."""
+    from gradio_client import Client
+
+    conns = [Client(url, verbose=False) for _ in range(n)]
+    deadline = time.monotonic() + duration
+
+    def loop(i: int):
+        k = i
+        while time.monotonic() < deadline:
+            args, api = plan[k % len(plan)]
+            k += 1
+            try:
+                conns[i].predict(*args, api_name=api)
+            except Exception:  # counted: a model event refused or failed under the crowd
+                with errors.get_lock():
+                    errors.value += 1
+
+    threads = [threading.Thread(target=loop, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def crowd(url: str, model_plan: list[tuple], cheap: dict[str, tuple], clients: int, duration: float,
+          think: float) -> tuple[dict[str, list[float]], Counter]:
+    """Run ``clients`` clients for ``duration`` s: a third run model events back to back (another process), the
+    rest cheap calls with ``think`` s between them. Returns the cheap calls' latencies per endpoint and errors."""
+    import multiprocessing
+
+    from gradio_client import Client
+
+    n_model = max(1, clients // 3)
+    lat: dict[str, list[float]] = {name: [] for name in cheap}
+    errors: Counter = Counter()
+    stop = threading.Event()
+    names = list(cheap)
+    ctx = multiprocessing.get_context("spawn")
+    model_errors = ctx.Value("i", 0)
+    models = ctx.Process(target=_model_clients, args=(url, model_plan, n_model, duration + 15, model_errors))
+    models.start()
+    # connect one by one (each client fetches the app's whole config) while the model clients connect and start
+    conns = [Client(url, verbose=False) for _ in range(clients - n_model)]
+    time.sleep(10)
+
+    def cheap_loop(i: int):
+        k = i
+        while not stop.is_set():
+            name = names[k % len(names)]
+            k += 1
+            start = time.perf_counter()
+            try:
+                conns[i].predict(*cheap[name], api_name=name)
+                lat[name].append(time.perf_counter() - start)
+            except Exception as exc:  # counted by kind
+                errors[f"{name} {type(exc).__name__}"] += 1
+            stop.wait(think)
+
+    threads = [threading.Thread(target=cheap_loop, args=(i,), daemon=True) for i in range(clients - n_model)]
+    for t in threads:
+        t.start()
+    time.sleep(duration)
+    stop.set()
+    for t in threads:
+        t.join(180)
+    models.join(300)
+    if model_errors.value:
+        errors["model events failed"] = model_errors.value
+    return lat, errors
+
+
+def print_crowd(idle: dict[str, list[float]], busy: dict[str, list[float]], clients: int, duration: float,
+                think: float) -> None:
+    n_model = max(1, clients // 3)
+    print(f"\nCheap calls, idle (one client) vs a crowd of {clients} clients for {duration:.0f} s "
+          f"({n_model} running model events back to back, {clients - n_model} cheap clients, {think} s between calls)")
+    print(f"{'endpoint':14} {'idle p50':>9} {'idle p95':>9} {'crowd n':>8} {'crowd p50':>10} {'crowd p95':>10} "
+          f"{'p95 ratio':>9}")
+    for name in idle:
+        if not busy[name]:
+            print(f"{name:14} no call completed under the crowd")
+            continue
+        ratio = p95(busy[name]) / p95(idle[name])
+        print(f"{name:14} {statistics.median(idle[name]):9.3f} {p95(idle[name]):9.3f} {len(busy[name]):8d} "
+              f"{statistics.median(busy[name]):10.3f} {p95(busy[name]):10.3f} {ratio:9.2f}")
+    for name in idle:
+        if busy[name]:
+            report(f"crowd_{name.strip('/')}_p95", p95(busy[name]), p95(idle[name]))
+
+
+def main_crowd(clients: int, duration: float, think: float) -> None:
+    """``--clients N``: idle sample, then the crowd, on one served app."""
+    import tiny_models
+    from fake_openai import FakeOpenAI
+
+    paths = tiny_models.build_all()
+    bench_lm = str(bench_lm_dir())
+    tmp = Path(tempfile.mkdtemp())
+    with FakeOpenAI(api_key="load-key") as server:
+        env = {"OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "load-key", "HF_HUB_OFFLINE": "1",
+               "WORKBENCH_ARENA_DB": str(tmp / "arena.db")}
+        proc, url = start(env, tmp / "app-crowd.log")
+        try:
+            cheap = crowd_cheap_calls(paths)
+            sample(url, cheap, n=2)  # warm: tokenizers and facts are loaded once
+            idle = sample(url, cheap)
+            model_plan = [((bench_lm, "", "The crowd waits for", 40, 3, 0.0), "/next_tokens"),
+                          (([str(paths["lm-qwen2"]), "openai:fake-echo"], "Be brief.", "Hi", 16, 0.0, "auto", True),
+                           "/compare")]
+            busy, errors = crowd(url, model_plan, cheap, clients, duration, think)
+            print_crowd(idle, busy, clients, duration, think)
+            print(f"errors under the crowd: {dict(errors) or 'none'}")
+        finally:
+            proc.terminate()
+            proc.wait(10)
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description="Load test of the served app (loopback only)")
+    parser.add_argument("--clients", type=int, default=0, help="run the crowd phase with this many clients instead")
+    parser.add_argument("--duration", type=float, default=90.0, help="seconds of crowd (with --clients)")
+    parser.add_argument("--think", type=float, default=1.0, help="seconds between a cheap client's calls")
+    args = parser.parse_args()
+    sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "support")]
+    if args.clients:
+        main_crowd(args.clients, args.duration, args.think)
+        return
     sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "support")]
     import tiny_models
     import tiny_pipelines

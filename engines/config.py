@@ -100,6 +100,9 @@ class Settings:
     max_new_tokens: int = 4_096
     queue_concurrency: int = 2
     queue_max_size: int = 64
+    # sessions whose state the server keeps (each call without a reused session is a new one), in all / per address
+    max_sessions: int = 200
+    max_sessions_per_address: int = 50
     max_file_size: str = "200mb"
     hub_offline: bool = False
     remote_timeout_s: float = 180.0  # the whole remote call, streamed answer included
@@ -145,6 +148,8 @@ class Settings:
             max_new_tokens=int(_number("WORKBENCH_MAX_NEW_TOKENS", 4096)),
             queue_concurrency=max(1, int(_number("WORKBENCH_CONCURRENCY", 2))),
             queue_max_size=max(1, int(_number("WORKBENCH_QUEUE_SIZE", 64))),
+            max_sessions=max(1, int(_number("WORKBENCH_MAX_SESSIONS", 200))),
+            max_sessions_per_address=max(1, int(_number("WORKBENCH_MAX_SESSIONS_PER_ADDRESS", 50))),
             max_file_size=os.environ.get("WORKBENCH_MAX_FILE_SIZE", "200mb"),
             hub_offline=_flag("HF_HUB_OFFLINE", False),
             remote_timeout_s=_number("WORKBENCH_REMOTE_TIMEOUT_S", 180.0),

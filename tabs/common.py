@@ -104,6 +104,10 @@ GPU_EVENT = {"concurrency_id": "gpu", "concurrency_limit": 1}
 # Sandboxed programs (up to minutes of CPU each) share one slot: by default each run event would run two at once
 # (three such events: six CPU-bound jobs on the cores that answer cheap events, each disturbing the others' timings).
 SANDBOX_EVENT = {"concurrency_id": "sandbox", "concurrency_limit": 1}
+# CPU-only events of milliseconds (tokenizers, facts, status) get more slots than the default two: a crowd calling
+# one of them queued behind its own two slots (tokenize waited 16-22 s with 30 clients); short, so 8 can't starve
+# anything (Gradio runs at most 40 events at once in all).
+CHEAP_EVENT = {"concurrency_limit": 8}
 
 
 class RateLimiter:
@@ -165,6 +169,7 @@ def expensive(fn: Callable) -> Callable:
 # ----------------------------------------------------------------------------------------------- downloads
 
 EXPORTS_MAX_AGE_S = 3600.0  # download folders older than this are deleted when a new one is made
+EXPORTS_SWEEP_S = 60.0  # ... by a sweep at most this often (each reads the whole folder)
 
 
 def exports_root() -> Path:
@@ -187,13 +192,28 @@ def export_folder(kind: str, max_age_s: float = EXPORTS_MAX_AGE_S) -> Path:
     root = exports_root()
     root.mkdir(parents=True, exist_ok=True)
     now = time.time()
-    for old in root.iterdir():
-        try:
-            if now - old.stat().st_mtime > max_age_s:
-                shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)
-        except OSError:  # another request removed it first
-            continue
+    if _sweep_due(root / ".swept", now):  # a sweep reads every folder: at most one a minute, not one per call
+        for old in root.iterdir():
+            try:
+                if old.name != ".swept" and now - old.stat().st_mtime > max_age_s:
+                    shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)
+            except OSError:  # another request removed it first
+                continue
     return Path(tempfile.mkdtemp(prefix=f"{kind}-", dir=root))
+
+
+def _sweep_due(marker: Path, now: float, every_s: float = EXPORTS_SWEEP_S) -> bool:
+    """True (and the marker touched) when the last sweep of the exports folder is over ``every_s`` seconds old."""
+    try:
+        if now - marker.stat().st_mtime < every_s:
+            return False
+    except OSError:  # no sweep yet
+        pass
+    try:
+        marker.touch()
+    except OSError:
+        pass
+    return True
 
 
 def write_exports(kind: str, files: dict[str, str]) -> list[str]:

@@ -20,6 +20,7 @@ from engines.quant import QUANTIZATIONS
 from tabs import compare_extra
 from tabs import compare_view as view
 from tabs.common import (
+    CHEAP_EVENT,
     GPU_EVENT,
     NOTEBOOK_LABEL,
     Links,
@@ -424,7 +425,7 @@ def _facts(models: ModelBox) -> None:
                  "chart": gr.BarPlot(initial["chart"], x="model", y="tokens/param", y_lim=[0, None],
                                      x_label_angle=-40, height=380, elem_id="facts-chart",
                                      title="Training tokens per parameter (Chinchilla-optimal ≈ 20)")}
-        on(scope.change, model_facts, [models, scope], facts, api_name="model_facts")
+        on(scope.change, model_facts, [models, scope], facts, api_name="model_facts", **CHEAP_EVENT)
         gr.Markdown("### Chinchilla calculator\nGive any one or two of N, D, C; the rest follows from C ≈ 6·N·D.")
         with gr.Row():
             params_b = gr.Number(8.0, label="Parameters N (billions)", minimum=0, elem_id="chin-n")
@@ -432,7 +433,7 @@ def _facts(models: ModelBox) -> None:
             flops = gr.Number(0, label="Compute C (FLOPs, e.g. 1e24)", minimum=0, elem_id="chin-c")
             calc = gr.Button("Calculate", elem_id="chin-go")
         on(calc.click, chinchilla_calc, [params_b, tokens_t, flops], {"result": gr.Markdown(elem_id="chin-out")},
-           api_name="chinchilla")
+           api_name="chinchilla", **CHEAP_EVENT)
 
 
 def _arena(defaults: list[str]) -> None:

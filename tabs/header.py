@@ -7,7 +7,7 @@ from __future__ import annotations
 import gradio as gr
 
 from engines.config import Settings
-from tabs.common import esc, on
+from tabs.common import CHEAP_EVENT, esc, on
 
 REFRESH_S = 5.0  # the status line follows loads, runs and evictions within this many seconds
 
@@ -98,5 +98,5 @@ def build(demo: gr.Blocks, settings: Settings) -> None:
     # status checks run outside the queue so a busy GPU never hides them
     on(demo.load, status, None, out, api_name=False, queue=False)
     on(timer.tick, status, None, out, api_name=False, queue=False, show_progress="hidden")
-    on(refresh.click, status, None, out, api_name="status", queue=False)
+    on(refresh.click, status, None, out, api_name="status", queue=False, **CHEAP_EVENT)  # API calls do queue
     on(free.click, free_memory, None, out, api_name="free_memory", queue=False)

@@ -19,6 +19,7 @@ from engines.config import Settings
 from tabs.access import BearerAuth, ClientAddress, LoginThrottle  # noqa: F401  (LoginThrottle: re-export)
 from tabs.common import RateLimiter, limiter_from_env
 from tabs.inputs import check_inputs
+from tabs.sessions import BoundedStateHolder, ClientAddress
 
 log = logging.getLogger("workbench.server")
 
@@ -39,9 +40,24 @@ class WorkbenchBlocks(gr.Blocks):
     def __init__(self, *args, settings: Settings | None = None, **kwargs):
         # Gradio's cache (uploads, and the copies of files it serves) is bounded: files older than an hour go
         kwargs.setdefault("delete_cache", (1800, 3600))
+        self.workbench_settings = settings or Settings.from_env()  # before Gradio's __init__: it sets ``app``
         super().__init__(*args, **kwargs)
-        self.workbench_settings = settings or Settings.from_env()
         self.rate_limiter: RateLimiter | None = limiter_from_env(self.workbench_settings)
+
+    @property
+    def app(self):
+        """The served app (Gradio sets it at queue() and launch())."""
+        return self.__dict__.get("_workbench_app")
+
+    @app.setter
+    def app(self, value) -> None:
+        # session state is bounded (tabs/sessions.py): swap Gradio's holder before the app serves a request
+        if value is not None and not isinstance(getattr(value, "state_holder", None), BoundedStateHolder):
+            settings = self.workbench_settings
+            value.state_holder = BoundedStateHolder(settings.max_sessions, settings.max_sessions_per_address)
+            value.state_holder.set_blocks(self)
+            value.add_middleware(ClientAddress)  # which address each new session comes from
+        self.__dict__["_workbench_app"] = value
 
     async def process_api(self, block_fn, inputs, state=None, request=None, iterator=None, *args, **kwargs):
         """Check the inputs (first call of an event only), then let Gradio run it."""

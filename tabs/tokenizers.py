@@ -13,7 +13,18 @@ from engines import tokenizers as tk
 from engines.config import Settings
 from engines.errors import InvalidInput, WorkbenchError
 from engines.snippets.tokenizers import tokenize_code
-from tabs.common import NOTEBOOK_LABEL, Links, ModelBox, esc, notebook_file, on, status_html, token_spans, ui_errors
+from tabs.common import (
+    CHEAP_EVENT,
+    NOTEBOOK_LABEL,
+    Links,
+    ModelBox,
+    esc,
+    notebook_file,
+    on,
+    status_html,
+    token_spans,
+    ui_errors,
+)
 from tabs.inputs import load_json
 
 EXAMPLE_TEXT = ("Tokenizers split text into pieces a model reads as integer ids.\n"
@@ -211,7 +222,7 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
             out["code"] = gr.Code(language="python", label="Reproduce with plain transformers", elem_id="tok-code")
             out["notebook"] = gr.File(label=NOTEBOOK_LABEL, interactive=False, elem_id="tok-notebook")
         run = {"status": "status", "clear": ("tokens", "table", "chart", "raw", "code", "notebook"),
-               "running": "Tokenizing…"}
+               "running": "Tokenizing…", **CHEAP_EVENT}
         on(go.click, tokenize_texts, [choices, text, special], out, api_name="tokenize", **run)
         on(text.submit, tokenize_texts, [choices, text, special], out, api_name=False, **run)
         if links is not None:
@@ -223,7 +234,7 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
                 dec_ids = gr.Textbox(label="Token ids", placeholder="9906, 1917, 0", elem_id="dec-ids")
             dec_go = gr.Button("Decode", elem_id="dec-go")
             dec_out = gr.Textbox(label="Decoded text", interactive=False, elem_id="dec-out")
-            on(dec_go.click, decode_ids, [dec_tok, dec_ids], {"text": dec_out}, api_name="decode")
+            on(dec_go.click, decode_ids, [dec_tok, dec_ids], {"text": dec_out}, api_name="decode", **CHEAP_EVENT)
 
         with gr.Accordion("Vocabulary and special tokens", open=False):
             facts_go = gr.Button("Show vocabulary facts", elem_id="facts-go")
@@ -232,7 +243,7 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
                                              label="Vocabulary", interactive=False, wrap=False),
                      "specials": gr.Dataframe(headers=["tokenizer", "role", "token", "id"], label="Special tokens",
                                               interactive=False)}
-            on(facts_go.click, tokenizer_facts, [choices], facts, api_name="tokenizer_info")
+            on(facts_go.click, tokenizer_facts, [choices], facts, api_name="tokenizer_info", **CHEAP_EVENT)
 
         with gr.Accordion("Chat template", open=False):
             messages = gr.Code(json.dumps(prompts.EXAMPLE_CHAT, indent=2, ensure_ascii=False), language="json",
@@ -243,4 +254,5 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
                     "overhead": gr.Dataframe(headers=["tokenizer", "prompt tokens", "content tokens",
                                                       "template overhead"], label="Template overhead",
                                              interactive=False)}
-            on(chat_go.click, render_chats, [choices, messages, gen_prompt], chat, api_name="render_chat")
+            on(chat_go.click, render_chats, [choices, messages, gen_prompt], chat, api_name="render_chat",
+               **CHEAP_EVENT)

@@ -201,3 +201,9 @@ def test_cheap_events_never_share_a_slot_with_model_or_sandbox_work():
         assert groups[name] == "gpu", name
     for name in ("tokenize", "decode", "render_chat", "model_facts", "chinchilla", "hub_search_models"):
         assert groups[name] not in ("gpu", "sandbox"), name
+    # CPU-only events of milliseconds have more slots than the default two (a crowd queued behind tokenize's two)
+    default = demo._queue.default_concurrency_limit
+    limits = {fn.api_name: fn.concurrency_limit for fn in demo.fns.values() if fn.api_name}
+    for name in ("tokenize", "decode", "tokenizer_info", "render_chat", "model_facts", "chinchilla", "status"):
+        assert groups[name] not in ("gpu", "sandbox") and limits[name] not in ("default", None), name
+        assert limits[name] >= max(8, default), name

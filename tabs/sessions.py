@@ -1,0 +1,149 @@
+"""Bounded session state: a crowd of anonymous calls can't fill the server's memory.
+
+Gradio keeps one ``SessionState`` per session hash, and every API call without a reused session is a new one. Left
+alone it keeps 10,000 of them, each with its own copy of every block's config: ~1.3 MB and ~0.2 s of CPU for this
+app's ~760 blocks, built on the event loop (every other request waits meanwhile) — ~13 GB for a crowd.
+
+``BoundedStateHolder`` replaces Gradio's holder on the served app (``WorkbenchBlocks.app``):
+- at most ``Settings.max_sessions`` sessions (WORKBENCH_MAX_SESSIONS), the least recently used go first;
+- at most ``Settings.max_sessions_per_address`` per client address (WORKBENCH_MAX_SESSIONS_PER_ADDRESS): an address
+  past its cap loses its own oldest session, so one client can't push everyone else's state out;
+- each session is a ``LeanSessionState``: the per-block config is made only for blocks a call updates (and, for
+  the others, when a deep link asks), not copied for all ~760 blocks up front.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import threading
+from collections import OrderedDict
+from contextvars import ContextVar
+from copy import copy
+
+from gradio.state_holder import SessionState, StateHolder
+
+ANALYTICS_EVENTS = 1000
+# The client address of the request being handled (set by ``ClientAddress``; None outside a request).
+_ADDRESS: ContextVar[str | None] = ContextVar("workbench_client_address", default=None)
+
+
+class ClientAddress:
+    """ASGI middleware: note each request's client address, so a session made while handling it is counted there."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope.get("type") not in ("http", "websocket"):
+            return await self.app(scope, receive, send)
+        token = _ADDRESS.set(str((scope.get("client") or ("unknown", 0))[0]))
+        try:
+            return await self.app(scope, receive, send)
+        finally:
+            _ADDRESS.reset(token)
+
+
+class LeanSessionState(SessionState):
+    """Gradio's ``SessionState`` without its up-front copy of every block's config.
+
+    Gradio reads ``config_values`` in three places: ``__setitem__`` and ``_update_config`` write an entry,
+    ``_update_value_in_config`` makes the entry when missing, and ``components`` (deep links) lists them all; here
+    ``components`` makes the missing entries on demand, from the same per-session blocks, so it lists the same
+    configs. The attributes are Gradio 6.31's (tests/app/test_sessions.py checks they still match).
+    """
+
+    def __init__(self, blocks):  # noqa: D107  (deliberately not calling SessionState.__init__: that is the cost)
+        self.blocks_config = copy(blocks.default_config)
+        self.config_values = {}
+        self.state_data = {}
+        self._state_ttl = {}
+        self.is_closed = False
+        self.STATE_TTL_WHEN_CLOSED = 1 if os.getenv("GRADIO_IS_E2E_TEST", None) else 3600
+        self._root_ids = frozenset(blocks.blocks)
+
+    @property
+    def components(self):
+        """Every block's config for this session, as Gradio's eager copy would list them."""
+        for key, block in list(self.blocks_config.blocks.items()):
+            config = self.config_values.get(key)
+            if config is None and key in self._root_ids:
+                config = self.blocks_config.config_for_block(key, [], block)
+            if config:
+                yield config
+
+
+class BoundedStateHolder(StateHolder):
+    """Gradio's session store with a total cap and a per-address cap (least recently used sessions go first)."""
+
+    def __init__(self, capacity: int, per_address: int):
+        super().__init__()
+        self.capacity, self.per_address = max(1, capacity), max(1, per_address)
+        self._owner: dict[str, str] = {}
+        self._by_address: dict[str, OrderedDict[str, None]] = {}
+        self._create_lock = threading.Lock()
+
+    def set_blocks(self, blocks) -> None:
+        """Attach to the served Blocks (Gradio's version also takes its capacity from launch: keep ours)."""
+        capacity = self.capacity
+        super().set_blocks(blocks)
+        self.capacity = capacity
+        queue = getattr(blocks, "_queue", None)
+        if queue is not None:  # the monitoring page's per-event records (~1 KB each; Gradio keeps 10,000)
+            queue.ANALYTICS_MAX_EVENTS = min(queue.ANALYTICS_MAX_EVENTS, ANALYTICS_EVENTS)
+
+    def __getitem__(self, session_id: str) -> SessionState:
+        with self._create_lock:
+            session = self.session_data.get(session_id)
+            if session is None:
+                session = self.session_data[session_id] = LeanSessionState(self.blocks)
+                self._claim(session_id, _ADDRESS.get())
+        self.update(session_id)
+        self.time_last_used[session_id] = datetime.datetime.now()
+        return session
+
+    def update(self, session_id: str) -> None:
+        """Mark ``session_id`` as just used; forget the least recently used sessions past the capacity."""
+        with self.lock:
+            if session_id in self.session_data:
+                self.session_data.move_to_end(session_id)
+            while len(self.session_data) > self.capacity:
+                evicted, _ = self.session_data.popitem(last=False)
+                self._forget(evicted)
+
+    def _claim(self, session_id: str, address: str | None) -> None:
+        if address is None:  # made outside a request (a queued job whose session was evicted meanwhile)
+            return
+        with self.lock:
+            sessions = self._by_address.setdefault(address, OrderedDict())
+            sessions[session_id] = None
+            self._owner[session_id] = address
+            while len(sessions) > self.per_address:
+                oldest = next(iter(sessions))
+                self.session_data.pop(oldest, None)
+                self._forget(oldest)
+
+    def _forget(self, session_id: str) -> None:
+        """Drop a session's bookkeeping, and the queue's once it has nothing pending (call with ``self.lock`` held).
+
+        Gradio's queue keeps a set of pending event ids per session, never removed once empty (~300 bytes a
+        session), and a message queue per session (up to 2,000): both go with the session when idle.
+        """
+        self.time_last_used.pop(session_id, None)
+        queue = getattr(self.blocks, "_queue", None) if hasattr(self, "blocks") else None
+        if queue is not None and not queue.pending_event_ids_session.get(session_id):
+            queue.pending_event_ids_session.pop(session_id, None)
+            messages = queue.pending_messages_per_session.get(session_id)
+            if messages is not None and messages.empty():
+                queue.pending_messages_per_session.pop(session_id, None)
+        address = self._owner.pop(session_id, None)
+        sessions = self._by_address.get(address) if address is not None else None
+        if sessions is not None:
+            sessions.pop(session_id, None)
+            if not sessions:
+                del self._by_address[address]
+
+    def sessions_of(self, address: str) -> int:
+        """How many live sessions ``address`` holds."""
+        with self.lock:
+            return len(self._by_address.get(address, ()))

@@ -1,0 +1,135 @@
+"""Session state is bounded: a crowd of calls without a reused session can't fill the server's memory (issue 26)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tracemalloc
+import urllib.request
+
+import gradio as gr
+import pytest
+
+from engines.config import Settings
+from tabs.server import WorkbenchBlocks
+from tabs.sessions import _ADDRESS, BoundedStateHolder, LeanSessionState
+
+
+@pytest.fixture(scope="module")
+def demo():
+    """The whole app (its ~760 blocks are what made each session cost ~1.3 MB)."""
+    import app
+
+    return app.build_demo()
+
+
+def _served(max_sessions: int, per_address: int):
+    import app
+
+    settings = dataclasses.replace(Settings.from_env(), max_sessions=max_sessions,
+                                   max_sessions_per_address=per_address)
+    demo = app.build_demo(settings)
+    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
+    return demo, url
+
+
+def _fresh_session_call(url: str) -> None:
+    """``POST /gradio_api/call/status`` then read its result: each such call is a new session."""
+    request = urllib.request.Request(f"{url}gradio_api/call/status", data=json.dumps({"data": []}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=120) as r:
+        event_id = json.loads(r.read())["event_id"]
+    with urllib.request.urlopen(f"{url}gradio_api/call/status/{event_id}", timeout=120) as r:
+        assert b"event: complete" in r.read()
+
+
+def test_fresh_session_calls_keep_at_most_max_sessions():
+    demo, url = _served(max_sessions=5, per_address=1000)
+    try:
+        for _ in range(12):
+            _fresh_session_call(url)
+        assert 1 <= len(demo.app.state_holder.session_data) <= 5
+        # the queue's per-session records go with the sessions (Gradio never removes them for a finished call)
+        assert len(demo._queue.pending_event_ids_session) <= 5
+        assert len(demo._queue.pending_messages_per_session) <= 5
+    finally:
+        demo.close()
+
+
+def test_one_address_keeps_at_most_its_share_of_sessions():
+    demo, url = _served(max_sessions=1000, per_address=3)
+    try:
+        for _ in range(8):
+            _fresh_session_call(url)
+        holder = demo.app.state_holder
+        assert 1 <= len(holder.session_data) <= 3
+        assert holder.sessions_of("127.0.0.1") == len(holder.session_data)
+    finally:
+        demo.close()
+
+
+def _small_blocks() -> gr.Blocks:
+    with WorkbenchBlocks() as small:
+        box = gr.Textbox("hello", label="in")
+        out = gr.Textbox(label="out")
+        gr.State({"kept": 1})
+        box.submit(lambda s: s, box, out, api_name="echo")
+    return small
+
+
+def test_an_address_over_its_cap_loses_its_own_sessions_not_others():
+    holder = BoundedStateHolder(capacity=100, per_address=3)
+    holder.set_blocks(_small_blocks())
+    token = _ADDRESS.set("10.0.0.1")
+    holder["alice"]
+    _ADDRESS.reset(token)
+    token = _ADDRESS.set("10.0.0.2")
+    for n in range(10):
+        holder[f"crowd-{n}"]
+    _ADDRESS.reset(token)
+    assert "alice" in holder
+    assert holder.sessions_of("10.0.0.2") == 3
+    assert set(holder.session_data) == {"alice", "crowd-7", "crowd-8", "crowd-9"}
+
+
+def test_the_total_cap_forgets_the_least_recently_used_session():
+    holder = BoundedStateHolder(capacity=3, per_address=100)
+    holder.set_blocks(_small_blocks())
+    for name in ("a", "b", "c"):
+        holder[name]
+    holder["a"]  # used again: "b" is now the oldest
+    holder["d"]
+    assert set(holder.session_data) == {"a", "c", "d"}
+
+
+def test_lean_session_has_gradio_sessions_attributes_and_deep_link_configs():
+    """LeanSessionState mirrors gradio 6.31's SessionState (a Gradio upgrade that changes it fails here)."""
+    from gradio.state_holder import SessionState
+
+    small = _small_blocks()
+    plain, lean = SessionState(small), LeanSessionState(small)
+    assert set(vars(lean)) - {"_root_ids"} == set(vars(plain))
+    assert list(lean.components) == list(plain.components)
+    box = next(b for b in small.blocks.values() if getattr(b, "label", None) == "in")
+    for state in (plain, lean):
+        state._update_value_in_config(box._id, "changed")
+    assert list(lean.components) == list(plain.components)
+    assert any(c.get("props", {}).get("value") == "changed" for c in lean.components)
+    state_block = next(k for k, b in small.blocks.items() if isinstance(b, gr.State))
+    assert lean[state_block] == {"kept": 1}
+
+
+def test_a_new_session_costs_a_small_fraction_of_gradios(demo):
+    from gradio.state_holder import SessionState
+
+    def retained(make) -> int:
+        tracemalloc.start()
+        try:
+            kept = [make(demo) for _ in range(5)]
+            size = tracemalloc.get_traced_memory()[0]
+        finally:
+            tracemalloc.stop()
+        assert kept
+        return size
+
+    assert retained(LeanSessionState) * 10 < retained(SessionState)
