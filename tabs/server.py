@@ -19,7 +19,7 @@ from engines.config import Settings
 from tabs.access import BearerAuth, ClientAddress, LoginThrottle  # noqa: F401  (LoginThrottle: re-export)
 from tabs.common import RateLimiter, limiter_from_env
 from tabs.inputs import check_inputs
-from tabs.sessions import BoundedStateHolder, ClientAddress
+from tabs.sessions import BoundedStateHolder, SessionAddress
 
 log = logging.getLogger("workbench.server")
 
@@ -56,7 +56,11 @@ class WorkbenchBlocks(gr.Blocks):
             settings = self.workbench_settings
             value.state_holder = BoundedStateHolder(settings.max_sessions, settings.max_sessions_per_address)
             value.state_holder.set_blocks(self)
-            value.add_middleware(ClientAddress)  # which address each new session comes from
+            # which address each new session comes from: the innermost middleware (appended, where add_middleware
+            # would put it outermost), so it sees the address access.ClientAddress resolved from a trusted proxy
+            from starlette.middleware import Middleware
+
+            value.user_middleware.append(Middleware(SessionAddress))
         self.__dict__["_workbench_app"] = value
 
     async def process_api(self, block_fn, inputs, state=None, request=None, iterator=None, *args, **kwargs):

@@ -24,12 +24,15 @@ from copy import copy
 from gradio.state_holder import SessionState, StateHolder
 
 ANALYTICS_EVENTS = 1000
-# The client address of the request being handled (set by ``ClientAddress``; None outside a request).
+# The client address of the request being handled (set by ``SessionAddress``; None outside a request).
 _ADDRESS: ContextVar[str | None] = ContextVar("workbench_client_address", default=None)
 
 
-class ClientAddress:
-    """ASGI middleware: note each request's client address, so a session made while handling it is counted there."""
+class SessionAddress:
+    """ASGI middleware: note each request's client address, so a session made while handling it is counted there.
+
+    It must sit inside ``tabs.access.ClientAddress`` (which believes X-Forwarded-For only from trusted proxies), so
+    users behind a trusted proxy are counted by their own address, not all under the proxy's."""
 
     def __init__(self, app):
         self.app = app
