@@ -7,7 +7,9 @@ Prints a table per phase: requests served, errors by kind, p50/p95 latency; then
 
 ``--clients 30 [--duration 90] [--think 1.0]``: a crowd instead. A third of the clients run model events back to
 back (``/next_tokens`` on a 30M model, ``/compare``), the rest call the cheap CPU-only endpoints like people do
-(a call, ``--think`` seconds, the next); prints idle vs crowd p50/p95 per cheap endpoint and
+(a call, ``--think`` seconds, the next), plus one client calling ``/chinchilla`` over plain HTTP (what the
+server alone adds: gradio_client's own work is a large share of a cheap call); prints idle vs crowd p50/p95 per
+cheap endpoint and
   crowd_<endpoint>_p95: the crowd's p95 vs the idle p95 (target ≤ 3)
 """
 
@@ -217,6 +219,7 @@ def crowd(url: str, model_plan: list[tuple], cheap: dict[str, tuple], clients: i
 
     n_model = max(1, clients // 3)
     lat: dict[str, list[float]] = {name: [] for name in cheap}
+    lat[RAW] = []
     errors: Counter = Counter()
     stop = threading.Event()
     names = list(cheap)
@@ -241,7 +244,16 @@ def crowd(url: str, model_plan: list[tuple], cheap: dict[str, tuple], clients: i
                 errors[f"{name} {type(exc).__name__}"] += 1
             stop.wait(think)
 
+    def raw_loop():
+        while not stop.is_set():
+            try:
+                lat[RAW].append(raw_call(url))
+            except Exception as exc:  # counted by kind
+                errors[f"{RAW} {type(exc).__name__}"] += 1
+            stop.wait(think)
+
     threads = [threading.Thread(target=cheap_loop, args=(i,), daemon=True) for i in range(clients - n_model)]
+    threads.append(threading.Thread(target=raw_loop, daemon=True))
     for t in threads:
         t.start()
     time.sleep(duration)
@@ -259,18 +271,31 @@ def print_crowd(idle: dict[str, list[float]], busy: dict[str, list[float]], clie
     n_model = max(1, clients // 3)
     print(f"\nCheap calls, idle (one client) vs a crowd of {clients} clients for {duration:.0f} s "
           f"({n_model} running model events back to back, {clients - n_model} cheap clients, {think} s between calls)")
-    print(f"{'endpoint':14} {'idle p50':>9} {'idle p95':>9} {'crowd n':>8} {'crowd p50':>10} {'crowd p95':>10} "
+    print(f"{'endpoint':16} {'idle p50':>9} {'idle p95':>9} {'crowd n':>8} {'crowd p50':>10} {'crowd p95':>10} "
           f"{'p95 ratio':>9}")
     for name in idle:
         if not busy[name]:
-            print(f"{name:14} no call completed under the crowd")
+            print(f"{name:16} no call completed under the crowd")
             continue
         ratio = p95(busy[name]) / p95(idle[name])
-        print(f"{name:14} {statistics.median(idle[name]):9.3f} {p95(idle[name]):9.3f} {len(busy[name]):8d} "
+        print(f"{name:16} {statistics.median(idle[name]):9.3f} {p95(idle[name]):9.3f} {len(busy[name]):8d} "
               f"{statistics.median(busy[name]):10.3f} {p95(busy[name]):10.3f} {ratio:9.2f}")
     for name in idle:
         if busy[name]:
-            report(f"crowd_{name.strip('/')}_p95", p95(busy[name]), p95(idle[name]))
+            report(f"crowd_{name.strip('/').replace(' ', '_')}_p95", p95(busy[name]), p95(idle[name]))
+
+
+RAW = "/chinchilla raw"  # the same call over plain HTTP (no gradio_client): the server's share of the wait
+
+
+def raw_call(url: str) -> float:
+    """Seconds for one ``/chinchilla`` through ``POST /gradio_api/call`` + its result, with urllib."""
+    from bench_soak import fresh_session_call
+
+    start = time.perf_counter()
+    if not fresh_session_call(url, "chinchilla", [8.0, 15.0, 0]):
+        raise RuntimeError("the raw /chinchilla call failed")
+    return time.perf_counter() - start
 
 
 def main_crowd(clients: int, duration: float, think: float) -> None:
@@ -289,6 +314,7 @@ def main_crowd(clients: int, duration: float, think: float) -> None:
             cheap = crowd_cheap_calls(paths)
             sample(url, cheap, n=2)  # warm: tokenizers and facts are loaded once
             idle = sample(url, cheap)
+            idle[RAW] = [raw_call(url) for _ in range(20)]
             model_plan = [((bench_lm, "", "The crowd waits for", 40, 3, 0.0), "/next_tokens"),
                           (([str(paths["lm-qwen2"]), "openai:fake-echo"], "Be brief.", "Hi", 16, 0.0, "auto", True),
                            "/compare")]
