@@ -16,6 +16,7 @@ from engines import arena, prompts, registry, textfiles
 from engines import notebooks as nbs
 from engines.config import Settings
 from engines.errors import InvalidInput
+from engines.local_facts import local_facts_row
 from engines.quant import QUANTIZATIONS
 from tabs import compare_extra
 from tabs import compare_view as view
@@ -169,7 +170,7 @@ def _fact_rows(ids: list[str]) -> list[dict]:
     for model_id in ids:
         spec = registry.get(model_id.partition("@")[0].strip())
         if spec is None:  # a local folder or a downloaded Hub id tells its own facts (config.json, weights)
-            local = registry.local_facts_row(model_id.partition("@")[0].strip())
+            local = local_facts_row(model_id.partition("@")[0].strip())
             rows.append(local or {"model": view.short_name(model_id), "weights": "not in the catalog: facts unknown"})
             continue
         row = registry.facts_row(spec)

@@ -64,6 +64,11 @@ def _offline(exc: errors.WorkbenchError, outputs: dict) -> dict:
     return {"status": status_html("warning", text), **outputs(local)}
 
 
+def _offline_search(exc: errors.WorkbenchError, word: str, table) -> dict:
+    """Offline, a dataset or Space search has nothing local to show: say so (the local list is of models only)."""
+    return {"status": status_html("warning", f"{exc} {word} cannot be searched offline."), "table": table}
+
+
 def _searched(result: hub.SearchResult, word: str) -> str:
     n = len(result.rows)
     if not n:
@@ -120,7 +125,7 @@ def hub_search_datasets(text: str | None = None, task: str | None = None, size: 
     try:
         result = hub.search_datasets(text, task=task or None, size=size or None, sort=sort or "downloads")
     except errors.HubUnreachable as exc:
-        return _offline(exc, lambda local: {"table": view.local_frame(local)})
+        return _offline_search(exc, "Datasets", view.datasets_frame([]))
     return {"status": _searched(result, "dataset"), "table": view.datasets_frame(result.rows)}
 
 
@@ -138,7 +143,7 @@ def hub_search_spaces(text: str | None = None, sdk: str | None = None, sort: str
     try:
         result = hub.search_spaces(text, sdk=sdk or None, sort=sort or "likes")
     except errors.HubUnreachable as exc:
-        return _offline(exc, lambda local: {"table": view.local_frame(local)})
+        return _offline_search(exc, "Spaces", view.spaces_frame([]))
     return {"status": _searched(result, "Space"), "table": view.spaces_frame(result.rows)}
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from engines.registry.catalog import _BY_ID, _DEVICE_FREE_ROLES, CATALOG, DEFAULTS, TOKENIZER_PRESETS, _index
 from engines.registry.chat_models import CHAT_MODELS
-from engines.registry.facts import facts_row, local_facts_row
+from engines.registry.facts import facts_row
 from engines.registry.lookup import all_specs, by_kind, default_for, get, task_default, task_models
 from engines.registry.memory import _NF4_EXTRA, _RUNTIME_OVERHEAD, BYTES_PER_PARAM, _params_of, estimate_memory_bytes
 from engines.registry.pipeline_models import PIPELINE_MODELS
@@ -42,6 +42,5 @@ __all__ = [
     "ModelSpec", "PIPELINE_MODELS", "TOKENIZER_PRESETS", "_BY_ID", "_DEVICE_FREE_ROLES", "_NF4_EXTRA",
     "_RUNTIME_OVERHEAD", "_index", "_params_of", "all_specs", "by_kind", "chinchilla", "chinchilla_loss",
     "chinchilla_optimal", "chinchilla_ratio", "default_for", "estimate_memory_bytes", "facts_row", "get",
-    "local_facts_row",
     "task_default", "task_models",
 ]

@@ -63,7 +63,8 @@ def test_reveal_and_leaderboard_name_local_models_by_what_they_hold(tmp_path, mo
     (run / "adapter").mkdir(parents=True)
     (run / "run.json").write_text(json.dumps({"base_display": "HuggingFaceTB/SmolLM2-135M-Instruct"}))
     (run / "adapter" / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": "/srv/base"}))
-    match = {**_match(), "a": str(run / "adapter")}
+    stats = {"tokens": 3, "tokens_per_s": 1.0, "ttft_s": 0.1, "device": "cpu", "quantization": "fp32"}
+    match = arena.ArenaStore().open_match(str(run / "adapter"), "org/model-b", [stats, stats])
     shown = compare.arena_vote("a", match)
     name = "HuggingFaceTB/SmolLM2-135M-Instruct + 20261205-183012-smollm2-ab12"
     assert name in shown["reveal"]

@@ -6,14 +6,16 @@ import pytest
 import tiny_finetune
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def ft_root(tmp_path_factory):
-    """The runs folder (``<WORKBENCH_DATA_DIR>/finetune``) of this session; leftover workers are killed at the end."""
+    """The runs folder (``<WORKBENCH_DATA_DIR>/finetune``) of these tests; leftover workers are killed and the data
+    dir restored when the package ends (a session-long switch left later tests reading another data dir than the
+    served app they talk to)."""
     with tiny_finetune.DataDir(tmp_path_factory.mktemp("ft-data")) as root:
         yield root
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def done_run(tiny, ft_root):
     """The standard short run (tiny Llama, 20 LoRA steps), trained to the end in a worker process."""
     from engines import finetune as ft

@@ -44,8 +44,10 @@ def test_equal_a_direct_implementation_from_logits(tiny, family):
     for k in (0.2, 0.5, 1.0):
         for text in TEXTS:
             want_mk, want_pp = direct(lm, text, k)
-            assert min_k_prob(model, text, k=k) == pytest.approx(want_mk, abs=1e-5)
-            assert min_k_plus_plus(model, text, k=k) == pytest.approx(want_pp, abs=1e-5)
+            # fp32: the engine's batched forward and this one sum in another order (Gemma's scaled embeddings and
+            # soft-capped logits missed abs=1e-5 by 2.5e-6 at a value of 1.34), so a relative 2e-5 is allowed too
+            assert min_k_prob(model, text, k=k) == pytest.approx(want_mk, abs=1e-5, rel=2e-5)
+            assert min_k_plus_plus(model, text, k=k) == pytest.approx(want_pp, abs=1e-5, rel=2e-5)
 
 
 def test_batched_equals_one_at_a_time(tiny):
