@@ -204,13 +204,18 @@ def test_pairwise_judging_over_the_api(client, fake_server):
 
 
 def test_get_results_writes_its_downloads_into_the_managed_exports_folder(client):
+    """Over the API, as a client calls it (the served app's own data dir): each call's downloads go into one new
+    folder of the aging exports folder, not into a new temp dir of their own (100 calls made 100 temp dirs)."""
     from tabs.common import exports_root
 
     run(client, load(client)[-1], ["openai:fake-echo"])
-    root = exports_root().resolve()
-    for _ in range(2):  # each call: one folder in the exports folder, which ages out (not one more temp dir each)
-        files = list(tab.get_results("latest"))[-1]["files"]
-        assert files and all(Path(f).resolve().parent.parent == root for f in files), files
+    root = exports_root()
+    before = set(root.glob("eval-*"))
+    for _ in range(2):
+        out = client.predict("latest", api_name="/get_results")
+        assert any(isinstance(v, str) and v.endswith(".csv") or isinstance(v, list) and v for v in out), out
+    new = set(root.glob("eval-*")) - before
+    assert len(new) == 2 and all(any(p.iterdir()) for p in new), new  # before the fix: 0 (a temp dir each)
 
 
 def test_matrix_names_local_models_by_what_they_hold(tmp_path):
