@@ -9,7 +9,14 @@ from __future__ import annotations
 import json
 
 from engines import prompts
-from engines.snippets.common import causal_lm_load, chat_input_lines, client_setup, remote_kind, sent_messages
+from engines.snippets.common import (
+    causal_lm_load,
+    chat_input_lines,
+    client_setup,
+    remote_kind,
+    remote_stream_open,
+    sent_messages,
+)
 
 
 def chat_code(model: str, messages: list[dict], *, quantization: str = "fp32", max_new_tokens: int = 256,
@@ -33,11 +40,7 @@ def chat_code(model: str, messages: list[dict], *, quantization: str = "fp32", m
     msgs = json.dumps(sent, indent=4, ensure_ascii=False)
     kind, name = remote_kind(model)
     if kind is not None:
-        limit = "max_completion_tokens" if kind == "openai" else "max_tokens"
-        return (client_setup(kind) +
-                f"\nmessages = {msgs}\n"
-                f"stream = client.chat.completions.create(\n    model={name!r},\n    messages=messages,\n"
-                f"    {limit}={max_new_tokens}, temperature={temperature}, stream=True,\n)\n"
+        return (remote_stream_open(kind, name, sent, max_new_tokens, temperature) +
                 "text = ''\nfor event in stream:\n    if event.choices and event.choices[0].delta.content:\n"
                 "        text += event.choices[0].delta.content\n"
                 "        print(event.choices[0].delta.content, end='', flush=True)\n")

@@ -6,6 +6,8 @@ share and runs against the same server the app used when the same variables are 
 
 from __future__ import annotations
 
+import json
+
 from engines import prompts, quant, registry
 from engines.refs import REMOTE_PREFIXES
 from engines.remote import HF_ROUTER, OLLAMA_DEFAULT
@@ -17,6 +19,15 @@ def remote_kind(model: str) -> tuple[str | None, str]:
     if sep and prefix.lower() in REMOTE_PREFIXES:
         return prefix.lower(), name.strip()
     return None, model
+
+
+def remote_stream_open(kind: str, name: str, messages: list[dict], max_new_tokens: int, temperature: float) -> str:
+    """Code that sets up the client and opens a streamed chat completion as ``stream`` (messages as the app sent)."""
+    limit = "max_completion_tokens" if kind == "openai" else "max_tokens"
+    return (client_setup(kind) +
+            f"\nmessages = {json.dumps(messages, indent=4, ensure_ascii=False)}\n"
+            f"stream = client.chat.completions.create(\n    model={name!r},\n    messages=messages,\n"
+            f"    {limit}={max_new_tokens}, temperature={temperature}, stream=True,\n)\n")
 
 
 def client_setup(kind: str) -> str:

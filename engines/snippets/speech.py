@@ -5,7 +5,14 @@ from __future__ import annotations
 import json
 
 from engines import prompts
-from engines.snippets.common import causal_lm_load, chat_input_lines, client_setup, remote_kind, sent_messages
+from engines.snippets.common import (
+    causal_lm_load,
+    chat_input_lines,
+    client_setup,
+    remote_kind,
+    remote_stream_open,
+    sent_messages,
+)
 from engines.speech.local import CT2_TEMPERATURE
 
 _TRANSCRIPT = "__TRANSCRIPT__"
@@ -164,11 +171,7 @@ _STOPPED = ("if guard.looping:\n    print('\\n[stopped: the text started repeati
 
 
 def _minutes_remote(kind: str, name: str, messages: list[dict], max_new_tokens: int) -> str:
-    limit = "max_completion_tokens" if kind == "openai" else "max_tokens"
-    return (client_setup(kind) +
-            f"\nmessages = {json.dumps(messages, indent=4, ensure_ascii=False)}\n"
-            f"stream = client.chat.completions.create(\n    model={name!r},\n    messages=messages,\n"
-            f"    {limit}={max_new_tokens}, temperature=0.0, stream=True,\n)\n"
+    return (remote_stream_open(kind, name, messages, max_new_tokens, 0.0) +
             "guard = LoopGuard()\n"
             "for event in stream:\n"
             "    delta = event.choices[0].delta.content if event.choices and event.choices[0].delta else None\n"
