@@ -9,9 +9,9 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from engines import errors, prompts
+from engines.backends.types import ChatChunk, GenerationStats, ToolCall  # noqa: F401  (re-exported contract)
 from engines.config import Settings
 from engines.gpu import generation_pool, gpu
 from engines.loading import LoadedLM, load_causal_lm
@@ -27,36 +27,6 @@ from engines.remote import (
 )
 
 ROLES = ("system", "user", "assistant", "tool")
-
-
-@dataclass
-class GenerationStats:
-    """Measured numbers of one generation. ``tokens`` counts generated tokens only (not the prompt)."""
-
-    load_s: float
-    ttft_s: float
-    tokens: int
-    tokens_per_s: float
-    total_s: float
-    prompt_tokens: int | None = None
-    model: str = ""
-    backend: str = ""
-    device: str = ""
-    quantization: str = ""
-    memory_bytes: int | None = None
-    peak_gpu_bytes: int | None = None
-    cache_hit: bool = False
-    finish_reason: str | None = None
-
-
-@dataclass
-class ChatChunk:
-    """A streamed piece: ``text`` is the new delta; ``stats`` comes on the last chunk; ``notice`` on the first
-    when something was changed for the user (quantization fallback, system prompt folded, ...)."""
-
-    text: str
-    stats: GenerationStats | None = None
-    notice: str | None = None
 
 
 def validate_messages(messages: list[dict]) -> list[dict]:
