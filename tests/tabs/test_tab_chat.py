@@ -1,0 +1,265 @@
+"""The Chat tab's handlers in-process: a tiny local model (its window is 256 tokens), the fake OpenAI server for
+API models, and fakes of the tool loop / MCP client where the turn goes through tools."""
+
+from __future__ import annotations
+
+import json
+import sys
+import types
+from pathlib import Path
+
+import gradio as gr
+import pytest
+
+from engines.backends.types import ToolCall
+from engines.errors import Unsupported
+from tabs.chat import handlers as hd
+
+GEN = {"temperature": 0.0, "top_p": 1.0, "max_new_tokens": 8, "builtin": [], "mcp": [], "step_limit": 5}
+
+
+def send(state, model, message, *, image=None, audio=None, system="Be brief.", **kw):
+    g = {**GEN, **kw}
+    updates = list(hd.send_message(message, image, audio, state, model, system, g["temperature"], g["top_p"],
+                                   g["max_new_tokens"], g["builtin"], g["mcp"], g["step_limit"]))
+    return merged(updates), updates
+
+
+def merged(updates: list[dict]) -> dict:
+    out: dict = {}
+    for u in updates:
+        out.update(u)
+    return out
+
+
+def contents(chatbot) -> list:
+    return [m.content for m in chatbot]
+
+
+@pytest.fixture()
+def lm(tiny) -> str:
+    return str(tiny["lm-llama"])
+
+
+def test_two_turns_stream_with_stats_prompt_and_downloads(lm):
+    state = hd.new_state()
+    first, updates = send(state, lm, "Hello there")
+    assert len([u for u in updates if "chatbot" in u]) >= 2  # the answer streamed (at least a start and an end)
+    out, _ = send(state, lm, "And again")
+    conv = state["conv"]
+    assert [m["role"] for m in conv.messages] == ["user", "assistant"] * 2
+    assert contents(out["chatbot"])[0] == "Hello there" and contents(out["chatbot"])[2] == "And again"
+    assert "**Turn 1**" in out["stats"] and "**Turn 2**" in out["stats"] and "/ 256 (" in out["stats"]
+    assert "TTFT" in out["stats"] and "tokens/s" in out["stats"] and "data-state='done'" in out["status"]
+    assert "Hello there" in out["prompt"] and "And again" in out["prompt"] and "Be brief." in out["prompt"]
+    assert out["message"] == "" and out["note"] == ""
+    files = {Path(f).suffix: Path(f) for f in out["files"]}
+    data = json.loads(files[".json"].read_text())
+    assert [m["content"] for m in data["messages"] if m["role"] == "user"] == ["Hello there", "And again"]
+    assert data["system"] == "Be brief." and set(data["stats"]) == {"1", "3"}
+    import nbformat
+
+    code = "".join(c.source for c in nbformat.read(files[".ipynb"], as_version=4).cells if c.cell_type == "code")
+    assert '"And again"' in code and "def reply(messages):" in code
+
+
+def test_regenerate_edit_last_and_edit_in_the_chat(lm):
+    state = hd.new_state()
+    send(state, lm, "first question")
+    send(state, lm, "second question")
+    out = merged(list(hd.regenerate(state, lm, "", 0.0, 1.0, 8, [], [], 5)))
+    assert [m["role"] for m in state["conv"].messages] == ["user", "assistant"] * 2 and "**Turn 2**" in out["stats"]
+    back = hd.edit_last(state)
+    assert back["message"] == "second question" and len(state["conv"].messages) == 2 and len(back["chatbot"]) == 2
+    edit = gr.EditData(None, {"index": 0, "value": "first, edited", "previous_value": "first question"})
+    out = merged(list(hd.edit_message(state, lm, "", 0.0, 1.0, 8, [], [], 5, edit)))
+    assert [m["content"] for m in state["conv"].messages if m["role"] == "user"] == ["first, edited"]
+    assert contents(out["chatbot"])[0] == "first, edited" and len(state["conv"].messages) == 2
+    answer = gr.EditData(None, {"index": 1, "value": "x", "previous_value": "y"})  # the model's answer: refused
+    with pytest.raises(gr.Error, match="Only a user message"):
+        list(hd.edit_message(state, lm, "", 0.0, 1.0, 8, [], [], 5, answer))
+    cleared = hd.clear_chat(state)
+    assert cleared["chatbot"] == [] and state["conv"].messages == []
+
+
+def test_an_outgrown_history_drops_the_oldest_turn_and_says_so(lm):
+    state = hd.new_state()
+    long = " ".join(f"word{i}" for i in range(60))  # ~100+ tokens a turn in the tiny model's 256-token window
+    send(state, lm, "alpha " + long)
+    with pytest.warns(UserWarning, match="Left out to fit the context window"):  # gr.Warning outside a request
+        out, _ = send(state, lm, "beta " + long)
+        if not out["note"]:
+            out, _ = send(state, lm, "gamma " + long)
+    assert "Left out to fit the context window" in out["note"] and "“alpha word0" in out["note"]
+    assert "alpha" not in out["prompt"] and "older message(s) left out" in out["stats"]
+    assert contents(out["chatbot"])[0].startswith("alpha")  # the chat still shows it
+
+
+def test_empty_message_and_missing_model_are_clear_errors(lm):
+    state = hd.new_state()
+    with pytest.raises(gr.Error, match="empty"):
+        send(state, lm, "   ")
+    with pytest.raises(gr.Error, match="Choose a model"):
+        send(state, "", "hi")
+    assert state["conv"].messages == []
+
+
+def test_an_image_to_a_model_that_cannot_see_is_refused_and_the_chat_goes_on(lm, tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "red.png"
+    Image.new("RGB", (8, 8), "red").save(path)
+    state = hd.new_state()
+    send(state, lm, "hi")
+    with pytest.raises(gr.Error):
+        send(state, lm, "what is this?", image=str(path))
+    assert len(state["conv"].messages) == 2  # rolled back to before the failed turn
+    send(state, lm, "still here")
+    assert len(state["conv"].messages) == 4
+
+
+def test_audio_is_transcribed_first_and_shown(lm, monkeypatch, tmp_path):
+    from engines import speech
+
+    heard = []
+    monkeypatch.setattr(speech, "transcribe", lambda path, **kw: heard.append(path) or types.SimpleNamespace(
+        text=" what time is it "))
+    state = hd.new_state()
+    out, _ = send(state, lm, "Please answer:", audio=str(tmp_path / "a.wav"))
+    assert heard and out["transcript"] == "what time is it"
+    assert state["conv"].messages[0]["content"] == "Please answer:\n\nwhat time is it"
+
+
+def test_a_remote_model_streams_and_shows_the_json_request(remote_env):
+    remote_env.script("chat-tab", "Hi, I am a fake model.")
+    state = hd.new_state()
+    out, _ = send(state, "openai:chat-tab", "Who are you?", temperature=0.5, top_p=0.9)
+    assert contents(out["chatbot"])[-1] == "Hi, I am a fake model."
+    request = json.loads(out["prompt"])
+    assert request["model"] == "chat-tab" and request["messages"][-1] == {"role": "user", "content": "Who are you?"}
+    assert request["top_p"] == 0.9 and request["temperature"] == 0.5
+
+
+# ------------------------------------------------------------------------------------------------ tools (fakes)
+
+
+def _fake_modules(monkeypatch, run_turn, tool_names=("count_tokens",)):
+    """Stand-ins for the tool loop, toolbox and built-in tools (the real ones are built in parallel)."""
+    from engines.assistant.tool import Tool
+
+    tools = {n: Tool(n, f"{n}. Does a thing.", {"type": "object", "properties": {}}, lambda a: "ok")
+             for n in tool_names}
+    loop = types.ModuleType("engines.assistant.loop")
+    loop.run_turn = run_turn
+    toolbox = types.ModuleType("engines.assistant.toolbox")
+    toolbox.Toolbox = lambda chosen: types.SimpleNamespace(tools=list(chosen))
+    builtin = types.ModuleType("engines.assistant.builtin")
+    builtin.builtin_tools = lambda settings=None: tools
+    for name, mod in (("loop", loop), ("toolbox", toolbox), ("builtin", builtin)):
+        monkeypatch.setitem(sys.modules, f"engines.assistant.{name}", mod)
+    return tools
+
+
+class TextDelta(types.SimpleNamespace):
+    pass
+
+
+class ToolStep(types.SimpleNamespace):
+    pass
+
+
+class TurnDone(types.SimpleNamespace):
+    pass
+
+
+def test_a_tool_turn_shows_each_step_with_its_arguments_result_and_image(monkeypatch, tmp_path):
+    from PIL import Image
+
+    picture = tmp_path / "made.png"
+    Image.new("RGB", (8, 8), "blue").save(picture)
+    seen = {}
+
+    def run_turn(model, messages, toolbox, *, step_limit=5, chat=None, **gen):
+        seen.update(model=model, tools=[t.name for t in toolbox.tools], step_limit=step_limit, gen=gen)
+        call = ToolCall("c1", "count_tokens", '{"text": "hello"}')
+        yield ToolStep(result=types.SimpleNamespace(call=call, ok=True, text="2 tokens", error=None, seconds=0.25,
+                                                    images=[picture], audio=[], source="workbench"))
+        yield TextDelta(text="It has 2 tokens.")
+        added = [{"role": "assistant", "content": "", "tool_calls": [call.as_message_part()]},
+                 {"role": "tool", "tool_call_id": "c1", "content": "2 tokens"},
+                 {"role": "assistant", "content": "It has 2 tokens."}]
+        yield TurnDone(messages=[*messages, *added], stats=types.SimpleNamespace(
+            ttft_s=0.1, tokens=5, tokens_per_s=50.0, total_s=0.3, prompt_tokens=40), stopped_by_limit=False)
+
+    _fake_modules(monkeypatch, run_turn)
+    state = hd.new_state()
+    out, _ = send(state, "openai:tools-fake", "How many tokens in hello?", builtin=["count_tokens"], step_limit=3)
+    assert seen["tools"] == ["count_tokens"] and seen["step_limit"] == 3 and seen["gen"]["max_new_tokens"] == 8
+    step = next(m for m in out["chatbot"] if m.metadata.get("title"))
+    assert step.metadata["title"] == "🛠️ count_tokens · 0.25 s" and '"text": "hello"' in step.content
+    assert "2 tokens" in step.content and "workbench" in step.content
+    assert any(isinstance(m.content, gr.Image) for m in out["chatbot"])
+    assert contents(out["chatbot"])[-1] == "It has 2 tokens." and "1 tool step(s)" in out["stats"]
+    assert [m["role"] for m in state["conv"].messages] == ["user", "assistant", "tool", "assistant"]
+    assert '"count_tokens"' in out["prompt"]  # the tools are in the JSON request shown
+
+
+def test_a_model_that_cannot_call_tools_says_so(monkeypatch):
+    def run_turn(model, messages, toolbox, **kw):
+        raise Unsupported("This model's chat template has no tool support: pick one that has (e.g. Qwen2.5).")
+        yield  # a generator
+
+    _fake_modules(monkeypatch, run_turn)
+    state = hd.new_state()
+    with pytest.raises(gr.Error, match="no tool support"):
+        send(state, "openai:tools-fake", "use a tool", builtin=["count_tokens"])
+    assert state["conv"].messages == []
+    with pytest.raises(gr.Error, match="Unknown built-in tool"):
+        send(state, "openai:tools-fake", "use a tool", builtin=["nope"])
+
+
+def test_step_limit_is_a_warning(monkeypatch):
+    def run_turn(model, messages, toolbox, **kw):
+        yield TurnDone(messages=[*messages, {"role": "assistant", "content": "still going"}],
+                       stats=types.SimpleNamespace(tokens=1), stopped_by_limit=True)
+
+    _fake_modules(monkeypatch, run_turn)
+    out, _ = send(hd.new_state(), "openai:tools-fake", "loop", builtin=["count_tokens"])
+    assert "data-state='warning'" in out["status"] and "step limit" in out["status"]
+
+
+def test_mcp_connect_lists_tools_and_an_unreachable_server_is_a_clear_error(monkeypatch):
+    from engines.assistant.tool import Tool
+
+    mcp = types.ModuleType("engines.assistant.mcp_tools")
+
+    def connect_mcp(url, headers=None):
+        if "9" in url.rsplit(":", 1)[-1][:1]:
+            raise ConnectionError("refused")
+        return [Tool("tokenize", "Split text into tokens.", {"type": "object"}, lambda a: "", source=url)]
+
+    mcp.connect_mcp = connect_mcp
+    monkeypatch.setitem(sys.modules, "engines.assistant.mcp_tools", mcp)
+    state = hd.new_state()
+    out = hd.connect_mcp("http://127.0.0.1:7860/gradio_api/mcp/", state)
+    assert "1 tool(s) found" in out["mcp_found"] and "**tokenize** (http://127.0.0.1:7860/gradio_api/mcp/)" \
+        in out["mcp_found"]
+    assert out["mcp_tools"].value == ["tokenize"] and [t.name for t in state["mcp"]] == ["tokenize"]
+    with pytest.raises(gr.Error, match="Could not reach the MCP server at http://127.0.0.1:9/mcp"):
+        hd.connect_mcp("http://127.0.0.1:9/mcp", state)
+    with pytest.raises(gr.Error, match="starting with http"):
+        hd.connect_mcp("file:///etc/passwd", state)
+
+
+def test_the_chat_endpoint_function_continues_a_history(remote_env):
+    remote_env.respond("chat-api-fn", lambda messages: f"seen {len(messages)} messages")
+    out = hd.chat("Hi", [], "openai:chat-api-fn", "Be kind.", 16, 0.0)
+    assert out["answer"] == "seen 2 messages"
+    assert out["history"] == [{"role": "system", "content": "Be kind."}, {"role": "user", "content": "Hi"},
+                              {"role": "assistant", "content": "seen 2 messages"}]
+    again = hd.chat("More", out["history"], "openai:chat-api-fn", "", 16, 0.0)
+    assert again["answer"] == "seen 4 messages" and len(again["history"]) == 5
+    with pytest.raises(gr.Error, match="history item 1"):
+        hd.chat("Hi", [{"role": "robot", "content": "x"}], "openai:chat-api-fn")
+    with pytest.raises(gr.Error, match="empty"):
+        hd.chat("", [], "openai:chat-api-fn")
