@@ -61,7 +61,8 @@ def test_a_missing_capability_names_the_backends_that_have_it(monkeypatch):
 def test_an_image_for_a_text_only_backend_is_refused_before_loading(tiny, tmp_path):
     image = tmp_path / "cat.png"
     image.write_bytes(b"\x89PNG\r\n\x1a\n")
-    msgs = [{"role": "user", "content": [{"type": "text", "text": "what is this"}, {"type": "image", "path": str(image)}]}]
+    msgs = [{"role": "user",
+             "content": [{"type": "text", "text": "what is this"}, {"type": "image", "path": str(image)}]}]
     with pytest.raises(errors.Unsupported, match=r"image input.*openai-compatible"):
         next(stream_chat(str(tiny["lm-llama"]), msgs))
 
