@@ -15,7 +15,6 @@ from engines.config import Settings
 from engines.errors import InvalidModelRef, ModelNotAllowed, ModelNotFound
 from engines.localpaths import local_path
 
-REMOTE_PREFIXES = ("openai", "hf", "ollama")  # the built-in ones; engines.backends.registry knows them all
 _PREFIX = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 _HUB_ID = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9_.\-]{0,95}/)?[A-Za-z0-9][A-Za-z0-9_.\-]{0,95}$")
 _REMOTE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/\-]{0,199}$")
@@ -28,7 +27,8 @@ class ModelRef:
 
     Attributes:
         raw: the reference as given (stripped).
-        kind: "hub" | "local" | "openai" | "hf" | "ollama".
+        kind: "hub" | "local" | a backend prefix ("openai", "hf", "ollama", a WORKBENCH_ENDPOINTS name): ask
+            ``engines.backends`` what the model can do, never this field.
         name: Hub id, local path, or the remote model name (prefix removed).
         path: local directory to load from (a local reference, or a Hub id found in WORKBENCH_MODELS_DIR).
     """
@@ -37,11 +37,6 @@ class ModelRef:
     kind: str
     name: str
     path: Path | None = None
-
-    @property
-    def is_remote(self) -> bool:
-        """True when the model runs behind a server (any prefix): ask ``engines.backends`` for what it can do."""
-        return self.kind not in ("hub", "local")
 
     @property
     def target(self) -> str:

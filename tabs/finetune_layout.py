@@ -31,7 +31,7 @@ def run_box(**kwargs) -> ModelBox:
 def model_choices() -> list[tuple[str, str]]:
     """(label, id) of the open models in the catalog (small ones first on a CPU)."""
     cpu = Settings.from_env().device != "cuda"
-    specs = [s for s in registry.by_kind("chat") + registry.by_kind("code") if not s.is_remote]
+    specs = [s for s in registry.by_kind("chat") + registry.by_kind("code") if s.local]
     specs.sort(key=lambda s: (not s.cpu_friendly, s.params_b or 0) if cpu else (s.params_b or 0))
     return [(f"{s.label} ({s.id})", s.id) for s in specs]
 

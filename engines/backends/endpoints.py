@@ -26,7 +26,8 @@ class Endpoint:
         key_var: the environment variable holding the key (None: no key needed).
         limit_param: the request field that bounds the answer's tokens.
         prompt_logprobs: the server is expected to return prompt log-probabilities through the completions endpoint
-            with ``echo`` (vLLM does; api.openai.com, the HF router and Ollama don't).
+            with ``echo`` (vLLM does; api.openai.com, the HF router and Ollama don't): the named endpoints of
+            WORKBENCH_ENDPOINTS (a server that refuses gets a clear error).
         key_required: a missing key is an error before any request.
     """
 
@@ -79,10 +80,10 @@ def key_var_for(name: str) -> str:
 def endpoint(prefix: str, named: tuple[tuple[str, str], ...] = ()) -> Endpoint | None:
     """The endpoint of a prefix, read from the environment now; None for a prefix no backend serves."""
     if prefix == "openai":
-        base = os.environ.get("OPENAI_BASE_URL") or None
-        # a custom base URL is usually vLLM / TGI / llama.cpp server: ask them for prompt log-probs
-        return Endpoint("OpenAI-compatible server", base, "OPENAI_API_KEY", limit_param="max_completion_tokens",
-                        prompt_logprobs=base is not None)
+        # OPENAI_BASE_URL may point anywhere (Groq, Together, vLLM...): prompt log-probs are not assumed; a server
+        # known to echo them is named in WORKBENCH_ENDPOINTS
+        return Endpoint("OpenAI-compatible server", os.environ.get("OPENAI_BASE_URL") or None, "OPENAI_API_KEY",
+                        limit_param="max_completion_tokens")
     if prefix == "hf":
         return Endpoint("HF Inference Providers", os.environ.get("HF_API_BASE_URL") or HF_ROUTER, "HF_TOKEN")
     if prefix == "ollama":

@@ -39,7 +39,10 @@ class OpenAICompatBackend(Backend):
     def capabilities(self, ref: ModelRef | None, settings: Settings) -> Capabilities:
         ep = endpoint(ref.kind, settings.endpoints) if ref is not None else None
         return Capabilities(stream=True, tools=True, logprobs=bool(ep is None or ep.prompt_logprobs), vision=True,
-                            audio_input=False, tokenize=False, next_token=True, local=False)
+                            audio_input=False, tokenize=False, local=False,
+                            # chat logprobs with top alternatives: OpenAI and vLLM-like servers
+                            next_token=ref is None or ref.kind == "openai" or ep is not None and ep.prompt_logprobs,
+                            transcription=ref is None or ref.kind == "openai" or ep is not None and ep.prompt_logprobs)
 
     def provider(self, ref: ModelRef, settings: Settings) -> str:
         from engines.remote import endpoint_for
@@ -60,6 +63,34 @@ class OpenAICompatBackend(Backend):
 
 
 register(OpenAICompatBackend())
+
+
+def limit_param(prefix: str) -> str:
+    """The request field that bounds an answer's tokens on this prefix's server."""
+    from engines.config import Settings
+
+    ep = endpoint(prefix, Settings.from_env().endpoints)
+    return ep.limit_param if ep is not None else "max_tokens"
+
+
+def client_setup_code(prefix: str) -> str:
+    """Source lines that import ``os`` and ``OpenAI`` and build ``client`` for a prefix (keys and URLs read from the
+    environment when the code runs, never written into it)."""
+    from engines.backends.endpoints import HF_ROUTER, OLLAMA_DEFAULT, key_var_for
+
+    if prefix == "openai":
+        make = "client = OpenAI()  # reads OPENAI_API_KEY (and OPENAI_BASE_URL, if set) from the environment"
+    elif prefix == "hf":
+        make = (f"client = OpenAI(base_url=os.environ.get('HF_API_BASE_URL', {HF_ROUTER!r}),\n"
+                "                api_key=os.environ['HF_TOKEN'])  # HF Inference Providers")
+    elif prefix == "ollama":
+        make = (f"client = OpenAI(base_url=os.environ.get('OLLAMA_HOST', {OLLAMA_DEFAULT!r}).rstrip('/') + '/v1',\n"
+                "                api_key='ollama')  # a local Ollama server")
+    else:  # a named endpoint: its URL is the deployment's, so the code reads it too
+        var = key_var_for(prefix).removesuffix("_API_KEY")
+        make = (f"client = OpenAI(base_url=os.environ['{var}_BASE_URL'],  # the '{prefix}' server's .../v1 URL\n"
+                f"                api_key=os.environ.get('{var}_API_KEY', 'none'))")
+    return f"import os\n\nfrom openai import OpenAI\n\n{make}\n"
 
 
 def api_messages(messages: list[dict], ref: ModelRef) -> list[dict]:

@@ -94,6 +94,11 @@ def capabilities(model: str | ModelRef, settings: Settings | None = None) -> Cap
     return found.backend.capabilities(found.ref, settings)
 
 
+def is_local(model: str | ModelRef, settings: Settings | None = None) -> bool:
+    """Whether ``model``'s backend runs it in this process (weights, tokenizer, memory are here)."""
+    return capabilities(model, settings).local
+
+
 def runs_locally(model: str, settings: Settings | None = None) -> bool:
     """Whether a reference runs in this process (no parsing beyond its prefix: safe for catalog ids and lists)."""
     return split_prefix(model, settings)[0] is None

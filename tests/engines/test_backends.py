@@ -47,9 +47,11 @@ def test_capabilities_say_what_each_backend_can_do(tiny, monkeypatch):
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     api = registry.capabilities("openai:gpt-4o-mini")
     assert api.tools and api.vision and not api.local and not api.logprobs  # api.openai.com: no prompt logprobs
-    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")  # a self-hosted server (vLLM): asked for them
-    assert registry.capabilities("openai:my-model").logprobs
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")  # anywhere (Groq, Together...): not assumed
+    assert not registry.capabilities("openai:my-model").logprobs
     assert not registry.capabilities("ollama:llama3.2").logprobs
+    monkeypatch.setenv("WORKBENCH_ENDPOINTS", "vllm=http://127.0.0.1:9/v1")  # named: a vLLM-like server
+    assert registry.capabilities("vllm:my-model").logprobs
 
 
 def test_a_missing_capability_names_the_backends_that_have_it(monkeypatch):
@@ -114,9 +116,18 @@ def expected_loglikelihood(context: str, continuation: str) -> float:
     return total
 
 
-def test_remote_choice_loglikelihoods_come_from_the_completions_echo(remote_env):
+@pytest.fixture()
+def vllm(remote_env, monkeypatch):
+    """The fake server named as a vLLM endpoint (WORKBENCH_ENDPOINTS)."""
+    monkeypatch.setenv("WORKBENCH_ENDPOINTS", f"vllm={remote_env.base_url}")
+    monkeypatch.setenv("VLLM_API_KEY", remote_env.api_key)
+    return remote_env
+
+
+def test_remote_choice_loglikelihoods_come_from_the_completions_echo(vllm):
+    remote_env = vllm
     remote_env.script("fake-vllm", "unused")
-    scores = choice_logprobs("openai:fake-vllm", "The capital of France is", [" Paris", " Rome in Italy"])
+    scores = choice_logprobs("vllm:fake-vllm", "The capital of France is", [" Paris", " Rome in Italy"])
     assert scores == pytest.approx([expected_loglikelihood("The capital of France is", c)
                                     for c in (" Paris", " Rome in Italy")])
     body = remote_env.requests[-1]["body"]
@@ -124,14 +135,14 @@ def test_remote_choice_loglikelihoods_come_from_the_completions_echo(remote_env)
     assert all(math.isfinite(s) and s < 0 for s in scores)
 
 
-def test_a_server_without_prompt_logprobs_says_so(remote_env, monkeypatch):
-    monkeypatch.setattr(remote_env, "supports_completions", False)
-    remote_env.script("fake-chat-only", "unused")
+def test_a_server_without_prompt_logprobs_says_so(vllm, monkeypatch):
+    monkeypatch.setattr(vllm, "supports_completions", False)
+    vllm.script("fake-chat-only", "unused")
     with pytest.raises(errors.Unsupported, match="completions"):
-        choice_logprobs("openai:fake-chat-only", "Q:", [" a"])
+        choice_logprobs("vllm:fake-chat-only", "Q:", [" a"])
 
 
-def test_a_named_endpoint_adds_a_prefix(remote_env, monkeypatch):
+def test_a_named_endpoint_adds_a_prefix(remote_env, monkeypatch):  # and bad pairs are skipped
     monkeypatch.setenv("WORKBENCH_ENDPOINTS", f"vllm={remote_env.base_url}, bad name=http://x, tgi=ftp://x")
     monkeypatch.setenv("VLLM_API_KEY", remote_env.api_key)
     remote_env.script("served-llama", "hello from vllm")
@@ -156,3 +167,25 @@ def test_tool_messages_and_parts_are_validated():
         validate_messages([{"role": "user", "content": [{"type": "video", "path": "x"}]}])
     with pytest.raises(errors.InvalidInput, match="Tool 1"):
         next(stream_chat("openai:x", [{"role": "user", "content": "q"}], tools=[{"type": "function"}]))
+
+
+def test_evaluate_scores_choices_by_log_likelihood_on_a_vllm_endpoint(vllm, tmp_path, monkeypatch):
+    from engines import evals
+    from engines.evals.testsets import Item
+    from engines.evals.testsets import TestSet as Set
+
+    monkeypatch.setenv("WORKBENCH_DATA_DIR", str(tmp_path / "data"))
+    store = evals.RunStore.default()
+    vllm.script("ll-model", "unused")
+    items = [Item(id=f"c{i}", kind="choice", question=f"Question {i}: which one?",
+                 choices=["right answer", "wrong", "also wrong"], answer=0) for i in range(3)]
+    before = len(vllm.requests)
+    final = list(evals.start_run(Set(name="mc", source="test", items=items), ["vllm:ll-model"], store=store))[-1]
+    assert final.status == "complete"
+    paths = [r["path"] for r in vllm.requests[before:]]
+    assert len(paths) == 9 and all(p.endswith("/v1/completions") for p in paths)  # one echo per choice, no chat
+    results = store.results(final.run.id)
+    assert {r.method for r in results} == {"loglikelihood"} and len(results) == 3
+    first = next(r for r in results if r.item_id == "c0")
+    assert first.detail["loglikelihoods"] == pytest.approx(
+        choice_logprobs("vllm:ll-model", first.detail["context"], [" right answer", " wrong", " also wrong"]))
