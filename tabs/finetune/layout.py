@@ -1,5 +1,5 @@
-"""Fine-tune tab layout: the data and hyperparameter inputs and the run panel (components only; ``tabs.finetune``
-wires them to its handlers)."""
+"""Fine-tune tab layout: the data and hyperparameter inputs and the run panel (components only; ``handlers`` wires
+them)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import gradio as gr
 from engines import finetune as ft
 from engines import registry
 from engines.config import Settings
-from tabs import finetune_view as view
 from tabs.common import NOTEBOOK_LABEL, ModelBox, status_html
+from tabs.finetune import view
 
 SOURCES = [("Upload JSON Lines / CSV", "upload"), ("Dataset (Hub id or local folder)", "dataset"),
            ("Synthetic data tab (last run)", "synthetic")]
