@@ -70,6 +70,8 @@ def scripted_local(tiny, tmp_path, monkeypatch):
      "<|im_start|>user\n<tool_response>\nParis: sunny, 21 C\n</tool_response><|im_end|>\n<|im_start|>assistant\n"),
     ("mistral-7b-instruct-v0.3", '[TOOL_CALLS] [{"name": "get_weather", "arguments": {"city": "Paris"}}]',
      '[TOOL_RESULTS] {"content": Paris: sunny, 21 C, "call_id": "'),
+    ("llama-3.1-instruct", '{"name": "get_weather", "parameters": {"city": "Paris"}}',
+     '<|start_header_id|>ipython<|end_header_id|>\n\n"Paris: sunny, 21 C"<|eot_id|>'),
 ])
 def test_local_loop_through_the_real_template(scripted_local, template, answer, result_in_prompt):
     model = scripted_local["make"](template)
