@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from engines import errors, prompts
+from engines.backends import toolparse
 from engines.backends.types import ChatChunk, GenerationStats, ToolCall  # noqa: F401  (re-exported contract)
 from engines.config import Settings
 from engines.refs import ModelRef
@@ -178,7 +179,7 @@ def encode_chat(tokenizer, messages: list[dict], *, no_system_role: bool = False
     chat template (a base model) gets a plain transcript. Either comes with a notice.
     """
     if getattr(tokenizer, "chat_template", None):
-        text, _, notice = prompts.apply_template(tokenizer, template_messages(messages),
+        text, _, notice = prompts.apply_template(tokenizer, template_messages(messages, tokenizer.chat_template),
                                                  no_system_role=no_system_role, tools=tools)
         # the template already holds BOS and friends: don't add them twice
         return tokenizer(text, add_special_tokens=False)["input_ids"], notice
@@ -187,23 +188,11 @@ def encode_chat(tokenizer, messages: list[dict], *, no_system_role: bool = False
                                          "as a plain 'Role: text' transcript."
 
 
-def template_messages(messages: list[dict]) -> list[dict]:
-    """Messages as chat templates take them: a tool call's arguments as a dict (templates render them with
-    ``tojson``; a JSON string would be quoted twice)."""
-    out = []
-    for m in messages:
-        if m.get("tool_calls"):
-            m = dict(m, tool_calls=[{**c, "function": {**c["function"], "arguments": _json_args(c)}}
-                                    for c in m["tool_calls"]])
-        out.append(m)
-    return out
-
-
-def _json_args(call: dict):
-    try:
-        return json.loads(call["function"].get("arguments") or "{}")
-    except ValueError:
-        return call["function"].get("arguments")
+def template_messages(messages: list[dict], chat_template: str | None = None) -> list[dict]:
+    """Messages as chat templates take them (``toolparse.template_messages``): a tool call's arguments as a dict
+    (templates render them with ``tojson``; a JSON string would be quoted twice), and for the template's tool
+    format its own rules (Mistral: 9-character call ids; Llama 3: one call per assistant message)."""
+    return toolparse.template_messages(messages, toolparse.detect_style(chat_template))
 
 
 def no_system_role(ref: ModelRef) -> bool:
