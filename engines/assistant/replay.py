@@ -41,7 +41,9 @@ def _local_reply(model: str, quantization: str, max_new_tokens: int, temperature
 
 
 def _remote_reply(kind: str, name: str, max_new_tokens: int, temperature: float, top_p: float | None) -> str:
-    limit = "max_completion_tokens" if kind == "openai" else "max_tokens"
+    from engines.backends.openai_compat import limit_param
+
+    limit = limit_param(kind)
     extra = f", top_p={top_p}" if top_p else ""
     return (client_setup(kind) +
             "\n\ndef reply(messages):\n"

@@ -67,12 +67,11 @@ class Done:
     notes: list[str] = field(default_factory=list)
 
 
-def is_remote(model: str) -> bool:
-    """Whether a model reference runs behind an OpenAI-compatible API (openai:, hf:, ollama:)."""
-    from engines.refs import REMOTE_PREFIXES
+def runs_here(model: str) -> bool:
+    """Whether a model reference runs in this process (its tokenizer and chat template are here)."""
+    from engines.backends import runs_locally
 
-    prefix, sep, _ = (model or "").partition(":")
-    return bool(sep) and prefix.lower() in REMOTE_PREFIXES
+    return runs_locally(model)
 
 
 def window_of(model: str) -> int | None:
@@ -83,7 +82,7 @@ def window_of(model: str) -> int | None:
     ref = parse_ref(model)
     if ref.spec is not None and ref.spec.context:
         return int(ref.spec.context)
-    if ref.is_remote:
+    if not runs_here(model):
         return None
     from engines.local_facts import local_facts_row
 
@@ -105,7 +104,7 @@ def plain(messages: list[dict]) -> list[dict]:
 def counter_for(model: str) -> Callable[[list[dict]], int]:
     """A token counter for histories sent to ``model``: its own chat template and tokenizer for a local model, an
     estimate (about 4 characters a token) for an API model or a tokenizer without a template."""
-    if is_remote(model):
+    if not runs_here(model):
         return estimate_tokens
 
     def count(messages: list[dict]) -> int:
@@ -123,8 +122,10 @@ def prompt_view(model: str, messages: list[dict], *, max_new_tokens: int, temper
                 top_p: float | None = None, tools: list[dict] | None = None) -> tuple[str, str]:
     """The prompt as the model sees it: (text, language) — a local model's chat template rendered (``"text"``), or
     the JSON request an API model receives (``"json"``)."""
-    if is_remote(model):
-        request = {"model": model.partition(":")[2], "messages": messages, "max_tokens": max_new_tokens,
+    if not runs_here(model):
+        from engines.backends import split_prefix
+
+        request = {"model": split_prefix(model)[1], "messages": messages, "max_tokens": max_new_tokens,
                    "temperature": temperature, "stream": True}
         if top_p:
             request["top_p"] = top_p
@@ -260,4 +261,21 @@ def _tool_events(model: str, messages: list[dict], toolbox, step_limit: int, gen
         elif kind == "TurnDone":
             full = list(event.messages)  # the whole history, or only what the turn added
             added = full[len(messages):] if full[:len(messages)] == list(messages) else full
-            yield Done(added, event.stats, stopped_by_limit=bool(event.stopped_by_limit))
+            yield Done(added, combined(event.stats), stopped_by_limit=bool(event.stopped_by_limit))
+
+
+def combined(stats):
+    """One turn's numbers from the stats of its model requests (a tool turn makes several): TTFT of the first,
+    tokens and time summed, the prompt and window of the last (it saw the whole turn)."""
+    if not isinstance(stats, list | tuple):
+        return stats
+    if not stats:
+        return None
+    tokens = sum(int(getattr(s, "tokens", 0) or 0) for s in stats)
+    total = sum(float(getattr(s, "total_s", 0.0) or 0.0) for s in stats)
+    writing = sum(float(getattr(s, "total_s", 0.0) or 0.0) - float(getattr(s, "ttft_s", 0.0) or 0.0) for s in stats)
+    last = stats[-1]
+    return TurnStats(ttft_s=float(getattr(stats[0], "ttft_s", 0.0) or 0.0), tokens=tokens,
+                     tokens_per_s=tokens / writing if writing > 0 else 0.0, total_s=total,
+                     prompt_tokens=getattr(last, "prompt_tokens", None),
+                     context_window=getattr(last, "context_window", None), model=getattr(last, "model", "") or "")

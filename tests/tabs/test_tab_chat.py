@@ -11,8 +11,6 @@ from pathlib import Path
 import gradio as gr
 import pytest
 
-from engines.backends.types import ToolCall
-from engines.errors import Unsupported
 from tabs.chat import handlers as hd
 
 GEN = {"temperature": 0.0, "top_p": 1.0, "max_new_tokens": 8, "builtin": [], "mcp": [], "step_limit": 5}
@@ -140,92 +138,66 @@ def test_a_remote_model_streams_and_shows_the_json_request(remote_env):
     assert request["top_p"] == 0.9 and request["temperature"] == 0.5
 
 
-# ------------------------------------------------------------------------------------------------ tools (fakes)
+# ------------------------------------------------------------------------------------------------ tools
 
 
-def _fake_modules(monkeypatch, run_turn, tool_names=("count_tokens",)):
-    """Stand-ins for the tool loop, toolbox and built-in tools (the real ones are built in parallel)."""
+def _builtin(monkeypatch, run):
+    """A stand-in for the built-in tools module (built in parallel): one tool, count_tokens, running ``run``."""
     from engines.assistant.tool import Tool
 
-    tools = {n: Tool(n, f"{n}. Does a thing.", {"type": "object", "properties": {}}, lambda a: "ok")
-             for n in tool_names}
-    loop = types.ModuleType("engines.assistant.loop")
-    loop.run_turn = run_turn
-    toolbox = types.ModuleType("engines.assistant.toolbox")
-    toolbox.Toolbox = lambda chosen: types.SimpleNamespace(tools=list(chosen))
+    tool = Tool("count_tokens", "Count the tokens of a text. Uses a tokenizer.",
+                {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}, run)
     builtin = types.ModuleType("engines.assistant.builtin")
-    builtin.builtin_tools = lambda settings=None: tools
-    for name, mod in (("loop", loop), ("toolbox", toolbox), ("builtin", builtin)):
-        monkeypatch.setitem(sys.modules, f"engines.assistant.{name}", mod)
-    return tools
+    builtin.builtin_tools = lambda settings=None: {"count_tokens": tool}
+    monkeypatch.setitem(sys.modules, "engines.assistant.builtin", builtin)
 
 
-class TextDelta(types.SimpleNamespace):
-    pass
-
-
-class ToolStep(types.SimpleNamespace):
-    pass
-
-
-class TurnDone(types.SimpleNamespace):
-    pass
-
-
-def test_a_tool_turn_shows_each_step_with_its_arguments_result_and_image(monkeypatch, tmp_path):
+def test_a_tool_turn_shows_each_step_with_its_arguments_result_and_image(monkeypatch, tmp_path, remote_env):
     from PIL import Image
+
+    from engines.assistant.tool import ToolOutput
 
     picture = tmp_path / "made.png"
     Image.new("RGB", (8, 8), "blue").save(picture)
-    seen = {}
-
-    def run_turn(model, messages, toolbox, *, step_limit=5, chat=None, **gen):
-        seen.update(model=model, tools=[t.name for t in toolbox.tools], step_limit=step_limit, gen=gen)
-        call = ToolCall("c1", "count_tokens", '{"text": "hello"}')
-        yield ToolStep(result=types.SimpleNamespace(call=call, ok=True, text="2 tokens", error=None, seconds=0.25,
-                                                    images=[picture], audio=[], source="workbench"))
-        yield TextDelta(text="It has 2 tokens.")
-        added = [{"role": "assistant", "content": "", "tool_calls": [call.as_message_part()]},
-                 {"role": "tool", "tool_call_id": "c1", "content": "2 tokens"},
-                 {"role": "assistant", "content": "It has 2 tokens."}]
-        yield TurnDone(messages=[*messages, *added], stats=types.SimpleNamespace(
-            ttft_s=0.1, tokens=5, tokens_per_s=50.0, total_s=0.3, prompt_tokens=40), stopped_by_limit=False)
-
-    _fake_modules(monkeypatch, run_turn)
+    got = []
+    _builtin(monkeypatch, lambda args: got.append(args) or ToolOutput("2 tokens", images=[picture]))
+    remote_env.script_tool_calls("tools-chat", ("count_tokens", '{"text": "hello"}'), then="It has 2 tokens.")
     state = hd.new_state()
-    out, _ = send(state, "openai:tools-fake", "How many tokens in hello?", builtin=["count_tokens"], step_limit=3)
-    assert seen["tools"] == ["count_tokens"] and seen["step_limit"] == 3 and seen["gen"]["max_new_tokens"] == 8
+    out, _ = send(state, "openai:tools-chat", "How many tokens in hello?", builtin=["count_tokens"], step_limit=3)
+    assert got == [{"text": "hello"}]
     step = next(m for m in out["chatbot"] if m.metadata.get("title"))
-    assert step.metadata["title"] == "🛠️ count_tokens · 0.25 s" and '"text": "hello"' in step.content
-    assert "2 tokens" in step.content and "workbench" in step.content
+    assert step.metadata["title"].startswith("🛠️ count_tokens · ") and step.metadata["title"].endswith(" s")
+    assert '"text": "hello"' in step.content and "2 tokens" in step.content and "workbench" in step.content
     assert any(isinstance(m.content, gr.Image) for m in out["chatbot"])
     assert contents(out["chatbot"])[-1] == "It has 2 tokens." and "1 tool step(s)" in out["stats"]
     assert [m["role"] for m in state["conv"].messages] == ["user", "assistant", "tool", "assistant"]
     assert '"count_tokens"' in out["prompt"]  # the tools are in the JSON request shown
+    assert "data-state='done'" in out["status"]
+    data = json.loads(next(Path(f) for f in out["files"] if f.endswith(".json")).read_text())
+    assert data["messages"][1]["tool_calls"][0]["function"]["name"] == "count_tokens"
 
 
-def test_a_model_that_cannot_call_tools_says_so(monkeypatch):
-    def run_turn(model, messages, toolbox, **kw):
-        raise Unsupported("This model's chat template has no tool support: pick one that has (e.g. Qwen2.5).")
-        yield  # a generator
+def test_a_tool_error_goes_back_to_the_model_and_the_step_limit_is_a_warning(monkeypatch, remote_env):
+    def broken(args):
+        raise RuntimeError("the tokenizer is on fire")
 
-    _fake_modules(monkeypatch, run_turn)
+    _builtin(monkeypatch, broken)
+    remote_env.script_tool_calls("tools-limit", ("count_tokens", '{"text": "x"}'), then="I give up.")
+    out, _ = send(hd.new_state(), "openai:tools-limit", "count", builtin=["count_tokens"], step_limit=1)
+    step = next(m for m in out["chatbot"] if m.metadata.get("title"))
+    assert step.metadata["title"].startswith("⚠️ count_tokens") and "on fire" in step.content
+    assert "data-state='warning'" in out["status"] and "step limit" in out["status"]
+    assert contents(out["chatbot"])[-1] == "I give up."
+
+
+def test_a_model_that_cannot_call_tools_says_so_and_unknown_tools_are_refused(monkeypatch, lm):
+    _builtin(monkeypatch, lambda args: "x")
     state = hd.new_state()
-    with pytest.raises(gr.Error, match="no tool support"):
-        send(state, "openai:tools-fake", "use a tool", builtin=["count_tokens"])
+    with pytest.raises(gr.Error, match="takes no tools"):
+        send(state, lm, "use a tool", builtin=["count_tokens"])
     assert state["conv"].messages == []
     with pytest.raises(gr.Error, match="Unknown built-in tool"):
         send(state, "openai:tools-fake", "use a tool", builtin=["nope"])
-
-
-def test_step_limit_is_a_warning(monkeypatch):
-    def run_turn(model, messages, toolbox, **kw):
-        yield TurnDone(messages=[*messages, {"role": "assistant", "content": "still going"}],
-                       stats=types.SimpleNamespace(tokens=1), stopped_by_limit=True)
-
-    _fake_modules(monkeypatch, run_turn)
-    out, _ = send(hd.new_state(), "openai:tools-fake", "loop", builtin=["count_tokens"])
-    assert "data-state='warning'" in out["status"] and "step limit" in out["status"]
 
 
 def test_mcp_connect_lists_tools_and_an_unreachable_server_is_a_clear_error(monkeypatch):
