@@ -100,9 +100,9 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
         stop.click(hd.stop_chat, state, None, api_name=False, queue=False)
         on(edit_last.click, hd.edit_last, [state], {k: out[k] for k in ("chatbot", "message", "stats", "status")},
            api_name=False, queue=False)
-        on(clear.click, hd.clear_chat, [state],
-           {k: out[k] for k in ("chatbot", "stats", "note", "files", "prompt", "transcript", "status")},
-           api_name=False, queue=False)
+        cleared = {k: out[k] for k in ("chatbot", "stats", "note", "files", "prompt", "transcript", "status")}
+        for clearing in (clear.click, out["chatbot"].clear):  # the chat's own trash button clears the history too
+            on(clearing, hd.clear_chat, [state], cleared, api_name=False, queue=False)
         on(c["connect"].click, hd.connect_mcp, [c["mcp_url"], state],
            {"mcp_tools": c["mcp_tools"], "mcp_found": c["mcp_found"]}, api_name=False)
         _api(c)
