@@ -109,7 +109,7 @@ def test_an_image_to_a_model_that_cannot_see_is_refused_and_the_chat_goes_on(lm,
     Image.new("RGB", (8, 8), "red").save(path)
     state = hd.new_state()
     send(state, lm, "hi")
-    with pytest.raises(gr.Error):
+    with pytest.raises(gr.Error, match="(?i)image"):
         send(state, lm, "what is this?", image=str(path))
     assert len(state["conv"].messages) == 2  # rolled back to before the failed turn
     send(state, lm, "still here")
@@ -235,3 +235,19 @@ def test_the_chat_endpoint_function_continues_a_history(remote_env):
         hd.chat("Hi", [{"role": "robot", "content": "x"}], "openai:chat-api-fn")
     with pytest.raises(gr.Error, match="empty"):
         hd.chat("", [], "openai:chat-api-fn")
+
+
+def test_stop_keeps_the_answer_so_far(remote_env):
+    remote_env.script("chat-slow", " ".join(f"w{i}" for i in range(400)), pace=0.05)
+    state = hd.new_state()
+    updates = []
+    for update in hd.send_message("Go on and on", None, None, state, "openai:chat-slow", "", 0.0, 1.0, 512, [], [],
+                                  5):
+        updates.append(update)
+        shown = update.get("chatbot")
+        if shown and shown[-1].role == "assistant" and str(shown[-1].content).startswith("w0 w1"):
+            hd.stop_chat(state)
+    out = merged(updates)
+    answer = state["conv"].messages[-1]["content"]
+    assert "data-state='stopped'" in out["status"] and answer.startswith("w0 w1") and "w399" not in answer
+    assert state["stop"] is None and [m["role"] for m in state["conv"].messages] == ["user", "assistant"]
