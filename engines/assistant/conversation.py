@@ -33,6 +33,7 @@ class TurnStats:
     model: str = ""
     dropped: int = 0
     tool_steps: int = 0
+    quantization: str = ""  # as the model ran (local models), for the replay notebook
 
     @classmethod
     def from_generation(cls, stats, *, model: str = "", dropped: int = 0, window: int | None = None,
@@ -43,7 +44,8 @@ class TurnStats:
                    total_s=float(getattr(stats, "total_s", 0.0) or 0.0),
                    prompt_tokens=getattr(stats, "prompt_tokens", None),
                    context_window=getattr(stats, "context_window", None) or window,
-                   model=model or getattr(stats, "model", "") or "", dropped=dropped, tool_steps=tool_steps)
+                   model=model or getattr(stats, "model", "") or "", dropped=dropped, tool_steps=tool_steps,
+                   quantization=getattr(stats, "quantization", "") or "")
 
     def line(self) -> str:
         """One short line: "TTFT 0.21 s · 38.2 tokens/s · 64 tokens · context 412 / 4,096 (10 %)"."""

@@ -278,4 +278,5 @@ def combined(stats):
     return TurnStats(ttft_s=float(getattr(stats[0], "ttft_s", 0.0) or 0.0), tokens=tokens,
                      tokens_per_s=tokens / writing if writing > 0 else 0.0, total_s=total,
                      prompt_tokens=getattr(last, "prompt_tokens", None),
-                     context_window=getattr(last, "context_window", None), model=getattr(last, "model", "") or "")
+                     context_window=getattr(last, "context_window", None), model=getattr(last, "model", "") or "",
+                     quantization=getattr(last, "quantization", "") or "")

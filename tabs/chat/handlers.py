@@ -74,8 +74,10 @@ def _toolbox(state: dict, builtin: list[str] | None, mcp: list[str] | None):
 
 def _exports(conv: Conversation, gen: dict) -> list[str]:
     files = write_exports("chat", {"conversation.json": conv.to_json() + "\n"})
+    ran = [s.quantization for _, s in sorted(conv.stats.items()) if s.quantization]
     notebook = notebook_file("chat", "chat-replay", conversation_notebook, conv,
-                             max_new_tokens=gen["max_new_tokens"], temperature=gen["temperature"],
+                             quantization=ran[-1] if ran else "fp32", max_new_tokens=gen["max_new_tokens"],
+                             temperature=gen["temperature"],
                              top_p=gen.get("top_p"))
     return files + ([notebook] if notebook else [])
 

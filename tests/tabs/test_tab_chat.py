@@ -55,6 +55,7 @@ def test_two_turns_stream_with_stats_prompt_and_downloads(lm):
     data = json.loads(files[".json"].read_text())
     assert [m["content"] for m in data["messages"] if m["role"] == "user"] == ["Hello there", "And again"]
     assert data["system"] == "Be brief." and set(data["stats"]) == {"1", "3"}
+    assert data["stats"]["3"]["quantization"] == "fp32"  # as the model ran: the notebook loads it the same way
     import nbformat
 
     code = "".join(c.source for c in nbformat.read(files[".ipynb"], as_version=4).cells if c.cell_type == "code")
