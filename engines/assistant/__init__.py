@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from engines.assistant.tool import Tool, ToolOutput  # noqa: F401
 from engines.assistant.builtin import BuiltinTool, builtin_tools  # noqa: F401
 from engines.assistant.mcp_tools import McpToolError, connect_mcp  # noqa: F401
+from engines.assistant.tool import Tool, ToolOutput  # noqa: F401
