@@ -16,6 +16,7 @@ import asyncio
 import base64
 import binascii
 import json
+import logging
 import re
 import tempfile
 import threading
@@ -74,6 +75,33 @@ class _LoopThread:
 
 
 _RUNNER = _LoopThread()
+
+
+_USERINFO = re.compile(r"(https?://)[^/\s@]+@")
+_QUERY = re.compile(r"(https?://[^\s?#\"']+)[?#][^\s\"']*")
+
+
+def hide_url_secrets(text: str) -> str:
+    """``text`` with every http(s) URL's credentials, query and fragment removed (they may hold a token)."""
+    return _QUERY.sub(r"\1", _USERINFO.sub(r"\1", text))
+
+
+class _HideUrlSecrets(logging.Filter):
+    """httpx logs every request's URL (INFO), the mcp client the endpoint's (DEBUG): keep their secrets out."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and "://" in str(record.args):
+            record.args = tuple(hide_url_secrets(str(a)) if "://" in str(a) else a for a in record.args)
+        if isinstance(record.msg, str) and "://" in record.msg:
+            record.msg = hide_url_secrets(record.msg)
+        return True
+
+
+def _quiet_url_secrets() -> None:
+    for name in ("httpx", "mcp.client.streamable_http"):  # a filter applies to the logger a record starts at
+        log = logging.getLogger(name)
+        if not any(isinstance(f, _HideUrlSecrets) for f in log.filters):
+            log.addFilter(_HideUrlSecrets())
 
 
 # ------------------------------------------------------------------------------------------------ URLs
@@ -177,6 +205,7 @@ class _Server:
 
     def __init__(self, url: str, headers: dict[str, str] | None, timeout_s: float):
         self.source, self.host = check_url(url)
+        _quiet_url_secrets()
         self.url, self.headers, self.timeout_s = str(url).strip(), dict(headers or {}), float(timeout_s)
 
     async def _with_session(self, work: Callable[[Any], Awaitable[Any]], read_s: float) -> Any:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import io
+import logging
 import socket
 import time
 import wave
@@ -63,15 +64,17 @@ def test_not_mcp_pages_fail_at_once(mcp_url):
     assert time.monotonic() - start < 30  # refused on the first answer, not after the 60 s timeout
 
 
-def test_unreachable_server_is_a_clear_error_naming_the_host_only():
+def test_unreachable_server_is_a_clear_error_naming_the_host_only(caplog):
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     start = time.monotonic()
     with pytest.raises(McpToolError, match=f"Could not reach the MCP server at 127.0.0.1:{port}") as info:
-        connect_mcp(f"http://user:secret@127.0.0.1:{port}/mcp?token=abc", timeout_s=20)
+        with caplog.at_level(logging.DEBUG):
+            connect_mcp(f"http://user:secret@127.0.0.1:{port}/mcp?token=abc", timeout_s=20)
     assert time.monotonic() - start < 15
     assert "secret" not in str(info.value) and "abc" not in str(info.value)
+    assert "secret" not in caplog.text and "token=abc" not in caplog.text
 
 
 @pytest.mark.parametrize("url", ["ftp://example.com/mcp", "file:///etc/passwd", "stdio:server", "http:///mcp", ""])
