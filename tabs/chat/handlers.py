@@ -24,7 +24,8 @@ from tabs.common import expensive, notebook_file, status_html, ui_errors, write_
 def new_state() -> dict:
     """A session's chat state: the conversation, its tool steps, which shown message is which, the Stop flag and
     the connected MCP server's tools."""
-    return {"conv": Conversation(), "steps": {}, "origin": [], "stop": None, "mcp": [], "mcp_url": ""}
+    return {"conv": Conversation(), "steps": {}, "origin": [], "stop": None, "mcp": [], "mcp_url": "",
+            "attachments": []}
 
 
 def _state(state) -> dict:
@@ -50,7 +51,8 @@ def builtin_choices(settings: Settings | None = None) -> list[tuple[str, str]]:
     except ImportError:
         return []
     tools = builtin_tools(settings)
-    return [(f"{name}: {tool.description.split('.')[0][:70]}", name) for name, tool in tools.items()]
+    return [(getattr(tool, "label", "") or f"{name}: {tool.description.split('.')[0][:70]}", name)
+            for name, tool in tools.items()]
 
 
 def _toolbox(state: dict, builtin: list[str] | None, mcp: list[str] | None):
@@ -59,7 +61,8 @@ def _toolbox(state: dict, builtin: list[str] | None, mcp: list[str] | None):
     if builtin:
         from engines.assistant.builtin import builtin_tools
 
-        tools = builtin_tools(Settings.from_env())
+        # the files attached in this chat are the only ones a tool (transcribe_audio) may read
+        tools = builtin_tools(Settings.from_env(), attachments=lambda: list(state.get("attachments", [])))
         unknown = [n for n in builtin if n not in tools]
         if unknown:
             raise InvalidInput(f"Unknown built-in tool(s): {', '.join(unknown)}. Choose from: {', '.join(tools)}.")
@@ -183,6 +186,7 @@ def send_message(message: str | None, image: str | None, audio: str | None, stat
         text = "\n\n".join(p for p in (text, heard) if p)
     content = [{"type": "text", "text": text}, {"type": "image", "path": str(image)}] if image else text
     state["conv"].add_user(content)
+    state.setdefault("attachments", []).extend(str(p) for p in (image, audio) if p)
     yield from _answer(state, gen, (builtin, mcp), snapshot, first)
 
 
@@ -239,7 +243,7 @@ def clear_chat(state: dict | None) -> dict:
     """Start a new conversation (the MCP connection stays)."""
     state = _state(state)
     stop_chat(state)
-    state.update({"conv": Conversation(), "steps": {}, "origin": []})
+    state.update({"conv": Conversation(), "steps": {}, "origin": [], "attachments": []})
     return {"chatbot": [], "stats": "", "note": "", "files": None, "prompt": "", "transcript": "",
             "status": status_html("idle", "")}
 

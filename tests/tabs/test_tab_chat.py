@@ -149,7 +149,7 @@ def _builtin(monkeypatch, run):
     tool = Tool("count_tokens", "Count the tokens of a text. Uses a tokenizer.",
                 {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}, run)
     builtin = types.ModuleType("engines.assistant.builtin")
-    builtin.builtin_tools = lambda settings=None: {"count_tokens": tool}
+    builtin.builtin_tools = lambda settings=None, **kw: {"count_tokens": tool}
     monkeypatch.setitem(sys.modules, "engines.assistant.builtin", builtin)
 
 
@@ -252,3 +252,8 @@ def test_stop_keeps_the_answer_so_far(remote_env):
     answer = state["conv"].messages[-1]["content"]
     assert "data-state='stopped'" in out["status"] and answer.startswith("w0 w1") and "w399" not in answer
     assert state["stop"] is None and [m["role"] for m in state["conv"].messages] == ["user", "assistant"]
+
+
+def test_an_unreachable_mcp_server_with_the_real_client():
+    with pytest.raises(gr.Error, match="127.0.0.1"):
+        hd.connect_mcp("http://127.0.0.1:9/mcp", hd.new_state())
