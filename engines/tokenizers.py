@@ -229,19 +229,32 @@ def tokenizer_info(tokenizer: str) -> TokenizerInfo:
                          is_fast=bool(getattr(tok, "is_fast", False)))
 
 
-def render_chat_detail(tokenizer: str, messages: list[dict], add_generation_prompt: bool = True) -> ChatRender:
+def render_chat_detail(tokenizer: str, messages: list[dict], add_generation_prompt: bool = True, *,
+                       tools: list[dict] | None = None) -> ChatRender:
     """Render ``messages`` through the tokenizer's chat template, with its tokens and the template overhead.
 
     A template without a system role gets the system text folded into the first user turn, with a notice.
+    ``tools`` (OpenAI function schemas) are rendered by the template as it renders them for the model (its own tool
+    instructions; they count as overhead), and tool calls in the history are shaped as the local backend sends them
+    (``engines.chat.template_messages``), so the text is exactly the prompt a local model reads.
     """
-    from engines.chat import validate_messages
+    from engines.chat import check_tools, template_messages, validate_messages
 
     messages = validate_messages(messages)
+    tools = check_tools(tools)
     tok = get_tokenizer(tokenizer)
     if not getattr(tok, "chat_template", None):
         raise errors.Unsupported(f"'{tokenizer}' has no chat template (it is a base model or a bare tokenizer). "
                                  "Pick an instruct/chat version of the model.")
-    text, messages, notice = prompts.apply_template(tok, messages, add_generation_prompt=add_generation_prompt)
+    if tools:
+        from engines.backends.toolparse import detect_style
+
+        if detect_style(tok.chat_template) is None:
+            raise errors.Unsupported(f"The chat template of '{tokenizer}' takes no tools, so the model can't be "
+                                     "offered any. Pick a model whose template does (Qwen2.5-Instruct, Llama "
+                                     "3.1/3.2-Instruct, Mistral-Instruct v0.3, Hermes) or an API model.")
+    text, messages, notice = prompts.apply_template(tok, template_messages(messages, tok.chat_template),
+                                                    add_generation_prompt=add_generation_prompt, tools=tools)
     ids = tok(text, add_special_tokens=False)["input_ids"]
     specials = special_ids(tok)
     content = sum(len(tok(m["content"], add_special_tokens=False)["input_ids"]) for m in messages)
@@ -252,9 +265,11 @@ def render_chat_detail(tokenizer: str, messages: list[dict], add_generation_prom
                       overhead_tokens=len(ids) - content, notice=notice)
 
 
-def render_chat(tokenizer: str, messages: list[dict], add_generation_prompt: bool = True) -> str:
-    """The prompt string a chat model sees for ``messages`` (its chat template applied)."""
-    return render_chat_detail(tokenizer, messages, add_generation_prompt).text
+def render_chat(tokenizer: str, messages: list[dict], add_generation_prompt: bool = True, *,
+                tools: list[dict] | None = None) -> str:
+    """The prompt string a chat model sees for ``messages`` (its chat template applied, with ``tools``' schemas
+    when given)."""
+    return render_chat_detail(tokenizer, messages, add_generation_prompt, tools=tools).text
 
 
 def round_trip(tokenizer: str, text: str, ids: list[int] | None = None) -> tuple[bool, int | None]:

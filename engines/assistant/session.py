@@ -91,13 +91,16 @@ def window_of(model: str) -> int | None:
 
 
 def plain(messages: list[dict]) -> list[dict]:
-    """Messages with text content only (image parts become "[image]"), as a chat template or token count takes."""
+    """Messages with text content only (image parts become "[image]"), as a chat template or token count takes;
+    an assistant message's ``tool_calls`` and a tool message's ``tool_call_id`` / ``name`` are kept (the template
+    renders them)."""
     out = []
     for m in messages:
         content = m.get("content")
         if isinstance(content, list):
             content = text_of(content) + "".join(" [image]" for p in content if p.get("type") == "image")
-        out.append({"role": m["role"], "content": content if isinstance(content, str) else ""})
+        kept = {k: m[k] for k in ("tool_calls", "tool_call_id", "name") if m.get(k)}
+        out.append({"role": m["role"], "content": content if isinstance(content, str) else "", **kept})
     return out
 
 
@@ -120,8 +123,13 @@ def counter_for(model: str) -> Callable[[list[dict]], int]:
 
 def prompt_view(model: str, messages: list[dict], *, max_new_tokens: int, temperature: float,
                 top_p: float | None = None, tools: list[dict] | None = None) -> tuple[str, str]:
-    """The prompt as the model sees it: (text, language) — a local model's chat template rendered (``"text"``), or
-    the JSON request an API model receives (``"json"``)."""
+    """The prompt as the model sees it: (text, language) — a local model's chat template rendered with the tools'
+    schemas, exactly the text the local backend tokenizes (``"text"``), or the JSON request an API model receives
+    (``"json"``).
+
+    Raises:
+        Unsupported: tools offered to a local model whose chat template takes none (as the backend would).
+    """
     if not runs_here(model):
         from engines.backends import split_prefix
 
@@ -134,7 +142,7 @@ def prompt_view(model: str, messages: list[dict], *, max_new_tokens: int, temper
         return json.dumps(request, indent=2, ensure_ascii=False), "json"
     from engines.tokenizers import render_chat
 
-    return render_chat(model, plain(messages)), "text"
+    return render_chat(model, plain(messages), tools=tools or None), "text"
 
 
 def connect(url: str) -> list:
