@@ -17,14 +17,15 @@ from engines.errors import InvalidInput, WorkbenchError
 from engines.snippets.finetune import finetune_code
 from tabs.common import (
     GPU_EVENT,
+    Link,
     Links,
     expensive,
     notebook_file,
     on,
     status_html,
-    ui_errors,
 )
 from tabs.finetune import layout, view
+from tabs.glue import from_synthetic
 
 
 def _blank(value) -> str | None:
@@ -343,26 +344,16 @@ def _take_rows(payload: dict | None) -> dict:
     return {"synthetic": payload, **_from_synthetic(payload)} if payload else {}
 
 
-def _sender(links: Links | None, targets: dict[str, callable]):
-    """(handler, outputs) sending a finished run to other tabs' registered targets and switching to the first one;
-    None when no target is registered (the button is then left out)."""
-    found = {name: links.get(name) for name in targets} if links is not None else {}
-    found = {name: t for name, t in found.items() if t is not None}
-    if not found:
-        return None
-    tab_id = next(iter(found.values()))[0]
-    outputs = [component for _, component in found.values()] + ([links.tabs] if links.tabs is not None else [])
+def _sender(targets: dict[str, callable]):
+    """A send of a finished run to other tabs' targets: each target's value is ``targets[name](run)``."""
 
-    def send(run_id: str):
+    def send(run_id: str) -> dict:
         run = ft.read_run(run_id)
         if run.tuned is None:
             raise InvalidInput("This run has no tuned model yet: wait until it is done.")
-        updates = {component: targets[name](run) for name, (_, component) in found.items()}
-        if links.tabs is not None:
-            updates[links.tabs] = gr.Tabs(selected=tab_id)
-        return updates
+        return {name: make(run) for name, make in targets.items()}
 
-    return send, outputs
+    return send
 
 
 def _models(run: ft.RunView) -> list[str]:
@@ -447,15 +438,16 @@ def _wire(c: dict, out: dict, links: Links | None) -> None:
 
     if links is not None:
         links.register("finetune.dataset", "finetune", incoming, on_receive=received)
+        links.send(from_synthetic("finetune.dataset", synthetic_payload))
     _link_buttons(links, out)
 
 
 def _link_buttons(links: Links | None, out: dict) -> None:
+    """The run's sends to Compare and Evaluate (declared here, wired once every tab is built; a button whose tab is
+    not in the app is hidden)."""
     for button, targets in ((out["to_compare"], {"compare.models": _models}),
                             (out["to_evaluate"], {"evaluate.models": _models, "evaluate.rows": _heldout})):
-        sender = _sender(links, targets)
-        if sender is None:
-            button.visible = False  # no such tab in this app: no button
+        if links is None:
+            button.visible = False
             continue
-        send, outputs = sender
-        links.delivered(list(targets), button.click(ui_errors(send), [out["run"]], outputs, api_name=False))
+        links.send(Link("finetune", button, tuple(targets), (out["run"],), _sender(targets)))
