@@ -362,8 +362,8 @@ def coalesce(updates, min_interval_s: float = STREAM_MIN_INTERVAL_S, urgent: fro
         yield latest
 
 
-def on(event: Callable, fn: Callable, inputs: list, outputs: dict[str, gr.Component], *, status: str | None = None,
-       clear: tuple[str, ...] = (), running: str = "Working…", **kwargs):
+def on(event: Callable, fn: Callable | None, inputs, outputs: dict[str, gr.Component] | list | gr.Component | None,
+       *, status: str | None = None, clear: tuple[str, ...] = (), running: str = "Working…", **kwargs):
     """Register ``fn`` on ``event`` (e.g. ``button.click``): ``fn`` returns or yields dicts keyed by the names of
     ``outputs``; a stream's updates are coalesced (``coalesce``).
 
@@ -371,7 +371,15 @@ def on(event: Callable, fn: Callable, inputs: list, outputs: dict[str, gr.Compon
     names the results emptied when a run starts, and Gradio's progress and error marks go on the status line only
     (not on every output). Either way errors become the app's own messages (``ui_errors``). Other keyword arguments
     go to the event.
+
+    This is the one way tabs register events (tests/app/test_events.py checks it). ``outputs`` may also be what
+    Gradio takes (a component, a list, None): ``fn`` (or None, for a ``js``-only event) then returns what Gradio
+    expects, with errors still turned into the app's messages.
     """
+    if not isinstance(outputs, dict):
+        if status is not None or clear:
+            raise TypeError("status and clear name outputs: pass the outputs as a dict")
+        return event(None if fn is None else ui_errors(fn), inputs, outputs, **kwargs)
     handler = named(fn, outputs)
     if status is not None:
         handler = run_state(outputs[status], tuple(outputs[c] for c in clear), running)(handler)

@@ -389,7 +389,7 @@ def _next_token_panel() -> None:
         event = on(go.click, next_tokens, [model, system, prompt, steps, top_k, temperature, fmt], out,
                    api_name="next_tokens", status="status", clear=("visual", "table", "code", "notebook"),
                    running="Loading the model and reading the prompt…", **GPU_EVENT)
-        stop.click(None, None, None, cancels=[event], api_name=False)
+        on(stop.click, None, None, None, cancels=[event], api_name=False)
 
 
 def build_panels(settings: Settings | None = None, links: Links | None = None) -> None:

@@ -401,7 +401,7 @@ def _side_by_side(defaults: list[str]) -> ModelBox:
         on(prompt.submit, compare_models, inputs, out, api_name=False, **run_state)
         # Stop sets the run's flag instead of cancelling the event: the run then ends normally, with the partial
         # texts, metrics and table (Gradio's cancel of a generator mid-step can surface as a bare "Error")
-        stop.click(stop_run, holder, None, api_name=False, queue=False)
+        on(stop.click, stop_run, holder, None, api_name=False, queue=False)
         on(duel_go.click, quantization_duel, [duel_model, duel_a, duel_b], {"models": models}, api_name=False)
     return models
 

@@ -415,16 +415,17 @@ def _wire(c: dict, out: dict, links: Links | None) -> None:
        [*shown_hyper, c["suggested"]], {"why": c["why"]}, api_name=False, show_progress="hidden")
     on(out["check"].click, finetune_check, inputs, shown, api_name="finetune_check", status="status",
        clear=("preview", "plan"), running="Tokenizing the data…")
-    on(out["start"].click, finetune_start, inputs, {**shown, **live, "run": out["run"]}, api_name="finetune_start",
-       status="status", clear=("preview", "plan"), running="Checking the run…", **GPU_EVENT
-       ).then(_picker, [out["run"]], [out["run"]], api_name=False)
+    started = on(out["start"].click, finetune_start, inputs, {**shown, **live, "run": out["run"]},
+                 api_name="finetune_start", status="status", clear=("preview", "plan"), running="Checking the run…",
+                 **GPU_EVENT)
+    on(started.then, _picker, [out["run"]], [out["run"]], api_name=False)
     on(out["run"].input, finetune_status, [out["run"]], live, api_name="finetune_status", status="status")
     on(out["stop"].click, finetune_stop, [out["run"]], live, api_name="finetune_stop", status="status",
        running="Asking the worker to stop…")
     on(out["resume"].click, finetune_resume, [out["run"]], live, api_name="finetune_resume", status="status",
        running="Resuming…")
-    on(out["refresh"].click, finetune_runs, [], {"runs": out["runs"]}, api_name="finetune_runs").then(
-        _picker, [out["run"]], [out["run"]], api_name=False)
+    listed = on(out["refresh"].click, finetune_runs, [], {"runs": out["runs"]}, api_name="finetune_runs")
+    on(listed.then, _picker, [out["run"]], [out["run"]], api_name=False)
     on(out["merge"].click, finetune_merge, [out["run"]], live, api_name="finetune_merge", status="status",
        running="Merging the adapter into the base (a worker process)…")
     on(out["push"].click, finetune_push, [out["run"], out["repo"], out["private"], out["push_merged"]],

@@ -322,7 +322,7 @@ def picked_dataset(table: gr.Dataframe, box: gr.Component, config: gr.Component,
     def pick(evt: gr.SelectData):
         return _picked(evt), "", ""
 
-    return table.select(pick, None, [box, config, split], api_name=False).then
+    return on(table.select, pick, None, [box, config, split], api_name=False).then
 
 
 def _detail_row(label: str, elem: str):
@@ -382,10 +382,11 @@ def _models_tab(links: Links | None) -> None:
         run = {"status": "status", "clear": ("facts", "card", "opened"), "running": "Reading the model…"}
         show = _show_sends(wired, links)
         buttons = [b for _, b in wired]
-        on(open_.click, hub_model, [model], detail, api_name="hub_model", **run).then(show, opened, buttons,
-                                                                                     api_name=False)
-        picked = found["table"].select(_picked, None, model, api_name=False)
-        on(picked.then, hub_model, [model], detail, api_name=False, **run).then(show, opened, buttons, api_name=False)
+        opening = on(open_.click, hub_model, [model], detail, api_name="hub_model", **run)
+        on(opening.then, show, opened, buttons, api_name=False)
+        picked = on(found["table"].select, _picked, None, model, api_name=False)
+        on(on(picked.then, hub_model, [model], detail, api_name=False, **run).then, show, opened, buttons,
+           api_name=False)
 
 
 def _datasets_tab(links: Links | None) -> None:
@@ -433,9 +434,9 @@ def _datasets_tab(links: Links | None) -> None:
         picked = picked_dataset(found["table"], dataset, config, split)
         for event, api_name in ((open_.click, "hub_dataset"), (picked, False)):
             opening = on(event, hub_dataset, [dataset, config, split], detail, api_name=api_name, **run)
-            opening.then(show, opened, buttons, api_name=False).then(choices, opened, [config, split],
-                                                                     api_name=False)
-        dataset.input(None, None, [config, split], js="() => ['', '']")  # another dataset: its own splits
+            shown = on(opening.then, show, opened, buttons, api_name=False)
+            on(shown.then, choices, opened, [config, split], api_name=False)
+        on(dataset.input, None, None, [config, split], js="() => ['', '']")  # another dataset: its own splits
         paged = {"status": status, "rows": rows, "page": page, "opened": opened}
         run = {"status": "status", "running": "Reading rows…"}
         on(jump.click, hub_dataset_rows, [dataset, config, split, offset], paged, api_name="hub_dataset_rows", **run)
@@ -463,7 +464,7 @@ def _spaces_tab() -> None:
         detail = {"status": gr.HTML(elem_id="hub-s-detail-status"), "facts": gr.HTML(elem_id="hub-s-facts")}
         run = {"status": "status", "clear": ("facts",), "running": "Reading the Space…"}
         on(open_.click, hub_space, [space], detail, api_name="hub_space", **run)
-        picked = found["table"].select(_picked, None, space, api_name=False)
+        picked = on(found["table"].select, _picked, None, space, api_name=False)
         on(picked.then, hub_space, [space], detail, api_name=False, **run)
 
 

@@ -257,12 +257,12 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
                "running": "Loading the model (first use downloads it)…", **GPU_EVENT}
         on(go.click, generate, inputs, out, api_name="generate_image", **run)
         on(prompt.submit, generate, inputs, out, api_name=False, **run)
-        size.input(_preset, size, [width, height], api_name=False, queue=False)
-        width.input(lambda: CUSTOM, None, size, api_name=False, queue=False)
-        height.input(lambda: CUSTOM, None, size, api_name=False, queue=False)
+        on(size.input, _preset, size, [width, height], api_name=False, queue=False)
+        on(width.input, lambda: CUSTOM, None, size, api_name=False, queue=False)
+        on(height.input, lambda: CUSTOM, None, size, api_name=False, queue=False)
         on(model.change, describe_plan, [model], {"plan": plan}, api_name="image_plan")
         on(tab.select, describe_plan, [model], {"plan": plan}, api_name=False)
-        reuse.click(_reuse, seeds_out, [seed, randomize], api_name=False, queue=False)
-        clear.click(_clear_gallery, history, [out["gallery"], out["files"]], api_name=False, queue=False)
+        on(reuse.click, _reuse, seeds_out, [seed, randomize], api_name=False, queue=False)
+        on(clear.click, _clear_gallery, history, [out["gallery"], out["files"]], api_name=False, queue=False)
     if links is not None:
         links.register("images.model", "images", model)
