@@ -25,6 +25,7 @@ from tabs.common import (
     status_html,
 )
 from tabs.finetune import layout, view
+from tabs.finetune.request import RunRequest
 from tabs.glue import from_synthetic
 
 
@@ -68,15 +69,10 @@ def _hyper(method, rank, alpha, dropout, target_modules, learning_rate, epochs, 
                                "grad_checkpointing": bool(grad_checkpointing)})
 
 
-def _prepare(model, source, file, dataset, split, prompt_column, completion_column, messages_column, target_field,
-             heldout_share, method, rank, alpha, dropout, target_modules, learning_rate, epochs, batch_size,
-             grad_accum, max_length, grad_checkpointing, max_steps, seed, synthetic) -> ft.Prepared:
-    data = _dataset(source, file, dataset, split, prompt_column, completion_column, messages_column, target_field,
-                    synthetic)
-    hyper = _hyper(method, rank, alpha, dropout, target_modules, learning_rate, epochs, batch_size, grad_accum,
-                   max_length, grad_checkpointing, max_steps, seed)
-    share = 0.1 if heldout_share is None else float(heldout_share)
-    return ft.prepare((model or "").strip(), data, hyper, heldout_share=share)
+def _prepare(request: RunRequest) -> ft.Prepared:
+    data, hyper = _dataset(*request.data_args()), _hyper(*request.hyper_args())
+    share = 0.1 if request.heldout_share is None else float(request.heldout_share)
+    return ft.prepare((request.model or "").strip(), data, hyper, heldout_share=share)
 
 
 # ----------------------------------------------------------------------------------------------- handlers
@@ -166,9 +162,7 @@ def finetune_check(model: str, source: str, file=None, dataset: str | None = Non
     Returns:
         The status line, the first examples with the tokens that carry loss highlighted, the data summary, the plan.
     """
-    prep = _prepare(model, source, file, dataset, split, prompt_column, completion_column, messages_column,
-                    target_field, heldout_share, method, rank, alpha, dropout, target_modules, learning_rate, epochs,
-                    batch_size, grad_accum, max_length, grad_checkpointing, max_steps, seed, synthetic)
+    prep = _prepare(RunRequest.of(locals()))
     return {"preview": view.preview_html(ft.preview(prep)), "summary": view.data_summary(prep),
             "plan": view.plan_html(prep),
             "status": status_html("warning" if prep.notices else "done",
@@ -196,9 +190,7 @@ def finetune_start(model: str, source: str, file=None, dataset: str | None = Non
         The run id (in the run picker), the status line and the live panel.
     """
     ft.check_training_slot()  # before the checks: a Start while a run trains is refused at once (again at start)
-    prep = _prepare(model, source, file, dataset, split, prompt_column, completion_column, messages_column,
-                    target_field, heldout_share, method, rank, alpha, dropout, target_modules, learning_rate, epochs,
-                    batch_size, grad_accum, max_length, grad_checkpointing, max_steps, seed, synthetic)
+    prep = _prepare(RunRequest.of(locals()))
     yield {"preview": view.preview_html(ft.preview(prep)), "summary": view.data_summary(prep),
            "plan": view.plan_html(prep)}
     run = ft.start_run(prep)
@@ -397,11 +389,7 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
 
 
 def _wire(c: dict, out: dict, links: Links | None) -> None:
-    names = ["model", "source", "file", "dataset", "split", "prompt_column", "completion_column", "messages_column",
-             "target_field", "heldout_share", "method", "rank", "alpha", "dropout", "target_modules", "learning_rate",
-             "epochs", "batch_size", "grad_accum", "max_length", "grad_checkpointing", "max_steps", "seed",
-             "synthetic"]
-    inputs = [c[n] for n in names]
+    inputs = RunRequest.inputs(c)
     shown = {k: out[k] for k in ("status", "preview", "summary", "plan")}
     live = {k: out[k] for k in ("status", "panel", "timer", "outputs", "code", "notebook", "stop", "resume", "merge",
                                 "to_compare", "to_evaluate")}

@@ -325,3 +325,19 @@ def test_every_hyperparameter_box_refreshes_the_explanation(ft_dir):
     assert len(triggers) == len(ft.explain.EXPLAINED) and {e for _, e in triggers} == {"change"}
     assert {"Method", "LoRA rank", "LoRA alpha", "Learning rate", "Batch size", "Max length"} <= {
         b.label for b, _ in triggers}
+
+
+def test_the_form_is_one_typed_request_with_the_api_parameters():
+    """The 24 values travel as one RunRequest; finetune_check / finetune_start keep their parameters (the API)."""
+    import inspect
+
+    from tabs.finetune.request import RunRequest
+
+    for fn in (tab.finetune_check, tab.finetune_start):
+        assert list(inspect.signature(fn).parameters) == RunRequest.names()
+    request = RunRequest.of({"model": "m", "rank": 8, "seed": 3, "not_a_field": 1})
+    assert (request.model, request.rank, request.seed, request.source) == ("m", 8, 3, None)
+    assert request.hyper_args()[1] == 8 and request.hyper_args()[-1] == 3 and len(request.hyper_args()) == 13
+    with gr.Blocks():
+        c = tab.layout.inputs()
+    assert RunRequest.inputs(c) == [c[name] for name in RunRequest.names()]
