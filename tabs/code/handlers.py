@@ -25,7 +25,8 @@ from tabs.kit.pickers import model_picker
 
 SAMPLE_CHOICES = [(s.title, s.key) for s in codeconv.SAMPLES.values()]
 FIRST_SAMPLE = next(iter(codeconv.SAMPLES.values()))
-FRONTIER = {"kinds": "chat", "choices": {"where": lambda s: s.id.startswith("openai:")}}
+# frontier = the paid API chat models of the catalog
+FRONTIER = {"kinds": "chat", "choices": {"where": lambda s: s.price_in is not None, "local": False}}
 OPEN = {"kinds": "code", "choices": {"where": lambda s: s.extra.get("chat_template", True)}}
 OLLAMA = ("Qwen2.5-Coder (Ollama, local server)", "ollama:qwen2.5-coder")
 

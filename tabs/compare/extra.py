@@ -12,7 +12,7 @@ import secrets
 import gradio as gr
 import pandas as pd
 
-from engines import benchmarks, registry
+from engines import backends, benchmarks, registry
 from engines import internals as inner
 from engines import notebooks as nbs
 from engines.config import Settings
@@ -38,8 +38,9 @@ from tabs.numbers import number
 
 _LABELS = {s.id: s.label for s in registry.all_specs()}
 CODE_AND_CHAT = ("chat", "code")
-# next tokens need log-probabilities: the open models, and OpenAI's
-NEXT = {"where": lambda s: not s.is_remote or s.id.startswith("openai:"), "local_first": True}
+# next tokens need log-probabilities: the local models, and the API chat models whose backend returns them
+NEXT = {"where": lambda s: s.local or (s.kind == "chat" and backends.capabilities(s.id).next_token),
+        "local_first": True}
 SOURCE_CHOICES = [("Config only — meta device, nothing downloaded but config.json", "config"),
                   ("Load the weights — real tensors (uses memory)", "weights")]
 EXAMPLE_PROMPT = "The capital of France is"
@@ -122,7 +123,7 @@ def _benchmarks_panel() -> None:
             gr.Dataframe(pd.DataFrame(benchmarks.glossary_rows()), interactive=False, wrap=True,
                          elem_id="bench-glossary", max_height=480, column_widths=["9%", "25%", "9%", "14%", "30%",
                                                                                    "13%"])
-        defaults = [m for m in benchmarks.models_with_scores() if not m.startswith("hf:")]
+        defaults = [m for m in benchmarks.models_with_scores() if benchmarks.scored_id(m) == m]  # no served twins
         with gr.Row():
             models = model_picker(CODE_AND_CHAT, defaults, multiselect=True, label="Models",
                                  elem_id="bench-models", scale=4)

@@ -41,12 +41,12 @@ def model_choices(kinds: str | Iterable[str] = "chat", *, local: bool = True, re
     """
     wanted = {kinds} if isinstance(kinds, str) else set(kinds)
     cpu = (small_on_cpu or small_first) and (device or Settings.from_env().device) != "cuda"
-    specs = [s for s in registry.all_specs() if s.kind in wanted and (remote if s.is_remote else local)
-             and not (small_on_cpu and cpu and not s.is_remote and not s.cpu_friendly) and (where is None or where(s))]
+    specs = [s for s in registry.all_specs() if s.kind in wanted and (local if s.local else remote)
+             and not (small_on_cpu and cpu and s.local and not s.cpu_friendly) and (where is None or where(s))]
     if small_first:
         specs.sort(key=lambda s: (not s.cpu_friendly, s.params_b or 0) if cpu else (s.params_b or 0))
     if local_first:
-        specs.sort(key=lambda s: s.is_remote)
+        specs.sort(key=lambda s: not s.local)
     return [(label(s), s.id) for s in specs]
 
 

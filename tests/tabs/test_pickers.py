@@ -18,14 +18,14 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_choices_follow_the_filters():
     chat = [s for s in registry.all_specs() if s.kind == "chat"]
     assert model_choices("chat") == [(label(s), s.id) for s in chat]
-    assert [i for _, i in model_choices("chat", remote=False)] == [s.id for s in chat if not s.is_remote]
-    assert [i for _, i in model_choices("chat", local=False)] == [s.id for s in chat if s.is_remote]
+    assert [i for _, i in model_choices("chat", remote=False)] == [s.id for s in chat if s.local]
+    assert [i for _, i in model_choices("chat", local=False)] == [s.id for s in chat if not s.local]
     on_cpu = [i for _, i in model_choices("chat", **CHAT, device="cpu")]
     on_gpu = [i for _, i in model_choices("chat", **CHAT, device="cuda")]
-    big = [s.id for s in chat if not s.is_remote and not s.cpu_friendly]
+    big = [s.id for s in chat if s.local and not s.cpu_friendly]
     assert big and not set(big) & set(on_cpu) and set(big) <= set(on_gpu)  # big local models only with CUDA
-    first_remote = next(n for n, i in enumerate(on_gpu) if registry.get(i).is_remote)
-    assert all(registry.get(i).is_remote for i in on_gpu[first_remote:])  # the open models first
+    first_remote = next(n for n, i in enumerate(on_gpu) if not registry.get(i).local)
+    assert all(not registry.get(i).local for i in on_gpu[first_remote:])  # the open models first
     small = [registry.get(i) for _, i in model_choices(("chat", "code"), remote=False, small_first=True,
                                                        device="cuda")]
     assert [s.params_b or 0 for s in small] == sorted(s.params_b or 0 for s in small)
