@@ -18,7 +18,7 @@ from engines.config import Settings
 from engines.redact import install_log_redaction
 from tabs import header
 from tabs.access import distrust_server_proxy_headers, is_token_line, mcp_tokens, restrict_paths_when_shared
-from tabs.kit.blocks import LOOPBACK, build_blocks, launch_kwargs  # noqa: F401  (launch_kwargs: app.launch_kwargs)
+from tabs.kit.blocks import LOOPBACK, build_blocks, launch_kwargs
 
 # The tab packages, in display order (any order builds: cross-tab links are wired once every tab is built).
 # Adding a tab = its package under tabs/ + one line here.
