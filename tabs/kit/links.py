@@ -12,6 +12,8 @@ from typing import Any
 
 import gradio as gr
 
+TABS = "(tabs)"  # the output that opens the target's tab (not a target name: those are tab.name)
+
 
 @dataclass(frozen=True)
 class Link:
@@ -104,7 +106,7 @@ class Links:
             names = [name for name in (*link.targets, *link.extras) if self.get(name) is not None]
             outputs = {name: self._targets[name][1] for name in names}
             if self.tabs is not None:
-                outputs[" tabs"] = self.tabs
+                outputs[TABS] = self.tabs
             event = on(button.click, _sender(link.payload, names, self._targets[link.targets[0]][0], self.tabs),
                        [self._component(i) for i in link.inputs], outputs, api_name=False, **link.kwargs)
             self.delivered(names, event)
@@ -126,7 +128,7 @@ def _sender(payload: Callable[..., dict], names: list[str], tab_id: str, tabs: g
         out = payload(*values) or {}
         updates = {name: value for name, value in out.items() if name in names}
         if updates and tabs is not None:
-            updates[" tabs"] = gr.Tabs(selected=tab_id)
+            updates[TABS] = gr.Tabs(selected=tab_id)
         return updates
 
     send.__name__ = f"send_to_{tab_id}"
