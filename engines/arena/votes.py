@@ -227,6 +227,11 @@ class ArenaStore:
         return [Vote(model_a=a, model_b=b, outcome=o, created_at=t, id=i, match_id=m, turns=int(n or 1))
                 for i, t, a, b, o, m, n in rows]
 
+    def voted(self, match_id: str) -> bool:
+        """Whether the match already has its vote (a follow-up is refused then, before any model runs)."""
+        with closing(self._connect()) as con:
+            return con.execute("SELECT 1 FROM votes WHERE match_id = ?", (match_id,)).fetchone() is not None
+
     def count(self) -> int:
         """How many votes are stored."""
         with closing(self._connect()) as con:
