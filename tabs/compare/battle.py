@@ -81,10 +81,8 @@ def _owned_match(store: arena.ArenaStore, match_id: str | None, request: gr.Requ
     return match
 
 
-def _side_chat(history: list[dict], pending: str | None = None, col: arena.ColumnState | None = None):
-    n = turns.turns_of(history) + (pending is not None)
-    return gr.Chatbot(turns.chat_messages(history, None, pending, _arena_text(col) if col else None),
-                      label=f"Conversation · {n} turn{'s' if n != 1 else ''}")
+def _side_chat(history: list[dict], pending: str | None = None, col: arena.ColumnState | None = None) -> list[dict]:
+    return turns.chat_messages(history, None, pending, _arena_text(col) if col else None)
 
 
 def _chats(histories: list[list[dict]], prompt: str | None = None,

@@ -97,9 +97,7 @@ def _conversations(histories: list[list[dict]], notes: list[list[str]], pending:
         if cols is not None:
             col = cols[i]
             answer = f"⚠ {col.error_title or 'Error'}: {col.error}" if col.error else col.text
-        n = turns.turns_of(histories[i]) + (pending is not None)
-        out[f"conv{i}"] = gr.Chatbot(turns.chat_messages(histories[i], notes[i], pending, answer),
-                                     label=f"Conversation · {n} turn{'s' if n != 1 else ''}")
+        out[f"conv{i}"] = turns.chat_messages(histories[i], notes[i], pending, answer)
     return out
 
 
