@@ -207,7 +207,7 @@ def _arena(defaults: list[str]) -> None:
                 with gr.Column(min_width=220):
                     with gr.Column(visible=False, min_width=0) as layout[f"convbox_{side}"]:
                         chats[f"conv_{side}"] = gr.Chatbot(label=f"Model {side.upper()}", height=360,
-                                                           elem_id=f"arena-conv-{side}")
+                                                           elem_id=f"arena-conv-{side}", buttons=["copy", "copy_all"])
                     with gr.Column(min_width=0) as layout[f"textbox_{side}"]:
                         battle[side] = gr.Textbox(label=f"Model {side.upper()}", lines=8, max_lines=20,
                                                   interactive=False, elem_id=f"arena-{side}")
