@@ -26,6 +26,7 @@ TABS = (
     "pipelines",
     "tokenizers",
     "compare",
+    "chat",
     "minutes",
     "images",
     "code",

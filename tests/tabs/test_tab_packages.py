@@ -19,7 +19,7 @@ from tabs.kit.blocks import build_blocks
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = sorted(p.parent.name for p in (ROOT / "tabs").glob("*/__init__.py") if p.parent.name != "kit")
 # What each tab alone must publish (a sample of its API / MCP names: the whole list is checked against the app).
-SAMPLE_API = {"pipelines": "pipeline_text", "tokenizers": "tokenize", "compare": "compare",
+SAMPLE_API = {"pipelines": "pipeline_text", "tokenizers": "tokenize", "compare": "compare", "chat": "chat",
               "minutes": "transcribe", "images": "generate_image", "code": "convert_to_cpp",
               "synthetic": "generate_rows", "evaluate": "run_evaluation", "finetune": "finetune_start",
               "hub": "hub_search_models"}
