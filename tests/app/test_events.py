@@ -12,7 +12,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SOURCES = sorted((ROOT / "tabs").rglob("*.py")) + [ROOT / "app.py"]
 ALLOWED = {"tabs/common.py"}  # where ``on`` calls the listener
 # Gradio's event listeners (a call of one registers an event). ``clear``, ``load`` and ``stop`` are also names of
-# ordinary methods (dict.clear, a cookie jar's load): they count when the call looks like a registration.
+# ordinary methods (dict.clear, a cookie jar's load, a conversation's edit): they count when the call looks like a
+# registration (fn, inputs, outputs, or an event keyword).
 EVENTS = {"click", "change", "submit", "then", "success", "failure", "input", "select", "upload", "release",
           "blur", "focus", "stream", "like", "tick", "key_up", "edit", "expand", "collapse", "play", "pause",
           "retry", "undo", "copy", "option_select", "start_recording", "stop_recording", "pause_recording",
@@ -33,7 +34,7 @@ def direct_registrations(source: str) -> list[tuple[int, str]]:
             found.append((node.lineno, "gr.on("))
         elif attr in EVENTS:
             kwargs = {k.arg for k in node.keywords}
-            if attr not in AMBIGUOUS or len(node.args) >= 2 or kwargs & REGISTRATION_KWARGS:
+            if attr not in AMBIGUOUS or len(node.args) >= 3 or kwargs & REGISTRATION_KWARGS:
                 found.append((node.lineno, f".{attr}("))
     return found
 
@@ -49,5 +50,6 @@ def test_events_are_registered_only_through_on(path):
 def test_the_scan_finds_what_it_forbids_and_spares_the_rest():
     code = ("btn.click(fn, a, b)\nx = on(btn.click, fn, [a], {'b': b})\nevent.then(g, None, c, api_name=False)\n"
             "gr.on([a.change], fn, a, b)\nbox.input(None, None, [a], js='() => 1')\nhistory.clear()\n"
-            "jar.load(text)\nitems.select(1)\nfoo.then\n")
-    assert direct_registrations(code) == [(1, ".click("), (3, ".then("), (4, "gr.on("), (5, ".input(")]
+            "jar.load(text)\nitems.select(1)\nfoo.then\nconv.edit(at, text)\ntable.select(pick, None, [a, b])\n")
+    assert direct_registrations(code) == [(1, ".click("), (3, ".then("), (4, "gr.on("), (5, ".input("),
+                                       (11, ".select(")]
