@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from pathlib import Path
 
 import gradio as gr
 
-from engines.config import Settings
+from engines.config import Settings, login_secrets, restrict_paths_when_shared
+from engines.context import Context, as_context
 from engines.redact import install_log_redaction
 from tabs import (
     code,
@@ -29,7 +29,7 @@ from tabs import (
     synthetic,
     tokenizers,
 )
-from tabs.access import distrust_server_proxy_headers, is_token_line, mcp_tokens, restrict_paths_when_shared
+from tabs.access import distrust_server_proxy_headers, is_token_line, mcp_tokens
 from tabs.common import Links
 from tabs.server import CSS, WorkbenchBlocks, app_kwargs, publish_api
 
@@ -38,19 +38,22 @@ TABS = (pipelines, tokenizers, compare, minutes, images, code, synthetic, evalua
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
-def build_demo(settings: Settings | None = None) -> gr.Blocks:
+def build_demo(settings: Settings | Context | None = None) -> gr.Blocks:
     """Build the app's Blocks (no model is loaded here).
 
     Args:
-        settings: deployment settings; default ``Settings.from_env()``.
+        settings: deployment settings (default ``Settings.from_env()``), or a whole context. The app's one
+            ``Context`` is built here, once, and handed to every tab.
     """
-    settings = settings or Settings.from_env()
+    ctx = as_context(settings)
+    settings = ctx.settings
     links = Links()
     with WorkbenchBlocks(title="LLM Workbench", settings=settings) as demo:
+        demo.workbench_context = ctx
         header.build(demo, settings)
         with gr.Tabs() as links.tabs:
             for tab in TABS:
-                tab.build(settings, links)
+                tab.build(ctx, links)
         glue.connect(links)
     demo.queue(default_concurrency_limit=settings.queue_concurrency, max_size=settings.queue_max_size)
     publish_api(demo)
@@ -64,29 +67,28 @@ def launch_kwargs(settings: Settings, tokens: dict[str, str] | None = None) -> d
             "app_kwargs": app_kwargs(settings, tokens), "css": CSS}
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """Command-line flags; each has an environment override."""
-    on_space = bool(os.environ.get("SPACE_ID"))
+def parse_args(argv: list[str] | None = None, settings: Settings | None = None) -> argparse.Namespace:
+    """Command-line flags; each has an environment override (read into ``settings``, or now when None)."""
+    settings = settings or Settings.from_env()
     parser = argparse.ArgumentParser(description="LLM Workbench")
-    parser.add_argument("--host", default=os.environ.get("WORKBENCH_HOST")
-                        or os.environ.get("GRADIO_SERVER_NAME") or ("0.0.0.0" if on_space else "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("WORKBENCH_PORT")
-                                                        or os.environ.get("GRADIO_SERVER_PORT") or 7860))
-    parser.add_argument("--share", action="store_true", default=os.environ.get("WORKBENCH_SHARE") == "1",
+    parser.add_argument("--host", default=settings.host)
+    parser.add_argument("--port", type=int, default=int(settings.port))
+    parser.add_argument("--share", action="store_true", default=settings.share,
                         help="create a public gradio.live link")
-    parser.add_argument("--mcp", action="store_true", default=os.environ.get("WORKBENCH_MCP") == "1",
+    parser.add_argument("--mcp", action="store_true", default=settings.mcp,
                         help="also serve the main actions as MCP tools")
     parser.add_argument("--auth", default=None,
                         help="require a login, as user:password (visible to other users of this machine in `ps`: "
                              "prefer WORKBENCH_AUTH or --auth-file)")
-    parser.add_argument("--auth-file", default=os.environ.get("WORKBENCH_AUTH_FILE"),
+    parser.add_argument("--auth-file", default=settings.auth_file,
                         help="a file of user:password lines (env WORKBENCH_AUTH_FILE)")
     parser.add_argument("--share-without-auth", action="store_true",
                         help="allow --share without a login (anyone with the link can use your machine)")
     args = parser.parse_args(argv)
+    auth, tokens = login_secrets()
     try:
-        args.credentials = credentials(args.auth, args.auth_file, os.environ.get("WORKBENCH_AUTH"))
-        args.mcp_tokens = mcp_tokens(args.auth_file, os.environ.get("WORKBENCH_MCP_TOKEN"))
+        args.credentials = credentials(args.auth, args.auth_file, auth)
+        args.mcp_tokens = mcp_tokens(args.auth_file, tokens)
     except ValueError as exc:
         parser.error(str(exc))
     if args.share and not args.credentials and not args.share_without_auth:
@@ -137,14 +139,14 @@ def warnings_for(args: argparse.Namespace) -> list[str]:
 
 def main(argv: list[str] | None = None) -> None:
     """Parse flags and serve the app."""
-    args = parse_args(argv)
+    args = parse_args(argv, Settings.from_env())
     install_log_redaction()
     logging.getLogger(__name__).info("starting LLM Workbench on %s:%s", args.host, args.port)
     for warning in warnings_for(args):
         print(warning, file=sys.stderr)
     restrict_paths_when_shared(bool(args.credentials or args.mcp_tokens or args.share or args.host not in LOOPBACK))
-    settings = Settings.from_env()
-    demo = build_demo(settings)
+    settings = Settings.from_env()  # read after the line above, which may switch path restriction on
+    demo = build_demo(Context.build(settings))
     distrust_server_proxy_headers()
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, mcp_server=args.mcp,
                 auth=args.credentials or None,

@@ -52,7 +52,7 @@ def validate_messages(messages: list[dict]) -> list[dict]:
 
 
 def stream_chat(model: str, messages: list[dict], *, max_new_tokens: int = 512, temperature: float = 0.0,
-                quantization: str = "auto") -> Iterator[ChatChunk]:
+                quantization: str = "auto", settings: Settings | None = None) -> Iterator[ChatChunk]:
     """Stream a chat completion from any model reference.
 
     Args:
@@ -61,11 +61,12 @@ def stream_chat(model: str, messages: list[dict], *, max_new_tokens: int = 512, 
         max_new_tokens: upper bound on generated tokens.
         temperature: 0 = greedy; above 0 samples.
         quantization: auto | 4bit | 8bit | bf16 | fp16 | fp32 (local models only).
+        settings: the deployment's settings (read from the environment when None).
 
     Yields:
         ChatChunk deltas; the last one carries GenerationStats.
     """
-    settings = Settings.from_env()
+    settings = settings or Settings.from_env()
     ref = parse_ref(model, settings)
     messages = validate_messages(messages)
     if not isinstance(max_new_tokens, int) or not 1 <= max_new_tokens <= settings.max_new_tokens:

@@ -8,6 +8,7 @@ import gradio as gr
 from engines import codeconv, registry, sandbox
 from engines import notebooks as nbs
 from engines.config import Settings
+from engines.context import Context, as_context
 from engines.errors import InvalidInput
 from tabs.common import (
     GPU_EVENT,
@@ -355,14 +356,15 @@ def stop_runs(python: str | None, a: str | None, b: str | None):
             if "data-state='running'" in (line or "")}
 
 
-def build(settings: Settings | None = None, links: Links | None = None) -> None:
+def build(ctx: Context | Settings | None = None, links: Links | None = None) -> None:
     """Render the Code tab inside the current Blocks.
 
     Args:
-        settings: deployment settings (read once by the app).
+        ctx: the app's context (``engines.context``), or bare settings.
         links: cross-tab targets (none here).
     """
-    settings = settings or Settings.from_env()
+    ctx = as_context(ctx)
+    settings = ctx.settings
     with gr.Tab("Code", id="code"):
         gr.Markdown("Turn slow Python into C++ that prints the same output, much faster: convert with a frontier "
                     "and an open-source model side by side, run everything in a sandbox, check the outputs match "

@@ -15,6 +15,7 @@ import pandas as pd
 from engines import arena, prompts, registry, textfiles
 from engines import notebooks as nbs
 from engines.config import Settings
+from engines.context import Context, as_context
 from engines.errors import InvalidInput
 from engines.local_facts import local_facts_row
 from engines.quant import QUANTIZATIONS
@@ -477,14 +478,15 @@ def _arena(defaults: list[str]) -> None:
         on(tab.select, arena_leaderboard, None, board, api_name=False)
 
 
-def build(settings: Settings | None = None, links: Links | None = None) -> None:
+def build(ctx: Context | Settings | None = None, links: Links | None = None) -> None:
     """Render the Compare tab inside the current Blocks.
 
     Args:
-        settings: deployment settings (read once by the app).
+        ctx: the app's context (``engines.context``), or bare settings.
         links: cross-tab targets; this tab receives model lists as "compare.models".
     """
-    settings = settings or Settings.from_env()
+    ctx = as_context(ctx)
+    settings = ctx.settings
     defaults = arena.default_models(settings)
     with gr.Tab("Compare models", id="compare"):
         gr.Markdown("Pick an LLM the way an engineer should: run candidates **side by side** on your prompt "

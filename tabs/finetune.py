@@ -13,6 +13,7 @@ import gradio as gr
 from engines import finetune as ft
 from engines import notebooks as nbs
 from engines.config import Settings
+from engines.context import Context, as_context
 from engines.errors import InvalidInput, WorkbenchError
 from engines.snippets.finetune import finetune_code
 from tabs import finetune_layout as layout
@@ -385,15 +386,16 @@ def _heldout(run: ft.RunView) -> dict:
 # ----------------------------------------------------------------------------------------------- layout
 
 
-def build(settings: Settings | None = None, links: Links | None = None) -> None:
+def build(ctx: Context | Settings | None = None, links: Links | None = None) -> None:
     """Render the Fine-tune tab inside the current Blocks.
 
     Args:
-        settings: deployment settings (default: from the environment).
+        ctx: the app's context (``engines.context``), or bare settings.
         links: cross-tab targets; this tab registers "finetune.dataset" (Synthetic data rows) and sends tuned models
             to "compare.models", "evaluate.models" and its held-out split to "evaluate.rows" when registered.
     """
-    settings = settings or Settings.from_env()
+    ctx = as_context(ctx)
+    settings = ctx.settings
     with gr.Tab("Fine-tune", id="finetune"):
         gr.Markdown("Teach an open model your task: **LoRA** (small adapters on a frozen base), **QLoRA** (the same "
                     "on a 4-bit base, CUDA) or **full** fine-tuning, with trl's `SFTTrainer` and the loss on the "

@@ -11,6 +11,7 @@ from engines import images as im
 from engines import notebooks as nbs
 from engines import prompts, registry
 from engines.config import Settings
+from engines.context import Context, as_context
 from engines.errors import InvalidInput
 from tabs.common import (
     GPU_EVENT,
@@ -195,14 +196,15 @@ def _clear_gallery(history: list | None):
     return [], None
 
 
-def build(settings: Settings | None = None, links: Links | None = None) -> None:
+def build(ctx: Context | Settings | None = None, links: Links | None = None) -> None:
     """Render the Images tab inside the current Blocks.
 
     Args:
-        settings: deployment settings (read once by the app).
+        ctx: the app's context (``engines.context``), or bare settings.
         links: cross-tab targets; this tab receives a model id as "images.model".
     """
-    settings = settings or Settings.from_env()
+    ctx = as_context(ctx)
+    settings = ctx.settings
     gpu = settings.device == "cuda"
     size0 = "1024 × 1024 · square" if gpu else "512 × 512 · SD-Turbo, CPU"
     w0, h0 = SIZE_PRESETS[size0]

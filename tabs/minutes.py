@@ -13,6 +13,7 @@ from engines import notebooks as nbs
 from engines import registry
 from engines import speech as sp
 from engines.config import Settings
+from engines.context import Context, as_context
 from engines.errors import InvalidInput
 from engines.snippets.speech import minutes_code, transcribe_code
 from tabs.common import (
@@ -175,14 +176,15 @@ def transcript_edited(transcript: str | None) -> dict:
     return {"t_stats": note, "t_files": None}
 
 
-def build(settings: Settings | None = None, links: Links | None = None) -> None:
+def build(ctx: Context | Settings | None = None, links: Links | None = None) -> None:
     """Render the Minutes tab inside the current Blocks.
 
     Args:
-        settings: deployment settings (read once by the app).
+        ctx: the app's context (``engines.context``), or bare settings.
         links: cross-tab targets; this tab receives a speech model id as "minutes.asr".
     """
-    settings = settings or Settings.from_env()
+    ctx = as_context(ctx)
+    settings = ctx.settings
     with gr.Tab("Minutes", id="minutes"):
         gr.Markdown("Turn a meeting recording into minutes: Whisper writes a timestamped transcript (any length, "
                     "in 30 s windows), then an LLM streams Markdown minutes with action items, owners and the "

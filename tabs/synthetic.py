@@ -14,6 +14,7 @@ from engines import notebooks as nbs
 from engines import registry
 from engines import synthetic as syn
 from engines.config import Settings
+from engines.context import Context, as_context
 from engines.errors import InvalidInput
 from tabs.common import (
     GPU_EVENT,
@@ -299,13 +300,14 @@ def load_example(name: str):
     return {"description": description, "fields": pd.DataFrame(fields, columns=FIELD_COLUMNS)}
 
 
-def build(settings: Settings | None = None, links: Links | None = None) -> None:
+def build(ctx: Context | Settings | None = None, links: Links | None = None) -> None:
     """Render the Synthetic data tab inside the current Blocks.
 
     Args:
-        settings: deployment settings (read once by the app).
+        ctx: the app's context (``engines.context``), or bare settings.
         links: cross-tab links: this tab offers its last run ("synthetic.run") and two send buttons.
     """
+    ctx = as_context(ctx)
     limit = syn.max_rows()
     example0 = load_example(DEFAULT_EXAMPLE)
     description, fields = example0["description"], example0["fields"]

@@ -152,12 +152,13 @@ def _forward(model: Any, sequences: list[list[int]], starts: list[int],
 # ----------------------------------------------------------------------------------------------- API models
 
 
-def _prompt_logprobs(ref: ModelRef, text: str, top: int):
+def _prompt_logprobs(ref: ModelRef, text: str, top: int, settings=None):
     from engines.config import Settings
     from engines.remote import call_within, map_remote_error, openai_client, timeout_error
 
-    seconds = Settings.from_env().remote_timeout_s
-    client = openai_client(ref)
+    settings = settings or Settings.from_env()
+    seconds = settings.remote_timeout_s
+    client = openai_client(ref, settings)
     try:
         response = call_within(lambda: client.completions.create(model=ref.name, prompt=text, max_tokens=1, echo=True,
                                                                  logprobs=top, temperature=0),
@@ -179,13 +180,14 @@ def _prompt_logprobs(ref: ModelRef, text: str, top: int):
     return lp
 
 
-def remote_token_scores(ref: ModelRef, text: str, *, top: int = DEFAULT_TOP) -> TokenScores:
+def remote_token_scores(ref: ModelRef, text: str, *, top: int = DEFAULT_TOP, settings=None) -> TokenScores:
     """Score a text on an API model through the completions endpoint's echo of prompt log-probabilities.
 
     Args:
         ref: an API model reference.
         text: the text.
         top: alternatives per token to ask for (μ and σ are estimated from them).
+        settings: the deployment's ``Settings`` (read from the environment when None).
 
     Returns:
         TokenScores of the text's tokens after the first; ``approximate`` μ, σ.
@@ -195,7 +197,7 @@ def remote_token_scores(ref: ModelRef, text: str, *, top: int = DEFAULT_TOP) -> 
     """
     if not isinstance(text, str) or not text.strip():
         raise errors.InvalidInput("An item's text is empty: there is nothing to score.")
-    lp = _prompt_logprobs(ref, text, top)
+    lp = _prompt_logprobs(ref, text, top, settings)
     scores = TokenScores([], [], [], [], approximate=True)
     tops = lp.top_logprobs or [None] * len(lp.token_logprobs)
     for piece, value, offset, alts in zip(lp.tokens, lp.token_logprobs, lp.text_offset, tops, strict=False):
