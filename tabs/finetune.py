@@ -26,6 +26,7 @@ from tabs.common import (
     on,
     status_html,
     ui_errors,
+    with_settings,
 )
 
 
@@ -83,7 +84,7 @@ def _prepare(model, source, file, dataset, split, prompt_column, completion_colu
 # ----------------------------------------------------------------------------------------------- handlers
 
 
-def finetune_defaults(model: str, method: str | None = None):
+def finetune_defaults(model: str, method: str | None = None, *, settings: Settings | None = None):
     """Suggest hyperparameters for a base model on this hardware, each with a one-line reason.
 
     Args:
@@ -93,8 +94,9 @@ def finetune_defaults(model: str, method: str | None = None):
     Returns:
         The suggested settings and why each was chosen.
     """
-    facts = ft.inspect_model((model or "").strip())
-    suggested = ft.defaults(facts, Settings.from_env().device)
+    settings = settings or Settings.from_env()
+    facts = ft.inspect_model((model or "").strip(), settings)
+    suggested = ft.defaults(facts, settings.device)
     proposed = ft.Hyper.from_dict(suggested.hyper.to_dict())
     h = proposed if _blank(method) in (None, "lora", "qlora") else ft.plan.full_defaults(proposed)
     if _blank(method) in ("lora", "qlora"):
@@ -405,10 +407,10 @@ def build(ctx: Context | Settings | None = None, links: Links | None = None) -> 
                                             "are refused here.**" if settings.zero_gpu else ""))
         c = layout.inputs()
         out = layout.outputs(settings)
-        _wire(c, out, links)
+        _wire(c, out, links, settings)
 
 
-def _wire(c: dict, out: dict, links: Links | None) -> None:
+def _wire(c: dict, out: dict, links: Links | None, settings: Settings | None = None) -> None:
     names = ["model", "source", "file", "dataset", "split", "prompt_column", "completion_column", "messages_column",
              "target_field", "heldout_share", "method", "rank", "alpha", "dropout", "target_modules", "learning_rate",
              "epochs", "batch_size", "grad_accum", "max_length", "grad_checkpointing", "max_steps", "seed",
@@ -419,7 +421,7 @@ def _wire(c: dict, out: dict, links: Links | None) -> None:
                                 "to_compare", "to_evaluate")}
     hyper = {k: c[k] for k in ("method", "rank", "alpha", "dropout", "target_modules", "learning_rate", "epochs",
                                "batch_size", "grad_accum", "max_length", "grad_checkpointing", "why")}
-    on(c["suggest"].click, finetune_defaults, [c["model"], c["method"]],
+    on(c["suggest"].click, with_settings(finetune_defaults, settings), [c["model"], c["method"]],
        {**hyper, "suggested": c["suggested"], "status": out["status"]}, api_name="finetune_defaults", status="status",
        running="Reading the model's config…")
     shown_hyper = [c[k] for k in ft.explain.EXPLAINED]

@@ -25,6 +25,7 @@ from tabs.common import (
     on,
     status_html,
     ui_errors,
+    with_settings,
 )
 
 CUSTOM = "Custom"
@@ -93,7 +94,8 @@ def _stats(results: list[im.ImageResult], total_s: float) -> str:
 @expensive
 @ui_errors
 def generate(prompt: str, model: str, seed: str, randomize: bool, steps: float, width: float, height: float,
-             num_images: float, allow_cpu_large: bool, history: list | None = None, progress=gr.Progress()):
+             num_images: float, allow_cpu_large: bool, history: list | None = None, progress=gr.Progress(), *,
+             settings=None):
     """Generate images from a prompt with a diffusers text-to-image model (FLUX.1 [schnell] by default).
 
     Args:
@@ -128,7 +130,7 @@ def generate(prompt: str, model: str, seed: str, randomize: bool, steps: float, 
             progress((k * total + step) / (count * total), desc=f"Image {k + 1}/{count} · step {step}/{total}")
 
         r = im.generate_image(prompt, model=model or None, seed=s, num_inference_steps=n_steps, width=w, height=h,
-                              on_step=on_step, allow_cpu_large=bool(allow_cpu_large))
+                              on_step=on_step, allow_cpu_large=bool(allow_cpu_large), settings=settings)
         results.append(r)
         files.append(str(r.save_png(out_dir / f"{_slug(r.prompt)}-{r.seed}.png")))
     total_s = sum(r.seconds for r in results)
@@ -257,8 +259,8 @@ def build(ctx: Context | Settings | None = None, links: Links | None = None) -> 
         inputs = [prompt, model, seed, randomize, steps, width, height, num, force, history]
         run = {"status": "status", "clear": ("seeds", "stats", "files", "code", "meta", "notebook"),
                "running": "Loading the model (first use downloads it)…", **GPU_EVENT}
-        on(go.click, generate, inputs, out, api_name="generate_image", **run)
-        on(prompt.submit, generate, inputs, out, api_name=False, **run)
+        on(go.click, with_settings(generate, settings), inputs, out, api_name="generate_image", **run)
+        on(prompt.submit, with_settings(generate, settings), inputs, out, api_name=False, **run)
         size.input(_preset, size, [width, height], api_name=False, queue=False)
         width.input(lambda: CUSTOM, None, size, api_name=False, queue=False)
         height.input(lambda: CUSTOM, None, size, api_name=False, queue=False)

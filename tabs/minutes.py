@@ -28,6 +28,7 @@ from tabs.common import (
     on,
     status_html,
     ui_errors,
+    with_settings,
     write_exports,
 )
 
@@ -56,7 +57,7 @@ def transcript_stats(t: sp.Transcript) -> str:
 
 @ui_errors
 @expensive
-def transcribe_meeting(audio: str, model: str, language: str = "auto", progress=gr.Progress()):
+def transcribe_meeting(audio: str, model: str, language: str = "auto", progress=gr.Progress(), *, settings=None):
     """Transcribe a meeting recording into timestamped text, with SRT/VTT/TXT downloads.
 
     Args:
@@ -77,7 +78,8 @@ def transcribe_meeting(audio: str, model: str, language: str = "auto", progress=
         progress(done / total if total else 0.0, desc=f"Transcribing: {sp.clock(done)} of {sp.clock(total)}")
 
     progress(0.0, desc="Checking and decoding the audio")
-    t = sp.transcribe(audio, model=(model or "").strip() or None, language=lang, on_progress=report)
+    t = sp.transcribe(audio, model=(model or "").strip() or None, language=lang, on_progress=report,
+                      settings=settings)
     files = write_exports("minutes", {"transcript.txt": t.to_txt(), "transcript.srt": t.to_srt(),
                                       "transcript.vtt": t.to_vtt()})
     code = transcribe_code(t.source.get("ref", t.model), t.backend, device=t.device, dtype=t.source.get("dtype", ""),
@@ -116,7 +118,7 @@ def _final_status(quality, stats, steps: int, started: float, notices: list[str]
 
 @ui_errors
 @expensive
-def write_minutes(transcript: str, model: str | None = None, max_new_tokens: float = 1024):
+def write_minutes(transcript: str, model: str | None = None, max_new_tokens: float = 1024, *, settings=None):
     """Stream Markdown minutes (summary, discussion points, takeaways, action items with owners and timestamps)
     from a transcript; long transcripts are summarized part by part first (map-reduce).
 
@@ -135,7 +137,8 @@ def write_minutes(transcript: str, model: str | None = None, max_new_tokens: flo
     notices: list[str] = []
     model = (model or "").strip() or None
     code = minutes_code(model or mn.default_model(), int(max_new_tokens or 1024))
-    stream = mn.stream_minutes(transcript or "", model=model, max_new_tokens=int(max_new_tokens or 1024))
+    stream = mn.stream_minutes(transcript or "", model=model, max_new_tokens=int(max_new_tokens or 1024),
+                               settings=settings)
     for chunk in stream:
         if chunk.notice:
             notices.append(chunk.notice)
@@ -238,10 +241,11 @@ def build(ctx: Context | Settings | None = None, links: Links | None = None) -> 
                  "running": "Writing the minutes…", **GPU_EVENT}
         for start in (go_t.click, both.click):  # a new transcript: the old minutes go at once
             on(start, minutes_cleared, [], m_out, api_name=False, queue=False)
-        on(go_t.click, transcribe_meeting, [audio, asr, lang], t_out, api_name="transcribe", **t_run)
-        on(go_m.click, write_minutes, [t_out["transcript"], llm, max_new], m_out, api_name="minutes", **m_run)
-        transcribed = on(both.click, transcribe_meeting, [audio, asr, lang], t_out, api_name=False, **t_run)
-        on(transcribed.success, write_minutes, [t_out["transcript"], llm, max_new], m_out, api_name=False, **m_run)
+        transcribe, write = with_settings(transcribe_meeting, settings), with_settings(write_minutes, settings)
+        on(go_t.click, transcribe, [audio, asr, lang], t_out, api_name="transcribe", **t_run)
+        on(go_m.click, write, [t_out["transcript"], llm, max_new], m_out, api_name="minutes", **m_run)
+        transcribed = on(both.click, transcribe, [audio, asr, lang], t_out, api_name=False, **t_run)
+        on(transcribed.success, write, [t_out["transcript"], llm, max_new], m_out, api_name=False, **m_run)
         on(t_out["transcript"].input, transcript_edited, [t_out["transcript"]],
            {k: t_out[k] for k in ("t_stats", "t_files")}, api_name=False, queue=False)
     if links is not None:

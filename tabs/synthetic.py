@@ -29,6 +29,7 @@ from tabs.common import (
     on,
     status_html,
     ui_errors,
+    with_settings,
 )
 
 FIELD_COLUMNS = ["name", "type", "values (enum)", "min", "max", "description"]
@@ -180,7 +181,7 @@ def _seed(seed) -> int | None:
 @ui_errors
 def generate_rows(description: str, fields_table, n_rows: float, model: str, temperature: float = 0.8,
                   diversity: bool = True, batch_size: float = 10, max_attempts: float = 5, seed: float | None = None,
-                  run: dict | None = None):
+                  run: dict | None = None, *, settings=None):
     """Generate a synthetic dataset: validated, unique rows streamed as the model writes them.
 
     Args:
@@ -207,7 +208,7 @@ def generate_rows(description: str, fields_table, n_rows: float, model: str, tem
     rows_iter = syn.stream_rows(description, fields=fields, n_rows=_int(n_rows, "number of rows"), model=model,
                                 max_attempts=_int(max_attempts, "retry budget"), temperature=float(temperature),
                                 diversity=bool(diversity), batch_size=_int(batch_size, "batch size"),
-                                seed=_seed(seed), stats=stats)
+                                seed=_seed(seed), stats=stats, settings=settings)
     started = time.perf_counter()
     if isinstance(run, dict):
         run.clear()  # a new run replaces the last one (push, Evaluate and Fine-tune use the newest)
@@ -308,7 +309,7 @@ def build(ctx: Context | Settings | None = None, links: Links | None = None) -> 
         links: cross-tab links: this tab offers its last run ("synthetic.run") and two send buttons.
     """
     ctx = as_context(ctx)
-    limit = syn.max_rows()
+    limit = syn.max_rows(ctx.settings)
     example0 = load_example(DEFAULT_EXAMPLE)
     description, fields = example0["description"], example0["fields"]
     with gr.Tab("Synthetic data", id="synthetic"):
@@ -356,9 +357,9 @@ def build(ctx: Context | Settings | None = None, links: Links | None = None) -> 
                                   interactive=False)
             out["notebook"] = gr.File(label=NOTEBOOK_LABEL, interactive=False, elem_id="syn-notebook")
         on(example.change, load_example, [example], {"description": desc, "fields": table}, api_name=False)
-        event = on(go.click, generate_rows, [desc, table, n_rows, model, temperature, diversity, batch_size, attempts,
-                                             seed, run],
-                   out, api_name="generate_rows", status="status", clear=tuple(k for k in out if k != "status"),
+        event = on(go.click, with_settings(generate_rows, ctx),
+                   [desc, table, n_rows, model, temperature, diversity, batch_size, attempts, seed, run], out,
+                   api_name="generate_rows", status="status", clear=tuple(k for k in out if k != "status"),
                    running="Starting…", **GPU_EVENT)
         stopped = {k: out[k] for k in ("status", "summary", "files")}
         on(stop.click, keep_partial, [desc, table, out["rows"], model, run], stopped, cancels=[event],
