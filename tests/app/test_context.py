@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -68,6 +69,15 @@ def test_only_config_reads_workbench_switches():
     reads = [hit for path in SCANNED if path != CONFIG for hit in workbench_reads(path)]
     assert not reads, f"read these through engines.config.Settings (one place for every switch): {reads}"
     assert workbench_reads(CONFIG), "the scan found no read even in engines/config.py: it is broken"
+
+
+def test_the_readme_documents_every_switch():
+    documented = set(re.findall(r"WORKBENCH_[A-Z_]+", (ROOT / "README.md").read_text()))
+    read = {n.value for n in ast.walk(ast.parse(CONFIG.read_text())) if isinstance(n, ast.Constant)
+            and isinstance(n.value, str) and re.fullmatch(r"WORKBENCH_[A-Z_]+", n.value)}
+    assert len(read) > 40, sorted(read)  # every switch is named in config.py
+    missing = sorted(read - documented)
+    assert not missing, f"add these to README's configuration table: {missing}"
 
 
 def test_the_scan_can_fail(tmp_path):
