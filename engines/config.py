@@ -136,7 +136,7 @@ class Settings:
     # several people can reach the server (logins, not loopback, a Space): local paths stay inside the roots
     restrict_paths: bool = False
     uploads_dir: Path | None = None  # Gradio's uploads folder (GRADIO_TEMP_DIR), one of those roots
-    rate_limit: str = ""  # expensive runs per session, "N/SECONDS" ("" = off; "20/600" on a Space by default)
+    rate_limit: str | None = None  # expensive runs per session, "N/SECONDS" (None: off locally, "20/600" on a Space)
     login_attempts: int = 5  # failed logins per (client address, user name) per 5 minutes
     # where ``python app.py`` listens, and its flags' defaults (the port as given: app.py parses it)
     host: str = "127.0.0.1"
@@ -209,7 +209,7 @@ class Settings:
                                   if p.strip()),
             restrict_paths=_flag("WORKBENCH_RESTRICT_PATHS", on_space),
             uploads_dir=Path(os.environ.get("GRADIO_TEMP_DIR", "").strip() or Path(tempfile.gettempdir()) / "gradio"),
-            rate_limit=_text("WORKBENCH_RATE_LIMIT", "20/600" if on_space else ""),
+            rate_limit=_text("WORKBENCH_RATE_LIMIT") or None,
             login_attempts=_whole("WORKBENCH_LOGIN_ATTEMPTS", 5),
             host=(os.environ.get("WORKBENCH_HOST") or os.environ.get("GRADIO_SERVER_NAME")
                   or ("0.0.0.0" if on_space else "127.0.0.1")),

@@ -141,7 +141,7 @@ class RateLimiter:
 def limiter_from_env(settings) -> RateLimiter | None:
     """The app's one rate limiter: ``settings.rate_limit`` (WORKBENCH_RATE_LIMIT=N/SECONDS; off locally by default,
     20/600 on a Space)."""
-    raw = settings.rate_limit
+    raw = settings.rate_limit or ("20/600" if settings.on_space else "")
     if raw.lower() in ("", "0", "off", "none"):
         return None
     try:
