@@ -101,6 +101,12 @@ def default_data_dir(on_space: bool) -> Path:
     return (Path(xdg) if xdg else Path.home() / ".local" / "share") / "llm-workbench"
 
 
+def _named_endpoints(spec: str) -> tuple[tuple[str, str], ...]:
+    from engines.backends.endpoints import parse_named
+
+    return parse_named(spec)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Deployment settings. Build with ``Settings.from_env()``; never mutate."""
@@ -164,6 +170,8 @@ class Settings:
     cgroup: str = ""
     cxx: str = ""
     scratch_dir: str | None = None
+    # OpenAI-compatible servers by name (WORKBENCH_ENDPOINTS "vllm=http://host:8000/v1"): references "vllm:<model>"
+    endpoints: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -233,6 +241,7 @@ class Settings:
             cgroup=_text("WORKBENCH_CGROUP"),
             cxx=os.environ.get("WORKBENCH_CXX", ""),
             scratch_dir=os.environ.get("WORKBENCH_SCRATCH_DIR") or None,
+            endpoints=_named_endpoints(os.environ.get("WORKBENCH_ENDPOINTS", "")),
         )
 
     def describe(self) -> str:

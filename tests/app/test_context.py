@@ -141,8 +141,8 @@ def counted(monkeypatch, models_dir):
 
 def test_one_tokenize_call_reads_the_settings_once_at_most(counted):
     from engines.context import Context
-    from tabs import tokenizers
     from tabs.common import with_settings
+    from tabs.tokenizers import handlers as tokenizers
 
     calls, start = counted
     tokenizers.tokenize_texts([LLAMA, GEMMA], "warm up")  # loads both tokenizers into the cache
@@ -167,8 +167,8 @@ def test_the_handler_keeps_its_api_signature():
     import inspect
 
     from engines.config import Settings
-    from tabs import tokenizers
     from tabs.common import with_settings
+    from tabs.tokenizers import handlers as tokenizers
 
     bound = with_settings(tokenizers.tokenize_texts, Settings())
     assert list(inspect.signature(bound).parameters) == ["tokenizers", "text", "add_special_tokens"]
@@ -180,8 +180,8 @@ def test_the_handler_uses_the_apps_settings_not_the_live_environment(monkeypatch
     from gradio import Error
 
     from engines.config import Settings
-    from tabs import tokenizers
     from tabs.common import with_settings
+    from tabs.tokenizers import handlers as tokenizers
 
     monkeypatch.setenv("WORKBENCH_MODELS_DIR", str(models_dir))
     handler = with_settings(tokenizers.tokenize_texts, Settings.from_env())

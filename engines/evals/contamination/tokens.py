@@ -152,7 +152,12 @@ def _forward(model: Any, sequences: list[list[int]], starts: list[int],
 # ----------------------------------------------------------------------------------------------- API models
 
 
-def _prompt_logprobs(ref: ModelRef, text: str, top: int, settings=None):
+def prompt_logprobs(ref: ModelRef, text: str, top: int, settings=None):
+    """The completions endpoint's echo of ``text`` with its token log-probabilities (``top`` alternatives each).
+
+    Raises:
+        Unsupported: the server has no completions endpoint or returns no prompt log-probabilities.
+    """
     from engines.config import Settings
     from engines.remote import call_within, map_remote_error, openai_client, timeout_error
 
@@ -197,7 +202,7 @@ def remote_token_scores(ref: ModelRef, text: str, *, top: int = DEFAULT_TOP, set
     """
     if not isinstance(text, str) or not text.strip():
         raise errors.InvalidInput("An item's text is empty: there is nothing to score.")
-    lp = _prompt_logprobs(ref, text, top, settings)
+    lp = prompt_logprobs(ref, text, top, settings)
     scores = TokenScores([], [], [], [], approximate=True)
     tops = lp.top_logprobs or [None] * len(lp.token_logprobs)
     for piece, value, offset, alts in zip(lp.tokens, lp.token_logprobs, lp.text_offset, tops, strict=False):

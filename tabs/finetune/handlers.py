@@ -1,7 +1,7 @@
 """Fine-tune tab: LoRA / QLoRA / full supervised fine-tuning of an open model with peft + trl, trained in a separate
 worker process, followed live (curves, steps/s, tokens/s, ETA, memory), then compared and evaluated against its base.
 
-Adapters only: the work is in ``engines.finetune``; HTML in ``tabs.finetune_view``.
+Adapters only: the work is in ``engines.finetune``; HTML in ``tabs.finetune.view``.
 """
 
 from __future__ import annotations
@@ -16,8 +16,6 @@ from engines.config import Settings
 from engines.context import Context, as_context
 from engines.errors import InvalidInput, WorkbenchError
 from engines.snippets.finetune import finetune_code
-from tabs import finetune_layout as layout
-from tabs import finetune_view as view
 from tabs.common import (
     GPU_EVENT,
     Links,
@@ -28,6 +26,7 @@ from tabs.common import (
     ui_errors,
     with_settings,
 )
+from tabs.finetune import layout, view
 
 
 def _blank(value) -> str | None:
