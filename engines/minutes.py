@@ -132,11 +132,11 @@ def default_model(settings: Settings | None = None) -> str:
     return registry.default_for("minutes", settings.device)
 
 
-def _context_of(ref: ModelRef) -> int | None:
+def _context_of(ref: ModelRef, settings: Settings | None = None) -> int | None:
     spec = ref.spec
     if spec is not None and spec.context:
         return spec.context
-    if not is_local(ref):
+    if not is_local(ref, settings):
         return None
     from engines.loading import load_config
 
@@ -155,7 +155,7 @@ def plan_budget(ref: ModelRef, max_new_tokens: int, context_tokens: int | None,
     settings, notices = settings or Settings.from_env(), []
     if not isinstance(max_new_tokens, int) or not 16 <= max_new_tokens <= settings.max_new_tokens:
         raise errors.InvalidInput(f"max_new_tokens must be between 16 and {settings.max_new_tokens}.")
-    known = _context_of(ref)
+    known = _context_of(ref, settings)
     context = known or REMOTE_DEFAULT_CONTEXT
     if known is None:
         notices.append(f"The context window of '{ref.display}' is unknown: assumed {context:,} tokens.")
@@ -166,7 +166,7 @@ def plan_budget(ref: ModelRef, max_new_tokens: int, context_tokens: int | None,
         notices.append(f"max new tokens lowered to {max_new_tokens} to leave room for the transcript in the "
                        f"{context:,}-token context.")
     tokenizer = None
-    if is_local(ref):
+    if is_local(ref, settings):
         from engines.loading import load_tokenizer
 
         tokenizer = load_tokenizer(ref)
@@ -258,11 +258,12 @@ class _Run:
     def _first_stopped(self) -> GenerationStats:
         """Stats for a first call stopped before its stats came: the backend and device it ran on, as far as they
         are known without the stream's own numbers (its load time and quantization are not)."""
-        if not is_local(self.ref):
+        if not is_local(self.ref, self.settings):
             from engines.backends.registry import backend_for
 
-            backend, device, quantization = backend_for(self.ref).provider(self.ref, Settings.from_env()), "remote", \
-                "n/a"
+            settings = self.settings or Settings.from_env()
+            backend = backend_for(self.ref, settings).provider(self.ref, settings)
+            device, quantization = "remote", "n/a"
         else:
             from engines.gpu import torch_device
 
