@@ -144,9 +144,10 @@ class Settings:
     uploads_dir: Path | None = None  # Gradio's uploads folder (GRADIO_TEMP_DIR), one of those roots
     rate_limit: str | None = None  # expensive runs per session, "N/SECONDS" (None: off locally, "20/600" on a Space)
     login_attempts: int = 5  # failed logins per (client address, user name) per 5 minutes
-    # where ``python app.py`` listens, and its flags' defaults (the port as given: app.py parses it)
-    host: str = "127.0.0.1"
-    port: str = "7860"
+    # where ``python app.py`` listens (as given, None when unset: app.py falls back to GRADIO_SERVER_NAME / _PORT,
+    # then its defaults), and its flags' defaults
+    host: str | None = None
+    port: str | None = None
     share: bool = False
     mcp: bool = False
     auth_file: str | None = None
@@ -219,9 +220,8 @@ class Settings:
             uploads_dir=Path(os.environ.get("GRADIO_TEMP_DIR", "").strip() or Path(tempfile.gettempdir()) / "gradio"),
             rate_limit=_text("WORKBENCH_RATE_LIMIT") or None,
             login_attempts=_whole("WORKBENCH_LOGIN_ATTEMPTS", 5),
-            host=(os.environ.get("WORKBENCH_HOST") or os.environ.get("GRADIO_SERVER_NAME")
-                  or ("0.0.0.0" if on_space else "127.0.0.1")),
-            port=os.environ.get("WORKBENCH_PORT") or os.environ.get("GRADIO_SERVER_PORT") or "7860",
+            host=os.environ.get("WORKBENCH_HOST") or None,
+            port=os.environ.get("WORKBENCH_PORT") or None,
             share=os.environ.get("WORKBENCH_SHARE") == "1",
             mcp=os.environ.get("WORKBENCH_MCP") == "1",
             auth_file=os.environ.get("WORKBENCH_AUTH_FILE") or None,
