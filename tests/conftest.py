@@ -63,7 +63,21 @@ def pytest_configure(config):
                             "and not real')")
 
 
+# The fixtures that make a test slow end to end (``python app.py`` served in a subprocess: minutes to import and
+# build on a loaded machine, then every call goes through its queue; headless Chromium; real checkpoints). A test
+# that needs one of them, directly or through another fixture, is marked ``slow``; the fast tier leaves them out:
+# python -m pytest -m "not slow and not browser and not real"
+SLOW_FIXTURES = {
+    "app_server", "app_url",  # the session's served app (the conftest's; test_mcp_auth's own app_url)
+    "mcp_url", "policy_app", "shared_app", "limited_app", "untrusted", "behind_proxy",  # tests/app's own apps
+    "browser", "real", "real_speech",
+}
+
+
 def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
     if any("gpu" in item.keywords for item in items) and not _has_cuda():  # torch only when a GPU test is chosen
         skip = pytest.mark.skip(reason="needs a CUDA GPU")
         for item in items:
