@@ -17,6 +17,7 @@ from engines import finetune as ft
 from engines.snippets.finetune import finetune_code
 
 
+@pytest.mark.slow
 def test_merge_and_save_makes_a_standalone_model(done_run, fresh_cache):
     from engines.chat import stream_chat
 
