@@ -17,6 +17,7 @@ import gradio as gr
 from engines.config import Settings
 from engines.redact import install_log_redaction
 from tabs import (
+    chat,
     code,
     compare,
     evaluate,
@@ -35,7 +36,7 @@ from tabs.common import Links
 from tabs.server import CSS, WorkbenchBlocks, app_kwargs, publish_api
 
 # Display order. A tab that sends to others (Hub; Evaluate and Fine-tune wire Synthetic's buttons) builds after them.
-TABS = (pipelines, tokenizers, compare, minutes, images, code, synthetic, evaluate, finetune, hub)
+TABS = (pipelines, tokenizers, compare, chat, minutes, images, code, synthetic, evaluate, finetune, hub)
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 LOCALHOST_CHECK_S = 300.0  # how long launch() waits for the app to answer on its own local URL (a loaded machine)
 

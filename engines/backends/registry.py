@@ -27,8 +27,9 @@ def register(backend: Backend) -> Backend:
 
 def backends() -> list[Backend]:
     """Every registered backend, the built-in ones first."""
-    if not _BACKENDS:
-        from engines.backends import transformers_local, openai_compat  # noqa: F401,I001  (they register themselves)
+    # imported every time (a no-op after the first): importing one of them alone (e.g. openai_compat for a snippet's
+    # limit_param) used to leave _BACKENDS non-empty without the other, so local models had "no backend"
+    from engines.backends import transformers_local, openai_compat  # noqa: F401,I001  (they register themselves)
     return list(_BACKENDS)
 
 
