@@ -65,7 +65,8 @@ def pytest_configure(config):
 
 # The fixtures that make a test slow end to end (``python app.py`` served in a subprocess: minutes to import and
 # build on a loaded machine, then every call goes through its queue; headless Chromium; real checkpoints). A test
-# that needs one of them, directly or through another fixture, is marked ``slow``; the fast tier leaves them out:
+# that needs one of them, directly or through another fixture, or that calls serve_app itself (or through a fixture),
+# is marked ``slow``; the fast tier leaves them out:
 # python -m pytest -m "not slow and not browser and not real"
 SLOW_FIXTURES = {
     "app_server", "app_url",  # the session's served app (the conftest's; test_mcp_auth's own app_url)
@@ -74,9 +75,18 @@ SLOW_FIXTURES = {
 }
 
 
+def _serves_an_app(item) -> bool:
+    """The test, or a fixture it needs, calls serve_app itself (a served app of its own, whatever its name)."""
+    funcs = [getattr(item, "function", None)]
+    info = getattr(item, "_fixtureinfo", None)
+    for defs in (info.name2fixturedefs.values() if info else ()):
+        funcs += [d.func for d in defs]
+    return any("serve_app" in getattr(getattr(f, "__code__", None), "co_names", ()) for f in funcs)
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or _serves_an_app(item):
             item.add_marker(pytest.mark.slow)
     if any("gpu" in item.keywords for item in items) and not _has_cuda():  # torch only when a GPU test is chosen
         skip = pytest.mark.skip(reason="needs a CUDA GPU")
