@@ -10,6 +10,7 @@ import importlib
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 
 import gradio as gr
@@ -36,6 +37,7 @@ TABS = (
     "finetune",
     "hub",
 )
+LOCALHOST_CHECK_S = 300.0  # how long launch() waits for the app to answer on its own local URL (a loaded machine)
 
 
 def build_demo(settings: Settings | Context | None = None) -> gr.Blocks:
@@ -124,6 +126,36 @@ def warnings_for(args: argparse.Namespace) -> list[str]:
     return out
 
 
+def patient_localhost_check(within_s: float = LOCALHOST_CHECK_S) -> None:
+    """Make ``launch()``'s check that the app answers on its own local URL wait for it.
+
+    Gradio's ``launch()`` asks ``gradio.networking.url_ok(local_url)`` once the server runs, and raises "When
+    localhost is not accessible, a shareable link must be created" when that returns False; ``url_ok`` gives up at
+    the first 3 s timeout, so on a loaded machine a server that is up but slow to answer ended the app. The check
+    is now retried until the URL answers or ``within_s`` passes (a localhost that never answers still fails).
+    """
+    from gradio import networking
+
+    quick = networking.url_ok
+    if getattr(quick, "patient", False):
+        return
+
+    def url_ok(url: str) -> bool:
+        deadline = time.monotonic() + within_s
+        while True:
+            try:
+                if quick(url):
+                    return True
+            except Exception:  # noqa: BLE001  (a reset or read error while the server is busy: not an answer yet)
+                pass
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.5)
+
+    url_ok.patient = True
+    networking.url_ok = url_ok
+
+
 def main(argv: list[str] | None = None) -> None:
     """Parse flags and serve the app."""
     args = parse_args(argv, Settings.from_env())
@@ -136,6 +168,7 @@ def main(argv: list[str] | None = None) -> None:
     sys.setswitchinterval(settings.switch_interval_ms / 1000)  # the event loop gets the GIL back sooner
     demo = build_demo(Context.build(settings))
     distrust_server_proxy_headers()
+    patient_localhost_check()
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, mcp_server=args.mcp,
                 auth=args.credentials or None,
                 auth_message="LLM Workbench: log in with the credentials you were given.",
