@@ -12,6 +12,7 @@ import gradio as gr
 
 from engines import arena
 from engines.config import Settings
+from engines.context import Context, as_context
 from tabs.common import Links
 from tabs.compare import extra as compare_extra
 from tabs.compare.battle import (  # noqa: F401  (the tab's handlers, re-exported: tests and callers use this module)
@@ -37,21 +38,21 @@ from tabs.compare.side import (  # noqa: F401
 )
 
 
-def build(settings: Settings | None = None, links: Links | None = None) -> None:
+def build(ctx: Context | Settings | None = None, links: Links | None = None) -> None:
     """Render the Compare tab inside the current Blocks.
 
     Args:
-        settings: deployment settings (read once by the app).
+        ctx: the app's context (``engines.context``), or bare settings.
         links: cross-tab targets; this tab receives model lists as "compare.models".
     """
-    settings = settings or Settings.from_env()
+    settings = as_context(ctx).settings
     defaults = arena.default_models(settings)
     with gr.Tab("Compare models", id="compare"):
         gr.Markdown("Pick an LLM the way an engineer should: run candidates **side by side** on your prompt "
                     "(speed, memory, quantization, device, all measured), check **the facts that decide** "
                     "(license, context, training data, price, memory), and judge quality **blind**.")
         with gr.Tabs(elem_id="compare-subtabs"):
-            models = _side_by_side(defaults)
+            models = _side_by_side(defaults, settings)
             facts_panel(models)
             _arena(defaults)
             compare_extra.build_panels(settings, links)

@@ -13,7 +13,17 @@ from engines import notebooks as nbs
 from engines.config import Settings
 from engines.errors import InvalidInput
 from engines.quant import QUANTIZATIONS
-from tabs.common import GPU_EVENT, NOTEBOOK_LABEL, ModelBox, expensive, export_folder, notebook_file, on, ui_errors
+from tabs.common import (
+    GPU_EVENT,
+    NOTEBOOK_LABEL,
+    ModelBox,
+    expensive,
+    export_folder,
+    notebook_file,
+    on,
+    ui_errors,
+    with_settings,
+)
 from tabs.compare import turns, view
 from tabs.kit.pickers import model_picker
 
@@ -112,7 +122,7 @@ def _dropped_note(status: str, dropped: int) -> str:
 @ui_errors
 def compare_models(models: list[str], system: str | None = None, prompt: str | None = None,
                    max_new_tokens: int = 128, temperature: float = 0.0, quantization: str = "auto",
-                   memory_check: bool = True, sequential: bool = False, run: dict | None = None):
+                   memory_check: bool = True, sequential: bool = False, run: dict | None = None, *, settings=None):
     """Run 1 to 4 models on the same prompt; every column streams, with its measured numbers.
 
     Args:
@@ -135,22 +145,22 @@ def compare_models(models: list[str], system: str | None = None, prompt: str | N
     """
     entries = arena.parse_entries(models, quantization)
     messages = _messages(system, prompt)
-    max_new_tokens, temperature = int(max_new_tokens), float(temperature)
+    max_new_tokens, temperature, sequential = int(max_new_tokens), float(temperature), bool(sequential)
     stop = threading.Event()
     if isinstance(run, dict):
         run["stop"] = stop
-    device = Settings.from_env().device_name
+    device = (settings := settings or Settings.from_env()).device_name
     final: list[arena.ColumnState] = []
-    sequential = bool(sequential)
     first = {**_layout(False), "convo": {}}  # a new run is a new conversation
     for cols in arena.stream_compare(entries, messages, max_new_tokens=max_new_tokens, temperature=temperature,
-                                     memory_check=bool(memory_check), stop=stop, sequential=sequential):
+                                     memory_check=bool(memory_check), stop=stop, sequential=sequential,
+                                     settings=settings):
         final = cols
         yield {"status": view.run_status(cols, False, device, sequential), **_columns(cols), **first}
         first = {}
     n = len(entries)
     histories, notes = turns.advance([[] for _ in entries], [[] for _ in entries], [messages] * n, final)
-    dropped = turns.bound(histories, notes)
+    dropped = turns.bound(histories, notes, settings)
     out = _final(final, [messages] * n, max_new_tokens, temperature, device, sequential)
     out["status"] = _dropped_note(out["status"], dropped)
     answered = any(histories)
@@ -164,7 +174,8 @@ def _convo(entries: list[arena.Entry], histories: list[list[dict]], notes: list[
 
 
 def _continue(entries: list[arena.Entry], histories: list[list[dict]], notes: list[list[str]], prompt: str | None,
-              max_new_tokens: int, temperature: float, memory_check: bool, sequential: bool, run: dict | None):
+              max_new_tokens: int, temperature: float, memory_check: bool, sequential: bool, run: dict | None,
+              settings: Settings | None = None):
     """One follow-up turn: each column continues its own conversation. Yields updates; the last one carries
     ``"_turn"``: (the conversations after the turn, their notes)."""
     if not (prompt or "").strip():
@@ -174,16 +185,16 @@ def _continue(entries: list[arena.Entry], histories: list[list[dict]], notes: li
     stop = threading.Event()
     if isinstance(run, dict):
         run["stop"] = stop
-    device = Settings.from_env().device_name
+    device = (settings := settings or Settings.from_env()).device_name
     final: list[arena.ColumnState] = []
     for cols in arena.stream_compare(entries, turn, max_new_tokens=max_new_tokens, temperature=temperature,
                                      memory_check=bool(memory_check), stop=stop, sequential=sequential,
-                                     histories=histories):
+                                     histories=histories, settings=settings):
         final = cols
         yield {"status": view.run_status(cols, False, device, sequential), **_columns(cols),
                **_conversations(histories, notes, prompt, cols)}
     new_h, new_n = turns.advance(histories, notes, [turn] * len(entries), final)
-    dropped = turns.bound(new_h, new_n)
+    dropped = turns.bound(new_h, new_n, settings)
     out = _final(final, [h + turn for h in histories], max_new_tokens, temperature, device, sequential)
     out["status"] = _dropped_note(out["status"], dropped)
     yield {**out, **_conversations(new_h, new_n), "_turn": (new_h, new_n)}
@@ -192,14 +203,14 @@ def _continue(entries: list[arena.Entry], histories: list[list[dict]], notes: li
 @expensive
 @ui_errors
 def followup_turn(prompt: str | None, max_new_tokens: int = 128, temperature: float = 0.0, memory_check: bool = True,
-                  sequential: bool = False, run: dict | None = None, convo: dict | None = None):
+                  sequential: bool = False, run: dict | None = None, convo: dict | None = None, *, settings=None):
     """The Follow-up button: continue the session's conversation (its columns, each with its own history)."""
     if not isinstance(convo, dict) or not convo.get("histories"):
         raise InvalidInput("There is no conversation to continue: run side by side first.")
     entries = [arena.Entry(model, quant) for model, quant in convo["entries"]]
     shown = _layout(True, len(entries), True)  # once the turn starts, each column shows its conversation
     for update in _continue(entries, convo["histories"], convo["notes"], prompt, max_new_tokens, temperature,
-                            memory_check, sequential, run):
+                            memory_check, sequential, run, settings):
         if "_turn" in update:
             histories, notes = update.pop("_turn")
             update.update(convo=_convo(entries, histories, notes), followup="")
@@ -210,7 +221,8 @@ def followup_turn(prompt: str | None, max_new_tokens: int = 128, temperature: fl
 @ui_errors
 def compare_followup(models: list[str], prompt: str | None = None, histories: list | str | None = None,
                      max_new_tokens: int = 128, temperature: float = 0.0, quantization: str = "auto",
-                     memory_check: bool = True, sequential: bool = False, run: dict | None = None):
+                     memory_check: bool = True, sequential: bool = False, run: dict | None = None, *,
+                     settings=None):
     """A follow-up in side by side: each model continues its own conversation with one more user message (what
     one model answered is never sent to another).
 
@@ -237,7 +249,7 @@ def compare_followup(models: list[str], prompt: str | None = None, histories: li
     entries = arena.parse_entries(models, quantization)
     conversations = turns.check_histories(histories, len(entries))
     for update in _continue(entries, conversations, [[] for _ in entries], prompt, max_new_tokens, temperature,
-                            memory_check, sequential, run):
+                            memory_check, sequential, run, settings):
         if "_turn" in update:
             update["histories"] = update.pop("_turn")[0]
         yield update
@@ -269,7 +281,7 @@ def stop_run(run: dict | None) -> None:
 
 
 
-def _side_by_side(defaults: list[str]) -> ModelBox:
+def _side_by_side(defaults: list[str], settings: Settings | None = None) -> ModelBox:
     with gr.Tab("Side by side", id="compare-side"):
         with gr.Row():
             models = model_picker("chat", defaults, multiselect=True, max_choices=COLS,
@@ -340,17 +352,18 @@ def _side_by_side(defaults: list[str]) -> ModelBox:
         clear = tuple(k for k in out if k != "status" and not k.startswith("col"))
         run_state = {"status": "status", "clear": clear, "running": "Starting the models…", **GPU_EVENT}
         first = {**out, **layout, "convo": convo}
-        on(run.click, compare_models, inputs, first, api_name="compare", **run_state)
-        on(prompt.submit, compare_models, inputs, first, api_name=False, **run_state)
+        on(run.click, handler := with_settings(compare_models, settings), inputs, first, api_name="compare",
+           **run_state)
+        on(prompt.submit, handler, inputs, first, api_name=False, **run_state)
         turn_state = {**run_state, "clear": tuple(k for k in clear if not k[-1].isdigit()),
                       "running": "Sending the follow-up…"}
         more = [followup, max_tokens, temperature, memory_check, sequential, holder, convo]
+        turn_out = {**out, **layout, **conv, "convo": convo, "followup": followup}
         for event in (send.click, followup.submit):
-            on(event, followup_turn, more, {**out, **layout, **conv, "convo": convo, "followup": followup},
-               api_name=False, **turn_state)
+            on(event, with_settings(followup_turn, settings), more, turn_out, api_name=False, **turn_state)
         # the API / MCP tool: the histories travel with the call (a session's state is not an API parameter)
         histories = gr.JSON(visible=False, label="Histories")
-        on(gr.Button(visible=False).click, compare_followup,
+        on(gr.Button(visible=False).click, with_settings(compare_followup, settings),
            [models, followup, histories, max_tokens, temperature, quant, memory_check, sequential, holder],
            {**out, **conv, "histories": histories}, api_name="compare_followup", **turn_state)
         on(fresh.click, new_conversation, None, {**out, **layout, **conv, "convo": convo}, api_name=False,
