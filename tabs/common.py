@@ -13,6 +13,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from engines.backends.types import Recipe
 from engines.errors import WorkbenchError
 from engines.redact import redact
 from tabs.components import ChoiceBox, ModelBox  # noqa: F401  (re-exported: every tab imports them from here)
@@ -231,13 +232,15 @@ def write_exports(kind: str, files: dict[str, str]) -> list[str]:
     return paths
 
 
-def notebook_file(kind: str, name: str, build: Callable, *args, **kwargs) -> str | None:
-    """Build a run's notebook with ``build(*args, **kwargs)`` (an ``engines.notebooks`` builder) and write it for
-    download. A notebook that can't be built is logged and left out: it never fails the run it describes."""
+def notebook_file(kind: str, name: str, build: Callable | Recipe, *args, **kwargs) -> str | None:
+    """Write a run's notebook for download: ``build`` is the run's recipe (``engines.backends.Recipe``, the one its
+    code box shows), or an ``engines.notebooks`` builder called with ``*args, **kwargs``. A notebook that can't be
+    built is logged and left out: it never fails the run it describes."""
     from engines import notebooks
 
     try:
-        return str(notebooks.write_notebook(build(*args, **kwargs), export_folder(kind), name))
+        nb = notebooks.build_notebook(build) if isinstance(build, Recipe) else build(*args, **kwargs)
+        return str(notebooks.write_notebook(nb, export_folder(kind), name))
     except Exception:  # noqa: BLE001  (a bug in a notebook builder must not cost the user their result)
         log.exception("could not build the %s notebook", kind)
         return None
