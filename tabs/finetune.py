@@ -14,7 +14,6 @@ from engines import finetune as ft
 from engines import notebooks as nbs
 from engines.config import Settings
 from engines.errors import InvalidInput, WorkbenchError
-from engines.snippets.finetune import finetune_code
 from tabs import finetune_layout as layout
 from tabs import finetune_view as view
 from tabs.common import (
@@ -38,7 +37,7 @@ def _dataset(source, file, dataset, split, prompt_column, completion_column, mes
     mapping = {"prompt_column": _blank(prompt_column), "completion_column": _blank(completion_column),
                "messages_column": _blank(messages_column)}
     if source == "upload":
-        path = file if isinstance(file, str) else getattr(file, "name", None) or (file or {}).get("path")
+        path = _file_path(file)
         if not path:
             raise InvalidInput("Upload a JSON Lines or CSV file first (or choose another data source).")
         name = str(path).replace("\\", "/").rsplit("/", 1)[-1]
@@ -68,15 +67,28 @@ def _hyper(method, rank, alpha, dropout, target_modules, learning_rate, epochs, 
                                "grad_checkpointing": bool(grad_checkpointing)})
 
 
-def _prepare(model, source, file, dataset, split, prompt_column, completion_column, messages_column, target_field,
-             heldout_share, method, rank, alpha, dropout, target_modules, learning_rate, epochs, batch_size,
-             grad_accum, max_length, grad_checkpointing, max_steps, seed, synthetic) -> ft.Prepared:
-    data = _dataset(source, file, dataset, split, prompt_column, completion_column, messages_column, target_field,
-                    synthetic)
-    hyper = _hyper(method, rank, alpha, dropout, target_modules, learning_rate, epochs, batch_size, grad_accum,
-                   max_length, grad_checkpointing, max_steps, seed)
-    share = 0.1 if heldout_share is None else float(heldout_share)
-    return ft.prepare((model or "").strip(), data, hyper, heldout_share=share)
+def _file_path(file) -> str | None:
+    return file if isinstance(file, str) else getattr(file, "name", None) or (file or {}).get("path")
+
+
+def _prepare(params: dict, *, start: bool = False) -> tuple[ft.Prepared, str]:
+    """The run prepared from the tab's parameters, and its check handle. Check keeps it server-side under the handle
+    (a digest of the parameters and the uploaded file's bytes); Start with the same parameters takes it from there,
+    so the data is read and tokenized once, not again."""
+    p = dict(params)
+    key = ft.checks.handle({k: v for k, v in p.items() if k != "file"},
+                           files=(_file_path(p["file"]),) if p.get("source") == "upload" and p.get("file") else ())
+
+    def make() -> ft.Prepared:
+        data = _dataset(p["source"], p["file"], p["dataset"], p["split"], p["prompt_column"], p["completion_column"],
+                        p["messages_column"], p["target_field"], p["synthetic"])
+        hyper = _hyper(*(p[k] for k in ("method", "rank", "alpha", "dropout", "target_modules", "learning_rate",
+                                        "epochs", "batch_size", "grad_accum", "max_length", "grad_checkpointing",
+                                        "max_steps", "seed")))
+        share = 0.1 if p["heldout_share"] is None else float(p["heldout_share"])
+        return ft.prepare((p["model"] or "").strip(), data, hyper, heldout_share=share)
+
+    return ft.checks.prepared(key, make, consume=start), key
 
 
 # ----------------------------------------------------------------------------------------------- handlers
@@ -164,16 +176,17 @@ def finetune_check(model: str, source: str, file=None, dataset: str | None = Non
 
     {args}
     Returns:
-        The status line, the first examples with the tokens that carry loss highlighted, the data summary, the plan.
+        The status line (naming the check's handle: a Start with the same parameters reuses the prepared data instead
+        of tokenizing it again), the first examples with the tokens that carry loss highlighted, the data summary,
+        the plan.
     """
-    prep = _prepare(model, source, file, dataset, split, prompt_column, completion_column, messages_column,
-                    target_field, heldout_share, method, rank, alpha, dropout, target_modules, learning_rate, epochs,
-                    batch_size, grad_accum, max_length, grad_checkpointing, max_steps, seed, synthetic)
+    prep, handle = _prepare(dict(locals()))
     return {"preview": view.preview_html(ft.preview(prep)), "summary": view.data_summary(prep),
             "plan": view.plan_html(prep),
             "status": status_html("warning" if prep.notices else "done",
                                   f"Ready: {len(prep.train):,} training examples, {prep.steps['total_steps']:,} "
-                                  f"steps, {prep.estimate.trainable:,} trainable parameters.")}
+                                  f"steps, {prep.estimate.trainable:,} trainable parameters. Check {handle}: "
+                                  "Start with these settings reuses it.")}
 
 
 finetune_check.__doc__ = finetune_check.__doc__.format(args=RUN_ARGS)
@@ -195,10 +208,9 @@ def finetune_start(model: str, source: str, file=None, dataset: str | None = Non
     Returns:
         The run id (in the run picker), the status line and the live panel.
     """
+    params = dict(locals())
     ft.check_training_slot()  # before the checks: a Start while a run trains is refused at once (again at start)
-    prep = _prepare(model, source, file, dataset, split, prompt_column, completion_column, messages_column,
-                    target_field, heldout_share, method, rank, alpha, dropout, target_modules, learning_rate, epochs,
-                    batch_size, grad_accum, max_length, grad_checkpointing, max_steps, seed, synthetic)
+    prep, _ = _prepare(params, start=True)  # what Check prepared with these parameters, else prepared now
     yield {"preview": view.preview_html(ft.preview(prep)), "summary": view.data_summary(prep),
            "plan": view.plan_html(prep)}
     run = ft.start_run(prep)
@@ -215,9 +227,11 @@ def _run_updates(run: ft.RunView | None, links: Links | None = None) -> dict:
     done = run.tuned is not None
     # the refresh goes on while the worker's process lives, whatever its last word (it stops only once it is gone)
     following = run.live or run.process_alive
+    # the code box and the notebook: one recipe (its data cell, read from the run's files, only once it is done)
+    recipe = nbs.finetune_recipe(run, with_data=done) if run.spec.base else None
     return {"status": status_html(state, text), "panel": view.run_html(run), "timer": gr.Timer(active=following),
-            "outputs": view.outputs_markdown(run), "code": finetune_code(run.spec) if run.spec.get("hyper") else "",
-            "notebook": notebook_file("finetune", f"finetune-{run.id}", nbs.finetune_notebook, run) if done else None,
+            "outputs": view.outputs_markdown(run), "code": recipe.code if recipe else "",
+            "notebook": notebook_file("finetune", f"finetune-{run.id}", recipe) if recipe and done else None,
             "stop": gr.update(interactive=run.live), "resume": gr.update(interactive=run.resumable),
             "merge": gr.update(interactive=done and run.adapter is not None),
             "to_compare": gr.update(interactive=done), "to_evaluate": gr.update(interactive=done)}
@@ -367,15 +381,11 @@ def _sender(links: Links | None, targets: dict[str, callable]):
 
 
 def _models(run: ft.RunView) -> list[str]:
-    return [run.spec["base"], str(run.tuned)]
+    return [run.spec.base, str(run.tuned)]
 
 
 def _heldout(run: ft.RunView) -> dict:
-    rows = []
-    for r in ft.runs.read_jsonl(run.folder / "data" / "heldout.jsonl"):
-        prompt = r["prompt"] if isinstance(r["prompt"], str) else r["prompt"][-1]["content"]
-        completion = r["completion"] if isinstance(r["completion"], str) else r["completion"][-1]["content"]
-        rows.append({"question": prompt, "answer": completion})
+    rows = ft.heldout_pairs(run)
     if not rows:
         raise InvalidInput("This run has no held-out split (held-out share 0): start a run with one to evaluate.")
     return {"rows": rows, "fields": ["question", "answer"], "name": f"held-out split of {run.id}",

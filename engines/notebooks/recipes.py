@@ -364,11 +364,13 @@ def _data_cell(folder: Any) -> str:
     return "\n".join(lines)
 
 
-def finetune_recipe(view: Any) -> Recipe:
+def finetune_recipe(view: Any, *, with_data: bool = True) -> Recipe:
     """A Fine-tune run: the same data, base and hyperparameters through plain peft + trl.
 
     Args:
         view: the run (``engines.finetune.RunView``: its spec, folder with data/, status and metrics).
+        with_data: copy the run's data files into a setup cell (False while it trains: the code box alone is shown,
+            and the files are not read on every refresh; the code is the same).
 
     Returns:
         A recipe whose notebook's result is ``{"steps": int, "loss": last logged training loss}``.
@@ -378,19 +380,18 @@ def finetune_recipe(view: Any) -> Recipe:
     spec, status = view.spec, view.status
     train = [m for m in view.metrics if m.get("kind") == "train"]
     held = [m for m in view.metrics if m.get("kind") == "eval"]
-    shown = [f"- **steps**: {status.get('step', 0)} of {status.get('max_steps') or spec.get('total_steps')}"]
+    shown = [f"- **steps**: {status.get('step', 0)} of {status.get('max_steps') or spec.total_steps}"]
     if train:
         shown.append(f"- **training loss**: {train[0]['loss']:.4f} at step {train[0]['step']} → "
                      f"{train[-1]['loss']:.4f} at step {train[-1]['step']}")
     if held:
         shown.append(f"- **held-out loss**: {held[-1]['eval_loss']:.4f} at step {held[-1]['step']}")
-    method = spec.get("hyper", {}).get("method", "lora")
-    return Recipe(title=f"Fine-tune {spec.get('base_display', spec.get('base'))} ({method})",
-                  setup=[_data_cell(view.folder)], code=finetune_code(spec),
+    return Recipe(title=f"Fine-tune {spec.base_display or spec.base} ({spec.hyper.method})",
+                  setup=[_data_cell(view.folder)] if with_data else [], code=finetune_code(spec),
                   notes=["The run's data, base model and hyperparameters with plain peft + trl (the app's worker runs "
                          "the same trainer)."],
                   outputs_markdown="\n".join(shown),
-                  **_gpu(_gpu_reason(spec.get("quantization", ""), spec.get("device", ""))),
+                  **_gpu(_gpu_reason(spec.quantization, spec.device)),
                   result_cell=_JSON + "logged = [r for r in trainer.state.log_history if 'loss' in r]\n"
                               "print(json.dumps({'steps': trainer.state.global_step,\n"
                               "                  'loss': logged[-1]['loss'] if logged else None}))")

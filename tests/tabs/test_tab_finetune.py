@@ -151,7 +151,7 @@ def test_empty_file_and_not_a_causal_lm(client, tiny, tmp_path):
 def test_start_follow_stop_resume_and_list(client, tiny, data_file, ft_dir):
     out = client.predict(**_args(tiny["lm-llama"], data_file), api_name="/finetune_start")
     run_id = out[-1]  # the run picker holds the new run
-    assert ft.read_run(run_id).spec["data"]["train"] == 18
+    assert ft.read_run(run_id).spec.data.train == 18
     running = tf.wait_for(lambda: _status(client, run_id), lambda o: "data-step='0'" not in o[PANEL]
                           or "data-state='done'" in o[PANEL])
     assert "data-state='running'" in running[PANEL] or "data-state='stopping'" in running[PANEL]
@@ -212,7 +212,7 @@ def test_buttons_send_base_and_tuned_and_the_heldout_split(ft_dir, tiny, data_fi
     send, outputs = tab._sender(links, {"evaluate.models": tab._models, "evaluate.rows": tab._heldout})
     updates = send(done.id)
     models_box, dataset_box = links.get("evaluate.models")[1], links.get("evaluate.rows")[1]
-    assert updates[models_box] == [done.spec["base"], str(done.tuned)]
+    assert updates[models_box] == [done.spec.base, str(done.tuned)]
     assert len(updates[dataset_box]["rows"]) == 6 and set(updates[dataset_box]["rows"][0]) == {"question", "answer"}
     assert links.tabs in updates and outputs[-1] is links.tabs
     assert tab._sender(Links(), {"compare.models": tab._models}) is None  # not registered: no button
@@ -314,3 +314,48 @@ def test_every_hyperparameter_box_refreshes_the_explanation(ft_dir):
     assert len(triggers) == len(ft.explain.EXPLAINED) and {e for _, e in triggers} == {"change"}
     assert {"Method", "LoRA rank", "LoRA alpha", "Learning rate", "Batch size", "Max length"} <= {
         b.label for b, _ in triggers}
+
+
+def test_start_after_check_prepares_and_tokenizes_the_data_once(ft_dir, tiny, monkeypatch):
+    """Check and Start each read, rendered and tokenized all the data (2 prepares for one run): Start now takes what
+    Check prepared under its handle (a digest of the same parameters and file bytes); other parameters prepare anew."""
+    from engines.finetune import data as fdata
+    from engines.finetune import jobs
+
+    calls = {"prepare": 0, "measure": 0}
+
+    def counting(name, real):
+        def wrapper(*a, **k):
+            calls[name] += 1
+            return real(*a, **k)
+        return wrapper
+
+    monkeypatch.setattr(ft, "prepare", counting("prepare", ft.prepare))
+    monkeypatch.setattr(fdata, "measure", counting("measure", fdata.measure))
+    fake = tf.SlowStart()
+    monkeypatch.setattr(jobs.subprocess, "Popen", fake)
+    ft.checks.forget_all()
+    try:
+        data = tf.write_jsonl(ft_dir.parent / "check-once.jsonl", tf.rows())
+        checked = tab.finetune_check(**_args(tiny["lm-llama"], data, file=str(data)))
+        handle = re.search(r"Check ([0-9a-f]{24})", checked["status"]).group(1)
+        assert calls == {"prepare": 1, "measure": 1} and ft.checks.peek(handle) is not None
+        started = list(tab.finetune_start(**_args(tiny["lm-llama"], data, file=str(data))))[-1]
+        assert started["run"] and calls == {"prepare": 1, "measure": 1}  # reused: nothing tokenized again
+        assert ft.checks.peek(handle) is None  # a run started from it once
+        tab.finetune_check(**_args(tiny["lm-llama"], data, file=str(data), seed=8))  # another split: prepared anew
+        assert calls == {"prepare": 2, "measure": 2}
+    finally:
+        fake.kill()
+        ft.checks.forget_all()
+
+
+def test_the_heldout_split_is_parsed_by_the_engine(tmp_path):
+    folder = tmp_path / "run"
+    rows = [{"prompt": [{"role": "user", "content": "2+2?"}], "completion": [{"role": "assistant", "content": "4"}]},
+            {"prompt": "Capital of France?", "completion": "Paris"}]
+    tf.write_jsonl((folder / "data").mkdir(parents=True) or folder / "data" / "heldout.jsonl", rows)
+    run = ft.RunView(id="20260101-000000-tiny-abcd", state="done", spec={}, status={}, folder=folder)
+    assert ft.heldout_pairs(run) == [{"question": "2+2?", "answer": "4"},
+                                     {"question": "Capital of France?", "answer": "Paris"}]
+    assert tab._heldout(run)["rows"] == ft.heldout_pairs(run)
