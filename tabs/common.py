@@ -10,6 +10,7 @@ import inspect
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import gradio as gr
 
@@ -332,14 +333,39 @@ def named(fn: Callable, outputs: dict[str, gr.Component]) -> Callable:
 STREAM_MIN_INTERVAL_S = 0.05  # streams coalesce UI updates to at most ~20 per second
 
 
+URGENT = "__urgent__"  # a key in a stream's update: it goes out at once (the key itself is never sent)
+
+
+class Later:
+    """A value of a streamed update computed only when the update goes out: an expensive render (a results matrix)
+    that a newer update would replace before it is shown is never rendered."""
+
+    __slots__ = ("make",)
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self.make = make
+
+
+def _ready(update: dict) -> dict:
+    return {k: v.make() if isinstance(v, Later) else v for k, v in update.items()}
+
+
 def coalesce(updates, min_interval_s: float = STREAM_MIN_INTERVAL_S, urgent: frozenset = frozenset()):
     """Merge a stream of dict updates so at most one goes out per ``min_interval_s`` (later values win per key).
 
     Nothing is lost: the last update carries every key's newest value (what an API client receives); an update
-    touching an ``urgent`` key (the status line: a new stage such as "Loading the model…") goes out at once, so it
-    is never held back behind the slow step that follows it. Without this, a fast stream (1,000+ tokens into a
-    Markdown box) sends an update per token and the browser stops responding.
+    touching an ``urgent`` key (the status line: a new stage such as "Loading the model…"), or carrying the
+    ``URGENT`` key, goes out at once, so it is never held back behind the slow step that follows it. ``Later``
+    values are computed only when their update goes out. Without this, a fast stream (1,000+ tokens into a Markdown
+    box) sends an update per token and the browser stops responding.
     """
+    try:
+        yield from _coalesced(updates, min_interval_s, urgent)
+    finally:
+        getattr(updates, "close", lambda: None)()  # a stopped stream stops its source (its finally runs now)
+
+
+def _coalesced(updates, min_interval_s: float, urgent: frozenset):
     import time
 
     pending: dict = {}
@@ -348,19 +374,21 @@ def coalesce(updates, min_interval_s: float = STREAM_MIN_INTERVAL_S, urgent: fro
     for update in updates:
         if not isinstance(update, dict):
             if pending:
-                yield pending
+                yield _ready(pending)
                 pending = {}
             yield update
             continue
+        now_please = URGENT in update
+        update = {k: v for k, v in update.items() if k != URGENT} if now_please else update
         pending.update(update)
         latest.update(update)
         now = time.monotonic()
-        if now - last >= min_interval_s or not urgent.isdisjoint(update):
-            yield pending
+        if now_please or now - last >= min_interval_s or not urgent.isdisjoint(update):
+            yield _ready(pending)
             pending, last = {}, now
     if latest:
         # an API client gets only the last update: it must hold every output, not "unchanged" placeholders
-        yield latest
+        yield _ready(latest)
 
 
 def on(event: Callable, fn: Callable, inputs: list, outputs: dict[str, gr.Component], *, status: str | None = None,
