@@ -277,9 +277,13 @@ def _load(path: str, mtime: int) -> tuple[Score, ...]:
                        date=e["date"], setting=e.get("setting", "")) for e in data["scores"])
 
 
-def _scored_id(model: str) -> str:
-    """Scores belong to weights: an ``hf:`` entry serving the same Hub model shares its scores."""
-    return model[3:] if model.startswith("hf:") and registry.get(model[3:]) else model
+def scored_id(model: str) -> str:
+    """Scores belong to weights: a served entry (``hf:org/name``, ``vllm:org/name``) of a Hub model in the catalog
+    shares that model's scores."""
+    from engines.backends.registry import split_prefix
+
+    prefix, name = split_prefix(model)
+    return name if prefix is not None and registry.get(name) else model
 
 
 def scores_for(models: list[str], path: str | Path | None = None) -> list[Score]:
@@ -302,7 +306,7 @@ def scores_for(models: list[str], path: str | Path | None = None) -> list[Score]
     out = []
     for model in chosen:
         out += [Score(model=model, benchmark=s.benchmark, value=s.value, source=s.source, date=s.date,
-                      setting=s.setting) for s in by_model.get(_scored_id(model), [])]
+                      setting=s.setting) for s in by_model.get(scored_id(model), [])]
     return out
 
 
@@ -348,4 +352,4 @@ def score_matrix(models: list[str], path: str | Path | None = None) -> tuple[lis
 def models_with_scores(path: str | Path | None = None) -> list[str]:
     """Catalog ids that have at least one published score in the file, in catalog order."""
     scored = {s.model for s in load_scores(path)}
-    return [s.id for s in registry.all_specs() if _scored_id(s.id) in scored]
+    return [s.id for s in registry.all_specs() if scored_id(s.id) in scored]

@@ -320,6 +320,8 @@ def show_code(model: str, python_code: str) -> str:
     Raises:
         InvalidModelRef / ModelNotAllowed / ModelNotFound: the reference is not one this app runs.
     """
+    from engines.backends.registry import is_local
+
     ref = parse_ref(model)
     messages = convert_messages(python_code or "print('hello')")
-    return conversion_code(ref.raw if ref.is_remote else ref.name, messages, _compile_command())
+    return conversion_code(ref.name if is_local(ref) else ref.raw, messages, _compile_command())

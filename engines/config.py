@@ -82,6 +82,12 @@ def default_data_dir(on_space: bool) -> Path:
     return (Path(xdg) if xdg else Path.home() / ".local" / "share") / "llm-workbench"
 
 
+def _named_endpoints(spec: str) -> tuple[tuple[str, str], ...]:
+    from engines.backends.endpoints import parse_named
+
+    return parse_named(spec)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Deployment settings. Build with ``Settings.from_env()``; never mutate."""
@@ -117,6 +123,8 @@ class Settings:
     # several people can reach the server (logins, not loopback, a Space): local paths stay inside the roots
     restrict_paths: bool = False
     uploads_dir: Path | None = None  # Gradio's uploads folder (GRADIO_TEMP_DIR), one of those roots
+    # OpenAI-compatible servers by name (WORKBENCH_ENDPOINTS "vllm=http://host:8000/v1"): references "vllm:<model>"
+    endpoints: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -162,6 +170,7 @@ class Settings:
                                   if p.strip()),
             restrict_paths=_flag("WORKBENCH_RESTRICT_PATHS", on_space),
             uploads_dir=Path(os.environ.get("GRADIO_TEMP_DIR", "").strip() or Path(tempfile.gettempdir()) / "gradio"),
+            endpoints=_named_endpoints(os.environ.get("WORKBENCH_ENDPOINTS", "")),
         )
 
     def describe(self) -> str:

@@ -27,7 +27,7 @@ def local_models(settings: Settings) -> list[str]:
     """Catalog ids present in WORKBENCH_MODELS_DIR (empty when unset)."""
     if settings.models_dir is None:
         return []
-    return [s.id for s in registry.all_specs() if not s.is_remote and (settings.models_dir / s.id).is_dir()]
+    return [s.id for s in registry.all_specs() if s.local and (settings.models_dir / s.id).is_dir()]
 
 
 def health(settings: Settings | None = None) -> Health:

@@ -93,8 +93,10 @@ def inspect_model(model: str, *, source: str = "config", quantization: str = "au
     if quantization not in QUANTIZATIONS:
         raise errors.InvalidInput(f"Unknown quantization '{quantization}'. Choose one of: {', '.join(QUANTIZATIONS)}.")
     settings = Settings.from_env()
+    from engines.backends.registry import is_local
+
     ref = parse_ref(model, settings)
-    if ref.is_remote:
+    if not is_local(ref, settings):
         raise errors.Unsupported(f"'{ref.raw}' runs behind an API that does not publish its architecture or weights. "
                                  "Pick a Hub id or a local folder to see its internals.")
     start = time.perf_counter()

@@ -44,7 +44,9 @@ def local_facts_row(model: str) -> dict | None:
         ref = parse_ref(model)
     except Exception:  # the side-by-side run shows its error
         return None
-    if ref.is_remote:
+    from engines.backends.registry import is_local
+
+    if not is_local(ref):
         return None
     folder = ref.path
     if folder is None:

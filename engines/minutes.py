@@ -17,6 +17,7 @@ from contextlib import closing
 from dataclasses import dataclass, field, replace
 
 from engines import errors, prompts, registry, textfiles
+from engines.backends.registry import is_local
 from engines.chat import ChatChunk, GenerationStats, encode_chat, stream_chat
 from engines.config import Settings
 from engines.model_kind import require_chat_model
@@ -135,7 +136,7 @@ def _context_of(ref: ModelRef) -> int | None:
     spec = ref.spec
     if spec is not None and spec.context:
         return spec.context
-    if ref.is_remote:
+    if not is_local(ref):
         return None
     from engines.loading import load_config
 
@@ -164,7 +165,7 @@ def plan_budget(ref: ModelRef, max_new_tokens: int, context_tokens: int | None) 
         notices.append(f"max new tokens lowered to {max_new_tokens} to leave room for the transcript in the "
                        f"{context:,}-token context.")
     tokenizer = None
-    if not ref.is_remote:
+    if is_local(ref):
         from engines.loading import load_tokenizer
 
         tokenizer = load_tokenizer(ref)
@@ -254,10 +255,11 @@ class _Run:
     def _first_stopped(self) -> GenerationStats:
         """Stats for a first call stopped before its stats came: the backend and device it ran on, as far as they
         are known without the stream's own numbers (its load time and quantization are not)."""
-        if self.ref.is_remote:
-            from engines.remote import endpoint_for
+        if not is_local(self.ref):
+            from engines.backends.registry import backend_for
 
-            backend, device, quantization = endpoint_for(self.ref).provider, "remote", "n/a"
+            backend, device, quantization = backend_for(self.ref).provider(self.ref, Settings.from_env()), "remote", \
+                "n/a"
         else:
             from engines.gpu import torch_device
 

@@ -132,7 +132,9 @@ def chat_kind(ref: ModelRef) -> ChatKind:
     Raises:
         GatedModel / ModelNotFound / HubUnreachable / ModelLoadError: the config could not be read.
     """
-    if ref.is_remote:
+    from engines.backends.registry import is_local
+
+    if not is_local(ref):
         return ChatKind(True, "")
     try:
         local = _config_dict(ref)

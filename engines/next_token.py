@@ -161,7 +161,9 @@ def next_token_table(model: str, messages: list[dict], *, steps: int = 10, top_k
     prompt_format = (prompt_format or "chat").strip().lower()
     if prompt_format not in prompts.PROMPT_FORMATS:
         raise errors.InvalidInput(f"prompt_format must be one of: {', '.join(prompts.PROMPT_FORMATS)}.")
-    if ref.is_remote:
+    from engines.backends.registry import require
+
+    if not require(ref, "next_token", feature="The next-token view", settings=settings).capabilities.local:
         rows = _next_tokens_remote(ref, messages, steps, top_k, float(temperature), settings)
         for row in rows:
             if row.step == 1:
@@ -291,8 +293,9 @@ def _next_tokens_remote(ref: ModelRef, messages: list[dict], steps: int, top_k: 
     client = openai_client(ref, settings)
     if ref.spec is not None and ref.spec.no_system_role:
         messages = prompts.fold_system(messages)
-    limit = {"max_completion_tokens" if ref.kind == "openai" else "max_tokens": steps}
-    backend = endpoint_for(ref).provider
+    endpoint = endpoint_for(ref, settings)
+    limit = {endpoint.limit_param: steps}
+    backend = endpoint.provider
     pending: TokenStep | None = None  # held back one chunk so the last row can carry the finish reason
     count, t_last, finished = 0, time.perf_counter(), False
 

@@ -36,7 +36,7 @@ class PrefetchResult:
 def default_ids() -> list[str]:
     """The catalog's default local models (not API models)."""
     ids = list(dict.fromkeys(registry.DEFAULTS.values()))
-    return [i for i in ids if registry.get(i) is not None and not registry.get(i).is_remote]
+    return [i for i in ids if registry.get(i) is not None and registry.get(i).local]
 
 
 def _size(api, repo_id: str, token: str | None) -> tuple[int, bool]:
@@ -61,7 +61,7 @@ def prefetch_one(repo_id: str, target: Path, *, api=None, download=None) -> Pref
     from huggingface_hub import errors as hub_errors
 
     spec = registry.get(repo_id)
-    if spec is None or spec.is_remote:
+    if spec is None or not spec.local:
         return PrefetchResult(repo_id, "skipped", "not a downloadable catalog model")
     api = api or HfApi()
     download = download or snapshot_download
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.list:
         for spec in registry.all_specs():
-            if not spec.is_remote:
+            if spec.local:
                 print(f"{spec.id:55} {spec.kind:9} {spec.params_b or '':>6} B  {'gated' if spec.gated else ''}")
         return 0
     if not args.dir:

@@ -20,7 +20,8 @@ FOLDED_NOTICE = ("This model's chat template has no system role: the system text
 
 
 def apply_template(tokenizer, messages: list[dict], *, add_generation_prompt: bool = True,
-                   no_system_role: bool = False) -> tuple[str, list[dict], str | None]:
+                   no_system_role: bool = False,
+                   tools: list[dict] | None = None) -> tuple[str, list[dict], str | None]:
     """Render ``messages`` through the tokenizer's chat template, rendering once.
 
     Where the template has no system role (known from the catalog, or its template raises on one), the system
@@ -31,6 +32,7 @@ def apply_template(tokenizer, messages: list[dict], *, add_generation_prompt: bo
         messages: validated chat messages.
         add_generation_prompt: end with the tokens that open the assistant's turn.
         no_system_role: the catalog says the template has no system role.
+        tools: function schemas the template renders (its own tool instructions).
 
     Returns:
         (text, messages actually rendered, notice or None).
@@ -44,13 +46,16 @@ def apply_template(tokenizer, messages: list[dict], *, add_generation_prompt: bo
     notice = None
     if has_system and no_system_role:
         messages, notice = fold_system(messages), FOLDED_NOTICE
+    extra = {"tools": tools} if tools else {}
     try:
-        text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
+        text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt,
+                                             **extra)
     except Exception as exc:  # jinja raise_exception("System role not supported") and the like
         if not (has_system and notice is None and "system" in str(exc).lower()):
             raise InvalidInput(f"The chat template rejected these messages: {exc}") from None
         messages, notice = fold_system(messages), FOLDED_NOTICE
-        text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
+        text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt,
+                                             **extra)
     return text, messages, notice
 
 

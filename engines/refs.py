@@ -15,7 +15,7 @@ from engines.config import Settings
 from engines.errors import InvalidModelRef, ModelNotAllowed, ModelNotFound
 from engines.localpaths import local_path
 
-REMOTE_PREFIXES = ("openai", "hf", "ollama")
+_PREFIX = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 _HUB_ID = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9_.\-]{0,95}/)?[A-Za-z0-9][A-Za-z0-9_.\-]{0,95}$")
 _REMOTE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/\-]{0,199}$")
 _URL = re.compile(r"^[a-z][a-z0-9+.\-]*://|^www\.", re.IGNORECASE)
@@ -27,7 +27,8 @@ class ModelRef:
 
     Attributes:
         raw: the reference as given (stripped).
-        kind: "hub" | "local" | "openai" | "hf" | "ollama".
+        kind: "hub" | "local" | a backend prefix ("openai", "hf", "ollama", a WORKBENCH_ENDPOINTS name): ask
+            ``engines.backends`` what the model can do, never this field.
         name: Hub id, local path, or the remote model name (prefix removed).
         path: local directory to load from (a local reference, or a Hub id found in WORKBENCH_MODELS_DIR).
     """
@@ -36,11 +37,6 @@ class ModelRef:
     kind: str
     name: str
     path: Path | None = None
-
-    @property
-    def is_remote(self) -> bool:
-        """True when the model runs behind an OpenAI-compatible API."""
-        return self.kind in REMOTE_PREFIXES
 
     @property
     def target(self) -> str:
@@ -179,11 +175,18 @@ def parse_ref(model: str, settings: Settings | None = None) -> ModelRef:
         )
     if any(part == ".." for part in re.split(r"[\\/]", text)):
         raise InvalidModelRef(f"'{_clip(text)}' contains '..': relative parent paths are not accepted.")
+    from engines.backends.registry import remote_prefixes
+
     prefix, sep, rest = text.partition(":")
-    if sep and prefix.lower() in REMOTE_PREFIXES:
+    known = remote_prefixes(settings)
+    if sep and prefix.lower() in known:
         return _remote_ref(text, prefix.lower(), rest.strip(), settings)
     if _looks_local(text) or (Path(text).is_dir() and not _HUB_ID.match(text)):
         return _local_ref(text, settings)
+    if sep and _PREFIX.match(prefix.lower()) and rest.strip():
+        raise InvalidModelRef(f"'{_clip(text)}': no backend serves the prefix '{prefix}:'. Known prefixes: "
+                              f"{', '.join(p + ':' for p in known)} (name more OpenAI-compatible servers in "
+                              "WORKBENCH_ENDPOINTS, e.g. vllm=http://host:8000/v1).")
     if not _HUB_ID.match(text):
         raise InvalidModelRef(
             f"'{_clip(text)}' is not a valid model reference. Use a Hub id like 'Qwen/Qwen2.5-0.5B-Instruct', "
@@ -229,7 +232,8 @@ def _in_models_dir(hub_id: str, settings: Settings) -> Path | None:
 
 
 def _example(prefix: str) -> str:
-    return {"openai": "gpt-4o-mini", "hf": "meta-llama/Llama-3.1-8B-Instruct", "ollama": "llama3.2"}[prefix]
+    return {"openai": "gpt-4o-mini", "hf": "meta-llama/Llama-3.1-8B-Instruct", "ollama": "llama3.2"}.get(
+        prefix, "my-model")
 
 
 def _clip(text: str, n: int = 80) -> str:

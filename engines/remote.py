@@ -12,53 +12,44 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
-from dataclasses import dataclass
 
 from engines import errors
+from engines.backends.endpoints import HF_ROUTER, OLLAMA_DEFAULT, Endpoint, endpoint  # noqa: F401
 from engines.config import Settings
 from engines.redact import redact
 from engines.refs import ModelRef
 
-HF_ROUTER = "https://router.huggingface.co/v1"
-OLLAMA_DEFAULT = "http://localhost:11434"
 # An answer's characters per requested token before it counts as ignoring max_tokens: real tokens average ~4
 # characters and rarely pass 16 (runs of spaces in code), so only a server that ignores the limit goes past this.
 CHARS_PER_TOKEN_CAP = 32
 READ_AHEAD = 64  # stream items a reader thread holds for its consumer (what a runaway server can pile up)
 
 
-@dataclass(frozen=True)
-class Endpoint:
-    """Where a remote reference is served and which variable holds its key."""
+def endpoint_for(ref: ModelRef, settings: Settings | None = None) -> Endpoint:
+    """The endpoint of a remote reference, read from the environment now.
 
-    provider: str
-    base_url: str | None
-    key_var: str | None
-
-
-def endpoint_for(ref: ModelRef) -> Endpoint:
-    """The endpoint for a remote reference, read from the environment now."""
-    if ref.kind == "openai":
-        return Endpoint("OpenAI-compatible server", os.environ.get("OPENAI_BASE_URL") or None, "OPENAI_API_KEY")
-    if ref.kind == "hf":
-        return Endpoint("HF Inference Providers",
-                        os.environ.get("HF_API_BASE_URL") or HF_ROUTER, "HF_TOKEN")
-    host = (os.environ.get("OLLAMA_HOST") or OLLAMA_DEFAULT).strip().rstrip("/")
-    if "://" not in host:
-        host = "http://" + host
-    return Endpoint("Ollama", host + "/v1", None)
+    Raises:
+        InvalidModelRef: a prefix no backend serves (never a silent default).
+    """
+    settings = settings or Settings.from_env()
+    ep = endpoint(ref.kind, settings.endpoints)
+    if ep is None:
+        raise errors.InvalidModelRef(f"'{ref.raw}' is not served by an OpenAI-compatible endpoint this app knows.")
+    return ep
 
 
 def openai_client(ref: ModelRef, settings: Settings | None = None):
     """An ``openai.OpenAI`` client for a remote reference. The key is read now, never stored or shown."""
     from openai import OpenAI
 
-    ep = endpoint_for(ref)
-    key = os.environ.get(ep.key_var, "").strip() if ep.key_var else "ollama"
+    settings = settings or Settings.from_env()
+    ep = endpoint_for(ref, settings)
+    key = os.environ.get(ep.key_var, "").strip() if ep.key_var else ""
+    if not key and not ep.key_required:
+        key = "ollama" if ep.key_var is None else "none"  # Ollama and most self-hosted servers take any key
     if not key:
         raise errors.MissingApiKey(f"'{ref.raw}' needs {ep.key_var}: set that environment variable and restart "
                                    f"(or pick a local model).")
-    settings = settings or Settings.from_env()
     return OpenAI(base_url=ep.base_url, api_key=key, timeout=settings.remote_timeout_s, max_retries=1)
 
 

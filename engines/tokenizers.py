@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from engines import errors, prompts
 from engines.config import Settings
 from engines.loading import load_tokenizer
-from engines.refs import ModelRef, parse_ref
+from engines.refs import ModelRef
 
 _HUGE = 10**12  # transformers uses int(1e30) for "no limit"
 
@@ -84,11 +84,13 @@ class CompareRow:
 
 
 def _ref(tokenizer: str) -> ModelRef:
-    ref = parse_ref(tokenizer, Settings.from_env())
-    if ref.is_remote:
-        raise errors.Unsupported(f"'{ref.raw}' is an API model: its tokenizer is not available locally. Give a Hub id "
-                                 "or a local folder.")
-    return ref
+    from engines.backends.registry import require
+
+    try:
+        return require(tokenizer, "tokenize", feature="Tokenizing", settings=Settings.from_env()).ref
+    except errors.Unsupported:
+        raise errors.Unsupported(f"'{tokenizer.strip()}' is an API model: its tokenizer is not available locally. "
+                                 "Give a Hub id or a local folder.") from None
 
 
 def get_tokenizer(tokenizer: str):

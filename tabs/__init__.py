@@ -1,1 +1,3 @@
-"""One module per tab; each ``build()`` renders its tab inside the current Blocks. Adapters only."""
+"""One package per tab (``tabs/<name>/``: ``build()`` renders it inside the current Blocks) and the modules they
+share. Adapters only.
+"""

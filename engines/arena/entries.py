@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from engines import errors, registry
+from engines.backends.registry import is_local
 from engines.config import Settings
 from engines.quant import QUANTIZATIONS
 from engines.refs import parse_ref
@@ -72,7 +73,7 @@ def available_locally(model: str, settings: Settings | None = None) -> bool:
         ref = parse_ref(model, settings)
     except errors.WorkbenchError:
         return False
-    if ref.is_remote:
+    if not is_local(ref, settings):
         return False
     if ref.path is not None:
         return True
@@ -96,7 +97,7 @@ def default_models(settings: Settings | None = None, n: int = 2) -> list[str]:
         ``n`` catalog ids.
     """
     settings = settings or Settings.from_env()
-    specs = [s for s in registry.by_kind("chat") if not s.is_remote]
+    specs = [s for s in registry.by_kind("chat") if s.local]
     if settings.device != "cuda":
         specs.sort(key=lambda s: not s.cpu_friendly)
     fallback = [registry.default_for("chat", settings.device), registry.default_for("chat_alt", settings.device)]

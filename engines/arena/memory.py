@@ -13,6 +13,7 @@ from typing import Any
 
 from engines import errors, registry
 from engines.arena.entries import Entry
+from engines.backends.registry import is_local
 from engines.config import Settings
 from engines.loading import estimate_params_b, lm_cache_key
 from engines.quant import resolve_quantization
@@ -117,7 +118,7 @@ def model_params(ref: ModelRef) -> tuple[float | None, str]:
     Returns:
         (params_b or None, where the number came from).
     """
-    if ref.is_remote:
+    if not is_local(ref):
         return None, "remote"
     if ref.path is not None:
         exact = safetensors_params(ref.path)
@@ -162,7 +163,7 @@ def _estimate(check: FitCheck, entry: Entry, settings: Settings, seen: set[tuple
         ref = parse_ref(entry.model, settings)
     except errors.WorkbenchError:
         return None
-    if ref.is_remote:
+    if not is_local(ref, settings):
         check.device, check.quantization = "remote", "n/a"
         return None
     check.params_b, check.params_source = model_params(ref)
@@ -237,7 +238,7 @@ def what_would_fit(params_b: float, quant: str, device: str, available: int) -> 
             quants.append(f"{q} (~{_gb(need)})")
     smaller = sorted(
         ((s.params_b or 0.0, s.label, registry.estimate_memory_bytes(s, quant)) for s in registry.by_kind("chat")
-         if not s.is_remote and s.params_b),
+         if s.local and s.params_b),
         reverse=True)
     models = [f"{label} (~{_gb(need)})" for _, label, need in smaller if need is not None and need <= available][:3]
     parts = []

@@ -18,10 +18,10 @@ from typing import Any
 from engines import errors, snippets
 from engines.arena.entries import MAX_COLUMNS, Entry
 from engines.arena.memory import FitCheck, check_fit
+from engines.backends.registry import runs_locally
 from engines.chat import ChatChunk, GenerationStats, stream_chat, validate_messages
 from engines.config import Settings
 from engines.redact import redact
-from engines.refs import REMOTE_PREFIXES
 
 HEARTBEAT = -1  # the index merge_streams yields when nothing arrived for ``poll_s`` seconds
 DONE = object()  # the item merge_streams yields when a stream has ended (after its error, if any)
@@ -215,11 +215,11 @@ def stream_compare(entries: list[Entry], messages: list[dict], *, max_new_tokens
     start = time.perf_counter()
     for col in cols:
         col.started = start
-    if not all(_is_remote(c.model) for c in runnable):
+    if not all(_served(c.model) for c in runnable):
         yield from _preload(cols, runnable, start)
     load_lock = threading.Lock()
     factories = [_factory(col.model, messages, max_new_tokens, temperature, col.quantization,
-                          None if _is_remote(col.model) else load_lock) for col in runnable]
+                          None if _served(col.model) else load_lock) for col in runnable]
     stop = stop or threading.Event()
     if sequential:
         factories = _one_at_a_time(factories, stop)
@@ -291,8 +291,8 @@ def _preload(cols: list[ColumnState], runnable: list[ColumnState], start: float)
         yield _snapshot(cols)
 
 
-def _is_remote(model: str) -> bool:
-    return model.partition(":")[0].strip().lower() in REMOTE_PREFIXES
+def _served(model: str) -> bool:
+    return not runs_locally(model)
 
 
 def _factory(model: str, messages: list[dict], max_new_tokens: int, temperature: float, quantization: str,

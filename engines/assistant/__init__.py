@@ -2,4 +2,6 @@
 
 from __future__ import annotations
 
+from engines.assistant.loop import Event, Notice, TextDelta, ToolStart, ToolStep, TurnDone, run_turn  # noqa: F401
 from engines.assistant.tool import Tool, ToolOutput  # noqa: F401
+from engines.assistant.toolbox import Toolbox, ToolResult, validate_arguments  # noqa: F401

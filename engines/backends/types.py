@@ -84,16 +84,19 @@ class Capabilities:
     tokenize: bool = False  # the model's own tokenizer runs here
     next_token: bool = False  # the next-token distribution
     local: bool = False  # runs in this process: weights, memory, quantization, internals
+    transcription: bool = False  # a speech-to-text endpoint (remote backends; local Whisper is the speech engine's)
 
     def names(self) -> list[str]:
         """The flags that are on, in a fixed order."""
         return [f for f in CAPABILITY_NAMES if getattr(self, f)]
 
 
-CAPABILITY_NAMES = ("stream", "tools", "logprobs", "vision", "audio_input", "tokenize", "next_token", "local")
+CAPABILITY_NAMES = ("stream", "tools", "logprobs", "vision", "audio_input", "tokenize", "next_token", "local",
+                    "transcription")
 CAPABILITY_LABELS = {"stream": "streaming", "tools": "tool calling", "logprobs": "log-probabilities",
                      "vision": "image input", "audio_input": "audio input", "tokenize": "its tokenizer",
-                     "next_token": "next-token probabilities", "local": "local weights"}
+                     "next_token": "next-token probabilities", "local": "local weights",
+                     "transcription": "a speech-to-text endpoint"}
 
 
 @dataclass

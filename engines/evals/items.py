@@ -54,7 +54,9 @@ class Generation:
 
 def choice_method(ref: ModelRef, config: RunConfig) -> str:
     """How a model's multiple-choice items are scored: "loglikelihood" (local models) or "letter"."""
-    if config.choice_method == "letter" or ref.is_remote:
+    from engines.backends.registry import capabilities
+
+    if config.choice_method == "letter" or not capabilities(ref).logprobs:
         return "letter"
     return "loglikelihood"
 
@@ -86,7 +88,9 @@ def messages_for(item: Item, config: RunConfig, letter: bool = False) -> list[di
 def render_prompt(ref: ModelRef, messages: list[dict]) -> str:
     """The exact prompt text a model reads: a local model's chat template rendered as ``stream_chat`` renders it;
     for an API model, the messages sent (its server applies its own template)."""
-    if ref.is_remote:
+    from engines.backends.registry import is_local
+
+    if not is_local(ref):
         shown = "\n\n".join(f"[{m['role']}]\n{m['content']}" for m in messages)
         return shown + "\n\n(sent as chat messages; the server applies the model's chat template)"
     from engines.chat import encode_chat, no_system_role
@@ -233,6 +237,36 @@ def evaluate_choices_ll(ref: ModelRef, lm, items: list[Item], config: RunConfig)
         output = f"{scoring.LETTERS[pred]}. {item.choices[pred]}"
         gen = Generation(output, ctx, len(lm.tokenizer(ctx, add_special_tokens=False)["input_ids"]),
                          0, seconds)
+        out.append(_result(ref, item, "loglikelihood", gen, acc, metrics={"acc": acc, "acc_norm": acc_norm},
+                           detail=detail))
+    return out
+
+
+def evaluate_choices_ll_served(ref: ModelRef, items: list[Item], config: RunConfig) -> list[Result]:
+    """Score multiple-choice items by log-likelihood on a served model whose server echoes prompt log-probabilities
+    (vLLM's completions ``echo`` + ``logprobs``): the plain "Question: …\nAnswer:" context (a completions endpoint
+    takes text, not messages) and a space before each choice, as lm-evaluation-harness's ``local-completions``.
+
+    Returns:
+        One Result per item: score = acc, metrics acc and acc_norm.
+
+    Raises:
+        Unsupported: the server refuses the completions echo.
+    """
+    from engines.backends.registry import resolve
+
+    found = resolve(ref)
+    out = []
+    for item in items:
+        start = time.perf_counter()
+        ctx, delim = ll_context(None, ref, item, config)
+        lls = found.backend.loglikelihoods(found.ref, [(ctx, delim + c) for c in item.choices],
+                                           quantization=config.quantization, settings=found.settings)
+        acc, acc_norm, pred, pred_norm = scoring.acc_and_norm(lls, item.choices, item.answer)
+        detail = {"context": ctx, "delimiter": delim, "loglikelihoods": lls, "pred": pred, "pred_norm": pred_norm,
+                  "served": True}
+        gen = Generation(f"{scoring.LETTERS[pred]}. {item.choices[pred]}", ctx, None, 0,
+                         time.perf_counter() - start)
         out.append(_result(ref, item, "loglikelihood", gen, acc, metrics={"acc": acc, "acc_norm": acc_norm},
                            detail=detail))
     return out

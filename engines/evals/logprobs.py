@@ -239,21 +239,16 @@ def score_requests(lm: Any, requests: list[tuple[str, str]], *, batch_size: int 
 
 
 def load_local_lm(model: str, quantization: str = "auto"):
-    """The LoadedLM of a local model reference (a Hub id or folder, cached).
+    """The LoadedLM of a model that runs in this process (a Hub id or folder, cached).
 
     Raises:
-        Unsupported: an API model (``openai:``, ``hf:``, ``ollama:``): their servers don't return the log-probability
-            of a given continuation.
+        Unsupported: a model served elsewhere (its backend scores text itself, if it can: ``choice_logprobs``).
     """
-    from engines.errors import Unsupported
+    from engines.backends.registry import require
     from engines.loading import load_causal_lm
-    from engines.refs import parse_ref
 
-    ref = parse_ref(model)
-    if ref.is_remote:
-        raise Unsupported(f"'{ref.raw}' is an API model: log-likelihoods need a local model (API models are "
-                          "scored by the letter they write).")
-    return load_causal_lm(ref, quantization)[0]
+    found = require(model, "local", feature="Scoring with the model's own weights")
+    return load_causal_lm(found.ref, quantization)[0]
 
 
 def choice_logprobs(model: str, prompt: str, choices: list[str], *, batch_size: int = DEFAULT_BATCH_SIZE,
@@ -263,7 +258,8 @@ def choice_logprobs(model: str, prompt: str, choices: list[str], *, batch_size: 
     yourself where the format needs one).
 
     Args:
-        model: a local model reference.
+        model: a local model reference, or a server that echoes prompt log-probabilities (vLLM: a custom
+            OPENAI_BASE_URL or a WORKBENCH_ENDPOINTS name).
         prompt: the context.
         choices: the continuations to score.
         batch_size: sequences per forward pass.
@@ -274,11 +270,17 @@ def choice_logprobs(model: str, prompt: str, choices: list[str], *, batch_size: 
 
     Raises:
         InvalidInput: no choices, or an empty choice.
-        Unsupported: an API model.
+        Unsupported: a backend without log-probabilities (api.openai.com, the HF router, Ollama), or a server that
+            refuses the completions echo.
     """
+    from engines.backends.registry import require
     from engines.errors import InvalidInput
 
     if not choices or any(not isinstance(c, str) or c == "" for c in choices):
         raise InvalidInput("Give at least one non-empty choice to score.")
-    lm = load_local_lm(model, quantization)
-    return [s.total for s in score_requests(lm, [(prompt, c) for c in choices], batch_size=batch_size)]
+    found = require(model, "logprobs", feature="Log-likelihood scoring")
+    if found.capabilities.local:
+        lm = load_local_lm(model, quantization)
+        return [s.total for s in score_requests(lm, [(prompt, c) for c in choices], batch_size=batch_size)]
+    return found.backend.loglikelihoods(found.ref, [(prompt, c) for c in choices], quantization=quantization,
+                                        settings=found.settings)

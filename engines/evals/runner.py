@@ -16,6 +16,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field, replace
 
 from engines import errors
+from engines.backends.registry import is_local
 from engines.config import Settings
 from engines.evals import items as evaluate
 from engines.evals import scoring
@@ -262,7 +263,7 @@ def _model_results(prog: ModelProgress, pending: list, config: RunConfig,
         if ll:
             yield from _loglikelihood(ref, ll, config, stop)
         if rest:
-            yield from (_remote(ref, rest, config, stop) if ref.is_remote else _local(ref, rest, config, stop))
+            yield from (_local(ref, rest, config, stop) if is_local(ref) else _remote(ref, rest, config, stop))
     except errors.WorkbenchError as exc:
         prog.status, prog.error = "failed", str(exc)
     except Exception as exc:  # a bug or a library failure: this model stops, the others still run
@@ -277,6 +278,12 @@ def _label(item, config: RunConfig) -> str:
 def _loglikelihood(ref: ModelRef, items: list, config: RunConfig, stop: threading.Event) -> Iterator[list[Result]]:
     from engines.loading import load_causal_lm
 
+    if not is_local(ref):  # a server that echoes prompt log-probabilities (vLLM): one request per choice
+        for start in range(0, len(items), LL_ITEMS_PER_STEP):
+            if stop.is_set():
+                return
+            yield evaluate.evaluate_choices_ll_served(ref, items[start:start + LL_ITEMS_PER_STEP], config)
+        return
     lm = load_causal_lm(ref, config.quantization)[0]
     for start in range(0, len(items), LL_ITEMS_PER_STEP):
         if stop.is_set():

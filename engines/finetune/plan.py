@@ -44,8 +44,10 @@ def base_ref(model: str, settings: Settings | None = None) -> ModelRef:
     Raises:
         InvalidModelRef / ModelNotAllowed / ModelNotFound: from ``parse_ref``. Unsupported: an API model.
     """
+    from engines.backends.registry import is_local
+
     ref = parse_ref(model, settings)
-    if ref.is_remote:
+    if not is_local(ref, settings):
         raise errors.Unsupported(f"'{ref.raw}' runs behind an API: fine-tuning needs the model's weights. Pick an "
                                  "open model (a Hub id or a local folder).")
     return ref

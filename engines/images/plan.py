@@ -208,7 +208,7 @@ def plan_for(model: str | None = None) -> tuple[ModelRef, LoadPlan, bool]:
     """
     settings = Settings.from_env()
     ref = parse_ref(model or default_model(settings), settings)
-    if ref.is_remote:
+    if not _is_local(ref, settings):
         raise errors.Unsupported(f"'{ref.raw}' is an API model; image generation runs diffusers pipelines locally. "
                                  "Choose FLUX.1 [schnell], SD-Turbo or any diffusers text-to-image Hub id.")
     flux = is_flux(ref)
@@ -227,3 +227,9 @@ def suggested_model(settings: Settings | None = None) -> str:
     """The model the tab starts with: FLUX.1 [schnell] where there is a GPU, SD-Turbo elsewhere."""
     settings = settings or Settings.from_env()
     return registry.default_for("image", settings.device)
+
+
+def _is_local(ref, settings) -> bool:
+    from engines.backends.registry import is_local
+
+    return is_local(ref, settings)

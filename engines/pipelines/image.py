@@ -24,8 +24,10 @@ def run_image(inputs: dict, model: str | None, progress: ProgressFn, settings: S
     steps = int(inputs.get("steps") or 2)
     width, height = int(inputs.get("width") or 512), int(inputs.get("height") or 512)
     seed = None if inputs.get("seed") in (None, "", -1) else parse_seed(inputs.get("seed"))
+    from engines.backends.registry import is_local
+
     ref = parse_ref(chosen, settings)
-    if ref.is_remote:
+    if not is_local(ref, settings):
         raise errors.Unsupported(f"'{ref.raw}' is a remote API model; text-to-image here runs diffusers models.")
     progress(f"Loading {ref.display} (first use; downloads if needed)…")
 

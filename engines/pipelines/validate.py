@@ -128,8 +128,10 @@ def model_ref(spec: TaskSpec, inputs: dict, model: str | None, settings: Setting
     chosen = (model or "").strip()
     if spec.name == "translation":
         chosen = _translation_model(inputs["src_lang"], inputs["tgt_lang"], chosen)
+    from engines.backends.registry import is_local
+
     ref = parse_ref(chosen or spec.default_model, settings)
-    if ref.is_remote:
+    if not is_local(ref, settings):
         raise errors.Unsupported(f"'{ref.raw}' is a remote API model; the Pipelines tab runs models in this process. "
                                  "Give a Hub id (org/name) or a local folder.")
     return ref

@@ -13,7 +13,7 @@ _RUNTIME_OVERHEAD = 1.15  # activations, KV cache, CUDA context
 
 def _params_of(spec_or_params_b: ModelSpec | float | str | None) -> float | None:
     if isinstance(spec_or_params_b, ModelSpec):
-        return None if spec_or_params_b.is_remote else spec_or_params_b.params_b
+        return spec_or_params_b.params_b if spec_or_params_b.local else None
     if isinstance(spec_or_params_b, str):
         spec = _BY_ID.get(spec_or_params_b)
         return _params_of(spec) if spec else None

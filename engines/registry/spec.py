@@ -42,6 +42,8 @@ class ModelSpec:
     extra: dict = field(default_factory=dict, hash=False, compare=False)
 
     @property
-    def is_remote(self) -> bool:
-        """True for API models reached through an OpenAI-compatible endpoint."""
-        return ":" in self.id.split("/", 1)[0]
+    def local(self) -> bool:
+        """True for models whose weights run in this process (a backend prefix means a server runs it)."""
+        from engines.backends.registry import runs_locally
+
+        return runs_locally(self.id)

@@ -127,7 +127,9 @@ def next_token_code(model: str, messages: list[dict], *, steps: int = 10, top_k:
 
 
 def _next_token_remote(kind: str, name: str, msgs: str, steps: int, top_k: int, temperature: float) -> str:
-    limit = "max_completion_tokens" if kind == "openai" else "max_tokens"
+    from engines.backends.openai_compat import limit_param
+
+    limit = limit_param(kind)
     return ("import math\n\n" + client_setup(kind) +
             f"\nmessages = {msgs}\n"
             f"resp = client.chat.completions.create(model={name!r}, messages=messages,\n"

@@ -9,38 +9,31 @@ from __future__ import annotations
 import json
 
 from engines import prompts, quant, registry
-from engines.refs import REMOTE_PREFIXES
-from engines.remote import HF_ROUTER, OLLAMA_DEFAULT
 
 
 def remote_kind(model: str) -> tuple[str | None, str]:
-    """(kind, name) of a model reference: kind is "openai" | "hf" | "ollama" for remote ones, else None."""
-    prefix, sep, name = (model or "").partition(":")
-    if sep and prefix.lower() in REMOTE_PREFIXES:
-        return prefix.lower(), name.strip()
-    return None, model
+    """(prefix, name) of a model reference: the prefix of a served model ("openai", "hf", "ollama", a named
+    endpoint), else None."""
+    from engines.backends.registry import split_prefix
+
+    return split_prefix(model)
 
 
 def remote_stream_open(kind: str, name: str, messages: list[dict], max_new_tokens: int, temperature: float) -> str:
     """Code that sets up the client and opens a streamed chat completion as ``stream`` (messages as the app sent)."""
-    limit = "max_completion_tokens" if kind == "openai" else "max_tokens"
+    from engines.backends.openai_compat import limit_param
+
     return (client_setup(kind) +
             f"\nmessages = {json.dumps(messages, indent=4, ensure_ascii=False)}\n"
             f"stream = client.chat.completions.create(\n    model={name!r},\n    messages=messages,\n"
-            f"    {limit}={max_new_tokens}, temperature={temperature}, stream=True,\n)\n")
+            f"    {limit_param(kind)}={max_new_tokens}, temperature={temperature}, stream=True,\n)\n")
 
 
 def client_setup(kind: str) -> str:
-    """Source lines that import ``os`` and ``OpenAI`` and build ``client`` for a remote kind."""
-    if kind == "openai":
-        make = "client = OpenAI()  # reads OPENAI_API_KEY (and OPENAI_BASE_URL, if set) from the environment"
-    elif kind == "hf":
-        make = (f"client = OpenAI(base_url=os.environ.get('HF_API_BASE_URL', {HF_ROUTER!r}),\n"
-                "                api_key=os.environ['HF_TOKEN'])  # HF Inference Providers")
-    else:
-        make = (f"client = OpenAI(base_url=os.environ.get('OLLAMA_HOST', {OLLAMA_DEFAULT!r}).rstrip('/') + '/v1',\n"
-                "                api_key='ollama')  # a local Ollama server")
-    return f"import os\n\nfrom openai import OpenAI\n\n{make}\n"
+    """Source lines that import ``os`` and ``OpenAI`` and build ``client`` for a served model's prefix."""
+    from engines.backends.openai_compat import client_setup_code
+
+    return client_setup_code(kind)
 
 
 def causal_lm_load(model: str, quantization: str = "fp32", *, var: str = "model_id") -> tuple[str, str]:

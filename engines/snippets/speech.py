@@ -13,6 +13,7 @@ from engines.snippets.common import (
     remote_stream_open,
     sent_messages,
 )
+from engines.speech.backends import API_ASR
 from engines.speech.local import CT2_TEMPERATURE
 
 _TRANSCRIPT = "__TRANSCRIPT__"
@@ -41,9 +42,9 @@ def transcribe_code(model: str, backend: str, *, device: str = "cpu", dtype: str
     """
     lang = json.dumps(language) if language and multilingual else "None"
     kind, name = remote_kind(model)
-    if backend == "openai" or kind is not None:
+    if backend == API_ASR or kind is not None:
         extra = f", language={json.dumps(language)}" if language else ""
-        return (client_setup(kind or "openai") +
+        return (client_setup(kind or API_ASR) +
                 f"\nwith open({audio_file!r}, 'rb') as f:  # the API takes up to 25 MB per request\n"
                 f"    result = client.audio.transcriptions.create(model={name!r}, file=f{extra},\n"
                 "        response_format='verbose_json', timestamp_granularities=['segment'])\n"

@@ -31,7 +31,9 @@ def rows_code(model: str, messages: list[dict], *, temperature: float = 0.8, max
     msgs = json.dumps(messages, indent=4, ensure_ascii=False)
     kind, name = remote_kind(model)
     if kind is not None:
-        limit = "max_completion_tokens" if kind == "openai" else "max_tokens"
+        from engines.backends.openai_compat import limit_param
+
+        limit = limit_param(kind)
         return ("import json\n" + client_setup(kind) + f"\nmessages = {msgs}\n"
                 f"reply = client.chat.completions.create(model={name!r}, messages=messages, "
                 f"temperature={temperature}, {limit}={max_new_tokens})\n"

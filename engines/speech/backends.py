@@ -17,13 +17,15 @@ from engines.config import Settings
 from engines.loading import hub_kwargs, map_load_error
 from engines.refs import ModelRef, parse_ref
 
+API_ASR = "openai"  # the speech engine's name for transcription through a served endpoint
+
 
 @dataclass(frozen=True)
 class AsrPlan:
     """Which backend runs a reference, and why (``notice`` when the choice differs from the request)."""
 
     ref: ModelRef
-    backend: str  # "openai" | "faster-whisper" | "transformers"
+    backend: str  # API_ASR ("openai": a served transcription endpoint) | "faster-whisper" | "transformers"
     notice: str | None = None
 
 
@@ -58,11 +60,15 @@ def plan_backend(model: str | None, settings: Settings | None = None) -> AsrPlan
     """
     settings = settings or Settings.from_env()
     ref = parse_ref(model or default_model(settings), settings)
-    if ref.kind == "openai":
-        return AsrPlan(ref, "openai")
-    if ref.is_remote:
+    from engines.backends.registry import capabilities
+
+    caps = capabilities(ref, settings)
+    if not caps.local and caps.transcription:
+        return AsrPlan(ref, API_ASR)
+    if not caps.local:
         raise errors.Unsupported(f"'{ref.raw}': transcription is available through openai: models (e.g. "
-                                 "openai:whisper-1) or a local Whisper, not through hf: or ollama:.")
+                                 "openai:whisper-1), named vLLM-like endpoints or a local Whisper, not through this "
+                                 "server.")
     if not is_ctranslate2(ref):
         return AsrPlan(ref, "transformers")
     if has_faster_whisper():

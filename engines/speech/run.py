@@ -10,7 +10,7 @@ from pathlib import Path
 from engines import errors
 from engines.audio import SAMPLE_RATE, AudioLimits, decode_audio, probe_audio
 from engines.redact import redact
-from engines.speech.backends import AsrPlan, check_language, load_asr, normalize_language, plan_backend
+from engines.speech.backends import API_ASR, AsrPlan, check_language, load_asr, normalize_language, plan_backend
 from engines.speech.local import run_ct2, run_transformers
 from engines.speech.openai_api import run_openai
 from engines.speech.transcript import Segment, Transcript
@@ -43,7 +43,7 @@ class _Run:
 
 def _run_plan(plan: AsrPlan, samples, language: str | None, progress: ProgressFn,
               max_new_tokens: int | None) -> _Run:
-    if plan.backend == "openai":
+    if plan.backend == API_ASR:
         return _Run(*run_openai(plan.ref, samples, language, progress))
     loaded, hit, load_s = load_asr(plan)
     check_language(loaded, language, plan.ref.display)

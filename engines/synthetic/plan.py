@@ -49,8 +49,10 @@ def make_plan(description: Any, fields: Any, n_rows: Any, model: Any, *, max_att
         raise errors.InvalidInput(f"The seed must be a whole number or empty (got '{clip(seed, 20)}').")
     if not isinstance(model, str | None):
         raise errors.InvalidInput("The model must be a model reference (text), e.g. org/name or openai:<name>.")
+    from engines.backends.registry import is_local
+
     ref = parse_ref((model or "").strip())
-    return Plan(text, checked, rows, ref.raw, ref.is_remote, max_attempts, temp, bool(diversity), batch_size, seed,
+    return Plan(text, checked, rows, ref.raw, not is_local(ref), max_attempts, temp, bool(diversity), batch_size, seed,
                 max_new_tokens)
 
 

@@ -13,7 +13,6 @@ from typing import Any
 from engines import errors
 from engines.chat import ChatChunk, stream_chat
 from engines.config import Settings
-from engines.refs import parse_ref
 from engines.synthetic.fields import Field
 from engines.synthetic.parse import RowParser, Unparseable, expand
 from engines.synthetic.plan import Plan, make_plan
@@ -58,9 +57,11 @@ def stream_rows(description: str, *, fields: list[Field | str], n_rows: int, mod
     stats = stats if stats is not None else RunStats()
     stats.requested, stats.model, stats.temperature = plan.n_rows, plan.model, plan.temperature
     if plan.remote:  # known now: a run that stops mid-stream never sees the final stats chunk
-        from engines.remote import endpoint_for
+        from engines.backends.registry import resolve
 
-        stats.backend, stats.device, stats.quantization = endpoint_for(parse_ref(plan.model)).provider, "remote", "n/a"
+        found = resolve(plan.model)
+        stats.backend = found.backend.provider(found.ref, found.settings)
+        stats.device, stats.quantization = "remote", "n/a"
     else:
         stats.backend, stats.device = "transformers", Settings.from_env().device
     return _run(plan, stats)

@@ -51,7 +51,7 @@ def test_front_matter_fields_follow_the_space_reference(front_matter):
 def test_models_and_preloads_come_from_the_catalog(front_matter):
     models = front_matter["models"]
     assert all(registry.get(m) is not None for m in models)
-    defaults = {v for v in registry.DEFAULTS.values() if not registry.get(v).is_remote}
+    defaults = {v for v in registry.DEFAULTS.values() if registry.get(v).local}
     assert defaults <= set(models), defaults - set(models)
     for entry in front_matter["preload_from_hub"]:
         repo = entry.split()[0]

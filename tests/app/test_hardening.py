@@ -87,8 +87,8 @@ def test_disk_full_on_export_is_a_clear_message():
 
 
 def test_disk_full_while_writing_synthetic_export(monkeypatch):
-    from tabs import synthetic
     from tabs.common import to_ui_error
+    from tabs.synthetic import handlers as synthetic
 
     def full(self, *args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")

@@ -98,7 +98,7 @@ def test_local_paths_stay_inside_the_roots(shared_app, models_dir):
 
 def test_an_arena_match_is_voted_on_only_by_its_asker(tmp_path, monkeypatch):
     from engines import arena
-    from tabs import compare
+    from tabs.compare import handlers as compare
 
     monkeypatch.setenv("WORKBENCH_DATA_DIR", str(tmp_path))
     stats = {"tokens": 1, "tokens_per_s": 1, "ttft_s": 0, "device": "cpu", "quantization": "fp32"}
@@ -152,7 +152,7 @@ def test_fine_tune_data_and_contamination_corpora_obey_the_roots(tmp_path, monke
     from engines.config import Settings
     from engines.errors import ModelNotAllowed
     from engines.finetune.data import read_hub
-    from tabs.evaluate_contamination import _corpus
+    from tabs.evaluate.contamination import _corpus
 
     monkeypatch.setenv("WORKBENCH_RESTRICT_PATHS", "1")
     monkeypatch.setenv("WORKBENCH_MODELS_DIR", str(tmp_path))

@@ -9,7 +9,7 @@ import pytest
 from app_helpers import SCREENSHOTS
 
 from engines import arena
-from tabs import compare
+from tabs.compare import handlers as compare
 from tabs.server import WorkbenchBlocks
 
 pytestmark = pytest.mark.browser

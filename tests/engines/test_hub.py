@@ -262,7 +262,7 @@ def test_unreachable_hub_is_detected_quickly(env, monkeypatch):
 
 
 def test_local_models_for_the_offline_state(monkeypatch, tmp_path):
-    spec = next(s for s in registry.all_specs() if not s.is_remote and "/" in s.id)
+    spec = next(s for s in registry.all_specs() if s.local and "/" in s.id)
     (tmp_path / "models" / spec.id).mkdir(parents=True)
     monkeypatch.setenv("WORKBENCH_MODELS_DIR", str(tmp_path / "models"))
     from huggingface_hub import constants

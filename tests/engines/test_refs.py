@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from engines.backends import registry
 from engines.config import Settings
 from engines.errors import InvalidModelRef, ModelNotAllowed, ModelNotFound
 from engines.refs import parse_ref
@@ -23,7 +24,7 @@ PUBLIC = Settings(on_space=True, allow_local_models=False, allow_custom_models=F
 def test_valid_references(raw, kind, name):
     ref = parse_ref(raw, OPEN)
     assert (ref.kind, ref.name) == (kind, name)
-    assert ref.is_remote == (kind != "hub")
+    assert registry.is_local(ref) == (kind == "hub")
 
 
 @pytest.mark.parametrize(("raw", "message"), [

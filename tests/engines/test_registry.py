@@ -71,7 +71,7 @@ def test_entry_basics(spec):
     assert spec.kind in registry.KINDS
     assert spec.label and spec.family
     assert spec.source.startswith("https://")
-    if not spec.is_remote:
+    if spec.local:
         assert re.fullmatch(r"[\w.-]+/[\w.-]+", spec.id), spec.id
         assert spec.source == f"https://huggingface.co/{spec.id}"
     if spec.id.startswith("hf:"):
@@ -134,7 +134,7 @@ def test_tokenizer_presets_in_catalog():
     ]
     for _, model_id in registry.TOKENIZER_PRESETS:
         spec = registry.get(model_id)
-        assert spec is not None and not spec.is_remote
+        assert spec is not None and spec.local
 
 
 def test_defaults_in_catalog():
@@ -168,7 +168,7 @@ def test_task_default_in_catalog(task):
     assert model_id is not None
     spec = registry.get(model_id)
     assert spec is not None and task in spec.tasks
-    assert not spec.is_remote and spec.cpu_friendly
+    assert spec.local and spec.cpu_friendly
 
 
 def test_task_defaults_named_in_brief():
@@ -280,6 +280,6 @@ def test_every_row_describes_one_named_version():
     phi = registry.get("microsoft/Phi-3-mini-4k-instruct")
     assert "June 2024" in phi.label and phi.release == "2024-06" and phi.training_tokens_t == 4.9
     for spec in registry.by_kind("chat"):
-        if not spec.is_remote:
+        if spec.local:
             assert spec.context, f"{spec.id} has no context length"
     assert registry.get("HuggingFaceTB/SmolLM2-135M-Instruct").context == 8192

@@ -576,8 +576,8 @@ def hub_demo(targets: tuple[str, ...] = DUMMY_TARGETS):
     ``dummy-<target with - for .>``; multiselect for the plural ones, as in the real tabs)."""
     import gradio as gr
 
-    from tabs import hub as hub_tab
     from tabs.common import Links
+    from tabs.hub import handlers as hub_tab
     from tabs.server import WorkbenchBlocks, publish_api
 
     links = Links()

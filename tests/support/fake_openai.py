@@ -372,6 +372,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(404, error_body(f"The model `{model}` does not exist", "model_not_found"))
             return
 
+        if isinstance(text, dict):  # a scripted tool call (script_tool_calls / a responder returning one)
+            self._tool_calls(model, body, text["tool_calls"], delay)
+            return
         pieces = split_pieces(text)
         finish_reason = "stop"
         limit = body.get("max_completion_tokens")
@@ -535,6 +538,39 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_event("[DONE]")
         self._write_chunk(b"")  # zero-length chunk terminates the chunked body
 
+    def _tool_calls(self, model: str, body: dict, calls: list[dict], delay: float) -> None:
+        """Answer with tool calls as OpenAI streams them: the first delta of each call holds its id and name, the
+        arguments follow in pieces, and the finish reason is "tool_calls"."""
+        completion_id, created = f"chatcmpl-fake{next(self.fake._ids)}", int(time.time())
+        if not body.get("stream"):
+            message = {"role": "assistant", "content": None, "tool_calls": [
+                {"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": c["arguments"]}}
+                for c in calls]}
+            self._send_json(200, {"id": completion_id, "object": "chat.completion", "created": created,
+                                  "model": model, "choices": [{"index": 0, "message": message,
+                                                               "finish_reason": "tool_calls"}]})
+            return
+
+        def event(delta: dict, reason: str | None) -> dict:
+            return {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model,
+                    "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": reason}]}
+
+        self._start(200, "text/event-stream; charset=utf-8")
+        self._send_event(event({"role": "assistant", "content": None}, None))
+        for index, call in enumerate(calls):
+            self._pause(delay)
+            self._send_event(event({"tool_calls": [{"index": index, "id": call["id"], "type": "function",
+                                                    "function": {"name": call["name"], "arguments": ""}}]}, None))
+            args = call["arguments"]
+            step = max(1, len(args) // 3)
+            for at in range(0, len(args), step):
+                self._pause(delay)
+                self._send_event(event({"tool_calls": [{"index": index,
+                                                        "function": {"arguments": args[at:at + step]}}]}, None))
+        self._send_event(event({}, "tool_calls"))
+        self._send_event("[DONE]")
+        self._write_chunk(b"")
+
     def _hang(self) -> None:
         """Send nothing more until the client hangs up or the server stops."""
         while not self.fake._stopping.wait(0.05):
@@ -645,6 +681,13 @@ class FakeOpenAI:
             if pace is not None:
                 self._paces[model] = pace
 
+    def script_tool_calls(self, model: str, *calls: tuple[str, str], then: str | None = None) -> None:
+        """Queue one answer of tool calls for ``model`` (``(name, arguments JSON text)`` each, ids ``call_<n>``),
+        then ``then`` (a text answer) for the next call if given."""
+        reply = {"tool_calls": [{"id": f"call_{i}", "name": n, "arguments": a} for i, (n, a) in enumerate(calls)]}
+        with self._lock:
+            self._scripts[model] = [reply] + ([then] if then is not None else [])
+
     def fault(self, model: str, fault: str | None, *, after: int = 0) -> None:
         """Make ``model``'s streamed answers misbehave after its next ``after`` good ones: "drop" (the body ends
         after a few words, without finish_reason or [DONE]), "runaway" (max_tokens ignored: megabytes of text),
@@ -668,7 +711,7 @@ class FakeOpenAI:
                 return None
             return state[0]
 
-    def _next_scripted(self, model: str) -> str | None:
+    def _next_scripted(self, model: str) -> str | dict | None:
         with self._lock:
             queue = self._scripts.get(model)
             if not queue:
@@ -688,7 +731,10 @@ class FakeOpenAI:
     def _routed(self, model: str, messages: list) -> str | None:
         with self._lock:
             responder = self._responders.get(model)
-        return None if responder is None else str(responder(messages))
+        if responder is None:
+            return None
+        reply = responder(messages)
+        return reply if isinstance(reply, dict) else str(reply)
 
     # -- bookkeeping -----------------------------------------------------------------------------------------
 

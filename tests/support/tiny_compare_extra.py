@@ -1,4 +1,4 @@
-"""A small Blocks serving only the Compare part-2 panels (``tabs.compare_extra.build_panels``), in-process.
+"""A small Blocks serving only the Compare part-2 panels (``tabs.compare.extra.build_panels``), in-process.
 
 Used by the panel's API and browser tests until the Compare tab wires the panels into the app; catalog ids resolve
 to tiny models through the models dir, ``openai:`` models to the fake server.
@@ -21,7 +21,7 @@ def panels_server(models_dir: Path, fake_base_url: str) -> Iterator[str]:
     env = {"WORKBENCH_MODELS_DIR": str(models_dir), "OPENAI_BASE_URL": fake_base_url, "HF_HUB_OFFLINE": "1"}
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
-    from tabs.compare_extra import build_panels
+    from tabs.compare.extra import build_panels
 
     with gr.Blocks(title="Compare part 2 (test harness)") as demo:
         gr.Markdown("# Compare models — part 2 panels", elem_id="header")

@@ -7,7 +7,11 @@ import re
 
 import pytest
 
-from tabs import compare, compare_extra, compare_view, finetune_view, hub_view
+from tabs.compare import extra as compare_extra
+from tabs.compare import handlers as compare
+from tabs.compare import view as compare_view
+from tabs.finetune import view as finetune_view
+from tabs.hub import view as hub_view
 from tabs.numbers import number
 
 BAD = [1e308, float("inf"), float("-inf"), float("nan")]

@@ -93,7 +93,7 @@ ENDLESS = "while True:\n    pass\n"
 
 def test_stopping_the_python_run_handler_kills_the_program():
     """The handler in-process: closing its generator (what a cancelled event does) kills the endless loop."""
-    from tabs import code as tab
+    from tabs.code import handlers as tab
 
     gen = tab.run_python(ENDLESS, 1, 300)
     first = next(gen)
@@ -112,7 +112,7 @@ def test_cancelling_the_run_python_event_kills_the_program(client):
 
 
 def test_stop_marks_only_running_status_lines():
-    from tabs import code as tab
+    from tabs.code import handlers as tab
     from tabs.common import status_html
 
     out = tab.stop_runs(status_html("running", "Running…"), status_html("done", "ran"), None)

@@ -117,7 +117,7 @@ def _finished(index: int, tps: float, ttft: float, device: str = "cpu"):
 
 def test_no_fastest_inside_the_noise_or_under_contention():
     # issue 27 item 4: "Fastest" was named on 2.11 vs 2.05 tokens/s, measured while the columns shared the CPU
-    from tabs import compare_view as view
+    from tabs.compare import view
 
     close = [_finished(0, 2.11, 0.50), _finished(1, 2.05, 0.52)]
     concurrent = view.run_status(close, True, "CPU")
@@ -210,7 +210,7 @@ def test_arena_vote_takes_explicit_inputs_over_raw_http(app_url):
 
 
 def test_the_results_csv_neutralizes_formula_cells():
-    from tabs import compare as compare_tab
+    from tabs.compare import handlers as compare_tab
 
     path = compare_tab._csv([{"model": "m", "answer": '=HYPERLINK("http://evil.example")', "tokens": -3},
                              {"model": "@m", "answer": "-1", "tokens": 2}])
@@ -225,7 +225,7 @@ def test_facts_of_local_folders_come_from_their_files(tiny, nonchat, tmp_path): 
     import json
     import shutil
 
-    from tabs import compare
+    from tabs.compare import handlers as compare
 
     config_only = tmp_path / "SmolLM2-135M"
     config_only.mkdir()

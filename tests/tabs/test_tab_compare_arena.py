@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import gradio as gr
 
 from engines import arena
-from tabs import compare
+from tabs.compare import handlers as compare
 
 
 def _match() -> str:

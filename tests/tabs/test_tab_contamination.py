@@ -19,7 +19,7 @@ from engines.config import Settings
 from engines.evals.contamination import load
 from engines.evals.store import RunStore
 from engines.evals.testsets import RawTable, build_testset
-from tabs import evaluate_contamination as panel
+from tabs.evaluate import contamination as panel
 from tabs.server import WorkbenchBlocks, one_line_args, publish_api
 
 API = ("contamination_run", "contamination_paraphrase", "contamination_report", "contamination_item")
@@ -157,7 +157,7 @@ def test_malformed_values_get_clear_errors(env):
 def test_downloads_go_into_the_managed_exports_folder():
     from engines.evals.contamination.report import Report
     from tabs.common import exports_root
-    from tabs.evaluate_contamination import _downloads
+    from tabs.evaluate.contamination import _downloads
 
     files = _downloads(Report(id="r1", model="m", set_name="s", set_hash="h", set_size=0, options={}))
     assert len(files) == 2 and all(Path(f).resolve().parent.parent == exports_root().resolve() for f in files)

@@ -12,7 +12,7 @@ from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 
 # The served app inherits the environment when the session starts it: keep its runs database out of the home dir.
-from tabs import evaluate as tab  # noqa: E402
+from tabs.evaluate import handlers as tab  # noqa: E402
 
 LLAMA = "meta-llama/Llama-3.1-8B-Instruct"  # a tiny Llama through the models dir
 QWEN = "Qwen/Qwen2.5-0.5B-Instruct"
@@ -223,7 +223,7 @@ def test_matrix_names_local_models_by_what_they_hold(tmp_path):
     import json
 
     from engines.evals.runner import ModelProgress
-    from tabs import evaluate_view as view
+    from tabs.evaluate import view
 
     run = tmp_path / "finetune" / "20261205-183012-smollm2-ab12"
     (run / "adapter").mkdir(parents=True)

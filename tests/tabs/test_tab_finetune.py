@@ -17,8 +17,8 @@ from gradio_client.exceptions import AppError
 
 from engines import finetune as ft
 from engines.config import Settings
-from tabs import finetune as tab
 from tabs.common import Links, ModelBox
+from tabs.finetune import handlers as tab
 from tabs.server import WorkbenchBlocks, publish_api
 
 API = ("finetune_defaults", "finetune_check", "finetune_start", "finetune_status", "finetune_stop", "finetune_resume",
@@ -221,7 +221,7 @@ def test_buttons_send_base_and_tuned_and_the_heldout_split(ft_dir, tiny, data_fi
 def test_a_resumed_run_shows_its_last_numbers_before_it_logs_again():
     """Resuming deletes status.json (the new worker writes its own): the panel showed "—" for the losses, speed and
     memory until the next log; it now falls back to the newest records of metrics.jsonl."""
-    from tabs import finetune_view as view
+    from tabs.finetune import view
 
     metrics = [{"kind": "train", "step": 10, "loss": 6.25, "steps_per_s": 40.0, "tokens_per_s": 900.0,
                 "memory_bytes": 3 * 2**20},
@@ -275,7 +275,7 @@ def test_the_refresh_stays_on_while_the_worker_process_lives(ft_dir, tiny, monke
 
 def test_the_heldout_split_is_labelled_as_the_finetune_runs_not_synthetic(tmp_path, monkeypatch):
     """Issue 27: Evaluate labelled a run's held-out split "(synthetic data tab)"."""
-    from tabs import evaluate
+    from tabs.evaluate import handlers as evaluate
 
     monkeypatch.setenv("WORKBENCH_DATA_DIR", str(tmp_path))
     folder = tmp_path / "run"

@@ -10,8 +10,8 @@ from fake_hub import served_hub
 from gradio_client.exceptions import AppError
 
 from engines import hub as engine
-from tabs import hub as hub_tab
 from tabs.common import Links
+from tabs.hub import handlers as hub_tab
 
 API = ("hub_search_models", "hub_model", "hub_search_datasets", "hub_dataset", "hub_dataset_rows",
        "hub_search_spaces", "hub_space")
@@ -119,8 +119,8 @@ def test_offline_state_lists_local_models(hub_client, monkeypatch, tmp_path):
 
 def test_offline_dataset_and_space_searches_say_what_was_searched(monkeypatch, tmp_path):
     """Offline, a dataset or Space search said "Showing the 0 models available locally" over a table of models."""
-    from tabs import hub as tab
-    from tabs.hub_view import DATASET_COLUMNS, SPACE_COLUMNS
+    from tabs.hub import handlers as tab
+    from tabs.hub.view import DATASET_COLUMNS, SPACE_COLUMNS
 
     (tmp_path / "models" / "Qwen" / "Qwen2.5-0.5B-Instruct").mkdir(parents=True)
     monkeypatch.setenv("WORKBENCH_MODELS_DIR", str(tmp_path / "models"))

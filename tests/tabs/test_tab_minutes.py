@@ -86,7 +86,7 @@ def test_a_new_transcription_clears_the_old_minutes(app_url):
     import json
     import urllib.request
 
-    from tabs.minutes import minutes_cleared
+    from tabs.minutes.handlers import minutes_cleared
 
     with urllib.request.urlopen(app_url + "config", timeout=30) as r:
         config = json.load(r)

@@ -11,7 +11,7 @@ import pytest
 from gradio_client.exceptions import AppError
 from synthetic_samples import FakeHub, jsonl, row
 
-from tabs import synthetic as tab
+from tabs.synthetic import handlers as tab
 
 COLUMNS = tab.FIELD_COLUMNS
 FIELDS = [["name", "string", "", "", "", "full name"], ["age", "int", "", "18", "90", ""],

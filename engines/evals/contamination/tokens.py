@@ -152,12 +152,18 @@ def _forward(model: Any, sequences: list[list[int]], starts: list[int],
 # ----------------------------------------------------------------------------------------------- API models
 
 
-def _prompt_logprobs(ref: ModelRef, text: str, top: int):
+def prompt_logprobs(ref: ModelRef, text: str, top: int, settings=None):
+    """The completions endpoint's echo of ``text`` with its token log-probabilities (``top`` alternatives each).
+
+    Raises:
+        Unsupported: the server has no completions endpoint or returns no prompt log-probabilities.
+    """
     from engines.config import Settings
     from engines.remote import call_within, map_remote_error, openai_client, timeout_error
 
-    seconds = Settings.from_env().remote_timeout_s
-    client = openai_client(ref)
+    settings = settings or Settings.from_env()
+    seconds = settings.remote_timeout_s
+    client = openai_client(ref, settings)
     try:
         response = call_within(lambda: client.completions.create(model=ref.name, prompt=text, max_tokens=1, echo=True,
                                                                  logprobs=top, temperature=0),
@@ -195,7 +201,7 @@ def remote_token_scores(ref: ModelRef, text: str, *, top: int = DEFAULT_TOP) -> 
     """
     if not isinstance(text, str) or not text.strip():
         raise errors.InvalidInput("An item's text is empty: there is nothing to score.")
-    lp = _prompt_logprobs(ref, text, top)
+    lp = prompt_logprobs(ref, text, top)
     scores = TokenScores([], [], [], [], approximate=True)
     tops = lp.top_logprobs or [None] * len(lp.token_logprobs)
     for piece, value, offset, alts in zip(lp.tokens, lp.token_logprobs, lp.text_offset, tops, strict=False):

@@ -110,8 +110,8 @@ def test_context_longer_than_the_window_is_truncated_on_the_left(tiny):
     assert score.logprobs == pytest.approx(short.logprobs, abs=1e-4)
 
 
-def test_api_models_are_refused():
-    with pytest.raises(Unsupported, match="log-likelihoods need a local model"):
+def test_api_models_without_prompt_logprobs_are_refused():  # api.openai.com (no OPENAI_BASE_URL): no echo
+    with pytest.raises(Unsupported, match="needs log-probabilities, which 'openai:gpt-4o-mini'"):
         choice_logprobs("openai:gpt-4o-mini", "Q", [" A"])
 
 

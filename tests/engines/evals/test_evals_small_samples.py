@@ -58,7 +58,7 @@ def test_enough_disagreements_give_no_warning():
 
 
 def test_the_views_show_the_warning():
-    from tabs import evaluate_view as view
+    from tabs.evaluate import view
 
     results = _results("base", [0.0, 0.0]) + _results("tuned", [1.0, 0.0])
     summary = view.summary_html(report.summarize(results, ["base", "tuned"]))

@@ -1,7 +1,7 @@
 """Fine-tune tab: LoRA / QLoRA / full supervised fine-tuning of an open model with peft + trl, trained in a separate
 worker process, followed live (curves, steps/s, tokens/s, ETA, memory), then compared and evaluated against its base.
 
-Adapters only: the work is in ``engines.finetune``; HTML in ``tabs.finetune_view``.
+Adapters only: the work is in ``engines.finetune``; HTML in ``tabs.finetune.view``.
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ from engines import finetune as ft
 from engines import notebooks as nbs
 from engines.config import Settings
 from engines.errors import InvalidInput, WorkbenchError
-from tabs import finetune_layout as layout
-from tabs import finetune_view as view
 from tabs.common import (
     GPU_EVENT,
     Links,
@@ -25,6 +23,7 @@ from tabs.common import (
     status_html,
     ui_errors,
 )
+from tabs.finetune import layout, view
 
 
 def _blank(value) -> str | None:

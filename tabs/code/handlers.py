@@ -25,7 +25,8 @@ from tabs.common import (
 
 SAMPLE_CHOICES = [(s.title, s.key) for s in codeconv.SAMPLES.values()]
 FIRST_SAMPLE = next(iter(codeconv.SAMPLES.values()))
-FRONTIER = [(s.label, s.id) for s in registry.all_specs() if s.id.startswith("openai:") and s.kind == "chat"]
+# frontier = the paid API chat models of the catalog
+FRONTIER = [(s.label, s.id) for s in registry.by_kind("chat") if not s.local and s.price_in is not None]
 OPEN = [(s.label, s.id) for s in registry.by_kind("code") if registry.get(s.id).extra.get("chat_template", True)]
 OLLAMA = ("Qwen2.5-Coder (Ollama, local server)", "ollama:qwen2.5-coder")
 

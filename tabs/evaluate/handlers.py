@@ -1,7 +1,7 @@
 """Evaluate tab: your own private test set, up to six models side by side, scored per item, with a drill-down,
 per-model intervals, paired significance tests, pairwise judging, stored runs (resume, reopen, flips) and downloads.
 
-Adapters only: the work is in ``engines.evals``; HTML and tables in ``tabs.evaluate_view``.
+Adapters only: the work is in ``engines.evals``; HTML and tables in ``tabs.evaluate.view``.
 """
 
 from __future__ import annotations
@@ -21,10 +21,9 @@ from engines.evals.sources import EXAMPLES, example_names
 from engines.evals.store import RunStore
 from engines.evals.testsets import KINDS, ROLE_LABELS, RawTable, max_items
 from tabs import common
-from tabs import evaluate_layout as layout
-from tabs import evaluate_view as view
 from tabs.common import GPU_EVENT, Links, ModelBox, expensive, export_folder, on, status_html, ui_errors, user_of
-from tabs.evaluate_contamination import build_panel as build_contamination_panel
+from tabs.evaluate import layout, view
+from tabs.evaluate.contamination import build_panel as build_contamination_panel
 
 SOURCES = [("Example set", "example"), ("Upload CSV / JSON Lines", "upload"), ("Dataset (Hub id or local folder)",
            "dataset"), ("Synthetic data tab", "synthetic")]

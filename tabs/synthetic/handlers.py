@@ -62,8 +62,8 @@ def model_choices() -> list[tuple[str, str]]:
     """(label, id) for the model dropdown: small local chat models first on CPU, then the API models."""
     chat = registry.by_kind("chat")
     cpu = Settings.from_env().device != "cuda"  # an Apple laptop gets the small models too (default_for)
-    local = [s for s in chat if not s.is_remote and (s.cpu_friendly or not cpu)]
-    remote = [s for s in chat if s.is_remote]
+    local = [s for s in chat if s.local and (s.cpu_friendly or not cpu)]
+    remote = [s for s in chat if not s.local]
     return [(f"{s.label} ({s.id})", s.id) for s in local + remote]
 
 

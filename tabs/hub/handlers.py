@@ -16,8 +16,8 @@ import gradio as gr
 
 from engines import errors, hub
 from engines.config import Settings
-from tabs import hub_view as view
 from tabs.common import ChoiceBox, Links, ModelBox, on, status_html
+from tabs.hub import view
 
 
 def Suggestions(choices=None, value=None, *, description: str = "free text", **kwargs) -> ChoiceBox:  # noqa: N802

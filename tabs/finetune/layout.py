@@ -1,5 +1,5 @@
-"""Fine-tune tab layout: the data and hyperparameter inputs and the run panel (components only; ``tabs.finetune``
-wires them to its handlers)."""
+"""Fine-tune tab layout: the data and hyperparameter inputs and the run panel (components only; ``handlers`` wires
+them)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import gradio as gr
 from engines import finetune as ft
 from engines import registry
 from engines.config import Settings
-from tabs import finetune_view as view
 from tabs.common import NOTEBOOK_LABEL, ModelBox, status_html
+from tabs.finetune import view
 
 SOURCES = [("Upload JSON Lines / CSV", "upload"), ("Dataset (Hub id or local folder)", "dataset"),
            ("Synthetic data tab (last run)", "synthetic")]
@@ -31,7 +31,7 @@ def run_box(**kwargs) -> ModelBox:
 def model_choices() -> list[tuple[str, str]]:
     """(label, id) of the open models in the catalog (small ones first on a CPU)."""
     cpu = Settings.from_env().device != "cuda"
-    specs = [s for s in registry.by_kind("chat") + registry.by_kind("code") if not s.is_remote]
+    specs = [s for s in registry.by_kind("chat") + registry.by_kind("code") if s.local]
     specs.sort(key=lambda s: (not s.cpu_friendly, s.params_b or 0) if cpu else (s.params_b or 0))
     return [(f"{s.label} ({s.id})", s.id) for s in specs]
 

@@ -1,5 +1,5 @@
-"""Evaluate tab layout: the run settings and the results-reading sections (components only; ``tabs.evaluate``
-wires them to its handlers)."""
+"""Evaluate tab layout: the run settings and the results-reading sections (components only; ``handlers`` wires
+them)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from engines.config import Settings
 from engines.evals.runner import MAX_MODELS
 from engines.evals.scoring import METHOD_LABELS, METHODS
 from tabs.common import Links, ModelBox
-from tabs.synthetic import default_model, model_choices
+from tabs.synthetic.handlers import default_model, model_choices
 
 
 def run_section(settings: Settings, links: Links | None, set_id: gr.Textbox) -> dict:

@@ -2,7 +2,7 @@
 set of unseen items, guided vs general completion, sampling peakedness and 13-gram overlap with a corpus, each as a
 signal with its caveats, never as proof.
 
-Adapters only: the work is in ``engines.evals.contamination``; HTML and tables in ``tabs.evaluate_contamination_view``.
+Adapters only: the work is in ``engines.evals.contamination``; HTML and tables in ``tabs.evaluate.contamination_view``.
 ``build_panel`` renders inside the Evaluate tab.
 """
 
@@ -20,7 +20,6 @@ from engines.evals.contamination.reference import combine, from_testset
 from engines.evals.contamination.texts import PART_LABELS, format_lines
 from engines.evals.store import RunStore
 from engines.localpaths import local_path
-from tabs import evaluate_contamination_view as view
 from tabs.common import (
     GPU_EVENT,
     URGENT,
@@ -34,7 +33,8 @@ from tabs.common import (
     status_html,
     ui_errors,
 )
-from tabs.synthetic import default_model, model_choices
+from tabs.evaluate import contamination_view as view
+from tabs.synthetic.handlers import default_model, model_choices
 
 METHOD_CHOICES = [("Min-K% / Min-K%++ (log-probabilities)", "min_k"), ("Guided vs general completion", "guided"),
                   ("Sampling peakedness (CDD)", "sampling"), ("N-gram overlap with a corpus", "ngrams")]

@@ -12,7 +12,7 @@ import secrets
 import gradio as gr
 import pandas as pd
 
-from engines import benchmarks, registry
+from engines import backends, benchmarks, registry
 from engines import internals as inner
 from engines import notebooks as nbs
 from engines.config import Settings
@@ -38,9 +38,9 @@ from tabs.numbers import number
 _LABELS = {s.id: s.label for s in registry.all_specs()}
 SCORE_CHOICES = [(f"{s.label} — {s.id}", s.id) for s in registry.all_specs() if s.kind in ("chat", "code")]
 LOCAL_CHOICES = [(f"{s.label} — {s.id}", s.id) for s in registry.all_specs()
-                 if s.kind in ("chat", "code") and not s.is_remote]
+                 if s.kind in ("chat", "code") and s.local]
 NEXT_CHOICES = LOCAL_CHOICES + [(f"{s.label} — {s.id}", s.id) for s in registry.by_kind("chat")
-                                if s.id.startswith("openai:")]
+                                if not s.local and backends.capabilities(s.id).next_token]
 SOURCE_CHOICES = [("Config only — meta device, nothing downloaded but config.json", "config"),
                   ("Load the weights — real tensors (uses memory)", "weights")]
 EXAMPLE_PROMPT = "The capital of France is"
@@ -123,7 +123,7 @@ def _benchmarks_panel() -> None:
             gr.Dataframe(pd.DataFrame(benchmarks.glossary_rows()), interactive=False, wrap=True,
                          elem_id="bench-glossary", max_height=480, column_widths=["9%", "25%", "9%", "14%", "30%",
                                                                                    "13%"])
-        defaults = [m for m in benchmarks.models_with_scores() if not m.startswith("hf:")]
+        defaults = [m for m in benchmarks.models_with_scores() if benchmarks.scored_id(m) == m]  # no served twins
         with gr.Row():
             models = ModelBox(SCORE_CHOICES, value=defaults, multiselect=True, label="Models",
                                  elem_id="bench-models", scale=4)

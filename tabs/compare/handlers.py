@@ -2,7 +2,7 @@
 (with the Chinchilla check), and a blind arena with a Bradley–Terry leaderboard (bootstrap 95 % intervals).
 
 Sub-tabs live in ``build()``; "Compare, part 2" (benchmarks, model internals, next-token view) adds its own
-sub-tabs there. Formatting lives in ``tabs.compare_view``.
+sub-tabs there. Formatting lives in ``tabs.compare.view``.
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ from engines.config import Settings
 from engines.errors import InvalidInput
 from engines.local_facts import local_facts_row
 from engines.quant import QUANTIZATIONS
-from tabs import compare_extra
-from tabs import compare_view as view
 from tabs.common import (
     CHEAP_EVENT,
     GPU_EVENT,
@@ -36,6 +34,8 @@ from tabs.common import (
     ui_errors,
     user_of,
 )
+from tabs.compare import extra as compare_extra
+from tabs.compare import view
 
 COLS = arena.MAX_COLUMNS
 CHAT_CHOICES = [(f"{s.label} — {s.id}", s.id) for s in registry.by_kind("chat")]

@@ -1,0 +1,5 @@
+"""Code tab: ``handlers`` builds it and wires its events."""
+
+from tabs.code.handlers import build
+
+__all__ = ["build"]
