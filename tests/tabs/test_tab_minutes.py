@@ -121,7 +121,7 @@ def test_minutes_code_box_and_notebook_agree_on_the_run_quantization(monkeypatch
     import nbformat
 
     from engines.chat import ChatChunk, GenerationStats
-    from tabs import minutes as tab
+    from tabs.minutes import handlers as tab
 
     stats = GenerationStats(load_s=0.1, ttft_s=0.1, tokens=3, tokens_per_s=30.0, total_s=0.2, model="org/some-lm",
                             device="cuda", quantization="8bit", backend="transformers")
