@@ -83,20 +83,18 @@ def peek(key: str) -> Any | None:
     return found[1] if found else None
 
 
-def prepared(key: str, make: Callable[[], Any], *, consume: bool = False) -> Any:
-    """The run prepared under ``key``, made with ``make()`` (and kept) when none is held.
+def prepared(key: str, make: Callable[[], Any]) -> Any:
+    """The run prepared under ``key``, made with ``make()`` and kept when none is held.
 
     Args:
         key: ``handle(...)`` of the request.
-        make: prepares the run (reads and tokenizes the data).
-        consume: take it out (a start): a later request prepares again.
+        make: prepares the run (reads and tokenizes the data); an error is raised, nothing kept.
     """
-    found = take(key) if consume else peek(key)
+    found = peek(key)
     if found is not None:
         return found
     made = make()
-    if not consume:
-        keep(key, made)
+    keep(key, made)
     return made
 
 

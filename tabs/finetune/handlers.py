@@ -70,10 +70,10 @@ def _file_path(file) -> str | None:
     return file if isinstance(file, str) else getattr(file, "name", None) or (file or {}).get("path")
 
 
-def _prepare(params: dict, *, start: bool = False) -> tuple[ft.Prepared, str]:
+def _prepare(params: dict) -> tuple[ft.Prepared, str]:
     """The run prepared from the tab's parameters, and its check handle. Check keeps it server-side under the handle
-    (a digest of the parameters and the uploaded file's bytes); Start with the same parameters takes it from there,
-    so the data is read and tokenized once, not again."""
+    (a digest of the parameters and the uploaded file's bytes); Start with the same parameters finds it there, so
+    the data is read and tokenized once, not again (the run started from it drops it)."""
     p = dict(params)
     key = ft.checks.handle({k: v for k, v in p.items() if k != "file"},
                            files=(_file_path(p["file"]),) if p.get("source") == "upload" and p.get("file") else ())
@@ -87,7 +87,7 @@ def _prepare(params: dict, *, start: bool = False) -> tuple[ft.Prepared, str]:
         share = 0.1 if p["heldout_share"] is None else float(p["heldout_share"])
         return ft.prepare((p["model"] or "").strip(), data, hyper, heldout_share=share)
 
-    return ft.checks.prepared(key, make, consume=start), key
+    return ft.checks.prepared(key, make), key
 
 
 # ----------------------------------------------------------------------------------------------- handlers
@@ -209,10 +209,11 @@ def finetune_start(model: str, source: str, file=None, dataset: str | None = Non
     """
     params = dict(locals())
     ft.check_training_slot()  # before the checks: a Start while a run trains is refused at once (again at start)
-    prep, _ = _prepare(params, start=True)  # what Check prepared with these parameters, else prepared now
+    prep, handle = _prepare(params)  # what Check prepared with these parameters, else prepared now
     yield {"preview": view.preview_html(ft.preview(prep)), "summary": view.data_summary(prep),
            "plan": view.plan_html(prep)}
     run = ft.start_run(prep)
+    ft.checks.take(handle)  # started: a later Start prepares again (a refused one kept it for the next try)
     yield {**_run_updates(run), "run": run.id}
 
 

@@ -359,3 +359,22 @@ def test_the_heldout_split_is_parsed_by_the_engine(tmp_path):
     assert ft.heldout_pairs(run) == [{"question": "2+2?", "answer": "4"},
                                      {"question": "Capital of France?", "answer": "Paris"}]
     assert tab._heldout(run)["rows"] == ft.heldout_pairs(run)
+
+
+def test_a_refused_start_keeps_the_check_for_the_next_try(ft_dir, tiny, monkeypatch):
+    """Start refused when it starts (another run took the slot meanwhile): the checked data is still held."""
+    from engines import errors
+
+    ft.checks.forget_all()
+    data = tf.write_jsonl(ft_dir.parent / "refused.jsonl", tf.rows())
+    args = _args(tiny["lm-llama"], data, file=str(data))
+    handle = re.search(r"Check ([0-9a-f]{24})", tab.finetune_check(**args)["status"]).group(1)
+
+    def busy(prep, settings=None):
+        raise errors.Busy("A run is training: another one.")
+
+    monkeypatch.setattr(ft, "start_run", busy)
+    with pytest.raises(errors.Busy):
+        list(tab.finetune_start(**args))
+    assert ft.checks.peek(handle) is not None
+    ft.checks.forget_all()
