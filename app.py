@@ -16,6 +16,7 @@ import gradio as gr
 from engines.config import Settings
 from engines.redact import install_log_redaction
 from tabs import (
+    chat,
     code,
     compare,
     evaluate,
@@ -34,7 +35,7 @@ from tabs.common import Links
 from tabs.server import CSS, WorkbenchBlocks, app_kwargs, publish_api
 
 # Display order. A tab that sends to others (Hub; Evaluate and Fine-tune wire Synthetic's buttons) builds after them.
-TABS = (pipelines, tokenizers, compare, minutes, images, code, synthetic, evaluate, finetune, hub)
+TABS = (pipelines, tokenizers, compare, chat, minutes, images, code, synthetic, evaluate, finetune, hub)
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 

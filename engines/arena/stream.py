@@ -169,8 +169,8 @@ def _apply(col: ColumnState, item: Any, now: float) -> None:
 
 def stream_compare(entries: list[Entry], messages: list[dict], *, max_new_tokens: int = 256,
                    temperature: float = 0.0, memory_check: bool = True, stop: threading.Event | None = None,
-                   min_interval_s: float = 0.05, settings: Settings | None = None,
-                   sequential: bool = False) -> Iterator[list[ColumnState]]:
+                   min_interval_s: float = 0.05, settings: Settings | None = None, sequential: bool = False,
+                   histories: list[list[dict]] | None = None) -> Iterator[list[ColumnState]]:
     """Run several models on the same messages and yield every column's state as they stream.
 
     Columns run at the same time (they share the CPU/GPU, so each one's speed is lowered by the others) unless
@@ -188,6 +188,8 @@ def stream_compare(entries: list[Entry], messages: list[dict], *, max_new_tokens
         settings: deployment settings.
         sequential: run the columns one after another (a column waits, status "waiting", until the one before it
             ended) instead of all at once.
+        histories: a multi-turn follow-up: each column's own conversation so far (one list per entry, its earlier
+            user and assistant turns); ``messages`` (the new turn) is appended to each.
 
     Yields:
         Snapshots (copies) of the columns; the last one has every column finished. A column's failure (gated,
@@ -197,9 +199,12 @@ def stream_compare(entries: list[Entry], messages: list[dict], *, max_new_tokens
         InvalidInput: bad messages or too many columns (a problem shared by all columns).
     """
     settings = settings or Settings.from_env()
-    messages = validate_messages(messages)
     if not entries or len(entries) > MAX_COLUMNS:
         raise errors.InvalidInput(f"Choose between 1 and {MAX_COLUMNS} models.")
+    if histories is not None and len(histories) != len(entries):
+        raise errors.InvalidInput("A follow-up needs one conversation per column.")
+    per_column = ([validate_messages(list(h or []) + list(messages)) for h in histories] if histories is not None
+                  else [validate_messages(messages)] * len(entries))
     cols = [ColumnState(index=i, model=e.model, label=e.label, quantization=e.quantization)
             for i, e in enumerate(entries)]
     fits = check_fit(entries, settings=settings) if memory_check else [None] * len(entries)
@@ -218,7 +223,7 @@ def stream_compare(entries: list[Entry], messages: list[dict], *, max_new_tokens
     if not all(_served(c.model) for c in runnable):
         yield from _preload(cols, runnable, start)
     load_lock = threading.Lock()
-    factories = [_factory(col.model, messages, max_new_tokens, temperature, col.quantization,
+    factories = [_factory(col.model, per_column[col.index], max_new_tokens, temperature, col.quantization,
                           None if _served(col.model) else load_lock) for col in runnable]
     stop = stop or threading.Event()
     if sequential:

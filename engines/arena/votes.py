@@ -31,7 +31,9 @@ _UNIQUE_MATCH = "CREATE UNIQUE INDEX IF NOT EXISTS votes_match_id ON votes (matc
 # matches waiting for their vote, server side: who was A and B stays here until the vote (an API or MCP client
 # votes with the match id arena_battle gave it); a match older than MATCH_TTL_S can't be voted on any more
 _MATCHES = ("CREATE TABLE IF NOT EXISTS matches (id TEXT PRIMARY KEY, created_at REAL NOT NULL, "
-            "model_a TEXT NOT NULL, model_b TEXT NOT NULL, stats TEXT NOT NULL, owner TEXT)")
+            "model_a TEXT NOT NULL, model_b TEXT NOT NULL, stats TEXT NOT NULL, owner TEXT, history TEXT, "
+            "turns INTEGER NOT NULL DEFAULT 1)")
+MAX_TURNS = 10  # turns a battle may run before its vote
 MATCH_TTL_S = 24 * 3600
 
 
@@ -51,6 +53,7 @@ class Vote:
     created_at: float = 0.0
     id: int = 0
     match_id: str | None = None
+    turns: int = 1  # the user turns the battle ran before the vote
 
 
 def new_match_id() -> str:
@@ -106,8 +109,15 @@ class ArenaStore:
             columns = {row[1] for row in con.execute("PRAGMA table_info(votes)")}
             if "match_id" not in columns:
                 con.execute("ALTER TABLE votes ADD COLUMN match_id TEXT")
+            if "turns" not in columns:
+                con.execute("ALTER TABLE votes ADD COLUMN turns INTEGER NOT NULL DEFAULT 1")
             con.execute(_UNIQUE_MATCH)
             con.execute(_MATCHES)
+            columns = {row[1] for row in con.execute("PRAGMA table_info(matches)")}
+            if "history" not in columns:
+                con.execute("ALTER TABLE matches ADD COLUMN history TEXT")
+            if "turns" not in columns:
+                con.execute("ALTER TABLE matches ADD COLUMN turns INTEGER NOT NULL DEFAULT 1")
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -118,13 +128,15 @@ class ArenaStore:
         con.execute("PRAGMA busy_timeout=60000")
         return con
 
-    def record_vote(self, model_a: str, model_b: str, outcome: str, *, match_id: str | None = None) -> int:
+    def record_vote(self, model_a: str, model_b: str, outcome: str, *, match_id: str | None = None,
+                    turns: int = 1) -> int:
         """Store one vote, atomically one per match.
 
         Args:
             model_a: the model shown as A.
             model_b: the model shown as B (a different model).
             outcome: "a", "b", "tie" or "both_bad".
+            turns: how many user turns the battle ran before this vote.
             match_id: the match voted on (``new_match_id()``); a second vote on the same id is refused by the
                 database, however close together the two arrive. None = no match (never refused as a duplicate).
 
@@ -144,9 +156,9 @@ class ArenaStore:
             raise errors.InvalidInput(f"A match id is a string of 1 to {MAX_MATCH_ID} characters.")
         try:
             with closing(self._connect()) as con:
-                cur = con.execute("INSERT INTO votes (created_at, model_a, model_b, outcome, match_id) "
-                                  "VALUES (?, ?, ?, ?, ?) ON CONFLICT (match_id) DO NOTHING",
-                                  (time.time(), model_a, model_b, outcome, match_id))
+                cur = con.execute("INSERT INTO votes (created_at, model_a, model_b, outcome, match_id, turns) "
+                                  "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (match_id) DO NOTHING",
+                                  (time.time(), model_a, model_b, outcome, match_id, max(1, int(turns))))
                 if cur.rowcount == 0:
                     raise AlreadyVoted("This match already has your vote: start a new one.")
                 return int(cur.lastrowid)
@@ -154,37 +166,66 @@ class ArenaStore:
             log.error("arena vote not saved in %s: %s", self.path, exc)
             raise errors.WorkbenchError(f"The vote could not be saved ({type(exc).__name__}). Try again.") from None
 
-    def open_match(self, model_a: str, model_b: str, stats: list[dict], owner: str | None = None) -> str:
+    def open_match(self, model_a: str, model_b: str, stats: list[dict], owner: str | None = None,
+                   histories: tuple[list[dict], list[dict]] | None = None) -> str:
         """Keep a finished match until its vote (older matches are dropped here); ``owner`` is the user who asked
-        for it (None without logins), the only one who can vote on it.
+        for it (None without logins), the only one who can vote on it; ``histories`` are A's and B's own
+        conversations so far (a follow-up continues each).
 
         Returns:
             The match id: unguessable, the only thing its client learns before voting.
         """
         match_id = new_match_id()
+        history = json.dumps(list(histories)) if histories is not None else None
         with closing(self._connect()) as con:
             con.execute("DELETE FROM matches WHERE created_at < ?", (time.time() - MATCH_TTL_S,))
-            con.execute("INSERT INTO matches (id, created_at, model_a, model_b, stats, owner) "
-                        "VALUES (?, ?, ?, ?, ?, ?)",
-                        (match_id, time.time(), model_a, model_b, json.dumps(stats, default=str), owner))
+            con.execute("INSERT INTO matches (id, created_at, model_a, model_b, stats, owner, history, turns) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, 1)",
+                        (match_id, time.time(), model_a, model_b, json.dumps(stats, default=str), owner, history))
         return match_id
 
+    def continue_match(self, match_id: str, stats: list[dict], histories: tuple[list[dict], list[dict]]) -> int:
+        """Record one more turn of a match not yet voted on: the new stats and both conversations.
+
+        Returns:
+            The match's turns now.
+
+        Raises:
+            AlreadyVoted: the match has its vote. InvalidInput: no such match (or expired), or at MAX_TURNS.
+        """
+        with closing(self._connect()) as con:
+            if con.execute("SELECT 1 FROM votes WHERE match_id = ?", (match_id,)).fetchone():
+                raise AlreadyVoted("This match already has its vote: start a new one.")
+            cur = con.execute("UPDATE matches SET stats = ?, history = ?, turns = turns + 1 "
+                              "WHERE id = ? AND created_at >= ? AND turns < ?",
+                              (json.dumps(stats, default=str), json.dumps(list(histories)), match_id,
+                               time.time() - MATCH_TTL_S, MAX_TURNS))
+            if cur.rowcount == 0:
+                raise errors.InvalidInput(f"This match can't take another turn (unknown, expired, or at {MAX_TURNS} "
+                                          "turns): vote, or start a new one.")
+            return int(con.execute("SELECT turns FROM matches WHERE id = ?", (match_id,)).fetchone()[0])
+
     def get_match(self, match_id: str) -> dict | None:
-        """A match waiting for (or given) its vote: {"id", "a", "b", "stats", "owner"}; None if unknown or expired."""
+        """A match waiting for (or given) its vote: {"id", "a", "b", "stats", "owner", "histories", "turns"}; None if
+        unknown or expired. ``histories`` is (A's conversation, B's), or None for a match stored without them."""
         if not isinstance(match_id, str) or not 0 < len(match_id) <= MAX_MATCH_ID:
             return None
         with closing(self._connect()) as con:
-            row = con.execute("SELECT model_a, model_b, stats, owner FROM matches WHERE id = ? AND created_at >= ?",
-                              (match_id, time.time() - MATCH_TTL_S)).fetchone()
-        return None if row is None else {"id": match_id, "a": row[0], "b": row[1], "stats": json.loads(row[2]),
-                                         "owner": row[3]}
+            row = con.execute("SELECT model_a, model_b, stats, owner, history, turns FROM matches "
+                              "WHERE id = ? AND created_at >= ?", (match_id, time.time() - MATCH_TTL_S)).fetchone()
+        if row is None:
+            return None
+        histories = tuple(json.loads(row[4])) if row[4] else None
+        return {"id": match_id, "a": row[0], "b": row[1], "stats": json.loads(row[2]), "owner": row[3],
+                "histories": histories, "turns": int(row[5] or 1)}
 
     def votes(self) -> list[Vote]:
         """Every vote, oldest first."""
         with closing(self._connect()) as con:
-            rows = con.execute("SELECT id, created_at, model_a, model_b, outcome, match_id FROM votes "
+            rows = con.execute("SELECT id, created_at, model_a, model_b, outcome, match_id, turns FROM votes "
                                "ORDER BY id").fetchall()
-        return [Vote(model_a=a, model_b=b, outcome=o, created_at=t, id=i, match_id=m) for i, t, a, b, o, m in rows]
+        return [Vote(model_a=a, model_b=b, outcome=o, created_at=t, id=i, match_id=m, turns=int(n or 1))
+                for i, t, a, b, o, m, n in rows]
 
     def count(self) -> int:
         """How many votes are stored."""

@@ -27,8 +27,8 @@ def register(backend: Backend) -> Backend:
 
 def backends() -> list[Backend]:
     """Every registered backend, the built-in ones first."""
-    # always imported (a no-op once done): a module that imported one of them first (a snippet imports openai_compat)
-    # left the list non-empty without the other, and a local model then had "no backend"
+    # imported every time (a no-op after the first): importing one of them alone (e.g. openai_compat for a snippet's
+    # limit_param) used to leave _BACKENDS non-empty without the other, so local models had "no backend"
     from engines.backends import transformers_local, openai_compat  # noqa: F401,I001  (they register themselves)
     return list(_BACKENDS)
 

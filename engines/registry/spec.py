@@ -43,7 +43,6 @@ class ModelSpec:
 
     @property
     def local(self) -> bool:
-        """True for models whose weights run in this process (a backend prefix means a server runs it)."""
-        from engines.backends.registry import runs_locally
-
-        return runs_locally(self.id)
+        """True for models whose weights run in this process: a catalog id with a backend prefix (``prefix:name``)
+        is served elsewhere (engines.backends says by whom; the registry stays import-light)."""
+        return ":" not in self.id.split("/", 1)[0]

@@ -34,13 +34,14 @@ from engines.sandbox.budget import budget_mode, describe_budget
 from engines.sandbox.cancel import Background, Cancel
 from engines.sandbox.jobs import compile_and_run_cpp, compile_cpp, run_python
 from engines.sandbox.landlock import landlock_abi
-from engines.sandbox.limits import Limits, RunResult
+from engines.sandbox.limits import CODE_TIME_LIMITS_S, Limits, RunResult, code_limits
 from engines.sandbox.probes import MODES, Compiler, check_allowed, describe, detect_compiler, isolation
 from engines.sandbox.seccomp import seccomp_program
 from engines.sandbox.syscalls import make_non_dumpable
 
 make_non_dumpable()
 
-__all__ = ["BUDGET_MODES", "MODES", "Background", "Cancel", "Compiler", "Limits", "RunResult", "budget_mode",
-           "check_allowed", "compile_and_run_cpp", "compile_cpp", "describe", "describe_budget", "detect_compiler",
-           "isolation", "landlock_abi", "make_non_dumpable", "run_python", "seccomp_program"]
+__all__ = ["BUDGET_MODES", "CODE_TIME_LIMITS_S", "MODES", "Background", "Cancel", "Compiler", "Limits", "RunResult",
+           "budget_mode", "check_allowed", "code_limits", "compile_and_run_cpp", "compile_cpp", "describe",
+           "describe_budget", "detect_compiler", "isolation", "landlock_abi", "make_non_dumpable", "run_python",
+           "seccomp_program"]

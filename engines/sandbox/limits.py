@@ -44,6 +44,30 @@ class Limits:
                        nproc=COMPILE_NPROC)
 
 
+CODE_TIME_LIMITS_S = (1, 600)  # what a user may ask for a program run by hand (Code tab, the assistant's run_python)
+CODE_MEMORY_MB = 1024
+
+
+def code_limits(time_limit_s: float | None, memory_mb: float | None = None) -> Limits:
+    """The limits of a program a user runs by hand: the Code tab and the assistant's ``run_python`` share them.
+
+    Args:
+        time_limit_s: wall-clock and CPU seconds per run, 1 to 600 (None or 0 = 60).
+        memory_mb: the job's memory budget in MB (None = 1024).
+
+    Returns:
+        Limits with ``wall_s`` = ``cpu_s`` = the time limit; the other limits are ``Limits()``'s.
+
+    Raises:
+        InvalidInput: a time limit outside 1 to 600 seconds.
+    """
+    wall = float(time_limit_s or 60)
+    low, high = CODE_TIME_LIMITS_S
+    if not low <= wall <= high:
+        raise errors.InvalidInput(f"The time limit must be between {low} and {high} seconds.")
+    return Limits(wall_s=wall, cpu_s=wall, memory_mb=int(memory_mb or CODE_MEMORY_MB))
+
+
 STOPS = {
     "memory": "the job used more than {memory_mb} MB of memory (all its processes and /tmp together)",
     "processes": "the job ran more than {nproc} processes and threads at once",

@@ -32,10 +32,7 @@ OLLAMA = ("Qwen2.5-Coder (Ollama, local server)", "ollama:qwen2.5-coder")
 
 
 def _limits(time_limit_s: float, memory_mb: float | None = None) -> sandbox.Limits:
-    wall = float(time_limit_s or 60)
-    if not 1 <= wall <= 600:
-        raise InvalidInput("The time limit must be between 1 and 600 seconds.")
-    return sandbox.Limits(wall_s=wall, cpu_s=wall, memory_mb=int(memory_mb or 1024))
+    return sandbox.code_limits(time_limit_s, memory_mb)  # shared with the assistant's run_python tool
 
 
 def _runs(runs: float) -> int:

@@ -52,11 +52,13 @@ def test_the_readme_api_block_runs_against_the_app(app_url, served, minutes_fx, 
     assert namespace["transcript"].startswith("[00:00:")
     assert "Ada Baker" in str(namespace["rows"])
     assert namespace["results"] and namespace["defaults"]
+    assert [m["role"] for m in namespace["history"]] == ["system", "user", "assistant", "user", "assistant"]
+    assert namespace["answer"] == namespace["history"][-1]["content"] != ""
     assert "saved" in str(namespace["vote"])  # the arena vote over the API, with the match id the battle returned
 
 
 @pytest.mark.parametrize("name", ["pipeline_classify", "tokenize", "compare", "arena_battle", "arena_vote",
-                                  "transcribe", "minutes",
+                                  "chat", "transcribe", "minutes",
                                   "generate_image", "convert_to_cpp", "generate_rows", "run_evaluation",
                                   "hub_search_models", "finetune_defaults"])
 def test_each_tab_has_an_example(name):

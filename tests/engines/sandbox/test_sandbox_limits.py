@@ -49,3 +49,13 @@ def test_one_second_run_limit_does_not_stop_the_compiler(mode):
     assert not r.compile_failed, r.compile_output
     assert r.ok and r.stdout == "aa\n"
     assert r.compile_s > r.runs_s[0]
+
+
+def test_code_limits_shared_by_the_code_tab_and_the_assistant():
+    from engines.sandbox import code_limits
+
+    assert code_limits(30) == sandbox.Limits(wall_s=30, cpu_s=30, memory_mb=1024)
+    assert code_limits(None).wall_s == 60 and code_limits(5, 512).memory_mb == 512
+    for bad in (0.5, 601):
+        with pytest.raises(errors.InvalidInput, match="between 1 and 600"):
+            code_limits(bad)
