@@ -6,6 +6,7 @@ Importing this module builds nothing and loads no model; ``build_demo()`` makes 
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import sys
@@ -15,28 +16,25 @@ import gradio as gr
 
 from engines.config import Settings
 from engines.redact import install_log_redaction
-from tabs import (
-    chat,
-    code,
-    compare,
-    evaluate,
-    finetune,
-    glue,
-    header,
-    hub,
-    images,
-    minutes,
-    pipelines,
-    synthetic,
-    tokenizers,
-)
+from tabs import header
 from tabs.access import distrust_server_proxy_headers, is_token_line, mcp_tokens, restrict_paths_when_shared
-from tabs.common import Links
-from tabs.server import CSS, WorkbenchBlocks, app_kwargs, publish_api
+from tabs.kit.blocks import LOOPBACK, build_blocks, launch_kwargs
 
-# Display order. A tab that sends to others (Hub; Evaluate and Fine-tune wire Synthetic's buttons) builds after them.
-TABS = (pipelines, tokenizers, compare, chat, minutes, images, code, synthetic, evaluate, finetune, hub)
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
+# The tab packages, in display order (any order builds: cross-tab links are wired once every tab is built).
+# Adding a tab = its package under tabs/ + one line here.
+TABS = (
+    "pipelines",
+    "tokenizers",
+    "compare",
+    "chat",
+    "minutes",
+    "images",
+    "code",
+    "synthetic",
+    "evaluate",
+    "finetune",
+    "hub",
+)
 
 
 def build_demo(settings: Settings | None = None) -> gr.Blocks:
@@ -45,24 +43,12 @@ def build_demo(settings: Settings | None = None) -> gr.Blocks:
     Args:
         settings: deployment settings; default ``Settings.from_env()``.
     """
-    settings = settings or Settings.from_env()
-    links = Links()
-    with WorkbenchBlocks(title="LLM Workbench", settings=settings) as demo:
-        header.build(demo, settings)
-        with gr.Tabs() as links.tabs:
-            for tab in TABS:
-                tab.build(settings, links)
-        glue.connect(links)
-    demo.queue(default_concurrency_limit=settings.queue_concurrency, max_size=settings.queue_max_size)
-    publish_api(demo)
-    return demo
+    return build_blocks(tab_packages(), settings, before=header.build)
 
 
-def launch_kwargs(settings: Settings, tokens: dict[str, str] | None = None) -> dict:
-    """Keyword arguments for ``Blocks.launch`` that every way of serving the app shares (``tokens``: MCP bearer
-    tokens → user)."""
-    return {"max_file_size": settings.max_file_size, "footer_links": ["api", "settings"],
-            "app_kwargs": app_kwargs(settings, tokens), "css": CSS}
+def tab_packages() -> list:
+    """The tab packages of ``TABS`` (``tabs.<name>``), imported."""
+    return [importlib.import_module(f"tabs.{name}") for name in TABS]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -1,5 +1,6 @@
 """Helpers shared by tabs: engine errors → gr.Error, the run-state mechanism, cross-tab links, safe HTML for tokens.
-The model picker (ModelBox) and ChoiceBox live in ``tabs.components`` and are re-exported here."""
+The model picker (ModelBox) and ChoiceBox live in ``tabs.components``, the cross-tab ``Links`` in ``tabs.kit.links``;
+all are re-exported here."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from engines.backends.types import Recipe
 from engines.errors import WorkbenchError
 from engines.redact import redact
 from tabs.components import ChoiceBox, ModelBox  # noqa: F401  (re-exported: every tab imports them from here)
+from tabs.kit.links import Link, Links  # noqa: F401  (re-exported: cross-tab links live in the kit)
 
 log = logging.getLogger("workbench.ui")
 
@@ -391,8 +393,8 @@ def _coalesced(updates, min_interval_s: float, urgent: frozenset):
         yield _ready(latest)
 
 
-def on(event: Callable, fn: Callable, inputs: list, outputs: dict[str, gr.Component], *, status: str | None = None,
-       clear: tuple[str, ...] = (), running: str = "Working…", **kwargs):
+def on(event: Callable, fn: Callable | None, inputs, outputs: dict[str, gr.Component] | list | gr.Component | None,
+       *, status: str | None = None, clear: tuple[str, ...] = (), running: str = "Working…", **kwargs):
     """Register ``fn`` on ``event`` (e.g. ``button.click``): ``fn`` returns or yields dicts keyed by the names of
     ``outputs``; a stream's updates are coalesced (``coalesce``).
 
@@ -400,7 +402,15 @@ def on(event: Callable, fn: Callable, inputs: list, outputs: dict[str, gr.Compon
     names the results emptied when a run starts, and Gradio's progress and error marks go on the status line only
     (not on every output). Either way errors become the app's own messages (``ui_errors``). Other keyword arguments
     go to the event.
+
+    This is the one way tabs register events (tests/app/test_events.py checks it). ``outputs`` may also be what
+    Gradio takes (a component, a list, None): ``fn`` (or None, for a ``js``-only event) then returns what Gradio
+    expects, with errors still turned into the app's messages.
     """
+    if not isinstance(outputs, dict):
+        if status is not None or clear:
+            raise TypeError("status and clear name outputs: pass the outputs as a dict")
+        return event(None if fn is None else ui_errors(fn), inputs, outputs, **kwargs)
     handler = named(fn, outputs)
     if status is not None:
         handler = run_state(outputs[status], tuple(outputs[c] for c in clear), running)(handler)
@@ -415,43 +425,3 @@ def on(event: Callable, fn: Callable, inputs: list, outputs: dict[str, gr.Compon
             yield from coalesce(inner(*args, **kw), urgent=urgent)
 
     return event(handler, inputs, list(outputs.values()), **kwargs)
-
-
-# ----------------------------------------------------------------------------------------------- cross-tab links
-
-
-class Links:
-    """Where other tabs can send a value (the Hub tab's "open in …" buttons, Synthetic → Evaluate / Fine-tune).
-
-    Each tab registers, while it builds, the component that receives a value and the id of its ``gr.Tab``, and
-    optionally what to do once a value arrived (``on_receive(event)`` chains onto the sender's event: hidden
-    receivers fire no change events in the browser). A tab built later wires its buttons with ``get`` and calls
-    ``delivered`` after its event. ``app.build_demo`` makes one per app.
-    """
-
-    def __init__(self) -> None:
-        self._targets: dict[str, tuple[str, gr.Component]] = {}
-        self._hooks: dict[str, Callable] = {}
-        self.tabs: gr.Tabs | None = None
-
-    def register(self, name: str, tab_id: str, component: gr.Component, on_receive: Callable | None = None) -> None:
-        """Offer ``component`` (inside the tab ``tab_id``) as the target ``name`` (e.g. "compare.models")."""
-        self._targets[name] = (tab_id, component)
-        if on_receive is not None:
-            self._hooks[name] = on_receive
-
-    def get(self, name: str) -> tuple[str, gr.Component] | None:
-        """(tab id, component) of a registered target, or None."""
-        return self._targets.get(name)
-
-    def delivered(self, names, event) -> None:
-        """Tell the targets ``names`` that ``event`` (a Gradio dependency) set their values: their on-receive hooks
-        run after it succeeds."""
-        for name in [names] if isinstance(names, str) else names:
-            hook = self._hooks.get(name)
-            if hook is not None:
-                hook(event)
-
-    def names(self) -> list[str]:
-        """Registered target names."""
-        return list(self._targets)

@@ -13,7 +13,6 @@ from tabs.common import (
     GPU_EVENT,
     SANDBOX_EVENT,
     Links,
-    ModelBox,
     esc,
     expensive,
     export_folder,
@@ -22,12 +21,13 @@ from tabs.common import (
     status_html,
     ui_errors,
 )
+from tabs.kit.pickers import model_picker
 
 SAMPLE_CHOICES = [(s.title, s.key) for s in codeconv.SAMPLES.values()]
 FIRST_SAMPLE = next(iter(codeconv.SAMPLES.values()))
 # frontier = the paid API chat models of the catalog
-FRONTIER = [(s.label, s.id) for s in registry.by_kind("chat") if not s.local and s.price_in is not None]
-OPEN = [(s.label, s.id) for s in registry.by_kind("code") if registry.get(s.id).extra.get("chat_template", True)]
+FRONTIER = {"kinds": "chat", "choices": {"where": lambda s: s.price_in is not None, "local": False}}
+OPEN = {"kinds": "code", "choices": {"where": lambda s: s.extra.get("chat_template", True)}}
 OLLAMA = ("Qwen2.5-Coder (Ollama, local server)", "ollama:qwen2.5-coder")
 
 
@@ -312,9 +312,9 @@ def code_snippet(python_code: str, model: str) -> str:
     return {"snippet": codeconv.show_code((model or "").strip(), python_code)}
 
 
-def _model_column(title: str, choices: list, default: str, elem: str, python_code, py_json, settings: dict) -> dict:
+def _model_column(title: str, picker: dict, default: str, elem: str, python_code, py_json, settings: dict) -> dict:
     with gr.Column():
-        model = ModelBox(choices, value=default, label=title, elem_id=f"{elem}-model")
+        model = model_picker(value=default, label=title, elem_id=f"{elem}-model", **picker)
         with gr.Row():
             convert = gr.Button("Convert", variant="primary", elem_id=f"{elem}-convert")
             run = gr.Button("Run C++", elem_id=f"{elem}-run")
@@ -393,7 +393,7 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
             col_a = _model_column("Frontier model", FRONTIER, registry.default_for("code_frontier", "cpu"), "a",
                                   python_code, py["result"], knobs)
             custom = settings.allow_custom_models  # ollama: is outside the catalog
-            col_b = _model_column("Open-source model", OPEN + ([OLLAMA] if custom else []),
+            col_b = _model_column("Open-source model", {**OPEN, "extra": [OLLAMA] if custom else []},
                           registry.default_for("code_open", "cpu"), "b", python_code, py["result"], knobs)
         with gr.Accordion("Show code (plain openai / transformers)", open=False):
             snippet_btn = gr.Button("Show code for the frontier model's conversion")

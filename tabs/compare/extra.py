@@ -24,7 +24,6 @@ from tabs.common import (
     GPU_EVENT,
     NOTEBOOK_LABEL,
     Links,
-    ModelBox,
     esc,
     expensive,
     notebook_file,
@@ -33,14 +32,14 @@ from tabs.common import (
     ui_errors,
     visible_ws,
 )
+from tabs.kit.pickers import model_picker
 from tabs.numbers import number
 
 _LABELS = {s.id: s.label for s in registry.all_specs()}
-SCORE_CHOICES = [(f"{s.label} — {s.id}", s.id) for s in registry.all_specs() if s.kind in ("chat", "code")]
-LOCAL_CHOICES = [(f"{s.label} — {s.id}", s.id) for s in registry.all_specs()
-                 if s.kind in ("chat", "code") and s.local]
-NEXT_CHOICES = LOCAL_CHOICES + [(f"{s.label} — {s.id}", s.id) for s in registry.by_kind("chat")
-                                if not s.local and backends.capabilities(s.id).next_token]
+CODE_AND_CHAT = ("chat", "code")
+# next tokens need log-probabilities: the local models, and the API chat models whose backend returns them
+NEXT = {"where": lambda s: s.local or (s.kind == "chat" and backends.capabilities(s.id).next_token),
+        "local_first": True}
 SOURCE_CHOICES = [("Config only — meta device, nothing downloaded but config.json", "config"),
                   ("Load the weights — real tensors (uses memory)", "weights")]
 EXAMPLE_PROMPT = "The capital of France is"
@@ -125,7 +124,7 @@ def _benchmarks_panel() -> None:
                                                                                    "13%"])
         defaults = [m for m in benchmarks.models_with_scores() if benchmarks.scored_id(m) == m]  # no served twins
         with gr.Row():
-            models = ModelBox(SCORE_CHOICES, value=defaults, multiselect=True, label="Models",
+            models = model_picker(CODE_AND_CHAT, defaults, multiselect=True, label="Models",
                                  elem_id="bench-models", scale=4)
             go = gr.Button("Show published scores", variant="primary", elem_id="bench-go", scale=1)
         out = {"status": gr.HTML(elem_id="bench-status"),
@@ -192,7 +191,7 @@ def _internals_panel() -> None:
                     "matter. **Config only** builds the model on the meta device from `config.json`, so even a 70B "
                     "model can be inspected on a laptop; pick 4bit to see which layers bitsandbytes would quantize.")
         with gr.Row():
-            model = ModelBox(LOCAL_CHOICES, value=registry.default_for("chat", "cuda"),
+            model = model_picker(CODE_AND_CHAT, registry.default_for("chat", "cuda"), choices={"remote": False},
                                 label="Model (catalog, any Hub id, or a local folder)", elem_id="int-model", scale=3)
             source = gr.Radio(SOURCE_CHOICES, value="config", label="Source", elem_id="int-source", scale=3)
             quant = gr.Dropdown(list(QUANTIZATIONS), value="auto", label="Quantization", elem_id="int-quant", scale=1)
@@ -364,7 +363,7 @@ def _next_token_panel() -> None:
                     "token is always chosen — with the chat template, exactly what the chat generates. API models "
                     "show the server's `logprobs` where it returns them.")
         with gr.Row():
-            model = ModelBox(NEXT_CHOICES, value=_default_next_model(),
+            model = model_picker(CODE_AND_CHAT, _default_next_model(), choices=NEXT,
                                 label="Model", elem_id="nt-model", scale=3)
             steps = gr.Slider(1, NEXT_TOKEN_MAX_STEPS, value=12, step=1, label="Steps", elem_id="nt-steps", scale=1)
             top_k = gr.Slider(1, NEXT_TOKEN_MAX_TOP_K, value=5, step=1, label="Top-k", elem_id="nt-topk", scale=1)
@@ -388,7 +387,7 @@ def _next_token_panel() -> None:
         event = on(go.click, next_tokens, [model, system, prompt, steps, top_k, temperature, fmt], out,
                    api_name="next_tokens", status="status", clear=("visual", "table", "code", "notebook"),
                    running="Loading the model and reading the prompt…", **GPU_EVENT)
-        stop.click(None, None, None, cancels=[event], api_name=False)
+        on(stop.click, None, None, None, cancels=[event], api_name=False)
 
 
 def build_panels(settings: Settings | None = None, links: Links | None = None) -> None:

@@ -36,9 +36,9 @@ from tabs.common import (
 )
 from tabs.compare import extra as compare_extra
 from tabs.compare import view
+from tabs.kit.pickers import model_picker
 
 COLS = arena.MAX_COLUMNS
-CHAT_CHOICES = [(f"{s.label} — {s.id}", s.id) for s in registry.by_kind("chat")]
 EXAMPLE_PROMPT = "Explain in three sentences why the sky is blue."
 
 
@@ -343,7 +343,7 @@ def arena_leaderboard():
 def _side_by_side(defaults: list[str]) -> ModelBox:
     with gr.Tab("Side by side", id="compare-side"):
         with gr.Row():
-            models = ModelBox(CHAT_CHOICES, value=defaults, multiselect=True, max_choices=COLS,
+            models = model_picker("chat", defaults, multiselect=True, max_choices=COLS,
                               label=f"Models (1–{COLS}; type any Hub id, a local folder, openai:<name>, "
                                     "hf:<org/name>, ollama:<name>; add @4bit to one to set its quantization)",
                               elem_id="cmp-models", scale=4)
@@ -351,7 +351,7 @@ def _side_by_side(defaults: list[str]) -> ModelBox:
                                 scale=1, min_width=120)
         with gr.Accordion("Same model, two quantizations (what does 4-bit cost?)", open=False):
             with gr.Row():
-                duel_model = ModelBox(CHAT_CHOICES, value=defaults[0] if defaults else None, label="Model", scale=3)
+                duel_model = model_picker("chat", defaults[0] if defaults else None, label="Model", scale=3)
                 duel_a = gr.Dropdown(list(QUANTIZATIONS[1:]), value="4bit", label="First", scale=1, min_width=100)
                 duel_b = gr.Dropdown(list(QUANTIZATIONS[1:]), value="bf16", label="Second", scale=1, min_width=100)
                 duel_go = gr.Button("Use as the two columns", scale=1)
@@ -401,7 +401,7 @@ def _side_by_side(defaults: list[str]) -> ModelBox:
         on(prompt.submit, compare_models, inputs, out, api_name=False, **run_state)
         # Stop sets the run's flag instead of cancelling the event: the run then ends normally, with the partial
         # texts, metrics and table (Gradio's cancel of a generator mid-step can surface as a bare "Error")
-        stop.click(stop_run, holder, None, api_name=False, queue=False)
+        on(stop.click, stop_run, holder, None, api_name=False, queue=False)
         on(duel_go.click, quantization_duel, [duel_model, duel_a, duel_b], {"models": models}, api_name=False)
     return models
 
@@ -443,7 +443,7 @@ def _arena(defaults: list[str]) -> None:
                     "answer; the names are revealed after the vote. Votes are kept (one per match) and feed the "
                     f"leaderboard ({arena.METHOD}).")
         with gr.Row():
-            pool = ModelBox(CHAT_CHOICES, value=defaults, multiselect=True, label="Pool (at least two models)",
+            pool = model_picker("chat", defaults, multiselect=True, label="Pool (at least two models)",
                             elem_id="arena-pool", scale=3)
             max_tokens = gr.Slider(1, 1024, value=128, step=1, label="Max new tokens", scale=1)
         prompt = gr.Textbox(EXAMPLE_PROMPT, label="Prompt", lines=2, max_length=200_000, elem_id="arena-prompt")

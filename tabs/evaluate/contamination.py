@@ -20,21 +20,9 @@ from engines.evals.contamination.reference import combine, from_testset
 from engines.evals.contamination.texts import PART_LABELS, format_lines
 from engines.evals.store import RunStore
 from engines.localpaths import local_path
-from tabs.common import (
-    GPU_EVENT,
-    URGENT,
-    Later,
-    Links,
-    ModelBox,
-    coalesce,
-    expensive,
-    export_folder,
-    on,
-    status_html,
-    ui_errors,
-)
+from tabs.common import GPU_EVENT, URGENT, Later, Links, coalesce, expensive, export_folder, on, status_html, ui_errors
 from tabs.evaluate import contamination_view as view
-from tabs.synthetic.handlers import default_model, model_choices
+from tabs.kit.pickers import CHAT, default_model, model_picker
 
 METHOD_CHOICES = [("Min-K% / Min-K%++ (log-probabilities)", "min_k"), ("Guided vs general completion", "guided"),
                   ("Sampling peakedness (CDD)", "sampling"), ("N-gram overlap with a corpus", "ngrams")]
@@ -288,8 +276,8 @@ def _reference_section(settings: Settings, ui: dict) -> None:
                                             elem_id="contam-reference-files")
             ui["reference_set_id"] = gr.Textbox(label="…or a test set id loaded earlier", elem_id="contam-ref-id")
         with gr.Row():
-            ui["para_model"] = ModelBox(model_choices(), value=None, label="Paraphrase the items with (another "
-                                        "model than the one checked)", elem_id="contam-para-model", scale=3)
+            ui["para_model"] = model_picker("chat", None, choices=CHAT, label="Paraphrase the items with (another "
+                                            "model than the one checked)", elem_id="contam-para-model", scale=3)
             ui["para"] = gr.Button("Paraphrase the items → reference set", elem_id="contam-paraphrase", scale=1)
 
 
@@ -353,8 +341,8 @@ def build_panel(settings: Settings | None = None, links: Links | None = None,
         with gr.Row():
             ui["set_id"] = gr.Textbox(label="Test set id (from Load test set above)", elem_id="contam-set-id",
                                       scale=2)
-            ui["model"] = ModelBox(model_choices(), value=default_model(), label="Model to check",
-                                   elem_id="contam-model", scale=2)
+            ui["model"] = model_picker("chat", default_model(), choices=CHAT, label="Model to check",
+                                       elem_id="contam-model", scale=2)
         ui["methods"] = gr.CheckboxGroup(METHOD_CHOICES, value=["min_k"], label="Checks", elem_id="contam-methods")
         _reference_section(settings, ui)
         _method_sections(settings, ui)

@@ -24,6 +24,7 @@ from tabs import common
 from tabs.common import GPU_EVENT, Links, ModelBox, expensive, export_folder, on, status_html, ui_errors, user_of
 from tabs.evaluate import layout, view
 from tabs.evaluate.contamination import build_panel as build_contamination_panel
+from tabs.glue import from_synthetic
 
 SOURCES = [("Example set", "example"), ("Upload CSV / JSON Lines", "upload"), ("Dataset (Hub id or local folder)",
            "dataset"), ("Synthetic data tab", "synthetic")]
@@ -446,6 +447,7 @@ def _set_section(settings: Settings, links: Links | None) -> dict:
         links.register("evaluate.dataset", "evaluate", dataset, on_receive=received_dataset)
         links.register("evaluate.dataset_config", "evaluate", config)
         links.register("evaluate.dataset_split", "evaluate", split)
+        links.send(from_synthetic("evaluate.rows", synthetic_payload))
     return out
 
 

@@ -16,14 +16,16 @@ from engines.config import Settings
 from engines.errors import InvalidInput, WorkbenchError
 from tabs.common import (
     GPU_EVENT,
+    Link,
     Links,
     expensive,
     notebook_file,
     on,
     status_html,
-    ui_errors,
 )
 from tabs.finetune import layout, view
+from tabs.finetune.request import RunRequest
+from tabs.glue import from_synthetic
 
 
 def _blank(value) -> str | None:
@@ -70,22 +72,18 @@ def _file_path(file) -> str | None:
     return file if isinstance(file, str) else getattr(file, "name", None) or (file or {}).get("path")
 
 
-def _prepare(params: dict) -> tuple[ft.Prepared, str]:
-    """The run prepared from the tab's parameters, and its check handle. Check keeps it server-side under the handle
-    (a digest of the parameters and the uploaded file's bytes); Start with the same parameters finds it there, so
-    the data is read and tokenized once, not again (the run started from it drops it)."""
-    p = dict(params)
-    key = ft.checks.handle({k: v for k, v in p.items() if k != "file"},
-                           files=(_file_path(p["file"]),) if p.get("source") == "upload" and p.get("file") else ())
+def _prepare(request: RunRequest) -> tuple[ft.Prepared, str]:
+    """The run prepared from the form's request, and its check handle. Check keeps it server-side under the handle
+    (a digest of the request and the uploaded file's bytes); Start with the same request finds it there, so the data
+    is read and tokenized once, not again (the run started from it drops it)."""
+    values = {name: getattr(request, name) for name in RunRequest.names() if name != "file"}
+    upload = _file_path(request.file) if request.source == "upload" and request.file else None
+    key = ft.checks.handle(values, files=(upload,) if upload else ())
 
     def make() -> ft.Prepared:
-        data = _dataset(p["source"], p["file"], p["dataset"], p["split"], p["prompt_column"], p["completion_column"],
-                        p["messages_column"], p["target_field"], p["synthetic"])
-        hyper = _hyper(*(p[k] for k in ("method", "rank", "alpha", "dropout", "target_modules", "learning_rate",
-                                        "epochs", "batch_size", "grad_accum", "max_length", "grad_checkpointing",
-                                        "max_steps", "seed")))
-        share = 0.1 if p["heldout_share"] is None else float(p["heldout_share"])
-        return ft.prepare((p["model"] or "").strip(), data, hyper, heldout_share=share)
+        data, hyper = _dataset(*request.data_args()), _hyper(*request.hyper_args())
+        share = 0.1 if request.heldout_share is None else float(request.heldout_share)
+        return ft.prepare((request.model or "").strip(), data, hyper, heldout_share=share)
 
     return ft.checks.prepared(key, make), key
 
@@ -179,7 +177,7 @@ def finetune_check(model: str, source: str, file=None, dataset: str | None = Non
         of tokenizing it again), the first examples with the tokens that carry loss highlighted, the data summary,
         the plan.
     """
-    prep, handle = _prepare(dict(locals()))
+    prep, handle = _prepare(RunRequest.of(locals()))
     return {"preview": view.preview_html(ft.preview(prep)), "summary": view.data_summary(prep),
             "plan": view.plan_html(prep),
             "status": status_html("warning" if prep.notices else "done",
@@ -207,9 +205,9 @@ def finetune_start(model: str, source: str, file=None, dataset: str | None = Non
     Returns:
         The run id (in the run picker), the status line and the live panel.
     """
-    params = dict(locals())
+    request = RunRequest.of(locals())
     ft.check_training_slot()  # before the checks: a Start while a run trains is refused at once (again at start)
-    prep, handle = _prepare(params)  # what Check prepared with these parameters, else prepared now
+    prep, handle = _prepare(request)  # what Check prepared with these parameters, else prepared now
     yield {"preview": view.preview_html(ft.preview(prep)), "summary": view.data_summary(prep),
            "plan": view.plan_html(prep)}
     run = ft.start_run(prep)
@@ -358,26 +356,16 @@ def _take_rows(payload: dict | None) -> dict:
     return {"synthetic": payload, **_from_synthetic(payload)} if payload else {}
 
 
-def _sender(links: Links | None, targets: dict[str, callable]):
-    """(handler, outputs) sending a finished run to other tabs' registered targets and switching to the first one;
-    None when no target is registered (the button is then left out)."""
-    found = {name: links.get(name) for name in targets} if links is not None else {}
-    found = {name: t for name, t in found.items() if t is not None}
-    if not found:
-        return None
-    tab_id = next(iter(found.values()))[0]
-    outputs = [component for _, component in found.values()] + ([links.tabs] if links.tabs is not None else [])
+def _sender(targets: dict[str, callable]):
+    """A send of a finished run to other tabs' targets: each target's value is ``targets[name](run)``."""
 
-    def send(run_id: str):
+    def send(run_id: str) -> dict:
         run = ft.read_run(run_id)
         if run.tuned is None:
             raise InvalidInput("This run has no tuned model yet: wait until it is done.")
-        updates = {component: targets[name](run) for name, (_, component) in found.items()}
-        if links.tabs is not None:
-            updates[links.tabs] = gr.Tabs(selected=tab_id)
-        return updates
+        return {name: make(run) for name, make in targets.items()}
 
-    return send, outputs
+    return send
 
 
 def _models(run: ft.RunView) -> list[str]:
@@ -417,11 +405,7 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
 
 
 def _wire(c: dict, out: dict, links: Links | None) -> None:
-    names = ["model", "source", "file", "dataset", "split", "prompt_column", "completion_column", "messages_column",
-             "target_field", "heldout_share", "method", "rank", "alpha", "dropout", "target_modules", "learning_rate",
-             "epochs", "batch_size", "grad_accum", "max_length", "grad_checkpointing", "max_steps", "seed",
-             "synthetic"]
-    inputs = [c[n] for n in names]
+    inputs = RunRequest.inputs(c)
     shown = {k: out[k] for k in ("status", "preview", "summary", "plan")}
     live = {k: out[k] for k in ("status", "panel", "timer", "outputs", "code", "notebook", "stop", "resume", "merge",
                                 "to_compare", "to_evaluate")}
@@ -435,16 +419,17 @@ def _wire(c: dict, out: dict, links: Links | None) -> None:
        [*shown_hyper, c["suggested"]], {"why": c["why"]}, api_name=False, show_progress="hidden")
     on(out["check"].click, finetune_check, inputs, shown, api_name="finetune_check", status="status",
        clear=("preview", "plan"), running="Tokenizing the data…")
-    on(out["start"].click, finetune_start, inputs, {**shown, **live, "run": out["run"]}, api_name="finetune_start",
-       status="status", clear=("preview", "plan"), running="Checking the run…", **GPU_EVENT
-       ).then(_picker, [out["run"]], [out["run"]], api_name=False)
+    started = on(out["start"].click, finetune_start, inputs, {**shown, **live, "run": out["run"]},
+                 api_name="finetune_start", status="status", clear=("preview", "plan"), running="Checking the run…",
+                 **GPU_EVENT)
+    on(started.then, _picker, [out["run"]], [out["run"]], api_name=False)
     on(out["run"].input, finetune_status, [out["run"]], live, api_name="finetune_status", status="status")
     on(out["stop"].click, finetune_stop, [out["run"]], live, api_name="finetune_stop", status="status",
        running="Asking the worker to stop…")
     on(out["resume"].click, finetune_resume, [out["run"]], live, api_name="finetune_resume", status="status",
        running="Resuming…")
-    on(out["refresh"].click, finetune_runs, [], {"runs": out["runs"]}, api_name="finetune_runs").then(
-        _picker, [out["run"]], [out["run"]], api_name=False)
+    listed = on(out["refresh"].click, finetune_runs, [], {"runs": out["runs"]}, api_name="finetune_runs")
+    on(listed.then, _picker, [out["run"]], [out["run"]], api_name=False)
     on(out["merge"].click, finetune_merge, [out["run"]], live, api_name="finetune_merge", status="status",
        running="Merging the adapter into the base (a worker process)…")
     on(out["push"].click, finetune_push, [out["run"], out["repo"], out["private"], out["push_merged"]],
@@ -458,15 +443,16 @@ def _wire(c: dict, out: dict, links: Links | None) -> None:
 
     if links is not None:
         links.register("finetune.dataset", "finetune", incoming, on_receive=received)
+        links.send(from_synthetic("finetune.dataset", synthetic_payload))
     _link_buttons(links, out)
 
 
 def _link_buttons(links: Links | None, out: dict) -> None:
+    """The run's sends to Compare and Evaluate (declared here, wired once every tab is built; a button whose tab is
+    not in the app is hidden)."""
     for button, targets in ((out["to_compare"], {"compare.models": _models}),
                             (out["to_evaluate"], {"evaluate.models": _models, "evaluate.rows": _heldout})):
-        sender = _sender(links, targets)
-        if sender is None:
-            button.visible = False  # no such tab in this app: no button
+        if links is None:
+            button.visible = False
             continue
-        send, outputs = sender
-        links.delivered(list(targets), button.click(ui_errors(send), [out["run"]], outputs, api_name=False))
+        links.send(Link("finetune", button, tuple(targets), (out["run"],), _sender(targets)))

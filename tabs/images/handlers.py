@@ -16,7 +16,6 @@ from tabs.common import (
     GPU_EVENT,
     NOTEBOOK_LABEL,
     Links,
-    ModelBox,
     esc,
     expensive,
     export_folder,
@@ -25,6 +24,7 @@ from tabs.common import (
     status_html,
     ui_errors,
 )
+from tabs.kit.pickers import model_picker
 
 CUSTOM = "Custom"
 SIZE_PRESETS: dict[str, tuple[int, int]] = {
@@ -39,11 +39,6 @@ SIZE_PRESETS: dict[str, tuple[int, int]] = {
 MAX_IMAGES = 4
 MAX_STEPS_UI = 8
 GALLERY_LIMIT = 48
-
-
-def model_choices() -> list[tuple[str, str]]:
-    """(label, id) for the catalog's image models."""
-    return [(f"{s.label} ({s.id})", s.id) for s in registry.by_kind("image")]
 
 
 def _int(value, name: str) -> int:
@@ -216,8 +211,8 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
             with gr.Column(scale=2):
                 prompt = gr.Textbox(prompts.IMAGE_EXAMPLES[0], lines=3, max_lines=8, label="Prompt",
                                     max_length=im.MAX_PROMPT_CHARS, elem_id="img-prompt")
-                model = ModelBox(model_choices(), value=im.suggested_model(settings),
-                                    label="Model (catalog, any diffusers Hub id, or a local folder)",
+                model = model_picker("image", im.suggested_model(settings),
+                                     label="Model (catalog, any diffusers Hub id, or a local folder)",
                                     elem_id="img-model")
                 plan = gr.Markdown(label="Load plan", elem_id="img-plan")
                 with gr.Row():
@@ -258,12 +253,12 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
                "running": "Loading the model (first use downloads it)…", **GPU_EVENT}
         on(go.click, generate, inputs, out, api_name="generate_image", **run)
         on(prompt.submit, generate, inputs, out, api_name=False, **run)
-        size.input(_preset, size, [width, height], api_name=False, queue=False)
-        width.input(lambda: CUSTOM, None, size, api_name=False, queue=False)
-        height.input(lambda: CUSTOM, None, size, api_name=False, queue=False)
+        on(size.input, _preset, size, [width, height], api_name=False, queue=False)
+        on(width.input, lambda: CUSTOM, None, size, api_name=False, queue=False)
+        on(height.input, lambda: CUSTOM, None, size, api_name=False, queue=False)
         on(model.change, describe_plan, [model], {"plan": plan}, api_name="image_plan")
         on(tab.select, describe_plan, [model], {"plan": plan}, api_name=False)
-        reuse.click(_reuse, seeds_out, [seed, randomize], api_name=False, queue=False)
-        clear.click(_clear_gallery, history, [out["gallery"], out["files"]], api_name=False, queue=False)
+        on(reuse.click, _reuse, seeds_out, [seed, randomize], api_name=False, queue=False)
+        on(clear.click, _clear_gallery, history, [out["gallery"], out["files"]], api_name=False, queue=False)
     if links is not None:
         links.register("images.model", "images", model)

@@ -10,7 +10,6 @@ import gradio as gr
 
 from engines import minutes as mn
 from engines import notebooks as nbs
-from engines import registry
 from engines import speech as sp
 from engines.config import Settings
 from engines.errors import InvalidInput
@@ -19,7 +18,6 @@ from tabs.common import (
     NOTEBOOK_LABEL,
     ChoiceBox,
     Links,
-    ModelBox,
     esc,
     expensive,
     notebook_file,
@@ -28,15 +26,12 @@ from tabs.common import (
     ui_errors,
     write_exports,
 )
+from tabs.kit.pickers import model_picker
 
 SAMPLE = Path(__file__).resolve().parent.parent / "assets" / "minutes" / "sample_meeting.mp3"
 LANGUAGES = [("Detect", "auto"), ("English", "en"), ("French", "fr"), ("German", "de"), ("Spanish", "es"),
              ("Italian", "it"), ("Portuguese", "pt"), ("Dutch", "nl"), ("Polish", "pl"), ("Japanese", "ja"),
              ("Chinese", "zh"), ("Hindi", "hi"), ("Arabic", "ar")]
-
-
-def _choices(kind: str) -> list[tuple[str, str]]:
-    return [(f"{s.label} ({s.id})", s.id) for s in registry.by_kind(kind)]
 
 
 def transcript_stats(t: sp.Transcript) -> str:
@@ -191,12 +186,12 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
                 gr.Examples([[str(SAMPLE)]], inputs=[audio], label="Sample (a short synthetic meeting, 41 s)",
                             elem_id="min-sample")
             with gr.Column(scale=2):
-                asr = ModelBox(_choices("asr"), value=sp.default_model(settings),
+                asr = model_picker("asr", sp.default_model(settings),
                                   label="Speech model", elem_id="min-asr",
                                   info="faster-whisper (CTranslate2) is fastest on CPU; large-v3 turbo on a GPU")
                 lang = ChoiceBox(LANGUAGES, value="auto", label="Language",
                                    elem_id="min-lang")
-                llm = ModelBox(_choices("chat"), value=mn.default_model(settings),
+                llm = model_picker("chat", mn.default_model(settings),
                                   label="Minutes model", elem_id="min-llm")
                 max_new = gr.Slider(16, 4096, value=1024, step=16, label="Max minutes length (tokens)",
                                     elem_id="min-maxnew")

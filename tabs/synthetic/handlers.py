@@ -11,7 +11,6 @@ import gradio as gr
 import pandas as pd
 
 from engines import notebooks as nbs
-from engines import registry
 from engines import synthetic as syn
 from engines.config import Settings
 from engines.errors import InvalidInput
@@ -20,7 +19,6 @@ from tabs.common import (
     NOTEBOOK_LABEL,
     PALETTE,
     Links,
-    ModelBox,
     esc,
     expensive,
     export_folder,
@@ -29,6 +27,7 @@ from tabs.common import (
     status_html,
     ui_errors,
 )
+from tabs.kit.pickers import CHAT, default_model, model_picker
 
 FIELD_COLUMNS = ["name", "type", "values (enum)", "min", "max", "description"]
 EXAMPLES: dict[str, tuple[str, list[list]]] = {
@@ -56,20 +55,6 @@ EXAMPLES: dict[str, tuple[str, list[list]]] = {
          ["verified_purchase", "bool", "", "", "", ""]]),
 }
 DEFAULT_EXAMPLE = "Customers of a SaaS product"
-
-
-def model_choices() -> list[tuple[str, str]]:
-    """(label, id) for the model dropdown: small local chat models first on CPU, then the API models."""
-    chat = registry.by_kind("chat")
-    cpu = Settings.from_env().device != "cuda"  # an Apple laptop gets the small models too (default_for)
-    local = [s for s in chat if s.local and (s.cpu_friendly or not cpu)]
-    remote = [s for s in chat if not s.local]
-    return [(f"{s.label} ({s.id})", s.id) for s in local + remote]
-
-
-def default_model() -> str:
-    """The tab's starting model for this hardware."""
-    return registry.default_for("chat", Settings.from_env().device)
 
 
 def _rows_of(table) -> list[list]:
@@ -322,9 +307,9 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
                              label="Fields — type: string | int | float | bool | enum | date; enum values separated "
                                    "by |; min/max for numbers and dates (YYYY-MM-DD)", elem_id="syn-fields")
         with gr.Row():
-            model = ModelBox(model_choices(), value=default_model(), scale=3,
-                                label="Model (catalog, Hub id, local folder, openai:/hf:/ollama:)",
-                                elem_id="syn-model")
+            model = model_picker("chat", default_model(), choices=CHAT, scale=3,
+                                 label="Model (catalog, Hub id, local folder, openai:/hf:/ollama:)",
+                                 elem_id="syn-model")
             n_rows = gr.Number(20, precision=0, label=f"Rows (1 to {limit:,})", elem_id="syn-n")
             temperature = gr.Slider(0, 2, value=0.8, step=0.05, label="Temperature")
         with gr.Row():

@@ -43,6 +43,8 @@ def _blocks(links: Links | None):
                     links.register("evaluate.models", "evaluate", ModelBox([], multiselect=True, label="Models"))
                     links.register("evaluate.rows", "evaluate", gr.State(None))
             tab.build(Settings.from_env(), links)
+        if links is not None:
+            links.resolve()
     publish_api(demo)
     return demo
 
@@ -203,19 +205,28 @@ def test_follow_picks_the_newest_run_after_a_reload(client, tiny, data_file, ft_
     assert "timer" in updates
 
 
-def test_buttons_send_base_and_tuned_and_the_heldout_split(ft_dir, tiny, data_file):
+def test_buttons_are_links_wired_where_their_tabs_are():
     links = Links()
     _blocks(links)
+    wired = {link.button.elem_id: link.targets for link in links.wired if link.source == "finetune"}
+    assert wired == {"ft-to-compare": ("compare.models",), "ft-to-evaluate": ("evaluate.models", "evaluate.rows")}
+    alone = Links()
+    with gr.Blocks():
+        tab.build(Settings.from_env(), alone)
+        alone.resolve()  # no Compare nor Evaluate here: no buttons
+    left_out = {link.button.elem_id: link.button.visible for link in alone.left_out if link.source == "finetune"}
+    assert not alone.wired and left_out == {"ft-to-compare": False, "ft-to-evaluate": False}
+
+
+def test_buttons_send_base_and_tuned_and_the_heldout_split(ft_dir, tiny, data_file):
     done = next((v for v in ft.list_runs() if v.state == "done"), None)
     if done is None:
         pytest.skip("no finished run in this session")
-    send, outputs = tab._sender(links, {"evaluate.models": tab._models, "evaluate.rows": tab._heldout})
+    send = tab._sender({"evaluate.models": tab._models, "evaluate.rows": tab._heldout})
     updates = send(done.id)
-    models_box, dataset_box = links.get("evaluate.models")[1], links.get("evaluate.rows")[1]
-    assert updates[models_box] == [done.spec.base, str(done.tuned)]
-    assert len(updates[dataset_box]["rows"]) == 6 and set(updates[dataset_box]["rows"][0]) == {"question", "answer"}
-    assert links.tabs in updates and outputs[-1] is links.tabs
-    assert tab._sender(Links(), {"compare.models": tab._models}) is None  # not registered: no button
+    assert updates["evaluate.models"] == [done.spec.base, str(done.tuned)]
+    rows = updates["evaluate.rows"]["rows"]
+    assert len(rows) == 6 and set(rows[0]) == {"question", "answer"}
 
 
 def test_a_resumed_run_shows_its_last_numbers_before_it_logs_again():
@@ -378,3 +389,19 @@ def test_a_refused_start_keeps_the_check_for_the_next_try(ft_dir, tiny, monkeypa
         list(tab.finetune_start(**args))
     assert ft.checks.peek(handle) is not None
     ft.checks.forget_all()
+
+
+def test_the_form_is_one_typed_request_with_the_api_parameters():
+    """The 24 values travel as one RunRequest; finetune_check / finetune_start keep their parameters (the API)."""
+    import inspect
+
+    from tabs.finetune.request import RunRequest
+
+    for fn in (tab.finetune_check, tab.finetune_start):
+        assert list(inspect.signature(fn).parameters) == RunRequest.names()
+    request = RunRequest.of({"model": "m", "rank": 8, "seed": 3, "not_a_field": 1})
+    assert (request.model, request.rank, request.seed, request.source) == ("m", 8, 3, None)
+    assert request.hyper_args()[1] == 8 and request.hyper_args()[-1] == 3 and len(request.hyper_args()) == 13
+    with gr.Blocks():
+        c = tab.layout.inputs()
+    assert RunRequest.inputs(c) == [c[name] for name in RunRequest.names()]
