@@ -163,8 +163,7 @@ def _results_view(run, testset, results, summaries=None) -> dict:
 
 
 def _updates(events, store: RunStore):
-    """Engine RunEvents as tab updates (the matrix rendered only for the updates that go out: ``Later``), then the
-    final results."""
+    """Engine RunEvents as tab updates (the matrix rendered only for those that go out: Later), then the results."""
     results, testset, event = [], None, None
     try:
         for event in events:
