@@ -143,10 +143,9 @@ class RateLimiter:
 
 
 def limiter_from_env(settings) -> RateLimiter | None:
-    """The app's one rate limiter: WORKBENCH_RATE_LIMIT=N/SECONDS (off locally by default, 20/600 on a Space)."""
-    import os
-
-    raw = os.environ.get("WORKBENCH_RATE_LIMIT", "").strip() or ("20/600" if settings.on_space else "")
+    """The app's one rate limiter: ``settings.rate_limit`` (WORKBENCH_RATE_LIMIT=N/SECONDS; off locally by default,
+    20/600 on a Space)."""
+    raw = settings.rate_limit or ("20/600" if settings.on_space else "")
     if raw.lower() in ("", "0", "off", "none"):
         return None
     try:
@@ -155,6 +154,28 @@ def limiter_from_env(settings) -> RateLimiter | None:
     except ValueError:
         log.warning("ignoring malformed WORKBENCH_RATE_LIMIT=%r (expected N/SECONDS)", raw)
         return None
+
+
+def with_settings(fn: Callable, ctx) -> Callable:
+    """``fn`` (a handler with a keyword ``settings``) given the app's settings on every call: ``ctx`` is the app's
+    ``engines.context.Context`` (or a bare Settings). The signature Gradio, the API and MCP see, the docstring and
+    the kind of callable stay those of ``fn``, without ``settings``."""
+    settings = getattr(ctx, "settings", ctx)
+    sig = inspect.signature(fn)
+    shown = sig.replace(parameters=[p for name, p in sig.parameters.items() if name != "settings"])
+    if inspect.isgeneratorfunction(fn):
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            yield from fn(*args, settings=settings, **kwargs)
+    else:
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            return fn(*args, settings=settings, **kwargs)
+
+    wrapper.__signature__ = shown
+    return wrapper
 
 
 def user_of(request) -> str | None:
@@ -177,10 +198,11 @@ EXPORTS_SWEEP_S = 60.0  # ... by a sweep at most this often (each reads the whol
 
 
 def exports_root() -> Path:
-    """Where every tab writes its download files: one app-owned folder under the system temp dir."""
-    import tempfile
+    """Where every tab writes its download files: one app-owned folder under the system temp dir
+    (``engines.context.Context.exports_dir``)."""
+    from engines.context import default_exports_dir
 
-    return Path(tempfile.gettempdir()) / "workbench-exports"
+    return default_exports_dir()
 
 
 def export_folder(kind: str, max_age_s: float = EXPORTS_MAX_AGE_S) -> Path:

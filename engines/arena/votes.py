@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import random
 import sqlite3
 import time
@@ -72,10 +71,7 @@ def default_db_path(settings: Settings | None = None) -> Path:
         The database file's path (a server path: never show it to users; see ``ArenaStore.describe``).
     """
     settings = settings or Settings.from_env()
-    explicit = os.environ.get("WORKBENCH_ARENA_DB", "").strip()
-    if explicit:
-        return Path(explicit).expanduser()
-    return settings.data_dir / "arena.sqlite3"
+    return settings.arena_db or settings.data_dir / "arena.sqlite3"
 
 
 class ArenaStore:

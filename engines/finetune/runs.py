@@ -28,6 +28,7 @@ LIVE = ("starting", "running", "stopping")
 # how long a just-spawned run counts as starting while the server has not yet recorded its worker's pid
 SPAWN_GRACE_S = 60.0
 CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
+KEEP_CHECKPOINTS = 2  # the worker keeps the newest two checkpoints
 
 
 def runs_root(settings: Settings | None = None) -> Path:
@@ -329,3 +330,11 @@ def log_tail(folder: Path, lines: int = 20) -> str:
     except OSError:
         return ""
     return redact("\n".join(text.splitlines()[-lines:]))
+
+
+class CheckpointFailed(Exception):
+    """Saving a checkpoint failed (the disk is full, ...); the previous checkpoint is intact."""
+
+    def __init__(self, step: int, cause: OSError):
+        super().__init__(str(cause))
+        self.step, self.cause = step, cause

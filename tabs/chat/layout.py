@@ -7,6 +7,7 @@ import gradio as gr
 
 from engines import prompts, registry
 from engines.config import Settings
+from engines.context import Context, as_context
 from tabs.chat import handlers as hd
 from tabs.common import GPU_EVENT, Links, on
 from tabs.kit.pickers import model_choices, model_picker
@@ -44,14 +45,14 @@ def _settings_column(settings: Settings) -> dict:
     return c
 
 
-def build(settings: Settings | None = None, links: Links | None = None) -> None:
+def build(ctx: Context | Settings | None = None, links: Links | None = None) -> None:
     """Render the Chat tab inside the current Blocks.
 
     Args:
-        settings: deployment settings (read once by the app).
+        ctx: the app's context (``engines.context``), or bare settings.
         links: cross-tab targets; this tab receives a model reference as "chat.model".
     """
-    settings = settings or Settings.from_env()
+    settings = as_context(ctx).settings
     with gr.Tab("Chat", id="chat"):
         gr.Markdown("A multi-turn chat with any model: streamed answers with their speed and the context they use, "
                     "regenerate, edit a message and resend, tools (the workbench's own engines and MCP servers, "

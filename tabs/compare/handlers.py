@@ -16,6 +16,7 @@ from engines import arena, prompts, registry, textfiles
 from engines import notebooks as nbs
 from engines.backends.types import Recipe
 from engines.config import Settings
+from engines.context import Context, as_context
 from engines.errors import InvalidInput
 from engines.local_facts import local_facts_row
 from engines.quant import QUANTIZATIONS
@@ -33,6 +34,7 @@ from tabs.common import (
     status_html,
     ui_errors,
     user_of,
+    with_settings,
 )
 from tabs.compare import extra as compare_extra
 from tabs.compare import view
@@ -100,7 +102,7 @@ def _notebooks(recipes: list[tuple[arena.ColumnState, Recipe]]):
 @ui_errors
 def compare_models(models: list[str], system: str | None = None, prompt: str | None = None,
                    max_new_tokens: int = 128, temperature: float = 0.0, quantization: str = "auto",
-                   memory_check: bool = True, sequential: bool = False, run: dict | None = None):
+                   memory_check: bool = True, sequential: bool = False, run: dict | None = None, *, settings=None):
     """Run 1 to 4 models on the same prompt; every column streams, with its measured numbers.
 
     Args:
@@ -123,15 +125,15 @@ def compare_models(models: list[str], system: str | None = None, prompt: str | N
     """
     entries = arena.parse_entries(models, quantization)
     messages = _messages(system, prompt)
-    max_new_tokens, temperature = int(max_new_tokens), float(temperature)
+    max_new_tokens, temperature, sequential = int(max_new_tokens), float(temperature), bool(sequential)
     stop = threading.Event()
     if isinstance(run, dict):
         run["stop"] = stop
-    device = Settings.from_env().device_name
+    device = (settings := settings or Settings.from_env()).device_name
     final: list[arena.ColumnState] = []
-    sequential = bool(sequential)
     for cols in arena.stream_compare(entries, messages, max_new_tokens=max_new_tokens, temperature=temperature,
-                                     memory_check=bool(memory_check), stop=stop, sequential=sequential):
+                                     memory_check=bool(memory_check), stop=stop, sequential=sequential,
+                                     settings=settings):
         final = cols
         yield {"status": view.run_status(cols, False, device, sequential), **_columns(cols)}
     yield _final(final, messages, max_new_tokens, temperature, device, sequential)
@@ -340,7 +342,7 @@ def arena_leaderboard():
 # ---------------------------------------------------------------------------------------------------- layout
 
 
-def _side_by_side(defaults: list[str]) -> ModelBox:
+def _side_by_side(defaults: list[str], settings: Settings | None = None) -> ModelBox:
     with gr.Tab("Side by side", id="compare-side"):
         with gr.Row():
             models = model_picker("chat", defaults, multiselect=True, max_choices=COLS,
@@ -386,8 +388,7 @@ def _side_by_side(defaults: list[str]) -> ModelBox:
                                      x_label_angle=-30, elem_id="cmp-ttft")
         with gr.Row():
             out["table"] = gr.Dataframe(pd.DataFrame(columns=list(view.RESULT_COLUMNS.values())), label="Results",
-                                        interactive=False, wrap=False, pinned_columns=1, elem_id="cmp-table",
-                                        scale=5)
+                                        interactive=False, wrap=False, pinned_columns=1, elem_id="cmp-table", scale=5)
             out["csv"] = gr.File(label="All results (CSV)", elem_id="cmp-csv", scale=1, min_width=160)
         with gr.Accordion("Show code and notebooks (plain transformers / openai)", open=False):
             out["code"] = gr.Code(language="python", label="Reproduce each column", elem_id="cmp-code")
@@ -397,8 +398,8 @@ def _side_by_side(defaults: list[str]) -> ModelBox:
         inputs = [models, system, prompt, max_tokens, temperature, quant, memory_check, sequential, holder]
         clear = tuple(k for k in out if k != "status" and not k.startswith("col"))
         run_state = {"status": "status", "clear": clear, "running": "Starting the models…", **GPU_EVENT}
-        on(run.click, compare_models, inputs, out, api_name="compare", **run_state)
-        on(prompt.submit, compare_models, inputs, out, api_name=False, **run_state)
+        on(run.click, handler := with_settings(compare_models, settings), inputs, out, api_name="compare", **run_state)
+        on(prompt.submit, handler, inputs, out, api_name=False, **run_state)
         # Stop sets the run's flag instead of cancelling the event: the run then ends normally, with the partial
         # texts, metrics and table (Gradio's cancel of a generator mid-step can surface as a bare "Error")
         on(stop.click, stop_run, holder, None, api_name=False, queue=False)
@@ -477,21 +478,21 @@ def _arena(defaults: list[str]) -> None:
         on(tab.select, arena_leaderboard, None, board, api_name=False)
 
 
-def build(settings: Settings | None = None, links: Links | None = None) -> None:
+def build(ctx: Context | Settings | None = None, links: Links | None = None) -> None:
     """Render the Compare tab inside the current Blocks.
 
     Args:
-        settings: deployment settings (read once by the app).
+        ctx: the app's context (``engines.context``), or bare settings.
         links: cross-tab targets; this tab receives model lists as "compare.models".
     """
-    settings = settings or Settings.from_env()
+    settings = as_context(ctx).settings
     defaults = arena.default_models(settings)
     with gr.Tab("Compare models", id="compare"):
         gr.Markdown("Pick an LLM the way an engineer should: run candidates **side by side** on your prompt "
                     "(speed, memory, quantization, device, all measured), check **the facts that decide** "
                     "(license, context, training data, price, memory), and judge quality **blind**.")
         with gr.Tabs(elem_id="compare-subtabs"):
-            models = _side_by_side(defaults)
+            models = _side_by_side(defaults, settings)
             _facts(models)
             _arena(defaults)
             compare_extra.build_panels(settings, links)

@@ -13,6 +13,7 @@ import gradio as gr
 
 from engines import evals
 from engines.config import Settings
+from engines.context import Context, as_context
 from engines.errors import InvalidInput
 from engines.evals import report
 from engines.evals.judge import judge_run_pairs
@@ -457,15 +458,16 @@ def _from_synthetic(synthetic: dict | None):
     yield from load_test_set("synthetic", synthetic=synthetic)
 
 
-def build(settings: Settings | None = None, links: Links | None = None) -> None:
+def build(ctx: Context | Settings | None = None, links: Links | None = None) -> None:
     """Render the Evaluate tab inside the current Blocks.
 
     Args:
-        settings: deployment settings (read once by the app).
+        ctx: the app's context (``engines.context``), or bare settings.
         links: cross-tab targets; this tab receives rows as "evaluate.rows", a Hub dataset id as "evaluate.dataset"
             (+ "_config", "_split") and models as "evaluate.models".
     """
-    settings = settings or Settings.from_env()
+    ctx = as_context(ctx)
+    settings = ctx.settings
     with gr.Tab("Evaluate", id="evaluate"):
         gr.Markdown("Evaluate models on **your own** test set: free-form answers, multiple choice (log-likelihood "
                     "for local models, the letter for API models), code with tests run in the sandbox (pass@k), "

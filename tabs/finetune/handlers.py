@@ -13,6 +13,7 @@ import gradio as gr
 from engines import finetune as ft
 from engines import notebooks as nbs
 from engines.config import Settings
+from engines.context import Context, as_context
 from engines.errors import InvalidInput, WorkbenchError
 from tabs.common import (
     GPU_EVENT,
@@ -22,6 +23,7 @@ from tabs.common import (
     notebook_file,
     on,
     status_html,
+    with_settings,
 )
 from tabs.finetune import layout, view
 from tabs.finetune.request import RunRequest
@@ -91,7 +93,7 @@ def _prepare(request: RunRequest) -> tuple[ft.Prepared, str]:
 # ----------------------------------------------------------------------------------------------- handlers
 
 
-def finetune_defaults(model: str, method: str | None = None):
+def finetune_defaults(model: str, method: str | None = None, *, settings: Settings | None = None):
     """Suggest hyperparameters for a base model on this hardware, each with a one-line reason.
 
     Args:
@@ -101,8 +103,9 @@ def finetune_defaults(model: str, method: str | None = None):
     Returns:
         The suggested settings and why each was chosen.
     """
-    facts = ft.inspect_model((model or "").strip())
-    suggested = ft.defaults(facts, Settings.from_env().device)
+    settings = settings or Settings.from_env()
+    facts = ft.inspect_model((model or "").strip(), settings)
+    suggested = ft.defaults(facts, settings.device)
     proposed = ft.Hyper.from_dict(suggested.hyper.to_dict())
     h = proposed if _blank(method) in (None, "lora", "qlora") else ft.plan.full_defaults(proposed)
     if _blank(method) in ("lora", "qlora"):
@@ -383,15 +386,16 @@ def _heldout(run: ft.RunView) -> dict:
 # ----------------------------------------------------------------------------------------------- layout
 
 
-def build(settings: Settings | None = None, links: Links | None = None) -> None:
+def build(ctx: Context | Settings | None = None, links: Links | None = None) -> None:
     """Render the Fine-tune tab inside the current Blocks.
 
     Args:
-        settings: deployment settings (default: from the environment).
+        ctx: the app's context (``engines.context``), or bare settings.
         links: cross-tab targets; this tab registers "finetune.dataset" (Synthetic data rows) and sends tuned models
             to "compare.models", "evaluate.models" and its held-out split to "evaluate.rows" when registered.
     """
-    settings = settings or Settings.from_env()
+    ctx = as_context(ctx)
+    settings = ctx.settings
     with gr.Tab("Fine-tune", id="finetune"):
         gr.Markdown("Teach an open model your task: **LoRA** (small adapters on a frozen base), **QLoRA** (the same "
                     "on a 4-bit base, CUDA) or **full** fine-tuning, with trl's `SFTTrainer` and the loss on the "
@@ -401,17 +405,17 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
                                             "are refused here.**" if settings.zero_gpu else ""))
         c = layout.inputs()
         out = layout.outputs(settings)
-        _wire(c, out, links)
+        _wire(c, out, links, settings)
 
 
-def _wire(c: dict, out: dict, links: Links | None) -> None:
+def _wire(c: dict, out: dict, links: Links | None, settings: Settings | None = None) -> None:
     inputs = RunRequest.inputs(c)
     shown = {k: out[k] for k in ("status", "preview", "summary", "plan")}
     live = {k: out[k] for k in ("status", "panel", "timer", "outputs", "code", "notebook", "stop", "resume", "merge",
                                 "to_compare", "to_evaluate")}
     hyper = {k: c[k] for k in ("method", "rank", "alpha", "dropout", "target_modules", "learning_rate", "epochs",
                                "batch_size", "grad_accum", "max_length", "grad_checkpointing", "why")}
-    on(c["suggest"].click, finetune_defaults, [c["model"], c["method"]],
+    on(c["suggest"].click, with_settings(finetune_defaults, settings), [c["model"], c["method"]],
        {**hyper, "suggested": c["suggested"], "status": out["status"]}, api_name="finetune_defaults", status="status",
        running="Reading the model's config…")
     shown_hyper = [c[k] for k in ft.explain.EXPLAINED]

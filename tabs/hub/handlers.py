@@ -16,6 +16,7 @@ import gradio as gr
 
 from engines import errors, hub
 from engines.config import Settings
+from engines.context import Context, as_context
 from tabs.common import ChoiceBox, Link, Links, ModelBox, on, status_html
 from tabs.hub import view
 
@@ -468,13 +469,14 @@ def _spaces_tab() -> None:
         on(picked.then, hub_space, [space], detail, api_name=False, **run)
 
 
-def build(settings: Settings | None = None, links: Links | None = None) -> None:
+def build(ctx: Context | Settings | None = None, links: Links | None = None) -> None:
     """Render the Hub tab inside the current Blocks.
 
     Args:
-        settings: deployment settings (read once by the app).
+        ctx: the app's context (``engines.context``), or bare settings.
         links: cross-tab targets this tab sends to (see the module docstring), in any build order.
     """
+    ctx = as_context(ctx)
     with gr.Tab("Hub", id="hub"):
         gr.Markdown("Browse the **Hugging Face Hub**: search models, datasets and Spaces, open one to see its card, "
                     "license, size, files and whether it fits this machine, then send it to the tab that uses it. "

@@ -11,6 +11,7 @@ from engines import images as im
 from engines import notebooks as nbs
 from engines import prompts, registry
 from engines.config import Settings
+from engines.context import Context, as_context
 from engines.errors import InvalidInput
 from tabs.common import (
     GPU_EVENT,
@@ -23,6 +24,7 @@ from tabs.common import (
     on,
     status_html,
     ui_errors,
+    with_settings,
 )
 from tabs.kit.pickers import model_picker
 
@@ -87,7 +89,8 @@ def _stats(results: list[im.ImageResult], total_s: float) -> str:
 @expensive
 @ui_errors
 def generate(prompt: str, model: str, seed: str, randomize: bool, steps: float, width: float, height: float,
-             num_images: float, allow_cpu_large: bool, history: list | None = None, progress=gr.Progress()):
+             num_images: float, allow_cpu_large: bool, history: list | None = None, progress=gr.Progress(), *,
+             settings=None):
     """Generate images from a prompt with a diffusers text-to-image model (FLUX.1 [schnell] by default).
 
     Args:
@@ -122,7 +125,7 @@ def generate(prompt: str, model: str, seed: str, randomize: bool, steps: float, 
             progress((k * total + step) / (count * total), desc=f"Image {k + 1}/{count} · step {step}/{total}")
 
         r = im.generate_image(prompt, model=model or None, seed=s, num_inference_steps=n_steps, width=w, height=h,
-                              on_step=on_step, allow_cpu_large=bool(allow_cpu_large))
+                              on_step=on_step, allow_cpu_large=bool(allow_cpu_large), settings=settings)
         results.append(r)
         files.append(str(r.save_png(out_dir / f"{_slug(r.prompt)}-{r.seed}.png")))
     total_s = sum(r.seconds for r in results)
@@ -191,14 +194,15 @@ def _clear_gallery(history: list | None):
     return [], None
 
 
-def build(settings: Settings | None = None, links: Links | None = None) -> None:
+def build(ctx: Context | Settings | None = None, links: Links | None = None) -> None:
     """Render the Images tab inside the current Blocks.
 
     Args:
-        settings: deployment settings (read once by the app).
+        ctx: the app's context (``engines.context``), or bare settings.
         links: cross-tab targets; this tab receives a model id as "images.model".
     """
-    settings = settings or Settings.from_env()
+    ctx = as_context(ctx)
+    settings = ctx.settings
     gpu = settings.device == "cuda"
     size0 = "1024 × 1024 · square" if gpu else "512 × 512 · SD-Turbo, CPU"
     w0, h0 = SIZE_PRESETS[size0]
@@ -251,8 +255,8 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
         inputs = [prompt, model, seed, randomize, steps, width, height, num, force, history]
         run = {"status": "status", "clear": ("seeds", "stats", "files", "code", "meta", "notebook"),
                "running": "Loading the model (first use downloads it)…", **GPU_EVENT}
-        on(go.click, generate, inputs, out, api_name="generate_image", **run)
-        on(prompt.submit, generate, inputs, out, api_name=False, **run)
+        on(go.click, with_settings(generate, settings), inputs, out, api_name="generate_image", **run)
+        on(prompt.submit, with_settings(generate, settings), inputs, out, api_name=False, **run)
         on(size.input, _preset, size, [width, height], api_name=False, queue=False)
         on(width.input, lambda: CUSTOM, None, size, api_name=False, queue=False)
         on(height.input, lambda: CUSTOM, None, size, api_name=False, queue=False)

@@ -12,6 +12,7 @@ from engines import minutes as mn
 from engines import notebooks as nbs
 from engines import speech as sp
 from engines.config import Settings
+from engines.context import Context, as_context
 from engines.errors import InvalidInput
 from tabs.common import (
     GPU_EVENT,
@@ -24,6 +25,7 @@ from tabs.common import (
     on,
     status_html,
     ui_errors,
+    with_settings,
     write_exports,
 )
 from tabs.kit.pickers import model_picker
@@ -49,7 +51,7 @@ def transcript_stats(t: sp.Transcript) -> str:
 
 @ui_errors
 @expensive
-def transcribe_meeting(audio: str, model: str, language: str = "auto", progress=gr.Progress()):
+def transcribe_meeting(audio: str, model: str, language: str = "auto", progress=gr.Progress(), *, settings=None):
     """Transcribe a meeting recording into timestamped text, with SRT/VTT/TXT downloads.
 
     Args:
@@ -70,7 +72,8 @@ def transcribe_meeting(audio: str, model: str, language: str = "auto", progress=
         progress(done / total if total else 0.0, desc=f"Transcribing: {sp.clock(done)} of {sp.clock(total)}")
 
     progress(0.0, desc="Checking and decoding the audio")
-    t = sp.transcribe(audio, model=(model or "").strip() or None, language=lang, on_progress=report)
+    t = sp.transcribe(audio, model=(model or "").strip() or None, language=lang, on_progress=report,
+                      settings=settings)
     files = write_exports("minutes", {"transcript.txt": t.to_txt(), "transcript.srt": t.to_srt(),
                                       "transcript.vtt": t.to_vtt()})
     recipe = nbs.transcription_recipe(t, audio_file=Path(str(audio)).name)
@@ -106,7 +109,7 @@ def _final_status(quality, stats, steps: int, started: float, notices: list[str]
 
 @ui_errors
 @expensive
-def write_minutes(transcript: str, model: str | None = None, max_new_tokens: float = 1024):
+def write_minutes(transcript: str, model: str | None = None, max_new_tokens: float = 1024, *, settings=None):
     """Stream Markdown minutes (summary, discussion points, takeaways, action items with owners and timestamps)
     from a transcript; long transcripts are summarized part by part first (map-reduce).
 
@@ -124,7 +127,8 @@ def write_minutes(transcript: str, model: str | None = None, max_new_tokens: flo
     started, text, notes, stats, steps, quality = time.perf_counter(), "", [], None, 1, None
     notices: list[str] = []
     model = (model or "").strip() or None
-    stream = mn.stream_minutes(transcript or "", model=model, max_new_tokens=int(max_new_tokens or 1024))
+    stream = mn.stream_minutes(transcript or "", model=model, max_new_tokens=int(max_new_tokens or 1024),
+                               settings=settings)
     for chunk in stream:
         if chunk.notice:
             notices.append(chunk.notice)
@@ -167,14 +171,15 @@ def transcript_edited(transcript: str | None) -> dict:
     return {"t_stats": note, "t_files": None}
 
 
-def build(settings: Settings | None = None, links: Links | None = None) -> None:
+def build(ctx: Context | Settings | None = None, links: Links | None = None) -> None:
     """Render the Minutes tab inside the current Blocks.
 
     Args:
-        settings: deployment settings (read once by the app).
+        ctx: the app's context (``engines.context``), or bare settings.
         links: cross-tab targets; this tab receives a speech model id as "minutes.asr".
     """
-    settings = settings or Settings.from_env()
+    ctx = as_context(ctx)
+    settings = ctx.settings
     with gr.Tab("Minutes", id="minutes"):
         gr.Markdown("Turn a meeting recording into minutes: Whisper writes a timestamped transcript (any length, "
                     "in 30 s windows), then an LLM streams Markdown minutes with action items, owners and the "
@@ -228,10 +233,11 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
                  "running": "Writing the minutes…", **GPU_EVENT}
         for start in (go_t.click, both.click):  # a new transcript: the old minutes go at once
             on(start, minutes_cleared, [], m_out, api_name=False, queue=False)
-        on(go_t.click, transcribe_meeting, [audio, asr, lang], t_out, api_name="transcribe", **t_run)
-        on(go_m.click, write_minutes, [t_out["transcript"], llm, max_new], m_out, api_name="minutes", **m_run)
-        transcribed = on(both.click, transcribe_meeting, [audio, asr, lang], t_out, api_name=False, **t_run)
-        on(transcribed.success, write_minutes, [t_out["transcript"], llm, max_new], m_out, api_name=False, **m_run)
+        transcribe, write = with_settings(transcribe_meeting, settings), with_settings(write_minutes, settings)
+        on(go_t.click, transcribe, [audio, asr, lang], t_out, api_name="transcribe", **t_run)
+        on(go_m.click, write, [t_out["transcript"], llm, max_new], m_out, api_name="minutes", **m_run)
+        transcribed = on(both.click, transcribe, [audio, asr, lang], t_out, api_name=False, **t_run)
+        on(transcribed.success, write, [t_out["transcript"], llm, max_new], m_out, api_name=False, **m_run)
         on(t_out["transcript"].input, transcript_edited, [t_out["transcript"]],
            {k: t_out[k] for k in ("t_stats", "t_files")}, api_name=False, queue=False)
     if links is not None:

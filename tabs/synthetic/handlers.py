@@ -13,6 +13,7 @@ import pandas as pd
 from engines import notebooks as nbs
 from engines import synthetic as syn
 from engines.config import Settings
+from engines.context import Context, as_context
 from engines.errors import InvalidInput
 from tabs.common import (
     GPU_EVENT,
@@ -26,6 +27,7 @@ from tabs.common import (
     on,
     status_html,
     ui_errors,
+    with_settings,
 )
 from tabs.kit.pickers import CHAT, default_model, model_picker
 
@@ -164,7 +166,7 @@ def _seed(seed) -> int | None:
 @ui_errors
 def generate_rows(description: str, fields_table, n_rows: float, model: str, temperature: float = 0.8,
                   diversity: bool = True, batch_size: float = 10, max_attempts: float = 5, seed: float | None = None,
-                  run: dict | None = None):
+                  run: dict | None = None, *, settings=None):
     """Generate a synthetic dataset: validated, unique rows streamed as the model writes them.
 
     Args:
@@ -191,7 +193,7 @@ def generate_rows(description: str, fields_table, n_rows: float, model: str, tem
     rows_iter = syn.stream_rows(description, fields=fields, n_rows=_int(n_rows, "number of rows"), model=model,
                                 max_attempts=_int(max_attempts, "retry budget"), temperature=float(temperature),
                                 diversity=bool(diversity), batch_size=_int(batch_size, "batch size"),
-                                seed=_seed(seed), stats=stats)
+                                seed=_seed(seed), stats=stats, settings=settings)
     started = time.perf_counter()
     if isinstance(run, dict):
         run.clear()  # a new run replaces the last one (push, Evaluate and Fine-tune use the newest)
@@ -285,14 +287,15 @@ def load_example(name: str):
     return {"description": description, "fields": pd.DataFrame(fields, columns=FIELD_COLUMNS)}
 
 
-def build(settings: Settings | None = None, links: Links | None = None) -> None:
+def build(ctx: Context | Settings | None = None, links: Links | None = None) -> None:
     """Render the Synthetic data tab inside the current Blocks.
 
     Args:
-        settings: deployment settings (read once by the app).
+        ctx: the app's context (``engines.context``), or bare settings.
         links: cross-tab links: this tab offers its last run ("synthetic.run") and two send buttons.
     """
-    limit = syn.max_rows()
+    ctx = as_context(ctx)
+    limit = syn.max_rows(ctx.settings)
     example0 = load_example(DEFAULT_EXAMPLE)
     description, fields = example0["description"], example0["fields"]
     with gr.Tab("Synthetic data", id="synthetic"):
@@ -340,9 +343,9 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
                                   interactive=False)
             out["notebook"] = gr.File(label=NOTEBOOK_LABEL, interactive=False, elem_id="syn-notebook")
         on(example.change, load_example, [example], {"description": desc, "fields": table}, api_name=False)
-        event = on(go.click, generate_rows, [desc, table, n_rows, model, temperature, diversity, batch_size, attempts,
-                                             seed, run],
-                   out, api_name="generate_rows", status="status", clear=tuple(k for k in out if k != "status"),
+        event = on(go.click, with_settings(generate_rows, ctx),
+                   [desc, table, n_rows, model, temperature, diversity, batch_size, attempts, seed, run], out,
+                   api_name="generate_rows", status="status", clear=tuple(k for k in out if k != "status"),
                    running="Starting…", **GPU_EVENT)
         stopped = {k: out[k] for k in ("status", "summary", "files")}
         on(stop.click, keep_partial, [desc, table, out["rows"], model, run], stopped, cancels=[event],

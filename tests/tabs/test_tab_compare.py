@@ -220,6 +220,7 @@ def test_the_results_csv_neutralizes_formula_cells():
     assert rows[0]["tokens"] == "-3" and rows[1]["answer"] == "-1"
 
 
+@pytest.mark.slow
 def test_facts_of_local_folders_come_from_their_files(tiny, nonchat, tmp_path):  # noqa: F811
     # issue 27 item 10: the facts table was blank for local folders ("not in the catalog: facts unknown")
     import json

@@ -150,6 +150,7 @@ def test_empty_file_and_not_a_causal_lm(client, tiny, tmp_path):
         client.predict(str(tmp_path / "bert"), None, api_name="/finetune_defaults")
 
 
+@pytest.mark.slow
 def test_start_follow_stop_resume_and_list(client, tiny, data_file, ft_dir):
     out = client.predict(**_args(tiny["lm-llama"], data_file), api_name="/finetune_start")
     run_id = out[-1]  # the run picker holds the new run
@@ -170,6 +171,7 @@ def test_start_follow_stop_resume_and_list(client, tiny, data_file, ft_dir):
     assert any(r["id"] == run_id and r["state"] == "done" and r["tuned"] for r in runs)
 
 
+@pytest.mark.slow
 def test_a_crashed_worker_leaves_the_app_serving_and_the_run_resumable(client, tiny, data_file):
     run_id = client.predict(**_args(tiny["lm-llama"], data_file), api_name="/finetune_start")[-1]
     view = tf.wait_for(lambda: ft.read_run(run_id), lambda v: v.checkpoint_step >= 5 or not v.live)

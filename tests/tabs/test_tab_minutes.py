@@ -126,7 +126,7 @@ def test_minutes_code_box_and_notebook_agree_on_the_run_quantization(monkeypatch
     stats = GenerationStats(load_s=0.1, ttft_s=0.1, tokens=3, tokens_per_s=30.0, total_s=0.2, model="org/some-lm",
                             device="cuda", quantization="8bit", backend="transformers")
 
-    def fake_stream(transcript, *, model=None, max_new_tokens=1024):
+    def fake_stream(transcript, *, model=None, max_new_tokens=1024, **kwargs):
         yield ChatChunk(text="## Summary\n")
         yield ChatChunk(text="Done.", stats=stats)
 
