@@ -163,8 +163,9 @@ def _results_view(run, testset, results, summaries=None) -> dict:
             "files": report.write_downloads(export_folder("eval"), run, testset, results, summaries)}
 
 
-def _updates(events, store: RunStore):
-    """Engine RunEvents as tab updates (the matrix rendered only for those that go out: Later), then the results."""
+def _stream(events, store: RunStore):
+    """Engine RunEvents as tab updates, then the results; coalesced (at most one every STREAM_EVERY_S, the matrix
+    rendered only for those that go out: Later) by ``common.coalesce``."""
     results, testset, event = [], None, None
     try:
         for event in events:
@@ -186,11 +187,6 @@ def _updates(events, store: RunStore):
     yield {**_pickers(run), common.URGENT: True}
     yield {**_results_view(run, testset, results), "progress": view.progress_html(event.progress),
            "status": view.final_status(event), common.URGENT: True}
-
-
-def _stream(events, store: RunStore):
-    """The run's updates, at most one every STREAM_EVERY_S (the first and the final ones at once)."""
-    return common.coalesce(_updates(events, store), STREAM_EVERY_S)
 
 
 @expensive
@@ -225,8 +221,8 @@ def run_evaluation(set_id: str, models: list[str], method: str | None = None, ju
         raise InvalidInput("Load a test set first (its set id was not found).")
     config = _config(method, judge, choice_method, max_new_tokens, temperature, system_prompt, samples, k, tolerance)
     store = _store(request)
-    yield from _stream(evals.start_run(testset, models or [], config, name=_blank(run_name) or "", store=store),
-                       store)
+    events = evals.start_run(testset, models or [], config, name=_blank(run_name) or "", store=store)
+    yield from common.coalesce(_stream(events, store), STREAM_EVERY_S)
 
 
 @expensive
@@ -241,7 +237,7 @@ def resume_evaluation(run_id: str, request: gr.Request | None = None):
         The same outputs as run_evaluation.
     """
     store = _store(request)
-    yield from _stream(evals.resume_run(_blank(run_id) or "", store=store), store)
+    yield from common.coalesce(_stream(evals.resume_run(_blank(run_id) or "", store=store), store), STREAM_EVERY_S)
 
 
 @ui_errors
