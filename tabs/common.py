@@ -11,9 +11,11 @@ import inspect
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import gradio as gr
 
+from engines.backends.types import Recipe
 from engines.errors import WorkbenchError
 from engines.redact import redact
 from tabs.components import ChoiceBox, ModelBox  # noqa: F401  (re-exported: every tab imports them from here)
@@ -255,13 +257,15 @@ def write_exports(kind: str, files: dict[str, str]) -> list[str]:
     return paths
 
 
-def notebook_file(kind: str, name: str, build: Callable, *args, **kwargs) -> str | None:
-    """Build a run's notebook with ``build(*args, **kwargs)`` (an ``engines.notebooks`` builder) and write it for
-    download. A notebook that can't be built is logged and left out: it never fails the run it describes."""
+def notebook_file(kind: str, name: str, build: Callable | Recipe, *args, **kwargs) -> str | None:
+    """Write a run's notebook for download: ``build`` is the run's recipe (``engines.backends.Recipe``, the one its
+    code box shows), or an ``engines.notebooks`` builder called with ``*args, **kwargs``. A notebook that can't be
+    built is logged and left out: it never fails the run it describes."""
     from engines import notebooks
 
     try:
-        return str(notebooks.write_notebook(build(*args, **kwargs), export_folder(kind), name))
+        nb = notebooks.build_notebook(build) if isinstance(build, Recipe) else build(*args, **kwargs)
+        return str(notebooks.write_notebook(nb, export_folder(kind), name))
     except Exception:  # noqa: BLE001  (a bug in a notebook builder must not cost the user their result)
         log.exception("could not build the %s notebook", kind)
         return None
@@ -353,14 +357,39 @@ def named(fn: Callable, outputs: dict[str, gr.Component]) -> Callable:
 STREAM_MIN_INTERVAL_S = 0.05  # streams coalesce UI updates to at most ~20 per second
 
 
+URGENT = "__urgent__"  # a key in a stream's update: it goes out at once (the key itself is never sent)
+
+
+class Later:
+    """A value of a streamed update computed only when the update goes out: an expensive render (a results matrix)
+    that a newer update would replace before it is shown is never rendered."""
+
+    __slots__ = ("make",)
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self.make = make
+
+
+def _ready(update: dict) -> dict:
+    return {k: v.make() if isinstance(v, Later) else v for k, v in update.items()}
+
+
 def coalesce(updates, min_interval_s: float = STREAM_MIN_INTERVAL_S, urgent: frozenset = frozenset()):
     """Merge a stream of dict updates so at most one goes out per ``min_interval_s`` (later values win per key).
 
     Nothing is lost: the last update carries every key's newest value (what an API client receives); an update
-    touching an ``urgent`` key (the status line: a new stage such as "Loading the model…") goes out at once, so it
-    is never held back behind the slow step that follows it. Without this, a fast stream (1,000+ tokens into a
-    Markdown box) sends an update per token and the browser stops responding.
+    touching an ``urgent`` key (the status line: a new stage such as "Loading the model…"), or carrying the
+    ``URGENT`` key, goes out at once, so it is never held back behind the slow step that follows it. ``Later``
+    values are computed only when their update goes out. Without this, a fast stream (1,000+ tokens into a Markdown
+    box) sends an update per token and the browser stops responding.
     """
+    try:
+        yield from _coalesced(updates, min_interval_s, urgent)
+    finally:
+        getattr(updates, "close", lambda: None)()  # a stopped stream stops its source (its finally runs now)
+
+
+def _coalesced(updates, min_interval_s: float, urgent: frozenset):
     import time
 
     pending: dict = {}
@@ -369,19 +398,21 @@ def coalesce(updates, min_interval_s: float = STREAM_MIN_INTERVAL_S, urgent: fro
     for update in updates:
         if not isinstance(update, dict):
             if pending:
-                yield pending
+                yield _ready(pending)
                 pending = {}
             yield update
             continue
+        now_please = URGENT in update
+        update = {k: v for k, v in update.items() if k != URGENT} if now_please else update
         pending.update(update)
         latest.update(update)
         now = time.monotonic()
-        if now - last >= min_interval_s or not urgent.isdisjoint(update):
-            yield pending
+        if now_please or now - last >= min_interval_s or not urgent.isdisjoint(update):
+            yield _ready(pending)
             pending, last = {}, now
     if latest:
         # an API client gets only the last update: it must hold every output, not "unchanged" placeholders
-        yield latest
+        yield _ready(latest)
 
 
 def on(event: Callable, fn: Callable | None, inputs, outputs: dict[str, gr.Component] | list | gr.Component | None,

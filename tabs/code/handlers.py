@@ -125,7 +125,7 @@ def convert_to_cpp(python_code: str, model: str, max_new_tokens: float = 4096, *
             code = codeconv.cpp_source(raw)  # says so when the answer is Python or prose, before any compile
             yield {"status": status_html("warning" if notice else "done", _stats_line(model, chunk.stats, notice)),
                    "cpp": code, "download": _cpp_file(code, model),
-                   "notebook": notebook_file("code", "python-to-cpp", nbs.code_notebook, model, python_code, cpp=code)}
+                   "notebook": notebook_file("code", "python-to-cpp", nbs.code_recipe(model, python_code, cpp=code))}
         elif chunk.text:
             yield {"cpp": codeconv.extract_cpp(raw),
                    "status": status_html("running", f"Converting with {model}… {len(raw):,} characters")}

@@ -19,7 +19,6 @@ from engines.config import Settings
 from engines.errors import InvalidInput
 from engines.next_token import NEXT_TOKEN_MAX_STEPS, NEXT_TOKEN_MAX_TOP_K, TokenStep, next_token_table
 from engines.quant import QUANTIZATIONS
-from engines.snippets import next_token_code
 from tabs.charts import grouped_bars
 from tabs.common import (
     GPU_EVENT,
@@ -316,11 +315,9 @@ def next_tokens(model: str, system: str | None = None, prompt: str | None = None
     steps, top_k, fmt = int(steps), int(top_k), (prompt_format or "raw").strip().lower()
     # a sampled run draws with a seed chosen here, so its notebook can make the same draws
     seed = secrets.randbelow(2**31) if float(temperature) > 0 else None
-    code = next_token_code(model.strip(), messages, steps=steps, top_k=top_k, temperature=float(temperature),
-                           seed=seed, prompt_format=fmt)
     rows: list[TokenStep] = []
     notice = None
-    yield {"status": _status(rows, False, None), "code": code}
+    yield {"status": _status(rows, False, None)}
     for row in next_token_table(model.strip(), messages, steps=steps, top_k=top_k, temperature=float(temperature),
                                 seed=seed, prompt_format=fmt, settings=settings):
         rows.append(row)
@@ -330,12 +327,14 @@ def next_tokens(model: str, system: str | None = None, prompt: str | None = None
     if not rows:
         yield {"status": status_html("warning", "The model produced no token.")}
         return
-    notebook = notebook_file("next-token", "next-token-view", nbs.next_token_notebook, model.strip(), messages, rows,
-                             steps=steps, top_k=top_k, temperature=float(temperature), seed=seed,
-                             quantization=_ran_quantization(model.strip(), settings),
-                             prompt_format=rows[0].prompt_format)
+    # the code box and the notebook: one recipe, from what the run used (its quantization, the prompt format read)
+    recipe = nbs.next_token_recipe(model.strip(), messages, rows, steps=steps, top_k=top_k,
+                                   temperature=float(temperature), seed=seed,
+                                   quantization=_ran_quantization(model.strip(), settings),
+                                   prompt_format=rows[0].prompt_format)
     yield {"visual": _visual(rows), "table": pd.DataFrame([_row_dict(r, top_k) for r in rows]),
-           "status": _status(rows, True, notice), "notebook": notebook}
+           "status": _status(rows, True, notice), "code": recipe.code,
+           "notebook": notebook_file("next-token", "next-token-view", recipe)}
 
 
 def _seen(row: TokenStep) -> str:

@@ -10,6 +10,7 @@ import pandas as pd
 
 from engines import arena, prompts, textfiles
 from engines import notebooks as nbs
+from engines.backends.types import Recipe
 from engines.config import Settings
 from engines.errors import InvalidInput
 from engines.quant import QUANTIZATIONS
@@ -57,33 +58,34 @@ def _csv(rows: list[dict]) -> str:
     return str(path)
 
 
-def _code(cols: list[arena.ColumnState], sent: list[list[dict]], max_new_tokens: int, temperature: float) -> str:
-    parts = []
-    for c in cols:
-        quant = c.stats.quantization if c.stats else (c.fit.quantization if c.fit else "fp32")
-        snippet = arena.code_snippet(c.model, sent[c.index], quantization=quant, max_new_tokens=max_new_tokens,
-                                     temperature=temperature)
-        parts.append(f"# ---- column {c.index + 1}: {view.column_label(c)} ----\n{snippet}")
-    return "\n\n".join(parts)
+def _recipes(cols: list[arena.ColumnState], sent: list[list[dict]], max_new_tokens: int,
+             temperature: float) -> list[tuple[arena.ColumnState, Recipe]]:
+    """One recipe per column from what it ran (a column that failed before its stats: the quantization it was fitted
+    with), with what its model was sent (after a follow-up: its whole conversation): the code box and the column's
+    notebook both come from it."""
+    return [(c, nbs.chat_recipe(c.model, sent[c.index], max_new_tokens=max_new_tokens, temperature=temperature,
+                                text=c.text, stats=c.stats,
+                                quantization=c.stats.quantization if c.stats else (c.fit.quantization if c.fit
+                                                                                   else "fp32")))
+            for c in cols]
 
 
 def _final(cols: list[arena.ColumnState], sent: list[list[dict]], max_new_tokens: int, temperature: float,
            device: str, sequential: bool = False) -> dict:
     """The run's last update. ``sent``: what each column's model was sent (its conversation and this turn)."""
     rows = arena.results_rows(cols)
+    recipes = _recipes(cols, sent, max_new_tokens, temperature)
     return {"status": view.run_status(cols, True, device, sequential), **_columns(cols),
             "tps": view.chart_frame(cols, "tokens/s", lambda s: s.tokens_per_s),
             "ttft": view.chart_frame(cols, "TTFT (s)", lambda s: s.ttft_s),
             "table": view.results_table(rows, cols), "csv": _csv(rows),
-            "code": _code(cols, sent, max_new_tokens, temperature),
-            "notebooks": _notebooks(cols, sent, max_new_tokens, temperature)}
+            "code": view.recipes_code(recipes), "notebooks": _notebooks(recipes)}
 
 
-def _notebooks(cols: list[arena.ColumnState], sent: list[list[dict]], max_new_tokens: int, temperature: float):
+def _notebooks(recipes: list[tuple[arena.ColumnState, Recipe]]):
     """One notebook per finished column, reproducing its generation (its whole conversation after a follow-up)."""
-    files = [notebook_file("compare", f"column-{c.index + 1}-{view.short_name(c.model)}", nbs.chat_notebook,
-                           c.model, sent[c.index], quantization=c.stats.quantization, max_new_tokens=max_new_tokens,
-                           temperature=temperature, text=c.text, stats=c.stats) for c in cols if c.stats]
+    files = [notebook_file("compare", f"column-{c.index + 1}-{view.short_name(c.model)}", r)
+             for c, r in recipes if c.stats]
     return [f for f in files if f] or None
 
 

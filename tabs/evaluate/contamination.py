@@ -8,7 +8,7 @@ Adapters only: the work is in ``engines.evals.contamination``; HTML and tables i
 
 from __future__ import annotations
 
-import time
+import functools
 from pathlib import Path
 
 import gradio as gr
@@ -20,7 +20,19 @@ from engines.evals.contamination.reference import combine, from_testset
 from engines.evals.contamination.texts import PART_LABELS, format_lines
 from engines.evals.store import RunStore
 from engines.localpaths import local_path
-from tabs.common import GPU_EVENT, Links, expensive, export_folder, on, status_html, ui_errors, with_settings
+from tabs.common import (
+    GPU_EVENT,
+    URGENT,
+    Later,
+    Links,
+    coalesce,
+    expensive,
+    export_folder,
+    on,
+    status_html,
+    ui_errors,
+    with_settings,
+)
 from tabs.evaluate import contamination_view as view
 from tabs.kit.pickers import CHAT, default_model, model_picker
 
@@ -107,22 +119,27 @@ def _result(report) -> dict:
             "files": _downloads(report), "report_id": report.id}
 
 
-def _stream(events):
-    event, shown, stage = None, 0.0, ""
+def _updates(events):
+    event, stage = None, ""
     try:
         for event in events:
-            if event.stage == "Starting":
-                yield {"report_id": event.report.id}
-            if time.monotonic() - shown >= STREAM_EVERY_S or event.stage != stage:
-                shown, stage = time.monotonic(), event.stage
-                count = f" · {event.done:,}/{event.total:,}" if event.total else ""
-                yield {"status": status_html("running", f"{event.stage}{count}"), "table": view.table(event.report)}
+            count = f" · {event.done:,}/{event.total:,}" if event.total else ""
+            yield {"status": status_html("running", f"{event.stage}{count}"),
+                   "table": Later(functools.partial(view.table, event.report)),  # rendered only when it goes out
+                   **({"report_id": event.report.id} if event.stage == "Starting" else {}),
+                   **({URGENT: True} if event.stage != stage else {})}  # a new stage is shown at once
+            stage = event.stage
     finally:
         events.close()  # Stop closes this generator: the engine stops and stores what it has
     report = event.report
     state = "done" if report.status == "complete" else "stopped"
     yield {**_result(report), "status": status_html(state, f"Report **{report.id}** {report.status}: "
-                                                          f"{_verdicts_line(report)}")}
+                                                          f"{_verdicts_line(report)}"), URGENT: True}
+
+
+def _stream(events):
+    """The check's updates, at most one every STREAM_EVERY_S (``tabs.common.coalesce``, as the evaluation's)."""
+    return coalesce(_updates(events), STREAM_EVERY_S)
 
 
 @expensive

@@ -15,7 +15,6 @@ from engines import notebooks as nbs
 from engines.config import Settings
 from engines.context import Context, as_context
 from engines.errors import InvalidInput, WorkbenchError
-from engines.snippets.finetune import finetune_code
 from tabs.common import (
     GPU_EVENT,
     Link,
@@ -41,7 +40,7 @@ def _dataset(source, file, dataset, split, prompt_column, completion_column, mes
     mapping = {"prompt_column": _blank(prompt_column), "completion_column": _blank(completion_column),
                "messages_column": _blank(messages_column)}
     if source == "upload":
-        path = file if isinstance(file, str) else getattr(file, "name", None) or (file or {}).get("path")
+        path = _file_path(file)
         if not path:
             raise InvalidInput("Upload a JSON Lines or CSV file first (or choose another data source).")
         name = str(path).replace("\\", "/").rsplit("/", 1)[-1]
@@ -71,10 +70,24 @@ def _hyper(method, rank, alpha, dropout, target_modules, learning_rate, epochs, 
                                "grad_checkpointing": bool(grad_checkpointing)})
 
 
-def _prepare(request: RunRequest) -> ft.Prepared:
-    data, hyper = _dataset(*request.data_args()), _hyper(*request.hyper_args())
-    share = 0.1 if request.heldout_share is None else float(request.heldout_share)
-    return ft.prepare((request.model or "").strip(), data, hyper, heldout_share=share)
+def _file_path(file) -> str | None:
+    return file if isinstance(file, str) else getattr(file, "name", None) or (file or {}).get("path")
+
+
+def _prepare(request: RunRequest) -> tuple[ft.Prepared, str]:
+    """The run prepared from the form's request, and its check handle. Check keeps it server-side under the handle
+    (a digest of the request and the uploaded file's bytes); Start with the same request finds it there, so the data
+    is read and tokenized once, not again (the run started from it drops it)."""
+    values = {name: getattr(request, name) for name in RunRequest.names() if name != "file"}
+    upload = _file_path(request.file) if request.source == "upload" and request.file else None
+    key = ft.checks.handle(values, files=(upload,) if upload else ())
+
+    def make() -> ft.Prepared:
+        data, hyper = _dataset(*request.data_args()), _hyper(*request.hyper_args())
+        share = 0.1 if request.heldout_share is None else float(request.heldout_share)
+        return ft.prepare((request.model or "").strip(), data, hyper, heldout_share=share)
+
+    return ft.checks.prepared(key, make), key
 
 
 # ----------------------------------------------------------------------------------------------- handlers
@@ -163,14 +176,17 @@ def finetune_check(model: str, source: str, file=None, dataset: str | None = Non
 
     {args}
     Returns:
-        The status line, the first examples with the tokens that carry loss highlighted, the data summary, the plan.
+        The status line (naming the check's handle: a Start with the same parameters reuses the prepared data instead
+        of tokenizing it again), the first examples with the tokens that carry loss highlighted, the data summary,
+        the plan.
     """
-    prep = _prepare(RunRequest.of(locals()))
+    prep, handle = _prepare(RunRequest.of(locals()))
     return {"preview": view.preview_html(ft.preview(prep)), "summary": view.data_summary(prep),
             "plan": view.plan_html(prep),
             "status": status_html("warning" if prep.notices else "done",
                                   f"Ready: {len(prep.train):,} training examples, {prep.steps['total_steps']:,} "
-                                  f"steps, {prep.estimate.trainable:,} trainable parameters.")}
+                                  f"steps, {prep.estimate.trainable:,} trainable parameters. Check {handle}: "
+                                  "Start with these settings reuses it.")}
 
 
 finetune_check.__doc__ = finetune_check.__doc__.format(args=RUN_ARGS)
@@ -192,11 +208,13 @@ def finetune_start(model: str, source: str, file=None, dataset: str | None = Non
     Returns:
         The run id (in the run picker), the status line and the live panel.
     """
+    request = RunRequest.of(locals())
     ft.check_training_slot()  # before the checks: a Start while a run trains is refused at once (again at start)
-    prep = _prepare(RunRequest.of(locals()))
+    prep, handle = _prepare(request)  # what Check prepared with these parameters, else prepared now
     yield {"preview": view.preview_html(ft.preview(prep)), "summary": view.data_summary(prep),
            "plan": view.plan_html(prep)}
     run = ft.start_run(prep)
+    ft.checks.take(handle)  # started: a later Start prepares again (a refused one kept it for the next try)
     yield {**_run_updates(run), "run": run.id}
 
 
@@ -210,9 +228,11 @@ def _run_updates(run: ft.RunView | None, links: Links | None = None) -> dict:
     done = run.tuned is not None
     # the refresh goes on while the worker's process lives, whatever its last word (it stops only once it is gone)
     following = run.live or run.process_alive
+    # the code box and the notebook: one recipe (its data cell, read from the run's files, only once it is done)
+    recipe = nbs.finetune_recipe(run, with_data=done) if run.spec.base else None
     return {"status": status_html(state, text), "panel": view.run_html(run), "timer": gr.Timer(active=following),
-            "outputs": view.outputs_markdown(run), "code": finetune_code(run.spec) if run.spec.get("hyper") else "",
-            "notebook": notebook_file("finetune", f"finetune-{run.id}", nbs.finetune_notebook, run) if done else None,
+            "outputs": view.outputs_markdown(run), "code": recipe.code if recipe else "",
+            "notebook": notebook_file("finetune", f"finetune-{run.id}", recipe) if recipe and done else None,
             "stop": gr.update(interactive=run.live), "resume": gr.update(interactive=run.resumable),
             "merge": gr.update(interactive=done and run.adapter is not None),
             "to_compare": gr.update(interactive=done), "to_evaluate": gr.update(interactive=done)}
@@ -352,15 +372,11 @@ def _sender(targets: dict[str, callable]):
 
 
 def _models(run: ft.RunView) -> list[str]:
-    return [run.spec["base"], str(run.tuned)]
+    return [run.spec.base, str(run.tuned)]
 
 
 def _heldout(run: ft.RunView) -> dict:
-    rows = []
-    for r in ft.runs.read_jsonl(run.folder / "data" / "heldout.jsonl"):
-        prompt = r["prompt"] if isinstance(r["prompt"], str) else r["prompt"][-1]["content"]
-        completion = r["completion"] if isinstance(r["completion"], str) else r["completion"][-1]["content"]
-        rows.append({"question": prompt, "answer": completion})
+    rows = ft.heldout_pairs(run)
     if not rows:
         raise InvalidInput("This run has no held-out split (held-out share 0): start a run with one to evaluate.")
     return {"rows": rows, "fields": ["question", "answer"], "name": f"held-out split of {run.id}",

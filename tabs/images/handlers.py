@@ -135,12 +135,13 @@ def generate(prompt: str, model: str, seed: str, randomize: bool, steps: float, 
         history[:] = shown
     meta = {**results[0].metadata, "seeds": [str(r.seed) for r in results]}
     notices = any(n for r in results for n in r.notices)
+    recipe = nbs.image_recipe(results[0])  # the first image's run: its code box and notebook
     done = f"{count} image(s) in {total_s:.1f} s on {results[0].plan.label if results[0].plan else 'this machine'}."
     return {"status": status_html("warning" if notices else "done", done + (" See the notes under Stats." if notices
                                                                              else "")),
             "gallery": [(f, c) for f, c in shown], "seeds": ", ".join(str(r.seed) for r in results),
-            "stats": _stats(results, total_s), "files": files, "code": im.code_snippet(results[0]), "meta": meta,
-            "notebook": notebook_file("images", f"image-{results[0].seed}", nbs.image_notebook, results[0])}
+            "stats": _stats(results, total_s), "files": files, "code": recipe.code, "meta": meta,
+            "notebook": notebook_file("images", f"image-{results[0].seed}", recipe)}
 
 
 @ui_errors

@@ -14,7 +14,6 @@ from engines import speech as sp
 from engines.config import Settings
 from engines.context import Context, as_context
 from engines.errors import InvalidInput
-from engines.snippets.speech import minutes_code, transcribe_code
 from tabs.common import (
     GPU_EVENT,
     NOTEBOOK_LABEL,
@@ -77,15 +76,12 @@ def transcribe_meeting(audio: str, model: str, language: str = "auto", progress=
                       settings=settings)
     files = write_exports("minutes", {"transcript.txt": t.to_txt(), "transcript.srt": t.to_srt(),
                                       "transcript.vtt": t.to_vtt()})
-    code = transcribe_code(t.source.get("ref", t.model), t.backend, device=t.device, dtype=t.source.get("dtype", ""),
-                           language=t.source.get("decode_language", t.language),
-                           multilingual=t.source.get("multilingual", True))
+    recipe = nbs.transcription_recipe(t, audio_file=Path(str(audio)).name)
     done = (f"{sp.clock(t.duration_s)} transcribed in {t.seconds:.1f} s ({len(t.segments)} segments, language "
             f"{t.language or 'unknown'}).")
     return {"t_status": status_html("warning" if t.notices else "done", done), "transcript": t.timestamped_text(),
-            "t_stats": transcript_stats(t), "t_files": files, "t_code": code,
-            "t_notebook": notebook_file("minutes", "transcription", nbs.transcription_notebook, t,
-                                        audio_file=Path(str(audio)).name)}
+            "t_stats": transcript_stats(t), "t_files": files, "t_code": recipe.code,
+            "t_notebook": notebook_file("minutes", "transcription", recipe)}
 
 
 def _minutes_stats(stats, steps: int, started: float) -> str:
@@ -131,7 +127,6 @@ def write_minutes(transcript: str, model: str | None = None, max_new_tokens: flo
     started, text, notes, stats, steps, quality = time.perf_counter(), "", [], None, 1, None
     notices: list[str] = []
     model = (model or "").strip() or None
-    code = minutes_code(model or mn.default_model(), int(max_new_tokens or 1024))
     stream = mn.stream_minutes(transcript or "", model=model, max_new_tokens=int(max_new_tokens or 1024),
                                settings=settings)
     for chunk in stream:
@@ -150,14 +145,16 @@ def write_minutes(transcript: str, model: str | None = None, max_new_tokens: flo
         if chunk.stats is not None:
             stats, quality = chunk.stats, getattr(chunk, "quality", None)
             text = getattr(chunk, "final_text", None) or text
-        yield {**update, "minutes": text, "code": code}
+        yield {**update, "minutes": text}
     files = write_exports("minutes", {"minutes.md": text.strip() + "\n", "action_items.csv": mn.action_items_csv(text),
                                       "transcript_used.txt": (transcript or "").strip() + "\n"})
-    notebook = notebook_file("minutes", "minutes", nbs.minutes_notebook, transcript or "", model or mn.default_model(),
-                             max_new_tokens=int(max_new_tokens or 1024),
-                             quantization=stats.quantization if stats else "fp32", minutes=text, stats=stats)
+    # the code box and the notebook: one recipe, from what the run used (its model's quantization, known only now)
+    recipe = nbs.minutes_recipe(transcript or "", model or mn.default_model(),
+                                max_new_tokens=int(max_new_tokens or 1024),
+                                quantization=stats.quantization if stats else "fp32", minutes=text, stats=stats)
     yield {"status": _final_status(quality, stats, steps, started, notices), "minutes": text,
-           "notes": "\n\n".join(notes), "files": files, "code": code, "notebook": notebook}
+           "notes": "\n\n".join(notes), "files": files, "code": recipe.code,
+           "notebook": notebook_file("minutes", "minutes", recipe)}
 
 
 def minutes_cleared() -> dict:

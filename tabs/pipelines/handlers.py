@@ -93,9 +93,9 @@ def _done(r: pl.TaskResult, result_key: str, value: Any, raw_value: Any) -> dict
     status = status_html(state, f"{pl.TASKS[r.task].label} with {r.model} on {r.device or '?'} in {took}."
                          + (f" {r.notice}" if r.notice else ""))
     model, inputs = getattr(r, "asked", (None, {}))
-    notebook = notebook_file("pipelines", r.task, nbs.pipeline_notebook, r.task, model, inputs, r)
-    return {"status": status, result_key: value, "info": _info(r), "code": r.code, "raw": _raw(r, raw_value),
-            "notebook": notebook}
+    recipe = nbs.pipeline_recipe(r.task, model, inputs, r)  # the exact inputs: the code box runs as the notebook
+    return {"status": status, result_key: value, "info": _info(r), "code": recipe.code, "raw": _raw(r, raw_value),
+            "notebook": notebook_file("pipelines", r.task, recipe)}
 
 
 def _raw(r: pl.TaskResult, value: Any) -> dict:

@@ -208,10 +208,11 @@ def generate_rows(description: str, fields_table, n_rows: float, model: str, tem
                "raw": stats.last_raw or "", "code": syn.code_snippet(stats)}
         raise
     _keep(run, rows, fields, description, stats)
+    recipe = nbs.synthetic_recipe(stats, rows)
     yield {"status": _status(stats, False, started), "rows": pd.DataFrame(rows, columns=columns),
            "summary": summary_html(rows, fields, stats), "files": _write_files(rows, fields, description) if rows
-           else None, "details": details_markdown(stats), "raw": stats.last_raw, "code": syn.code_snippet(stats),
-           "notebook": notebook_file("synthetic", "synthetic-rows", nbs.synthetic_notebook, stats, rows)}
+           else None, "details": details_markdown(stats), "raw": stats.last_raw, "code": recipe.code,
+           "notebook": notebook_file("synthetic", "synthetic-rows", recipe)}
 
 
 def _keep(run: dict | None, rows: list[dict], fields: list[syn.Field], description: str, stats: syn.RunStats) -> None:

@@ -13,7 +13,6 @@ from engines import tokenizers as tk
 from engines.config import Settings
 from engines.context import Context, as_context
 from engines.errors import InvalidInput, WorkbenchError
-from engines.snippets.tokenizers import tokenize_code
 from tabs.common import (
     CHEAP_EVENT,
     NOTEBOOK_LABEL,
@@ -104,11 +103,10 @@ def tokenize_texts(tokenizers: list[str], text: str, add_special_tokens: bool = 
     state = "warning" if failures else "done"
     status = done + (f" {len(failures)} could not load: {', '.join(n for n, _ in failures)}." if failures else "")
     ids = {ref: raw[_name(ref)]["ids"] for ref in chosen if _name(ref) in raw}
+    recipe = nbs.tokenizers_recipe(list(ids), text, add_special_tokens=bool(add_special_tokens), ids=ids)
     return {"status": status_html(state, status), "tokens": "".join(blocks), "table": table,
             "chart": table[["tokenizer", "tokens"]], "raw": raw,
-            "code": tokenize_code(list(ids), text, add_special_tokens=bool(add_special_tokens)),
-            "notebook": notebook_file("tokenizers", "tokenize", nbs.tokenizers_notebook, list(ids), text,
-                                      add_special_tokens=bool(add_special_tokens), ids=ids)}
+            "code": recipe.code, "notebook": notebook_file("tokenizers", "tokenize", recipe)}
 
 
 @ui_errors

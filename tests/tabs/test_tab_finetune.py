@@ -154,7 +154,7 @@ def test_empty_file_and_not_a_causal_lm(client, tiny, tmp_path):
 def test_start_follow_stop_resume_and_list(client, tiny, data_file, ft_dir):
     out = client.predict(**_args(tiny["lm-llama"], data_file), api_name="/finetune_start")
     run_id = out[-1]  # the run picker holds the new run
-    assert ft.read_run(run_id).spec["data"]["train"] == 18
+    assert ft.read_run(run_id).spec.data.train == 18
     running = tf.wait_for(lambda: _status(client, run_id), lambda o: "data-step='0'" not in o[PANEL]
                           or "data-state='done'" in o[PANEL])
     assert "data-state='running'" in running[PANEL] or "data-state='stopping'" in running[PANEL]
@@ -226,7 +226,7 @@ def test_buttons_send_base_and_tuned_and_the_heldout_split(ft_dir, tiny, data_fi
         pytest.skip("no finished run in this session")
     send = tab._sender({"evaluate.models": tab._models, "evaluate.rows": tab._heldout})
     updates = send(done.id)
-    assert updates["evaluate.models"] == [done.spec["base"], str(done.tuned)]
+    assert updates["evaluate.models"] == [done.spec.base, str(done.tuned)]
     rows = updates["evaluate.rows"]["rows"]
     assert len(rows) == 6 and set(rows[0]) == {"question", "answer"}
 
@@ -327,6 +327,70 @@ def test_every_hyperparameter_box_refreshes_the_explanation(ft_dir):
     assert len(triggers) == len(ft.explain.EXPLAINED) and {e for _, e in triggers} == {"change"}
     assert {"Method", "LoRA rank", "LoRA alpha", "Learning rate", "Batch size", "Max length"} <= {
         b.label for b, _ in triggers}
+
+
+def test_start_after_check_prepares_and_tokenizes_the_data_once(ft_dir, tiny, monkeypatch):
+    """Check and Start each read, rendered and tokenized all the data (2 prepares for one run): Start now takes what
+    Check prepared under its handle (a digest of the same parameters and file bytes); other parameters prepare anew."""
+    from engines.finetune import data as fdata
+    from engines.finetune import jobs
+
+    calls = {"prepare": 0, "measure": 0}
+
+    def counting(name, real):
+        def wrapper(*a, **k):
+            calls[name] += 1
+            return real(*a, **k)
+        return wrapper
+
+    monkeypatch.setattr(ft, "prepare", counting("prepare", ft.prepare))
+    monkeypatch.setattr(fdata, "measure", counting("measure", fdata.measure))
+    fake = tf.SlowStart()
+    monkeypatch.setattr(jobs.subprocess, "Popen", fake)
+    ft.checks.forget_all()
+    try:
+        data = tf.write_jsonl(ft_dir.parent / "check-once.jsonl", tf.rows())
+        checked = tab.finetune_check(**_args(tiny["lm-llama"], data, file=str(data)))
+        handle = re.search(r"Check ([0-9a-f]{24})", checked["status"]).group(1)
+        assert calls == {"prepare": 1, "measure": 1} and ft.checks.peek(handle) is not None
+        started = list(tab.finetune_start(**_args(tiny["lm-llama"], data, file=str(data))))[-1]
+        assert started["run"] and calls == {"prepare": 1, "measure": 1}  # reused: nothing tokenized again
+        assert ft.checks.peek(handle) is None  # a run started from it once
+        tab.finetune_check(**_args(tiny["lm-llama"], data, file=str(data), seed=8))  # another split: prepared anew
+        assert calls == {"prepare": 2, "measure": 2}
+    finally:
+        fake.kill()
+        ft.checks.forget_all()
+
+
+def test_the_heldout_split_is_parsed_by_the_engine(tmp_path):
+    folder = tmp_path / "run"
+    rows = [{"prompt": [{"role": "user", "content": "2+2?"}], "completion": [{"role": "assistant", "content": "4"}]},
+            {"prompt": "Capital of France?", "completion": "Paris"}]
+    tf.write_jsonl((folder / "data").mkdir(parents=True) or folder / "data" / "heldout.jsonl", rows)
+    run = ft.RunView(id="20260101-000000-tiny-abcd", state="done", spec={}, status={}, folder=folder)
+    assert ft.heldout_pairs(run) == [{"question": "2+2?", "answer": "4"},
+                                     {"question": "Capital of France?", "answer": "Paris"}]
+    assert tab._heldout(run)["rows"] == ft.heldout_pairs(run)
+
+
+def test_a_refused_start_keeps_the_check_for_the_next_try(ft_dir, tiny, monkeypatch):
+    """Start refused when it starts (another run took the slot meanwhile): the checked data is still held."""
+    from engines import errors
+
+    ft.checks.forget_all()
+    data = tf.write_jsonl(ft_dir.parent / "refused.jsonl", tf.rows())
+    args = _args(tiny["lm-llama"], data, file=str(data))
+    handle = re.search(r"Check ([0-9a-f]{24})", tab.finetune_check(**args)["status"]).group(1)
+
+    def busy(prep, settings=None):
+        raise errors.Busy("A run is training: another one.")
+
+    monkeypatch.setattr(ft, "start_run", busy)
+    with pytest.raises(errors.Busy):
+        list(tab.finetune_start(**args))
+    assert ft.checks.peek(handle) is not None
+    ft.checks.forget_all()
 
 
 def test_the_form_is_one_typed_request_with_the_api_parameters():

@@ -194,7 +194,7 @@ def test_qlora_on_cuda_trains_on_a_4bit_base(tiny, ft_root, fresh_cache):
     run = ft.start_run(prep)
     view = tf.wait_for(lambda: ft.read_run(run.id), lambda v: not v.live)
     assert view.state == "done", tf._describe(view)
-    assert view.spec["quantization"] == "4bit" and view.adapter is not None
+    assert view.spec.quantization == "4bit" and view.adapter is not None
     text = "".join(c.text for c in stream_chat(str(view.adapter), [{"role": "user", "content": "Hi"}],
                                                max_new_tokens=4))
     assert isinstance(text, str)
