@@ -129,7 +129,8 @@ def arena_followup(prompt: str | None = None, match_id: str | None = None, max_n
     if all(c.status == "done" for c in cols):
         after = tuple([*h, *turn, {"role": "assistant", "content": c.text}]
                       for h, c in zip(histories, cols, strict=True))
-        n = store.continue_match(match["id"], [arena.results_rows([c])[0] for c in cols], after)
+        n = store.continue_match(match["id"], [arena.results_rows([c])[0] for c in cols], after,
+                                 expected_turns=match["turns"])
         status = status_html("done", f"Turn {n} (at most {MAX_TURNS}): both answered. Vote to reveal the names, or "
                                      "send another follow-up.")
         chats = _chats(list(after))
