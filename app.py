@@ -6,88 +6,78 @@ Importing this module builds nothing and loads no model; ``build_demo()`` makes 
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 
 import gradio as gr
 
-from engines.config import Settings
+from engines.config import Settings, login_secrets, restrict_paths_when_shared
+from engines.context import Context
 from engines.redact import install_log_redaction
-from tabs import (
-    chat,
-    code,
-    compare,
-    evaluate,
-    finetune,
-    glue,
-    header,
-    hub,
-    images,
-    minutes,
-    pipelines,
-    synthetic,
-    tokenizers,
+from tabs import header
+from tabs.access import distrust_server_proxy_headers, is_token_line, mcp_tokens
+from tabs.kit.blocks import LOOPBACK, build_blocks, launch_kwargs
+
+# The tab packages, in display order (any order builds: cross-tab links are wired once every tab is built).
+# Adding a tab = its package under tabs/ + one line here.
+TABS = (
+    "pipelines",
+    "tokenizers",
+    "compare",
+    "chat",
+    "minutes",
+    "images",
+    "code",
+    "synthetic",
+    "evaluate",
+    "finetune",
+    "hub",
 )
-from tabs.access import distrust_server_proxy_headers, is_token_line, mcp_tokens, restrict_paths_when_shared
-from tabs.common import Links
-from tabs.server import CSS, WorkbenchBlocks, app_kwargs, publish_api
-
-# Display order. A tab that sends to others (Hub; Evaluate and Fine-tune wire Synthetic's buttons) builds after them.
-TABS = (pipelines, tokenizers, compare, chat, minutes, images, code, synthetic, evaluate, finetune, hub)
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
+LOCALHOST_CHECK_S = 300.0  # how long launch() waits for the app to answer on its own local URL (a loaded machine)
 
 
-def build_demo(settings: Settings | None = None) -> gr.Blocks:
+def build_demo(settings: Settings | Context | None = None) -> gr.Blocks:
     """Build the app's Blocks (no model is loaded here).
 
     Args:
-        settings: deployment settings; default ``Settings.from_env()``.
+        settings: deployment settings (default ``Settings.from_env()``), or a whole context. The app's one
+            ``Context`` is built once (``tabs.kit.blocks.build_blocks``) and handed to every tab.
     """
+    return build_blocks(tab_packages(), settings, before=header.build)
+
+
+def tab_packages() -> list:
+    """The tab packages of ``TABS`` (``tabs.<name>``), imported."""
+    return [importlib.import_module(f"tabs.{name}") for name in TABS]
+
+
+def parse_args(argv: list[str] | None = None, settings: Settings | None = None) -> argparse.Namespace:
+    """Command-line flags; each has an environment override (read into ``settings``, or now when None)."""
     settings = settings or Settings.from_env()
-    links = Links()
-    with WorkbenchBlocks(title="LLM Workbench", settings=settings) as demo:
-        header.build(demo, settings)
-        with gr.Tabs() as links.tabs:
-            for tab in TABS:
-                tab.build(settings, links)
-        glue.connect(links)
-    demo.queue(default_concurrency_limit=settings.queue_concurrency, max_size=settings.queue_max_size)
-    publish_api(demo)
-    return demo
-
-
-def launch_kwargs(settings: Settings, tokens: dict[str, str] | None = None) -> dict:
-    """Keyword arguments for ``Blocks.launch`` that every way of serving the app shares (``tokens``: MCP bearer
-    tokens → user)."""
-    return {"max_file_size": settings.max_file_size, "footer_links": ["api", "settings"],
-            "app_kwargs": app_kwargs(settings, tokens), "css": CSS}
-
-
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """Command-line flags; each has an environment override."""
-    on_space = bool(os.environ.get("SPACE_ID"))
     parser = argparse.ArgumentParser(description="LLM Workbench")
-    parser.add_argument("--host", default=os.environ.get("WORKBENCH_HOST")
-                        or os.environ.get("GRADIO_SERVER_NAME") or ("0.0.0.0" if on_space else "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("WORKBENCH_PORT")
-                                                        or os.environ.get("GRADIO_SERVER_PORT") or 7860))
-    parser.add_argument("--share", action="store_true", default=os.environ.get("WORKBENCH_SHARE") == "1",
+    parser.add_argument("--host", default=settings.host or os.environ.get("GRADIO_SERVER_NAME")
+                        or ("0.0.0.0" if settings.on_space else "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(settings.port or os.environ.get("GRADIO_SERVER_PORT") or 7860))
+    parser.add_argument("--share", action="store_true", default=settings.share,
                         help="create a public gradio.live link")
-    parser.add_argument("--mcp", action="store_true", default=os.environ.get("WORKBENCH_MCP") == "1",
+    parser.add_argument("--mcp", action="store_true", default=settings.mcp,
                         help="also serve the main actions as MCP tools")
     parser.add_argument("--auth", default=None,
                         help="require a login, as user:password (visible to other users of this machine in `ps`: "
                              "prefer WORKBENCH_AUTH or --auth-file)")
-    parser.add_argument("--auth-file", default=os.environ.get("WORKBENCH_AUTH_FILE"),
+    parser.add_argument("--auth-file", default=settings.auth_file,
                         help="a file of user:password lines (env WORKBENCH_AUTH_FILE)")
     parser.add_argument("--share-without-auth", action="store_true",
                         help="allow --share without a login (anyone with the link can use your machine)")
     args = parser.parse_args(argv)
+    auth, tokens = login_secrets()
     try:
-        args.credentials = credentials(args.auth, args.auth_file, os.environ.get("WORKBENCH_AUTH"))
-        args.mcp_tokens = mcp_tokens(args.auth_file, os.environ.get("WORKBENCH_MCP_TOKEN"))
+        args.credentials = credentials(args.auth, args.auth_file, auth)
+        args.mcp_tokens = mcp_tokens(args.auth_file, tokens)
     except ValueError as exc:
         parser.error(str(exc))
     if args.share and not args.credentials and not args.share_without_auth:
@@ -136,17 +126,49 @@ def warnings_for(args: argparse.Namespace) -> list[str]:
     return out
 
 
+def patient_localhost_check(within_s: float = LOCALHOST_CHECK_S) -> None:
+    """Make ``launch()``'s check that the app answers on its own local URL wait for it.
+
+    Gradio's ``launch()`` asks ``gradio.networking.url_ok(local_url)`` once the server runs, and raises "When
+    localhost is not accessible, a shareable link must be created" when that returns False; ``url_ok`` gives up at
+    the first 3 s timeout, so on a loaded machine a server that is up but slow to answer ended the app. The check
+    is now retried until the URL answers or ``within_s`` passes (a localhost that never answers still fails).
+    """
+    from gradio import networking
+
+    quick = networking.url_ok
+    if getattr(quick, "patient", False):
+        return
+
+    def url_ok(url: str) -> bool:
+        deadline = time.monotonic() + within_s
+        while True:
+            try:
+                if quick(url):
+                    return True
+            except Exception:  # noqa: BLE001  (a reset or read error while the server is busy: not an answer yet)
+                pass
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.5)
+
+    url_ok.patient = True
+    networking.url_ok = url_ok
+
+
 def main(argv: list[str] | None = None) -> None:
     """Parse flags and serve the app."""
-    args = parse_args(argv)
+    args = parse_args(argv, Settings.from_env())
     install_log_redaction()
     logging.getLogger(__name__).info("starting LLM Workbench on %s:%s", args.host, args.port)
     for warning in warnings_for(args):
         print(warning, file=sys.stderr)
     restrict_paths_when_shared(bool(args.credentials or args.mcp_tokens or args.share or args.host not in LOOPBACK))
-    settings = Settings.from_env()
-    demo = build_demo(settings)
+    settings = Settings.from_env()  # read after the line above, which may switch path restriction on
+    sys.setswitchinterval(settings.switch_interval_ms / 1000)  # the event loop gets the GIL back sooner
+    demo = build_demo(Context.build(settings))
     distrust_server_proxy_headers()
+    patient_localhost_check()
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, mcp_server=args.mcp,
                 auth=args.credentials or None,
                 auth_message="LLM Workbench: log in with the credentials you were given.",

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from engines import errors
+from engines.config import Settings
 from engines.redact import redact
 
 SAMPLE_RATE = 16_000  # what Whisper (and every speech model here) reads
@@ -36,9 +37,9 @@ class BadAudio(errors.InvalidInput):
 class AudioLimits:
     """The limits on audio input, one set for every speech path.
 
-    Read from the environment by ``from_env``: ``WORKBENCH_MAX_AUDIO_MB`` (largest upload, default 1024 MB),
-    ``WORKBENCH_MAX_AUDIO_HOURS`` (longest recording, default 4 h, measured by decoding) and
-    ``WORKBENCH_FFPROBE_TIMEOUT_S`` (time allowed to read a file's header, default 15 s).
+    From the deployment's settings (``from_settings``; ``from_env`` reads them now): ``WORKBENCH_MAX_AUDIO_MB``
+    (largest upload, default 1024 MB), ``WORKBENCH_MAX_AUDIO_HOURS`` (longest recording, default 4 h, measured by
+    decoding) and ``WORKBENCH_FFPROBE_TIMEOUT_S`` (time allowed to read a file's header, default 15 s).
     """
 
     max_bytes: int = 1024 * 2**20
@@ -46,23 +47,23 @@ class AudioLimits:
     probe_timeout_s: float = 15.0
 
     @classmethod
-    def from_env(cls) -> AudioLimits:
-        """Limits from the environment; the default where a variable is unset, malformed or not positive.
+    def from_settings(cls, settings: Settings) -> AudioLimits:
+        """Limits of a deployment (each the default where its variable is unset, malformed or not positive).
 
         Returns:
             An AudioLimits.
         """
-        return cls(max_bytes=int(_env_number("WORKBENCH_MAX_AUDIO_MB", 1024) * 2**20),
-                   max_duration_s=_env_number("WORKBENCH_MAX_AUDIO_HOURS", 4.0) * 3600.0,
-                   probe_timeout_s=_env_number("WORKBENCH_FFPROBE_TIMEOUT_S", 15.0))
+        return cls(max_bytes=int(settings.max_audio_mb * 2**20), max_duration_s=settings.max_audio_hours * 3600.0,
+                   probe_timeout_s=settings.ffprobe_timeout_s)
 
+    @classmethod
+    def from_env(cls) -> AudioLimits:
+        """Limits from the environment, read now (``from_settings(Settings.from_env())``).
 
-def _env_number(name: str, default: float) -> float:
-    try:
-        value = float(os.environ.get(name, "") or default)
-    except ValueError:
-        return default
-    return value if value > 0 and math.isfinite(value) else default
+        Returns:
+            An AudioLimits.
+        """
+        return cls.from_settings(Settings.from_env())
 
 
 @dataclass(frozen=True)

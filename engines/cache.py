@@ -214,12 +214,13 @@ _CACHE: ModelCache | None = None
 _CACHE_LOCK = threading.Lock()
 
 
-def model_cache() -> ModelCache:
-    """The process-wide cache instance (budget from Settings)."""
+def model_cache(settings=None) -> ModelCache:
+    """The process-wide cache instance (budget from ``settings``, read from the environment when None; the first
+    call sets it)."""
     global _CACHE
     with _CACHE_LOCK:
         if _CACHE is None:
             from engines.config import Settings
 
-            _CACHE = ModelCache(Settings.from_env().cache_budget_bytes)
+            _CACHE = ModelCache((settings or Settings.from_env()).cache_budget_bytes)
         return _CACHE

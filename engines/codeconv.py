@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from engines import errors, prompts, sandbox
 from engines.chat import ChatChunk, stream_chat
 from engines.code_samples import SAMPLES, Sample  # noqa: F401  (re-exported for the tab)
+from engines.config import Settings
 from engines.refs import parse_ref
 from engines.snippets.code import conversion_code
 
@@ -161,14 +162,13 @@ def fix_messages(python_code: str, cpp_code: str, compile_output: str) -> list[d
     return [{"role": "system", "content": prompts.CODE_SYSTEM}, {"role": "user", "content": user}]
 
 
-def _max_tokens(model: str, max_new_tokens: int) -> int:
-    from engines.config import Settings
-
-    return max(1, min(int(max_new_tokens), Settings.from_env().max_new_tokens))
+def _max_tokens(model: str, max_new_tokens: int, settings: Settings | None = None) -> int:
+    return max(1, min(int(max_new_tokens), (settings or Settings.from_env()).max_new_tokens))
 
 
 def stream_cpp(python_code: str, *, model: str, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
-               temperature: float = 0.0, quantization: str = "auto") -> Iterator[ChatChunk]:
+               temperature: float = 0.0, quantization: str = "auto",
+               settings: Settings | None = None) -> Iterator[ChatChunk]:
     """Stream a model's C++ translation of a Python program (raw text: pass the running text to ``extract_cpp``).
 
     Args:
@@ -178,17 +178,21 @@ def stream_cpp(python_code: str, *, model: str, max_new_tokens: int = DEFAULT_MA
         max_new_tokens: bound on generated tokens (capped by WORKBENCH_MAX_NEW_TOKENS).
         temperature: 0 = greedy.
         quantization: for local models (auto | 4bit | 8bit | bf16 | fp16 | fp32).
+        settings: the deployment's settings (read from the environment when None).
 
     Yields:
         ChatChunk deltas; the last carries GenerationStats.
     """
-    parse_ref(model)
-    yield from stream_chat(model, convert_messages(python_code), max_new_tokens=_max_tokens(model, max_new_tokens),
-                           temperature=temperature, quantization=quantization)
+    settings = settings or Settings.from_env()
+    parse_ref(model, settings)
+    yield from stream_chat(model, convert_messages(python_code),
+                           max_new_tokens=_max_tokens(model, max_new_tokens, settings), temperature=temperature,
+                           quantization=quantization, settings=settings)
 
 
 def stream_fix(python_code: str, cpp_code: str, compile_output: str, *, model: str,
-               max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS, quantization: str = "auto") -> Iterator[ChatChunk]:
+               max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS, quantization: str = "auto",
+               settings: Settings | None = None) -> Iterator[ChatChunk]:
     """Stream a corrected C++ from the model, given the compiler's error messages.
 
     Args:
@@ -202,9 +206,10 @@ def stream_fix(python_code: str, cpp_code: str, compile_output: str, *, model: s
     Yields:
         ChatChunk deltas; the last carries GenerationStats.
     """
+    settings = settings or Settings.from_env()
     messages = fix_messages(_check_python(python_code), cpp_code, compile_output)
-    yield from stream_chat(model, messages, max_new_tokens=_max_tokens(model, max_new_tokens), temperature=0.0,
-                           quantization=quantization)
+    yield from stream_chat(model, messages, max_new_tokens=_max_tokens(model, max_new_tokens, settings),
+                           temperature=0.0, quantization=quantization, settings=settings)
 
 
 @dataclass
@@ -220,7 +225,8 @@ class RepairStep:
 
 
 def repair(python_code: str, cpp_code: str, *, model: str, rounds: int = 3,
-           limits: sandbox.Limits | None = None, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS) -> Iterator[RepairStep]:
+           limits: sandbox.Limits | None = None, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+           settings: Settings | None = None) -> Iterator[RepairStep]:
     """Compile; while it fails and rounds remain, send the errors to the model and compile its answer.
 
     Args:
@@ -230,6 +236,7 @@ def repair(python_code: str, cpp_code: str, *, model: str, rounds: int = 3,
         rounds: at most this many repair rounds (1–10).
         limits: compile limits.
         max_new_tokens: per answer.
+        settings: the deployment's settings (read from the environment when None).
 
     Yields:
         RepairStep for every compile, streamed fix and the final verdict.
@@ -239,15 +246,17 @@ def repair(python_code: str, cpp_code: str, *, model: str, rounds: int = 3,
     if not (cpp_code or "").strip():
         raise errors.InvalidInput("There is no C++ to fix yet: convert first.")
     _check_python(python_code)
+    settings = settings or Settings.from_env()
     cpp = cpp_source(cpp_code)
     for n in range(rounds + 1):
-        result = sandbox.compile_cpp(cpp, limits=limits)
+        result = sandbox.compile_cpp(cpp, limits=limits, settings=settings)
         yield RepairStep(n, "compile", cpp, result, ok=not result.compile_failed)
         if not result.compile_failed or n == rounds:
             yield RepairStep(n, "done", cpp, result, ok=not result.compile_failed)
             return
         raw = ""
-        for chunk in stream_fix(python_code, cpp, result.compile_output, model=model, max_new_tokens=max_new_tokens):
+        for chunk in stream_fix(python_code, cpp, result.compile_output, model=model, max_new_tokens=max_new_tokens,
+                                settings=settings):
             raw += chunk.text
             if chunk.text:
                 yield RepairStep(n + 1, "fixing", extract_cpp(raw))

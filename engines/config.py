@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import glob
+import math
 import os
 import platform
 import tempfile
@@ -28,6 +29,24 @@ def _number(name: str, default: float) -> float:
         return float(os.environ.get(name, "") or default)
     except ValueError:
         return default
+
+
+def _whole(name: str, default: int) -> int:
+    """A whole number of at least 1 (the default where unset or malformed)."""
+    try:
+        return max(1, int(os.environ.get(name) or default))
+    except ValueError:
+        return default
+
+
+def _positive(name: str, default: float) -> float:
+    """A positive, finite number (the default where unset, malformed or not positive)."""
+    value = _number(name, default)
+    return value if value > 0 and math.isfinite(value) else default
+
+
+def _text(name: str, default: str = "") -> str:
+    return os.environ.get(name, "").strip() or default
 
 
 @functools.lru_cache(maxsize=1)
@@ -112,6 +131,9 @@ class Settings:
     max_file_size: str = "200mb"
     hub_offline: bool = False
     remote_timeout_s: float = 180.0  # the whole remote call, streamed answer included
+    # how long a Python thread may hold the interpreter before another gets it (Python's default: 5 ms); shorter
+    # keeps cheap events answering while generation threads run (bench/bench_load.py --clients 30)
+    switch_interval_ms: float = 1.0
     max_params_b: float | None = None
     sandbox_slots: int = 1  # sandboxed programs running at once, all tabs and Evaluate together
     max_eval_sandbox_s: float = 20_000.0  # an evaluation's worst-case sandbox time (0 = no bound)
@@ -123,6 +145,35 @@ class Settings:
     # several people can reach the server (logins, not loopback, a Space): local paths stay inside the roots
     restrict_paths: bool = False
     uploads_dir: Path | None = None  # Gradio's uploads folder (GRADIO_TEMP_DIR), one of those roots
+    rate_limit: str | None = None  # expensive runs per session, "N/SECONDS" (None: off locally, "20/600" on a Space)
+    login_attempts: int = 5  # failed logins per (client address, user name) per 5 minutes
+    # where ``python app.py`` listens (as given, None when unset: app.py falls back to GRADIO_SERVER_NAME / _PORT,
+    # then its defaults), and its flags' defaults
+    host: str | None = None
+    port: str | None = None
+    share: bool = False
+    mcp: bool = False
+    auth_file: str | None = None
+    # per-capability limits
+    synthetic_max_rows: int = 1000  # rows one synthetic-data run may ask for
+    finetune_max_rows: int = 100_000  # rows of a training set
+    eval_max_items: int = 1000  # items of one evaluation test set
+    max_audio_mb: float = 1024.0  # audio: the largest upload, the longest recording, the time to read a header
+    max_audio_hours: float = 4.0
+    ffprobe_timeout_s: float = 15.0
+    # the Hub tab: the dataset viewer (None = the Hub's), seconds per Hub call (raw: clamped by the client), cache
+    datasets_server_url: str | None = None
+    hub_timeout_s: float = 15.0
+    hub_cache_s: float = 120.0
+    arena_db: Path | None = None  # the arena's SQLite file (None = arena.sqlite3 in data_dir)
+    # the sandbox: isolation ("auto" | "bwrap" | "landlock" | "none"), opting in to no isolation locally, budget
+    # enforcement ("auto" | "cgroup" | "rlimit+watchdog"), a delegated cgroup, the C++ compiler, scratch folders
+    sandbox: str = "auto"
+    allow_unsandboxed: bool = False
+    budget: str = "auto"
+    cgroup: str = ""
+    cxx: str = ""
+    scratch_dir: str | None = None
     # OpenAI-compatible servers by name (WORKBENCH_ENDPOINTS "vllm=http://host:8000/v1"): references "vllm:<model>"
     endpoints: tuple[tuple[str, str], ...] = ()
 
@@ -161,6 +212,7 @@ class Settings:
             max_file_size=os.environ.get("WORKBENCH_MAX_FILE_SIZE", "200mb"),
             hub_offline=_flag("HF_HUB_OFFLINE", False),
             remote_timeout_s=_number("WORKBENCH_REMOTE_TIMEOUT_S", 180.0),
+            switch_interval_ms=min(100.0, max(0.1, _number("WORKBENCH_SWITCH_INTERVAL_MS", 1.0))),
             max_params_b=_number("WORKBENCH_MAX_PARAMS_B", 10.0 if on_space else 0) or None,
             sandbox_slots=max(1, int(_number("WORKBENCH_SANDBOX_SLOTS", 1))),
             max_eval_sandbox_s=max(0.0, _number("WORKBENCH_MAX_EVAL_SANDBOX_S", 20_000.0)),
@@ -170,6 +222,29 @@ class Settings:
                                   if p.strip()),
             restrict_paths=_flag("WORKBENCH_RESTRICT_PATHS", on_space),
             uploads_dir=Path(os.environ.get("GRADIO_TEMP_DIR", "").strip() or Path(tempfile.gettempdir()) / "gradio"),
+            rate_limit=_text("WORKBENCH_RATE_LIMIT") or None,
+            login_attempts=_whole("WORKBENCH_LOGIN_ATTEMPTS", 5),
+            host=os.environ.get("WORKBENCH_HOST") or None,
+            port=os.environ.get("WORKBENCH_PORT") or None,
+            share=os.environ.get("WORKBENCH_SHARE") == "1",
+            mcp=os.environ.get("WORKBENCH_MCP") == "1",
+            auth_file=os.environ.get("WORKBENCH_AUTH_FILE") or None,
+            synthetic_max_rows=_whole("WORKBENCH_SYNTHETIC_MAX_ROWS", 1000),
+            finetune_max_rows=_whole("WORKBENCH_FINETUNE_MAX_ROWS", 100_000),
+            eval_max_items=_whole("WORKBENCH_EVAL_MAX_ITEMS", 1000),
+            max_audio_mb=_positive("WORKBENCH_MAX_AUDIO_MB", 1024.0),
+            max_audio_hours=_positive("WORKBENCH_MAX_AUDIO_HOURS", 4.0),
+            ffprobe_timeout_s=_positive("WORKBENCH_FFPROBE_TIMEOUT_S", 15.0),
+            datasets_server_url=_text("WORKBENCH_DATASETS_SERVER_URL") or None,
+            hub_timeout_s=_number("WORKBENCH_HUB_TIMEOUT_S", 15.0),
+            hub_cache_s=_number("WORKBENCH_HUB_CACHE_S", 120.0),
+            arena_db=Path(_text("WORKBENCH_ARENA_DB")).expanduser() if _text("WORKBENCH_ARENA_DB") else None,
+            sandbox=os.environ.get("WORKBENCH_SANDBOX", "auto").strip().lower(),
+            allow_unsandboxed=os.environ.get("WORKBENCH_ALLOW_UNSANDBOXED", "").strip().lower() in _TRUE,
+            budget=os.environ.get("WORKBENCH_BUDGET", "auto").strip().lower(),
+            cgroup=_text("WORKBENCH_CGROUP"),
+            cxx=os.environ.get("WORKBENCH_CXX", ""),
+            scratch_dir=os.environ.get("WORKBENCH_SCRATCH_DIR") or None,
             endpoints=_named_endpoints(os.environ.get("WORKBENCH_ENDPOINTS", "")),
         )
 
@@ -177,3 +252,17 @@ class Settings:
         """One line for the header: device, and where the app runs."""
         where = "Hugging Face Space" + (" (ZeroGPU)" if self.zero_gpu else "") if self.on_space else "local"
         return f"{self.device_name} · {where}"
+
+
+def login_secrets() -> tuple[str | None, str | None]:
+    """``WORKBENCH_AUTH`` (logins, ``user:password`` pairs) and ``WORKBENCH_MCP_TOKEN`` (MCP bearer tokens), read
+    now. Secrets, so they are not kept in ``Settings`` (whose repr may reach a log)."""
+    return os.environ.get("WORKBENCH_AUTH"), os.environ.get("WORKBENCH_MCP_TOKEN")
+
+
+def restrict_paths_when_shared(shared: bool) -> None:
+    """Where several people can reach the server (logins, an address other than loopback, a share link), local
+    paths stay inside the configured roots (``engines.localpaths``), unless WORKBENCH_RESTRICT_PATHS says otherwise.
+    Written to the environment, so every later ``Settings.from_env()`` (child processes included) agrees."""
+    if shared and not os.environ.get("WORKBENCH_RESTRICT_PATHS", "").strip():
+        os.environ["WORKBENCH_RESTRICT_PATHS"] = "1"

@@ -70,7 +70,8 @@ class ModelInternals:
     files_read: list[str] = field(default_factory=list)
 
 
-def inspect_model(model: str, *, source: str = "config", quantization: str = "auto") -> ModelInternals:
+def inspect_model(model: str, *, source: str = "config", quantization: str = "auto",
+                  settings: Settings | None = None) -> ModelInternals:
     """Inspect a model's architecture, parameters, dtypes, quantization and memory.
 
     Args:
@@ -78,6 +79,7 @@ def inspect_model(model: str, *, source: str = "config", quantization: str = "au
         source: "config" (meta device, only config.json is read) or "weights" (load the model).
         quantization: auto | 4bit | 8bit | bf16 | fp16 | fp32. With "config" every choice is shown as it would load
             (a preview, hardware-independent); "auto" is what this machine would choose.
+        settings: the deployment's settings (read from the environment when None).
 
     Returns:
         ModelInternals.
@@ -92,7 +94,7 @@ def inspect_model(model: str, *, source: str = "config", quantization: str = "au
     quantization = (quantization or "auto").strip().lower()
     if quantization not in QUANTIZATIONS:
         raise errors.InvalidInput(f"Unknown quantization '{quantization}'. Choose one of: {', '.join(QUANTIZATIONS)}.")
-    settings = Settings.from_env()
+    settings = settings or Settings.from_env()
     from engines.backends.registry import is_local
 
     ref = parse_ref(model, settings)

@@ -132,11 +132,11 @@ def default_model(settings: Settings | None = None) -> str:
     return registry.default_for("minutes", settings.device)
 
 
-def _context_of(ref: ModelRef) -> int | None:
+def _context_of(ref: ModelRef, settings: Settings | None = None) -> int | None:
     spec = ref.spec
     if spec is not None and spec.context:
         return spec.context
-    if not is_local(ref):
+    if not is_local(ref, settings):
         return None
     from engines.loading import load_config
 
@@ -145,16 +145,17 @@ def _context_of(ref: ModelRef) -> int | None:
     return getattr(cfg, "max_position_embeddings", None) or getattr(cfg, "n_positions", None)
 
 
-def plan_budget(ref: ModelRef, max_new_tokens: int, context_tokens: int | None) -> tuple[Budget, list[str]]:
+def plan_budget(ref: ModelRef, max_new_tokens: int, context_tokens: int | None,
+                settings: Settings | None = None) -> tuple[Budget, list[str]]:
     """The token budget for ``ref``; notices say what was assumed or reduced.
 
     Raises:
         InvalidInput: max_new_tokens out of range. ContextTooLong: a context too small to write minutes in.
     """
-    settings, notices = Settings.from_env(), []
+    settings, notices = settings or Settings.from_env(), []
     if not isinstance(max_new_tokens, int) or not 16 <= max_new_tokens <= settings.max_new_tokens:
         raise errors.InvalidInput(f"max_new_tokens must be between 16 and {settings.max_new_tokens}.")
-    known = _context_of(ref)
+    known = _context_of(ref, settings)
     context = known or REMOTE_DEFAULT_CONTEXT
     if known is None:
         notices.append(f"The context window of '{ref.display}' is unknown: assumed {context:,} tokens.")
@@ -165,7 +166,7 @@ def plan_budget(ref: ModelRef, max_new_tokens: int, context_tokens: int | None) 
         notices.append(f"max new tokens lowered to {max_new_tokens} to leave room for the transcript in the "
                        f"{context:,}-token context.")
     tokenizer = None
-    if is_local(ref):
+    if is_local(ref, settings):
         from engines.loading import load_tokenizer
 
         tokenizer = load_tokenizer(ref)
@@ -216,8 +217,9 @@ def time_range(part: str) -> tuple[str, str]:
 class _Run:
     """Accumulates the stats of every model call of one minutes run."""
 
-    def __init__(self, ref: ModelRef):
+    def __init__(self, ref: ModelRef, settings: Settings | None = None):
         self.ref, self.start, self.calls, self.tokens, self.load_s = ref, time.perf_counter(), 0, 0, 0.0
+        self.settings = settings
         self.last: GenerationStats | None = None
         self.notices: list[str] = []
 
@@ -227,7 +229,8 @@ class _Run:
         is stopped there (closing the stream stops generation at the next token)."""
         messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
         started = time.perf_counter()
-        with closing(stream_chat(self.ref.raw, messages, max_new_tokens=new_tokens, temperature=0.0)) as stream:
+        with closing(stream_chat(self.ref.raw, messages, max_new_tokens=new_tokens, temperature=0.0,
+                                 settings=self.settings)) as stream:
             for chunk in stream:
                 if chunk.notice and chunk.notice not in self.notices:
                     self.notices.append(chunk.notice)
@@ -255,11 +258,12 @@ class _Run:
     def _first_stopped(self) -> GenerationStats:
         """Stats for a first call stopped before its stats came: the backend and device it ran on, as far as they
         are known without the stream's own numbers (its load time and quantization are not)."""
-        if not is_local(self.ref):
+        if not is_local(self.ref, self.settings):
             from engines.backends.registry import backend_for
 
-            backend, device, quantization = backend_for(self.ref).provider(self.ref, Settings.from_env()), "remote", \
-                "n/a"
+            settings = self.settings or Settings.from_env()
+            backend = backend_for(self.ref, settings).provider(self.ref, settings)
+            device, quantization = "remote", "n/a"
         else:
             from engines.gpu import torch_device
 
@@ -283,7 +287,7 @@ class _Run:
 
 
 def stream_minutes(transcript: str, *, model: str | None = None, max_new_tokens: int = 1024,
-                   context_tokens: int | None = None) -> Iterator[ChatChunk]:
+                   context_tokens: int | None = None, settings: Settings | None = None) -> Iterator[ChatChunk]:
     """Stream Markdown minutes of a meeting from its transcript (map-reduce when it exceeds the context).
 
     Args:
@@ -292,6 +296,7 @@ def stream_minutes(transcript: str, *, model: str | None = None, max_new_tokens:
             None = the default for this hardware.
         max_new_tokens: upper bound on the minutes' length in tokens.
         context_tokens: use at most this many tokens of context (default: the model's window).
+        settings: the deployment's settings (read from the environment when None).
 
     Yields:
         MinutesChunk (a ChatChunk): a ``stage`` chunk as each stage starts, part ``notes`` in the map stage,
@@ -301,7 +306,7 @@ def stream_minutes(transcript: str, *, model: str | None = None, max_new_tokens:
         InvalidInput: an empty or over-long transcript. ContextTooLong: a model whose context can't hold the prompt.
         NotAChatModel: a speech, embedding or classifier model given as the minutes model.
     """
-    settings = Settings.from_env()
+    settings = settings or Settings.from_env()
     text = (transcript or "").strip()
     if not text:
         raise errors.InvalidInput("The transcript is empty: transcribe a recording first, or paste a transcript.")
@@ -310,8 +315,8 @@ def stream_minutes(transcript: str, *, model: str | None = None, max_new_tokens:
                                   f"{settings.max_input_chars:,} (WORKBENCH_MAX_INPUT_CHARS).")
     ref = parse_ref(model or default_model(settings), settings)
     require_chat_model(ref, role="the minutes model", purpose="write minutes (it would fail or write gibberish)")
-    budget, notices = plan_budget(ref, max_new_tokens, context_tokens)
-    run = _Run(ref)
+    budget, notices = plan_budget(ref, max_new_tokens, context_tokens, settings)
+    run = _Run(ref, settings)
     run.notices += notices
     room = budget.room(prompts.MINUTES_SYSTEM, prompts.MINUTES_USER, budget.max_new_tokens, transcript="")
     if budget.count(text) <= room:

@@ -126,7 +126,8 @@ class TokenStep:
 
 def next_token_table(model: str, messages: list[dict], *, steps: int = 10, top_k: int = 5,
                      temperature: float = 0.0, quantization: str = "auto",
-                     seed: int | None = None, prompt_format: str = "chat") -> Iterator[TokenStep]:
+                     seed: int | None = None, prompt_format: str = "chat",
+                     settings: Settings | None = None) -> Iterator[TokenStep]:
     """Generate step by step and yield, for each new token, the top-k candidates with their probabilities.
 
     Local models: probabilities are the softmax of the logits at each step with the temperature applied (at 0 the
@@ -145,11 +146,12 @@ def next_token_table(model: str, messages: list[dict], *, steps: int = 10, top_k
         prompt_format: "chat" wraps the messages in the model's chat template (as the chat does); "raw" has the
             model continue the text as written (``prompts.raw_text``: what "The capital of France is" needs). API
             models always apply their template (a notice says so).
+        settings: the deployment's settings (read from the environment when None).
 
     Yields:
         TokenStep rows, one per generated token; the first carries the exact text the model read.
     """
-    settings = Settings.from_env()
+    settings = settings or Settings.from_env()
     ref = parse_ref(model, settings)
     messages = validate_messages(messages)
     if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= NEXT_TOKEN_MAX_STEPS:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engines import registry
+from engines.config import Settings
 from engines.redact import redact
 
 # Weights in these formats are enough to load; skip duplicates such as original/*.pth or *.bin next to safetensors.
@@ -83,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the exit status (1 when any download failed)."""
     parser = argparse.ArgumentParser(prog="python -m engines.prefetch", description=__doc__.split("\n")[0])
     parser.add_argument("models", nargs="*", help="catalog ids to fetch")
-    parser.add_argument("--dir", default=os.environ.get("WORKBENCH_MODELS_DIR"), help="models directory")
+    models_dir = Settings.from_env().models_dir
+    parser.add_argument("--dir", default=str(models_dir) if models_dir else None, help="models directory")
     parser.add_argument("--defaults", action="store_true", help="fetch the default model of every tab")
     parser.add_argument("--list", action="store_true", help="list catalog ids and exit")
     args = parser.parse_args(argv)

@@ -83,28 +83,28 @@ class CompareRow:
     error: str | None = None
 
 
-def _ref(tokenizer: str) -> ModelRef:
+def _ref(tokenizer: str, settings: Settings | None = None) -> ModelRef:
     from engines.backends.registry import require
 
     try:
-        return require(tokenizer, "tokenize", feature="Tokenizing", settings=Settings.from_env()).ref
+        return require(tokenizer, "tokenize", feature="Tokenizing", settings=settings or Settings.from_env()).ref
     except errors.Unsupported:
         raise errors.Unsupported(f"'{tokenizer.strip()}' is an API model: its tokenizer is not available locally. "
                                  "Give a Hub id or a local folder.") from None
 
 
-def get_tokenizer(tokenizer: str):
-    """Load (cached) the tokenizer behind a reference."""
-    return load_tokenizer(_ref(tokenizer))
+def get_tokenizer(tokenizer: str, *, settings: Settings | None = None):
+    """Load (cached) the tokenizer behind a reference (``settings``: the deployment's; read now when None)."""
+    return load_tokenizer(_ref(tokenizer, settings))
 
 
-def check_text(text: str, *, allow_empty: bool = False) -> str:
+def check_text(text: str, *, allow_empty: bool = False, settings: Settings | None = None) -> str:
     """Validate input text length. Raises InvalidInput when empty or over the configured limit."""
     if not isinstance(text, str):
         raise errors.InvalidInput("Text must be a string.")
     if not allow_empty and not text:
         raise errors.InvalidInput("The text is empty: type or paste something to tokenize.")
-    limit = Settings.from_env().max_input_chars
+    limit = (settings or Settings.from_env()).max_input_chars
     if len(text) > limit:
         raise errors.InvalidInput(f"The text has {len(text):,} characters; the limit is {limit:,} "
                                   "(WORKBENCH_MAX_INPUT_CHARS).")
@@ -120,16 +120,19 @@ def special_ids(tok) -> set[int]:
     return ids
 
 
-def tokenize(tokenizer: str, text: str, *, add_special_tokens: bool = True) -> Tokenization:
+def tokenize(tokenizer: str, text: str, *, add_special_tokens: bool = True,
+             settings: Settings | None = None) -> Tokenization:
     """Encode ``text`` and return tokens, ids, character offsets and which tokens are special.
 
     Args:
         tokenizer: Hub id or local folder of a tokenizer (or model).
         text: the text (empty is an error; the length is capped by WORKBENCH_MAX_INPUT_CHARS).
         add_special_tokens: add BOS/EOS etc. the way the model sees a plain prompt.
+        settings: the deployment's settings (read from the environment when None).
     """
-    check_text(text)
-    tok = get_tokenizer(tokenizer)
+    settings = settings or Settings.from_env()
+    check_text(text, settings=settings)
+    tok = get_tokenizer(tokenizer, settings=settings)
     specials = special_ids(tok)
     if getattr(tok, "is_fast", False):
         enc = tok(text, add_special_tokens=add_special_tokens, return_offsets_mapping=True, verbose=False)
@@ -188,7 +191,7 @@ def parse_ids(text: str) -> list[int]:
     return ids
 
 
-def decode(tokenizer: str, ids: list[int]) -> str:
+def decode(tokenizer: str, ids: list[int], *, settings: Settings | None = None) -> str:
     """Decode ids back to text, special tokens kept.
 
     Raises:
@@ -196,7 +199,7 @@ def decode(tokenizer: str, ids: list[int]) -> str:
     """
     if not isinstance(ids, list) or not ids:
         raise errors.InvalidInput("Give at least one token id.")
-    tok = get_tokenizer(tokenizer)
+    tok = get_tokenizer(tokenizer, settings=settings)
     size = len(tok)
     for n, value in enumerate(ids):
         if isinstance(value, bool) or not isinstance(value, int):
@@ -207,9 +210,9 @@ def decode(tokenizer: str, ids: list[int]) -> str:
     return tok.decode(ids, skip_special_tokens=False)
 
 
-def tokenizer_info(tokenizer: str) -> TokenizerInfo:
+def tokenizer_info(tokenizer: str, *, settings: Settings | None = None) -> TokenizerInfo:
     """Vocabulary size, model max length, special tokens and template presence."""
-    tok = get_tokenizer(tokenizer)
+    tok = get_tokenizer(tokenizer, settings=settings)
     rows: list[tuple[str, str, int]] = []
     seen = set()
     for role, value in (getattr(tok, "special_tokens_map", None) or {}).items():
@@ -230,7 +233,7 @@ def tokenizer_info(tokenizer: str) -> TokenizerInfo:
 
 
 def render_chat_detail(tokenizer: str, messages: list[dict], add_generation_prompt: bool = True, *,
-                       tools: list[dict] | None = None) -> ChatRender:
+                       tools: list[dict] | None = None, settings: Settings | None = None) -> ChatRender:
     """Render ``messages`` through the tokenizer's chat template, with its tokens and the template overhead.
 
     A template without a system role gets the system text folded into the first user turn, with a notice.
@@ -242,7 +245,7 @@ def render_chat_detail(tokenizer: str, messages: list[dict], add_generation_prom
 
     messages = validate_messages(messages)
     tools = check_tools(tools)
-    tok = get_tokenizer(tokenizer)
+    tok = get_tokenizer(tokenizer, settings=settings)
     if not getattr(tok, "chat_template", None):
         raise errors.Unsupported(f"'{tokenizer}' has no chat template (it is a base model or a bare tokenizer). "
                                  "Pick an instruct/chat version of the model.")
@@ -266,22 +269,25 @@ def render_chat_detail(tokenizer: str, messages: list[dict], add_generation_prom
 
 
 def render_chat(tokenizer: str, messages: list[dict], add_generation_prompt: bool = True, *,
-                tools: list[dict] | None = None) -> str:
+                tools: list[dict] | None = None, settings: Settings | None = None) -> str:
     """The prompt string a chat model sees for ``messages`` (its chat template applied, with ``tools``' schemas
     when given)."""
-    return render_chat_detail(tokenizer, messages, add_generation_prompt, tools=tools).text
+    return render_chat_detail(tokenizer, messages, add_generation_prompt, tools=tools, settings=settings).text
 
 
-def round_trip(tokenizer: str, text: str, ids: list[int] | None = None) -> tuple[bool, int | None]:
+def round_trip(tokenizer: str, text: str, ids: list[int] | None = None, *,
+               settings: Settings | None = None) -> tuple[bool, int | None]:
     """Whether decode(encode(text)) == text, and the first differing character index when not.
 
     Args:
         tokenizer: tokenizer reference.
         text: the text.
         ids: ``text`` already encoded without added special tokens (saves encoding it again).
+        settings: the deployment's settings (read from the environment when None).
     """
-    check_text(text)
-    tok = get_tokenizer(tokenizer)
+    settings = settings or Settings.from_env()
+    check_text(text, settings=settings)
+    tok = get_tokenizer(tokenizer, settings=settings)
     if ids is None:
         ids = tok(text, add_special_tokens=False, verbose=False)["input_ids"]
     back = tok.decode(ids, skip_special_tokens=False, clean_up_tokenization_spaces=False)
@@ -291,19 +297,20 @@ def round_trip(tokenizer: str, text: str, ids: list[int] | None = None) -> tuple
     return False, first if first is not None else min(len(text), len(back))
 
 
-def compare(tokenizers: list[str], text: str) -> list[CompareRow]:
+def compare(tokenizers: list[str], text: str, *, settings: Settings | None = None) -> list[CompareRow]:
     """Token counts of one text under several tokenizers; a tokenizer that fails gets its error in its row."""
-    check_text(text)
+    settings = settings or Settings.from_env()
+    check_text(text, settings=settings)
     if not tokenizers:
         raise errors.InvalidInput("Choose at least one tokenizer.")
     rows = []
     for name in tokenizers:
         try:
-            t = tokenize(name, text, add_special_tokens=False)
-            ok, _ = round_trip(name, text, t.ids)
+            t = tokenize(name, text, add_special_tokens=False, settings=settings)
+            ok, _ = round_trip(name, text, t.ids, settings=settings)
             rows.append(CompareRow(tokenizer=name, count=t.count, chars_per_token=t.chars_per_token,
                                    words_per_token=t.words_per_token, round_trip=ok,
-                                   vocab_size=len(get_tokenizer(name))))
+                                   vocab_size=len(get_tokenizer(name, settings=settings))))
         except errors.WorkbenchError as exc:
             rows.append(CompareRow(tokenizer=name, error=str(exc)))
     return rows

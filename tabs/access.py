@@ -73,13 +73,6 @@ def distrust_server_proxy_headers() -> None:
     os.environ["FORWARDED_ALLOW_IPS"] = ""
 
 
-def restrict_paths_when_shared(shared: bool) -> None:
-    """Where several people can reach the server (logins, an address other than loopback, a share link), local
-    paths stay inside the configured roots (``engines.localpaths``), unless WORKBENCH_RESTRICT_PATHS says otherwise."""
-    if shared and not os.environ.get("WORKBENCH_RESTRICT_PATHS", "").strip():
-        os.environ["WORKBENCH_RESTRICT_PATHS"] = "1"
-
-
 def _networks(values) -> list:
     nets = []
     for value in values or ():

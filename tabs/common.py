@@ -1,5 +1,6 @@
 """Helpers shared by tabs: engine errors → gr.Error, the run-state mechanism, cross-tab links, safe HTML for tokens.
-The model picker (ModelBox) and ChoiceBox live in ``tabs.components`` and are re-exported here."""
+The model picker (ModelBox) and ChoiceBox live in ``tabs.components``, the cross-tab ``Links`` in ``tabs.kit.links``;
+all are re-exported here."""
 
 from __future__ import annotations
 
@@ -10,12 +11,15 @@ import inspect
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import gradio as gr
 
+from engines.backends.types import Recipe
 from engines.errors import WorkbenchError
 from engines.redact import redact
 from tabs.components import ChoiceBox, ModelBox  # noqa: F401  (re-exported: every tab imports them from here)
+from tabs.kit.links import Link, Links  # noqa: F401  (re-exported: cross-tab links live in the kit)
 
 log = logging.getLogger("workbench.ui")
 
@@ -139,10 +143,9 @@ class RateLimiter:
 
 
 def limiter_from_env(settings) -> RateLimiter | None:
-    """The app's one rate limiter: WORKBENCH_RATE_LIMIT=N/SECONDS (off locally by default, 20/600 on a Space)."""
-    import os
-
-    raw = os.environ.get("WORKBENCH_RATE_LIMIT", "").strip() or ("20/600" if settings.on_space else "")
+    """The app's one rate limiter: ``settings.rate_limit`` (WORKBENCH_RATE_LIMIT=N/SECONDS; off locally by default,
+    20/600 on a Space)."""
+    raw = settings.rate_limit or ("20/600" if settings.on_space else "")
     if raw.lower() in ("", "0", "off", "none"):
         return None
     try:
@@ -151,6 +154,28 @@ def limiter_from_env(settings) -> RateLimiter | None:
     except ValueError:
         log.warning("ignoring malformed WORKBENCH_RATE_LIMIT=%r (expected N/SECONDS)", raw)
         return None
+
+
+def with_settings(fn: Callable, ctx) -> Callable:
+    """``fn`` (a handler with a keyword ``settings``) given the app's settings on every call: ``ctx`` is the app's
+    ``engines.context.Context`` (or a bare Settings). The signature Gradio, the API and MCP see, the docstring and
+    the kind of callable stay those of ``fn``, without ``settings``."""
+    settings = getattr(ctx, "settings", ctx)
+    sig = inspect.signature(fn)
+    shown = sig.replace(parameters=[p for name, p in sig.parameters.items() if name != "settings"])
+    if inspect.isgeneratorfunction(fn):
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            yield from fn(*args, settings=settings, **kwargs)
+    else:
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            return fn(*args, settings=settings, **kwargs)
+
+    wrapper.__signature__ = shown
+    return wrapper
 
 
 def user_of(request) -> str | None:
@@ -173,10 +198,11 @@ EXPORTS_SWEEP_S = 60.0  # ... by a sweep at most this often (each reads the whol
 
 
 def exports_root() -> Path:
-    """Where every tab writes its download files: one app-owned folder under the system temp dir."""
-    import tempfile
+    """Where every tab writes its download files: one app-owned folder under the system temp dir
+    (``engines.context.Context.exports_dir``)."""
+    from engines.context import default_exports_dir
 
-    return Path(tempfile.gettempdir()) / "workbench-exports"
+    return default_exports_dir()
 
 
 def export_folder(kind: str, max_age_s: float = EXPORTS_MAX_AGE_S) -> Path:
@@ -231,13 +257,15 @@ def write_exports(kind: str, files: dict[str, str]) -> list[str]:
     return paths
 
 
-def notebook_file(kind: str, name: str, build: Callable, *args, **kwargs) -> str | None:
-    """Build a run's notebook with ``build(*args, **kwargs)`` (an ``engines.notebooks`` builder) and write it for
-    download. A notebook that can't be built is logged and left out: it never fails the run it describes."""
+def notebook_file(kind: str, name: str, build: Callable | Recipe, *args, **kwargs) -> str | None:
+    """Write a run's notebook for download: ``build`` is the run's recipe (``engines.backends.Recipe``, the one its
+    code box shows), or an ``engines.notebooks`` builder called with ``*args, **kwargs``. A notebook that can't be
+    built is logged and left out: it never fails the run it describes."""
     from engines import notebooks
 
     try:
-        return str(notebooks.write_notebook(build(*args, **kwargs), export_folder(kind), name))
+        nb = notebooks.build_notebook(build) if isinstance(build, Recipe) else build(*args, **kwargs)
+        return str(notebooks.write_notebook(nb, export_folder(kind), name))
     except Exception:  # noqa: BLE001  (a bug in a notebook builder must not cost the user their result)
         log.exception("could not build the %s notebook", kind)
         return None
@@ -329,14 +357,39 @@ def named(fn: Callable, outputs: dict[str, gr.Component]) -> Callable:
 STREAM_MIN_INTERVAL_S = 0.05  # streams coalesce UI updates to at most ~20 per second
 
 
+URGENT = "__urgent__"  # a key in a stream's update: it goes out at once (the key itself is never sent)
+
+
+class Later:
+    """A value of a streamed update computed only when the update goes out: an expensive render (a results matrix)
+    that a newer update would replace before it is shown is never rendered."""
+
+    __slots__ = ("make",)
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self.make = make
+
+
+def _ready(update: dict) -> dict:
+    return {k: v.make() if isinstance(v, Later) else v for k, v in update.items()}
+
+
 def coalesce(updates, min_interval_s: float = STREAM_MIN_INTERVAL_S, urgent: frozenset = frozenset()):
     """Merge a stream of dict updates so at most one goes out per ``min_interval_s`` (later values win per key).
 
     Nothing is lost: the last update carries every key's newest value (what an API client receives); an update
-    touching an ``urgent`` key (the status line: a new stage such as "Loading the model…") goes out at once, so it
-    is never held back behind the slow step that follows it. Without this, a fast stream (1,000+ tokens into a
-    Markdown box) sends an update per token and the browser stops responding.
+    touching an ``urgent`` key (the status line: a new stage such as "Loading the model…"), or carrying the
+    ``URGENT`` key, goes out at once, so it is never held back behind the slow step that follows it. ``Later``
+    values are computed only when their update goes out. Without this, a fast stream (1,000+ tokens into a Markdown
+    box) sends an update per token and the browser stops responding.
     """
+    try:
+        yield from _coalesced(updates, min_interval_s, urgent)
+    finally:
+        getattr(updates, "close", lambda: None)()  # a stopped stream stops its source (its finally runs now)
+
+
+def _coalesced(updates, min_interval_s: float, urgent: frozenset):
     import time
 
     pending: dict = {}
@@ -345,23 +398,25 @@ def coalesce(updates, min_interval_s: float = STREAM_MIN_INTERVAL_S, urgent: fro
     for update in updates:
         if not isinstance(update, dict):
             if pending:
-                yield pending
+                yield _ready(pending)
                 pending = {}
             yield update
             continue
+        now_please = URGENT in update
+        update = {k: v for k, v in update.items() if k != URGENT} if now_please else update
         pending.update(update)
         latest.update(update)
         now = time.monotonic()
-        if now - last >= min_interval_s or not urgent.isdisjoint(update):
-            yield pending
+        if now_please or now - last >= min_interval_s or not urgent.isdisjoint(update):
+            yield _ready(pending)
             pending, last = {}, now
     if latest:
         # an API client gets only the last update: it must hold every output, not "unchanged" placeholders
-        yield latest
+        yield _ready(latest)
 
 
-def on(event: Callable, fn: Callable, inputs: list, outputs: dict[str, gr.Component], *, status: str | None = None,
-       clear: tuple[str, ...] = (), running: str = "Working…", **kwargs):
+def on(event: Callable, fn: Callable | None, inputs, outputs: dict[str, gr.Component] | list | gr.Component | None,
+       *, status: str | None = None, clear: tuple[str, ...] = (), running: str = "Working…", **kwargs):
     """Register ``fn`` on ``event`` (e.g. ``button.click``): ``fn`` returns or yields dicts keyed by the names of
     ``outputs``; a stream's updates are coalesced (``coalesce``).
 
@@ -369,7 +424,15 @@ def on(event: Callable, fn: Callable, inputs: list, outputs: dict[str, gr.Compon
     names the results emptied when a run starts, and Gradio's progress and error marks go on the status line only
     (not on every output). Either way errors become the app's own messages (``ui_errors``). Other keyword arguments
     go to the event.
+
+    This is the one way tabs register events (tests/app/test_events.py checks it). ``outputs`` may also be what
+    Gradio takes (a component, a list, None): ``fn`` (or None, for a ``js``-only event) then returns what Gradio
+    expects, with errors still turned into the app's messages.
     """
+    if not isinstance(outputs, dict):
+        if status is not None or clear:
+            raise TypeError("status and clear name outputs: pass the outputs as a dict")
+        return event(None if fn is None else ui_errors(fn), inputs, outputs, **kwargs)
     handler = named(fn, outputs)
     if status is not None:
         handler = run_state(outputs[status], tuple(outputs[c] for c in clear), running)(handler)
@@ -384,43 +447,3 @@ def on(event: Callable, fn: Callable, inputs: list, outputs: dict[str, gr.Compon
             yield from coalesce(inner(*args, **kw), urgent=urgent)
 
     return event(handler, inputs, list(outputs.values()), **kwargs)
-
-
-# ----------------------------------------------------------------------------------------------- cross-tab links
-
-
-class Links:
-    """Where other tabs can send a value (the Hub tab's "open in …" buttons, Synthetic → Evaluate / Fine-tune).
-
-    Each tab registers, while it builds, the component that receives a value and the id of its ``gr.Tab``, and
-    optionally what to do once a value arrived (``on_receive(event)`` chains onto the sender's event: hidden
-    receivers fire no change events in the browser). A tab built later wires its buttons with ``get`` and calls
-    ``delivered`` after its event. ``app.build_demo`` makes one per app.
-    """
-
-    def __init__(self) -> None:
-        self._targets: dict[str, tuple[str, gr.Component]] = {}
-        self._hooks: dict[str, Callable] = {}
-        self.tabs: gr.Tabs | None = None
-
-    def register(self, name: str, tab_id: str, component: gr.Component, on_receive: Callable | None = None) -> None:
-        """Offer ``component`` (inside the tab ``tab_id``) as the target ``name`` (e.g. "compare.models")."""
-        self._targets[name] = (tab_id, component)
-        if on_receive is not None:
-            self._hooks[name] = on_receive
-
-    def get(self, name: str) -> tuple[str, gr.Component] | None:
-        """(tab id, component) of a registered target, or None."""
-        return self._targets.get(name)
-
-    def delivered(self, names, event) -> None:
-        """Tell the targets ``names`` that ``event`` (a Gradio dependency) set their values: their on-receive hooks
-        run after it succeeds."""
-        for name in [names] if isinstance(names, str) else names:
-            hook = self._hooks.get(name)
-            if hook is not None:
-                hook(event)
-
-    def names(self) -> list[str]:
-        """Registered target names."""
-        return list(self._targets)

@@ -1,35 +1,28 @@
-"""Cross-tab wiring that needs every tab built first: the Synthetic data tab's "Evaluate on these rows" and
-"Fine-tune on these rows" send its last run to the Evaluate and Fine-tune tabs (which build after it) and open them.
+"""The Synthetic data tab's sends, as data: "Evaluate on these rows" and "Fine-tune on these rows" put its last
+run into a receiving tab's target. The receiving tab declares the ``Link`` (it owns the conversion); the Synthetic
+tab registers its run state and buttons; ``Links.resolve`` wires them once every tab is built, in any order.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import gradio as gr
 
-from tabs.common import Links
+from tabs.kit.links import Link
+
+EMPTY = "Generate rows first: the Synthetic data tab has no finished run in this session yet."
+BUTTONS = {"evaluate.rows": "synthetic.to_evaluate", "finetune.dataset": "synthetic.to_finetune"}
 
 
-def _send(links: Links, button: str, target: str, payload, tab: str) -> None:
-    found = [links.get(button), links.get(target), links.get("synthetic.run")]
-    if not all(found) or links.tabs is None:
-        return
-    (_, btn), (_, receiver), (_, run) = found
-    btn.visible = True  # the button shows only where something receives it
-    empty = ("Generate rows first: the Synthetic data tab has no finished run in this session yet.")
+def from_synthetic(target: str, payload: Callable[[dict], object]) -> Link:
+    """The send of the Synthetic data tab's last run to ``target`` ("evaluate.rows" or "finetune.dataset"),
+    converted by ``payload`` (the receiving tab's ``synthetic_payload``)."""
 
-    def send(state):
+    def send(state: dict | None) -> dict:
         if not state or not state.get("rows"):
-            raise gr.Error(empty, title="No rows yet")
-        return payload(state)
+            raise gr.Error(EMPTY, title="No rows yet")
+        return {target: payload(state)}
 
-    event = btn.click(send, run, receiver, api_name=False, queue=False)
-    event.success(lambda: gr.Tabs(selected=tab), None, links.tabs, api_name=False, queue=False)
-    links.delivered(target, event)
-
-
-def connect(links: Links) -> None:
-    """Wire the buttons whose targets exist (call inside the Blocks, after every tab has built)."""
-    from tabs import evaluate, finetune
-
-    _send(links, "synthetic.to_evaluate", "evaluate.rows", evaluate.synthetic_payload, "evaluate")
-    _send(links, "synthetic.to_finetune", "finetune.dataset", finetune.synthetic_payload, "finetune")
+    return Link("synthetic", BUTTONS[target], (target,), ("synthetic.run",), send, reveal=True,
+                kwargs={"queue": False})

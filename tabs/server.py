@@ -146,16 +146,11 @@ def app_kwargs(settings: Settings | None = None, mcp_tokens: dict[str, str] | No
     client addresses trust X-Forwarded-For only from configured proxies; failed logins are throttled per (client
     address, user name) (WORKBENCH_LOGIN_ATTEMPTS per 5 minutes, default 5); MCP needs a bearer token
     (``tabs.access``)."""
-    import os
-
     from gradio.route_utils import FnIndexInferError
     from starlette.middleware import Middleware
 
     settings = settings or Settings.from_env()
-    try:
-        attempts = max(1, int(os.environ.get("WORKBENCH_LOGIN_ATTEMPTS", "") or 5))
-    except ValueError:
-        attempts = 5
+    attempts = settings.login_attempts
     return {"exception_handlers": {FnIndexInferError: _unknown_endpoint, KeyError: _unknown_endpoint},
             "middleware": [Middleware(ClientAddress, trusted=settings.trusted_proxies, space_hop=settings.on_space),
                            Middleware(LoginThrottle, max_failures=attempts),

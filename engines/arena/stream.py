@@ -224,7 +224,7 @@ def stream_compare(entries: list[Entry], messages: list[dict], *, max_new_tokens
         yield from _preload(cols, runnable, start)
     load_lock = threading.Lock()
     factories = [_factory(col.model, per_column[col.index], max_new_tokens, temperature, col.quantization,
-                          None if _served(col.model) else load_lock) for col in runnable]
+                          None if _served(col.model) else load_lock, settings) for col in runnable]
     stop = stop or threading.Event()
     if sequential:
         factories = _one_at_a_time(factories, stop)
@@ -301,7 +301,7 @@ def _served(model: str) -> bool:
 
 
 def _factory(model: str, messages: list[dict], max_new_tokens: int, temperature: float, quantization: str,
-             load_lock: threading.Lock | None) -> Callable[[], Iterator[ChatChunk]]:
+             load_lock: threading.Lock | None, settings: Settings | None = None) -> Callable[[], Iterator[ChatChunk]]:
     """A column's stream. Local columns take ``load_lock`` until their first chunk: ``from_pretrained(dtype=...)``
     sets torch's process-wide default dtype while it builds a model, so two loads at different dtypes in parallel
     threads corrupt each other (seen on CUDA: "expected mat1 and mat2 to have the same dtype"). Loads run one at a
@@ -309,7 +309,7 @@ def _factory(model: str, messages: list[dict], max_new_tokens: int, temperature:
 
     def stream() -> Iterator[ChatChunk]:
         chunks = stream_chat(model, messages, max_new_tokens=max_new_tokens, temperature=temperature,
-                             quantization=quantization)
+                             quantization=quantization, settings=settings)
         try:
             if load_lock is not None:
                 with load_lock:

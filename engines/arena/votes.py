@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import random
 import sqlite3
 import time
@@ -72,10 +71,7 @@ def default_db_path(settings: Settings | None = None) -> Path:
         The database file's path (a server path: never show it to users; see ``ArenaStore.describe``).
     """
     settings = settings or Settings.from_env()
-    explicit = os.environ.get("WORKBENCH_ARENA_DB", "").strip()
-    if explicit:
-        return Path(explicit).expanduser()
-    return settings.data_dir / "arena.sqlite3"
+    return settings.arena_db or settings.data_dir / "arena.sqlite3"
 
 
 class ArenaStore:
@@ -184,8 +180,11 @@ class ArenaStore:
                         (match_id, time.time(), model_a, model_b, json.dumps(stats, default=str), owner, history))
         return match_id
 
-    def continue_match(self, match_id: str, stats: list[dict], histories: tuple[list[dict], list[dict]]) -> int:
-        """Record one more turn of a match not yet voted on: the new stats and both conversations.
+    def continue_match(self, match_id: str, stats: list[dict], histories: tuple[list[dict], list[dict]],
+                       expected_turns: int | None = None) -> int:
+        """Record one more turn of a match not yet voted on: the new stats and both conversations. With
+        ``expected_turns`` (the turns the follow-up started from), a turn another follow-up recorded meanwhile makes
+        this one fail instead of both counting while one conversation is kept.
 
         Returns:
             The match's turns now.
@@ -197,9 +196,12 @@ class ArenaStore:
             if con.execute("SELECT 1 FROM votes WHERE match_id = ?", (match_id,)).fetchone():
                 raise AlreadyVoted("This match already has its vote: start a new one.")
             cur = con.execute("UPDATE matches SET stats = ?, history = ?, turns = turns + 1 "
-                              "WHERE id = ? AND created_at >= ? AND turns < ?",
+                              "WHERE id = ? AND created_at >= ? AND turns < ? AND (? IS NULL OR turns = ?)",
                               (json.dumps(stats, default=str), json.dumps(list(histories)), match_id,
-                               time.time() - MATCH_TTL_S, MAX_TURNS))
+                               time.time() - MATCH_TTL_S, MAX_TURNS, expected_turns, expected_turns))
+            if cur.rowcount == 0 and expected_turns is not None and self.get_match(match_id) is not None:
+                raise errors.InvalidInput("Another follow-up on this match finished first: its answers are the "
+                                          "match's now. Send your follow-up again.")
             if cur.rowcount == 0:
                 raise errors.InvalidInput(f"This match can't take another turn (unknown, expired, or at {MAX_TURNS} "
                                           "turns): vote, or start a new one.")
@@ -226,6 +228,11 @@ class ArenaStore:
                                "ORDER BY id").fetchall()
         return [Vote(model_a=a, model_b=b, outcome=o, created_at=t, id=i, match_id=m, turns=int(n or 1))
                 for i, t, a, b, o, m, n in rows]
+
+    def voted(self, match_id: str) -> bool:
+        """Whether the match already has its vote (a follow-up is refused then, before any model runs)."""
+        with closing(self._connect()) as con:
+            return con.execute("SELECT 1 FROM votes WHERE match_id = ?", (match_id,)).fetchone() is not None
 
     def count(self) -> int:
         """How many votes are stored."""

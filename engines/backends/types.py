@@ -105,8 +105,13 @@ class Recipe:
     this one object, so they cannot disagree."""
 
     title: str
-    code: str
-    packages: list[str] = field(default_factory=list)
+    code: str  # what the tab's code box shows, and the notebook's main cell
+    packages: list[str] = field(default_factory=list)  # distributions to pin; empty: detected from the imports
     gpu: bool = False  # needs a CUDA GPU to run as written
-    result_cell: str = ""  # a last cell that shows the result (optional)
-    notes: list[str] = field(default_factory=list)
+    result_cell: str = ""  # a last cell that prints the result as one JSON line (optional)
+    notes: list[str] = field(default_factory=list)  # sentences under the notebook's title
+    gpu_reason: str = ""  # why it needs the GPU (said in the notebook's first cell)
+    setup: list[str] = field(default_factory=list)  # notebook cells before ``code`` (e.g. the run's data files)
+    after: list[str] = field(default_factory=list)  # notebook cells after ``code`` (e.g. compile and run the C++)
+    outputs_markdown: str = ""  # what the app showed for this run, to compare against
+    attachments: dict = field(default_factory=dict)  # name → {mime: base64}, on the outputs cell

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import asdict, dataclass, field
 
 from engines import textfiles
+from engines.config import Settings
 from engines.errors import InvalidInput
 from engines.evals.scoring import LETTERS
 
@@ -40,12 +40,10 @@ _SYNONYMS = {
 DEFAULT_MAX_ITEMS = 1000
 
 
-def max_items() -> int:
-    """The most items one test set may hold (``WORKBENCH_EVAL_MAX_ITEMS``, default 1,000)."""
-    try:
-        return max(1, int(os.environ.get("WORKBENCH_EVAL_MAX_ITEMS") or DEFAULT_MAX_ITEMS))
-    except ValueError:
-        return DEFAULT_MAX_ITEMS
+def max_items(settings: Settings | None = None) -> int:
+    """The most items one test set may hold (``Settings.eval_max_items``: ``WORKBENCH_EVAL_MAX_ITEMS``, default
+    1,000)."""
+    return (settings or Settings.from_env()).eval_max_items
 
 
 @dataclass

@@ -6,6 +6,7 @@ The flow: rows (a file, a Hub or local dataset, the Synthetic data tab) → ``da
 ``push_run``. The tuned folder is a model reference like any other (``engines.chat.stream_chat`` loads it).
 """
 
+from engines.finetune import checks
 from engines.finetune.curves import loss_svg
 from engines.finetune.data import DataError, Dataset, examples_from_rows, from_synthetic, read_file, read_hub
 from engines.finetune.explain import explain as explain_hyper
@@ -30,13 +31,23 @@ from engines.finetune.plan import (
     inspect_model,
     method_quantization,
 )
-from engines.finetune.runs import RunView, list_runs, read_run, runs_root
-from engines.finetune.spec import METHOD_LABELS, METHODS, Hyper, check_hyper, schedule, total_steps
+from engines.finetune.runs import RunView, heldout_pairs, list_runs, read_run, read_spec, runs_root
+from engines.finetune.spec import (
+    METHOD_LABELS,
+    METHODS,
+    DataFacts,
+    Hyper,
+    RunSpec,
+    check_hyper,
+    schedule,
+    total_steps,
+)
 
 __all__ = [
-    "METHODS", "METHOD_LABELS", "DataError", "Dataset", "Defaults", "Estimate", "Hyper", "ModelFacts", "Prepared",
-    "RunView", "check_hyper", "check_training_slot", "defaults", "estimate", "examples_from_rows", "explain_hyper",
-    "from_synthetic", "hub_push_available", "inspect_model", "list_runs", "loss_svg", "merge_run",
-    "method_quantization", "model_card", "prepare", "preview", "push_run", "read_file", "read_hub", "read_run",
-    "refuse_zero_gpu", "resume_run", "runs_root", "schedule", "start_run", "stop_run", "total_steps",
+    "METHODS", "METHOD_LABELS", "DataError", "DataFacts", "Dataset", "Defaults", "Estimate", "Hyper", "ModelFacts",
+    "Prepared", "RunSpec", "RunView", "check_hyper", "check_training_slot", "checks", "defaults", "estimate",
+    "examples_from_rows", "explain_hyper", "from_synthetic", "heldout_pairs", "hub_push_available", "inspect_model",
+    "list_runs", "loss_svg", "merge_run", "method_quantization", "model_card", "prepare", "preview", "push_run",
+    "read_file", "read_hub", "read_run", "read_spec", "refuse_zero_gpu", "resume_run", "runs_root", "schedule",
+    "start_run", "stop_run", "total_steps"
 ]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,12 +38,10 @@ ROLES = ("system", "user", "assistant")
 LENGTH_SAMPLE = 5000  # examples whose length is measured exactly; larger sets are sampled (seeded)
 
 
-def max_rows() -> int:
-    """The most rows a training set may have (WORKBENCH_FINETUNE_MAX_ROWS, default 100,000)."""
-    try:
-        return max(1, int(os.environ.get("WORKBENCH_FINETUNE_MAX_ROWS", "") or 100_000))
-    except ValueError:
-        return 100_000
+def max_rows(settings: Settings | None = None) -> int:
+    """The most rows a training set may have (``Settings.finetune_max_rows``: WORKBENCH_FINETUNE_MAX_ROWS, default
+    100,000)."""
+    return (settings or Settings.from_env()).finetune_max_rows
 
 
 @dataclass

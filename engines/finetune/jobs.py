@@ -25,7 +25,7 @@ from engines.config import Settings
 from engines.finetune import data as fdata
 from engines.finetune import plan as fplan
 from engines.finetune import runs
-from engines.finetune.spec import Hyper, check_hyper, schedule
+from engines.finetune.spec import DataFacts, Hyper, RunSpec, check_hyper, schedule
 
 ROOT = Path(__file__).resolve().parents[2]
 _SLOT = threading.Lock()  # one start at a time in this process (the file lock covers other processes)
@@ -178,16 +178,15 @@ def start_run(prep: Prepared, settings: Settings | None = None) -> runs.RunView:
         for name, rows in (("train", prep.train), ("heldout", prep.heldout)):
             text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
             (folder / "data" / f"{name}.jsonl").write_text(text, encoding="utf-8")
-        steps = prep.steps
-        spec = {"id": run_id, "base": ref.raw, "base_target": target, "base_display": ref.display,
-                "base_hub_id": ref.name if ref.kind == "hub" else None, "architecture": prep.facts.architecture,
-                "params": prep.facts.params, "quantization": prep.quantization, "device": prep.device,
-                "hyper": prep.hyper.to_dict(), "targets": prep.estimate.targets, **steps,
-                "data": {"source": prep.dataset.source, "form": prep.dataset.form, "columns": prep.dataset.columns,
-                         "rows": len(prep.dataset.examples), "train": len(prep.train), "heldout": len(prep.heldout),
-                         "longest": prep.lengths.longest, "too_long": prep.lengths.too_long},
-                "plan": fplan.describe(prep.estimate), "notices": prep.notices}
-        runs.write_json(folder / "run.json", spec)
+        data = DataFacts(source=prep.dataset.source, form=prep.dataset.form, columns=prep.dataset.columns,
+                         rows=len(prep.dataset.examples), train=len(prep.train), heldout=len(prep.heldout),
+                         longest=prep.lengths.longest, too_long=prep.lengths.too_long)
+        spec = RunSpec(id=run_id, base=ref.raw, base_target=target, base_display=ref.display,
+                       base_hub_id=ref.name if ref.kind == "hub" else None, architecture=prep.facts.architecture,
+                       params=prep.facts.params, quantization=prep.quantization, device=prep.device,
+                       hyper=prep.hyper, targets=list(prep.estimate.targets), **prep.steps, data=data,
+                       plan=fplan.describe(prep.estimate), notices=list(prep.notices))
+        runs.write_json(folder / "run.json", spec.to_dict())
         spawn(folder, "train")
     return runs.read_run(run_id, settings)
 
@@ -296,7 +295,7 @@ def merge_run(run_id: str, settings: Settings | None = None, timeout_s: float = 
     view = runs.read_run(run_id, settings)
     if view.adapter is None:
         raise errors.InvalidInput("This run has no saved adapter yet: wait until it is done.")
-    if view.spec.get("hyper", {}).get("method") == "full":
+    if view.spec.hyper.method == "full":
         raise errors.InvalidInput("A full fine-tune is a whole model already: its folder is the tuned model.")
     with open(view.folder / "worker.log", "a", encoding="utf-8") as log:
         proc = subprocess.run([sys.executable, "-m", "engines.finetune.worker", "merge", str(view.folder)], cwd=ROOT,

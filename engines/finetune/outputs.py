@@ -7,13 +7,14 @@ import json
 import os
 import re
 import shutil
+from dataclasses import asdict
 from pathlib import Path
 
 from engines import errors
 from engines.config import Settings
 from engines.finetune import runs
 from engines.finetune.curves import loss_svg, series
-from engines.finetune.spec import METHOD_LABELS
+from engines.finetune.spec import METHOD_LABELS, RunSpec
 
 _REPO_ID = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9_.\-]{0,95}/)?[A-Za-z0-9][A-Za-z0-9_.\-]{0,95}$")
 HYPER_LABELS = {"rank": "LoRA rank", "alpha": "LoRA alpha", "dropout": "LoRA dropout",
@@ -41,9 +42,9 @@ def model_card(view: runs.RunView, kind: str) -> str:
         kind: "adapter", "merged" or "model" (a full fine-tune).
     """
     spec, status = view.spec, view.status
-    h, d = spec.get("hyper", {}), spec.get("data", {})
-    method = h.get("method", "lora")
-    hub_base = spec.get("base_hub_id")
+    h, d = spec.hyper.to_dict(), asdict(spec.data)
+    method = spec.hyper.method
+    hub_base = spec.base_hub_id
     tags = ["llm-workbench", "trl", "sft"] + (["peft", "lora"] if method != "full" else []) + \
         (["qlora"] if method == "qlora" else [])
     front = ["---"] + ([f"base_model: {hub_base}"] if hub_base else []) + \
@@ -52,21 +53,21 @@ def model_card(view: runs.RunView, kind: str) -> str:
     train, held = series(view.metrics)
     rows = [f"| {k} | {h.get(key)} |" for key, k in HYPER_LABELS.items() if key in h and
             (method != "full" or key not in ("rank", "alpha", "dropout"))]
-    targets = ", ".join(spec.get("targets") or []) or "—"
+    targets = ", ".join(spec.targets) or "—"
     lines = front + [
-        f"# {METHOD_LABELS.get(method, method)} fine-tune of {spec.get('base_display', '?')}", "",
+        f"# {METHOD_LABELS.get(method, method)} fine-tune of {spec.base_display or '?'}", "",
         f"Supervised fine-tuning with trl's `SFTTrainer` (loss on the completion tokens only), made with the LLM "
         f"Workbench Fine-tune tab. This folder holds {_what(kind)}.", "",
-        "## Base model", "", f"- **model**: `{hub_base or spec.get('base_display')}` ({spec.get('architecture')}, "
-        f"{int(spec.get('params', 0)) / 1e9:.3g}B parameters)",
-        f"- **loaded as**: {spec.get('quantization')} on {spec.get('device', '?')}", "",
+        "## Base model", "", f"- **model**: `{hub_base or spec.base_display}` ({spec.architecture}, "
+        f"{int(spec.params or 0) / 1e9:.3g}B parameters)",
+        f"- **loaded as**: {spec.quantization} on {spec.device or '?'}", "",
         "## Data", "", f"- **source**: {d.get('source')}", f"- **form**: {d.get('form')} "
         f"({', '.join(f'{k} ← {v}' for k, v in (d.get('columns') or {}).items())})",
         f"- **examples**: {d.get('rows')} → {d.get('train')} train / {d.get('heldout')} held out "
         f"(seeded split, seed {h.get('seed')})", "",
         "## Hyperparameters", "", "| setting | value |", "|---|---|", *rows,
         f"| target modules | {targets} |" if method != "full" else "", "",
-        "## Results", "", f"- **steps**: {status.get('step')} of {status.get('max_steps') or spec.get('total_steps')}",
+        "## Results", "", f"- **steps**: {status.get('step')} of {status.get('max_steps') or spec.total_steps}",
         f"- **final train loss**: {train[-1][1]:.4f}" if train else "- **final train loss**: —",
         f"- **final held-out loss**: {held[-1][1]:.4f}" if held else "- **held-out loss**: — (no held-out split)",
         _trainable(status), "", "![loss curves](training_curves.svg)", "", *_points(train, held), "",
@@ -105,7 +106,7 @@ def _points(train: list, held: list, n: int = 12) -> list[str]:
 def write_card(folder: Path, view: runs.RunView, kind: str) -> None:
     """Write README.md and training_curves.svg into an output folder."""
     (folder / "README.md").write_text(model_card(view, kind), encoding="utf-8")
-    total = view.status.get("max_steps") or view.spec.get("total_steps")
+    total = view.status.get("max_steps") or view.spec.total_steps
     (folder / "training_curves.svg").write_text(loss_svg(view.metrics, max_steps=total), encoding="utf-8")
 
 
@@ -154,7 +155,7 @@ def push_run(run_id: str, repo_id: str, *, private: bool = True, merged: bool = 
         full_id = getattr(url, "repo_id", None) or repo_id
         ops = [CommitOperationAdd(path_in_repo=name, path_or_fileobj=content)
                for name, content in _files(folder, view.spec)]
-        api.create_commit(full_id, ops, commit_message=f"Upload fine-tuned {view.spec.get('base_display')} "
+        api.create_commit(full_id, ops, commit_message=f"Upload fine-tuned {view.spec.base_display} "
                                                        "(LLM Workbench)", repo_type="model")
     except errors.WorkbenchError:
         raise
@@ -168,7 +169,7 @@ def _full(view: runs.RunView) -> Path | None:
     return path if path is not None and (path / "config.json").is_file() else None
 
 
-def _files(folder: Path, spec: dict):
+def _files(folder: Path, spec: RunSpec):
     """(path in repo, bytes or local path) of an output folder; the adapter names its base by Hub id, never by
     a path on this server."""
     for path in sorted(folder.rglob("*")):
@@ -177,7 +178,7 @@ def _files(folder: Path, spec: dict):
         name = path.relative_to(folder).as_posix()
         if name == "adapter_config.json":
             cfg = json.loads(path.read_text(encoding="utf-8"))
-            cfg["base_model_name_or_path"] = spec.get("base_hub_id") or spec.get("base_display")
+            cfg["base_model_name_or_path"] = spec.base_hub_id or spec.base_display
             yield name, json.dumps(cfg, indent=2).encode()
         else:
             yield name, str(path)

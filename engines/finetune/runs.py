@@ -21,12 +21,14 @@ from typing import Any
 
 from engines import errors, textfiles
 from engines.config import Settings
+from engines.finetune.spec import RunSpec
 
 RUN_ID = re.compile(r"^[0-9]{8}-[0-9]{6}-[a-z0-9][a-z0-9._-]{0,47}-[0-9a-f]{4}$")
 LIVE = ("starting", "running", "stopping")
 # how long a just-spawned run counts as starting while the server has not yet recorded its worker's pid
 SPAWN_GRACE_S = 60.0
 CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
+KEEP_CHECKPOINTS = 2  # the worker keeps the newest two checkpoints
 
 
 def runs_root(settings: Settings | None = None) -> Path:
@@ -73,6 +75,11 @@ def read_json(path: Path, default: Any = None) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return default
+
+
+def read_spec(folder: Path) -> RunSpec:
+    """A run folder's ``run.json`` as a ``RunSpec`` (defaults where it is missing or partial)."""
+    return RunSpec.from_dict(read_json(folder / "run.json", {}))
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -195,7 +202,7 @@ class RunView:
     Attributes:
         id: the run id.
         state: starting | running | stopping | stopped | done | failed | crashed (worker gone without a word).
-        spec: run.json (base, method, hyperparameters, data, plan).
+        spec: run.json (``RunSpec``: base, method, hyperparameters, data, plan).
         status: status.json as last written by the worker.
         metrics: train records ({"kind": "train", "step", "loss", ...}) and eval records ({"kind": "eval", ...}).
         checkpoint_step: the step of the last complete checkpoint (0: none).
@@ -205,13 +212,17 @@ class RunView:
 
     id: str
     state: str
-    spec: dict
+    spec: RunSpec
     status: dict
     metrics: list[dict] = field(default_factory=list)
     checkpoint_step: int = 0
     message: str = ""
     folder: Path | None = None
     process_alive: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.spec, RunSpec):  # a run.json dict (older callers)
+            self.spec = RunSpec.from_dict(self.spec)
 
     @property
     def live(self) -> bool:
@@ -248,10 +259,9 @@ class RunView:
 
     def label(self) -> str:
         """One line for the run picker (no state: the picker's labels are not refreshed while a run trains)."""
-        h = self.spec.get("hyper", {})
         when = self.id[:4] + "-" + self.id[4:6] + "-" + self.id[6:8] + " " + self.id[9:11] + ":" + self.id[11:13]
-        base = self.spec.get("base_display", "?")
-        return f"{when} · {base} · {h.get('method', '?')} · {self.spec.get('total_steps', '?')} steps"
+        s = self.spec
+        return f"{when} · {s.base_display or '?'} · {s.hyper.method} · {s.total_steps or '?'} steps"
 
 
 def read_run(run_id: str, settings: Settings | None = None) -> RunView:
@@ -261,7 +271,7 @@ def read_run(run_id: str, settings: Settings | None = None) -> RunView:
         InvalidInput / ModelNotFound: see ``run_dir``.
     """
     folder = run_dir(run_id, settings)
-    spec = read_json(folder / "run.json", {})
+    spec = read_spec(folder)
     status = read_json(folder / "status.json", {}) or {"state": "starting", "spawned": _mtime(folder / "run.json")}
     state = status.get("state", "starting")
     cps = checkpoints(folder)
@@ -274,6 +284,18 @@ def read_run(run_id: str, settings: Settings | None = None) -> RunView:
         message = f"The training process ended unexpectedly (see worker.log). Resume continues {where}."
     return RunView(id=run_id, state=state, spec=spec, status=status, metrics=read_jsonl(folder / "metrics.jsonl"),
                    checkpoint_step=cps[-1][0] if cps else 0, message=message, folder=folder, process_alive=alive)
+
+
+def heldout_pairs(view: RunView) -> list[dict]:
+    """The run's held-out split as question / answer pairs (the last turn of a conversational example), to score the
+    base and the tuned model on what training never saw. Empty when the run kept no held-out split."""
+    def last_text(value: Any) -> str:
+        if isinstance(value, str):
+            return value
+        return str(value[-1].get("content", "")) if isinstance(value, list) and value else ""
+
+    rows = read_jsonl(view.folder / "data" / "heldout.jsonl") if view.folder else []
+    return [{"question": last_text(r.get("prompt")), "answer": last_text(r.get("completion"))} for r in rows]
 
 
 def _mtime(path: Path) -> float | None:
@@ -308,3 +330,11 @@ def log_tail(folder: Path, lines: int = 20) -> str:
     except OSError:
         return ""
     return redact("\n".join(text.splitlines()[-lines:]))
+
+
+class CheckpointFailed(Exception):
+    """Saving a checkpoint failed (the disk is full, ...); the previous checkpoint is intact."""
+
+    def __init__(self, step: int, cause: OSError):
+        super().__init__(str(cause))
+        self.step, self.cause = step, cause

@@ -129,3 +129,57 @@ def schedule(n_train: int, h: Hyper, has_heldout: bool) -> dict[str, int]:
         "eval_steps": (h.eval_steps or max(1, steps // 10)) if has_heldout else 0,
         "save_steps": h.save_steps or max(1, steps // 10),
     }
+
+
+@dataclass
+class DataFacts:
+    """What a run trained on: where the rows came from, their form, and the split."""
+
+    source: str = ""
+    form: str = ""
+    columns: dict = field(default_factory=dict)  # role → column name read
+    rows: int = 0
+    train: int = 0
+    heldout: int = 0
+    longest: int = 0
+    too_long: int = 0
+
+
+@dataclass
+class RunSpec:
+    """One run as its folder's ``run.json`` holds it: written by the server at start, read by the worker, the run
+    view, the model card, the code and the notebook. Missing keys (an older or partial file) read as defaults."""
+
+    id: str = ""
+    base: str = ""  # the reference as the user gave it
+    base_target: str = ""  # where the worker loads the base from (a local snapshot for a gated model)
+    base_display: str = ""
+    base_hub_id: str | None = None
+    architecture: str = ""
+    params: int = 0
+    quantization: str = "fp32"
+    device: str = "cpu"
+    hyper: Hyper = field(default_factory=Hyper)
+    targets: list[str] = field(default_factory=list)
+    total_steps: int = 0
+    logging_steps: int = 0
+    eval_steps: int = 0
+    save_steps: int = 0
+    data: DataFacts = field(default_factory=DataFacts)
+    plan: dict = field(default_factory=dict)
+    notices: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        """The JSON-ready ``run.json`` content."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> RunSpec:
+        """From ``run.json`` (unknown keys ignored, missing ones defaulted)."""
+        data = data or {}
+        names = {f.name for f in fields(cls)}
+        spec = cls(**{k: v for k, v in data.items() if k in names and k not in ("hyper", "data")})
+        spec.hyper = Hyper.from_dict(data.get("hyper") or {})
+        spec.data = DataFacts(**{k: v for k, v in (data.get("data") or {}).items()
+                                 if k in {f.name for f in fields(DataFacts)}})
+        return spec

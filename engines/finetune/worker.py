@@ -11,7 +11,6 @@ state with a reason the user can act on; the traceback goes to ``worker.log``.
 from __future__ import annotations
 
 import errno
-import json
 import logging
 import os
 import shutil
@@ -19,18 +18,14 @@ import signal
 import sys
 import time
 import traceback
-import zlib
 from pathlib import Path
 from typing import Any
 
-from transformers import TrainerCallback
-from trl import SFTTrainer
-
 from engines.finetune import runs
-from engines.finetune.spec import Hyper
+from engines.finetune.runs import CheckpointFailed
+from engines.finetune.spec import Hyper, RunSpec
 
 log = logging.getLogger("workbench.finetune.worker")
-KEEP_CHECKPOINTS = 2
 
 
 class Status:
@@ -49,145 +44,16 @@ class Status:
             runs.write_json(self.path, self.data)
 
 
-class CheckpointFailed(Exception):
-    """Saving a checkpoint failed (the disk is full, ...); the previous checkpoint is intact."""
-
-    def __init__(self, step: int, cause: OSError):
-        super().__init__(str(cause))
-        self.step, self.cause = step, cause
-
-
-# ----------------------------------------------------------------------------------------------- trainer pieces
-
-
-class WorkbenchSFTTrainer(SFTTrainer):
-    """SFTTrainer that fingerprints each batch (the data order) and saves checkpoints atomically."""
-
-    fingerprints: list[int]
-    _staging: str | None = None
-
-    def training_step(self, *args, **kwargs):
-        inputs = args[1] if len(args) > 1 else kwargs["inputs"]
-        ids = inputs["input_ids"].detach().to("cpu").numpy().tobytes()
-        self.fingerprints.append(zlib.crc32(ids))
-        return super().training_step(*args, **kwargs)
-
-    def _get_output_dir(self, trial):
-        return self._staging or super()._get_output_dir(trial)
-
-    def _save_checkpoint(self, model, trial):
-        root = Path(self.args.output_dir)
-        staging = root / ".staging"
-        shutil.rmtree(staging, ignore_errors=True)
-        name = f"checkpoint-{self.state.global_step}"
-        try:
-            staging.mkdir(parents=True)
-            self._staging = str(staging)
-            super()._save_checkpoint(model, trial)
-            if (root / name).exists():
-                shutil.rmtree(root / name)
-            os.replace(staging / name, root / name)
-        except OSError as exc:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise CheckpointFailed(self.state.global_step, exc) from exc
-        finally:
-            self._staging = None
-        shutil.rmtree(staging, ignore_errors=True)
-        for _, old in runs.checkpoints(root.parent)[:-KEEP_CHECKPOINTS]:
-            shutil.rmtree(old, ignore_errors=True)
-
-
-class Progress(TrainerCallback):
-    """Writes metrics.jsonl and batches.jsonl, keeps status.json current, honours the stop file."""
-
-    def __init__(self, folder: Path, status: Status, trainer_ref: list):
-        self.folder, self.status, self.trainer_ref = folder, status, trainer_ref
-        self.metrics = open(folder / "metrics.jsonl", "a", encoding="utf-8")  # noqa: SIM115 (closed at the end)
-        self.batches = open(folder / "batches.jsonl", "a", encoding="utf-8")  # noqa: SIM115
-        self.t0, self.step0 = time.time(), 0
-        self.last: dict[str, float] = {}
-
-    def on_train_begin(self, args, state, control, **kw):
-        self.t0, self.step0 = time.time(), state.global_step
-        self.last = {"t": self.t0, "step": state.global_step, "tokens": 0.0}
-        self.status.update(state="running", step=state.global_step, max_steps=state.max_steps,
-                           message=f"Training: step {state.global_step} of {state.max_steps}.")
-
-    def on_step_end(self, args, state, control, **kw):
-        trainer = self.trainer_ref[0]
-        self.batches.write(json.dumps({"step": state.global_step, "crc": trainer.fingerprints}) + "\n")
-        self.batches.flush()
-        trainer.fingerprints = []
-        if (self.folder / "stop").exists() and state.global_step < state.max_steps:
-            control.should_save = control.should_training_stop = True
-            self.status.update(state="stopping", step=state.global_step,
-                               message=f"Stopping: saving a checkpoint at step {state.global_step}.")
-        else:
-            self.status.update(force=False, step=state.global_step, epoch=state.epoch)
-
-    def on_log(self, args, state, control, logs=None, **kw):
-        logs = logs or {}
-        now, step = time.time(), state.global_step
-        if "loss" in logs:
-            rec = self._train_record(logs, state, now)
-            self.status.update(force=False, step=step, loss=rec["loss"], steps_per_s=rec["steps_per_s"],
-                               tokens_per_s=rec["tokens_per_s"], eta_s=rec["eta_s"],
-                               memory_bytes=rec["memory_bytes"])
-            self._write(rec)
-        if "eval_loss" in logs:
-            self._write({"kind": "eval", "step": step, "eval_loss": float(logs["eval_loss"]), "time": now})
-            self.status.update(eval_loss=float(logs["eval_loss"]))
-
-    def _train_record(self, logs: dict, state, now: float) -> dict:
-        dt = max(1e-9, now - self.last["t"])
-        tokens = float(logs.get("num_tokens", 0.0))
-        steps_per_s = (state.global_step - self.last["step"]) / dt
-        tokens_per_s = max(0.0, tokens - self.last["tokens"]) / dt
-        self.last = {"t": now, "step": state.global_step, "tokens": tokens}
-        remaining = max(0, state.max_steps - state.global_step)
-        return {"kind": "train", "step": state.global_step, "epoch": state.epoch, "loss": float(logs["loss"]),
-                "lr": logs.get("learning_rate"), "grad_norm": logs.get("grad_norm"),
-                "accuracy": logs.get("mean_token_accuracy"), "tokens": tokens, "time": now,
-                "steps_per_s": steps_per_s, "tokens_per_s": tokens_per_s,
-                "eta_s": remaining / steps_per_s if steps_per_s > 0 else None, "memory_bytes": memory_bytes()}
-
-    def _write(self, record: dict) -> None:
-        self.metrics.write(json.dumps(record) + "\n")
-        self.metrics.flush()
-
-    def on_save(self, args, state, control, **kw):
-        self.status.update(checkpoint_step=state.global_step)
-
-    def close(self) -> None:
-        self.metrics.close()
-        self.batches.close()
-
-
-def memory_bytes() -> int | None:
-    """Peak GPU memory allocated on CUDA, else the process's resident memory."""
-    import torch
-
-    if torch.cuda.is_available():
-        return int(torch.cuda.max_memory_allocated())
-    try:
-        import psutil
-
-        return int(psutil.Process().memory_info().rss)
-    except Exception:
-        return None
-
-
 # ----------------------------------------------------------------------------------------------- training
 
 
-def load_base(spec: dict, for_merge: bool = False):
+def load_base(spec: RunSpec, for_merge: bool = False):
     """The base model and tokenizer as the run trains them (4-bit NF4 for QLoRA on CUDA, else full precision)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from engines import quant
 
-    target = spec["base_target"]
-    q = spec["quantization"]
+    target, q = spec.base_target, spec.quantization
     if for_merge and q in quant.BNB:  # merging into a 4-bit base loses precision: merge into bf16 weights
         q = "bf16"
     local = {"local_files_only": True} if Path(target).is_dir() else {}
@@ -199,35 +65,35 @@ def load_base(spec: dict, for_merge: bool = False):
     return model, tokenizer
 
 
-def sft_config(spec: dict, folder: Path, has_eval: bool):
+def sft_config(spec: RunSpec, folder: Path, has_eval: bool):
     """trl's SFTConfig for the run (loss on the completion tokens only)."""
     import torch
     from trl import SFTConfig
 
-    h = Hyper.from_dict(spec["hyper"])
+    h = spec.hyper
     cuda = torch.cuda.is_available()
-    q = spec["quantization"]
+    q = spec.quantization
     length = {"max_steps": h.max_steps} if h.max_steps else {"num_train_epochs": h.epochs}
     return SFTConfig(
         output_dir=str(folder / "checkpoints"), **length, per_device_train_batch_size=h.batch_size,
         per_device_eval_batch_size=h.batch_size, gradient_accumulation_steps=h.grad_accum,
         learning_rate=h.learning_rate, max_length=h.max_length, completion_only_loss=True,
         gradient_checkpointing=h.grad_checkpointing, bf16=cuda and q in ("bf16", "4bit", "8bit"),
-        fp16=cuda and q == "fp16", use_cpu=not cuda and spec.get("device") == "cpu",
-        logging_steps=spec["logging_steps"], logging_first_step=True,
-        eval_strategy="steps" if has_eval else "no", eval_steps=spec["eval_steps"] or None,
-        save_strategy="steps", save_steps=spec["save_steps"], seed=h.seed, data_seed=h.seed,
+        fp16=cuda and q == "fp16", use_cpu=not cuda and spec.device == "cpu",
+        logging_steps=spec.logging_steps, logging_first_step=True,
+        eval_strategy="steps" if has_eval else "no", eval_steps=spec.eval_steps or None,
+        save_strategy="steps", save_steps=spec.save_steps, seed=h.seed, data_seed=h.seed,
         report_to=[], disable_tqdm=True, dataloader_num_workers=0)
 
 
-def lora_config(spec: dict):
+def lora_config(spec: RunSpec):
     """peft's LoraConfig for the run (None for full fine-tuning)."""
-    h = Hyper.from_dict(spec["hyper"])
+    h = spec.hyper
     if h.method == "full":
         return None
     from peft import LoraConfig
 
-    return LoraConfig(r=h.rank, lora_alpha=h.alpha, lora_dropout=h.dropout, target_modules=spec["targets"],
+    return LoraConfig(r=h.rank, lora_alpha=h.alpha, lora_dropout=h.dropout, target_modules=spec.targets,
                       bias="none", task_type="CAUSAL_LM")
 
 
@@ -236,13 +102,15 @@ def build_trainer(folder: Path, status: Status):
     from datasets import Dataset
     from transformers.trainer_callback import PrinterCallback
 
-    spec = runs.read_json(folder / "run.json")
-    status.update(state="starting", message=f"Loading {spec['base_display']}…")
+    from engines.finetune.trainer import Progress, WorkbenchSFTTrainer  # transformers + trl: only in the worker
+
+    spec = runs.read_spec(folder)
+    status.update(state="starting", message=f"Loading {spec.base_display}…")
     model, tokenizer = load_base(spec)
-    if spec["quantization"] == "4bit":
+    if spec.quantization == "4bit":
         from peft import prepare_model_for_kbit_training
 
-        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=spec["hyper"]["grad_checkpointing"])
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=spec.hyper.grad_checkpointing)
     train = runs.read_jsonl(folder / "data" / "train.jsonl")
     held = runs.read_jsonl(folder / "data" / "heldout.jsonl")
     ref: list = []
@@ -300,11 +168,11 @@ def _evaluated_at(folder: Path, step: int) -> bool:
     return any(r.get("kind") == "eval" and r.get("step") == step for r in runs.read_jsonl(folder / "metrics.jsonl"))
 
 
-def save_output(folder: Path, trainer, tokenizer, spec: dict) -> Path:
+def save_output(folder: Path, trainer, tokenizer, spec: RunSpec) -> Path:
     """Save the adapter (or the full model) with the tokenizer and a model card: staged, then renamed in place."""
     from engines.finetune import outputs
 
-    name = "model" if spec["hyper"]["method"] == "full" else "adapter"
+    name = "model" if spec.hyper.method == "full" else "adapter"
     tmp = folder / f".{name}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     trainer.save_model(str(tmp))
@@ -330,7 +198,7 @@ def merge(folder: Path) -> None:
 
     from engines.finetune import outputs
 
-    spec = runs.read_json(folder / "run.json")
+    spec = runs.read_spec(folder)
     model, tokenizer = load_base(spec, for_merge=True)
     merged = PeftModel.from_pretrained(model, str(folder / "adapter")).merge_and_unload()
     tmp = folder / ".merged.tmp"
@@ -349,8 +217,8 @@ def failure(exc: BaseException, folder: Path, status: dict) -> tuple[str, str]:
     from engines.errors import WorkbenchError
     from engines.redact import redact
 
-    h = runs.read_json(folder / "run.json", {}).get("hyper", {})
-    spec = runs.read_json(folder / "run.json", {})
+    spec = runs.read_spec(folder)
+    h = spec.hyper
     step = status.get("step", 0)
     saved = runs.checkpoints(folder)
     cps = saved[-1][0] if saved else 0
@@ -362,7 +230,7 @@ def failure(exc: BaseException, folder: Path, status: dict) -> tuple[str, str]:
         return ("disk_full" if full else "io", f"{what} while saving the checkpoint at step {exc.step}: nothing of it "
                 f"was kept, and {kept}. Free some space in the data directory, then {resume.lower()}")
     if _is_oom(exc):
-        return "oom", (f"Out of memory at step {step} (batch {h.get('batch_size')} × {h.get('max_length')} tokens). "
+        return "oom", (f"Out of memory at step {step} (batch {h.batch_size} × {h.max_length} tokens). "
                        f"The memory was freed and the app keeps running. Try: {oom_advice(h, spec)}. {resume}")
     if isinstance(exc, WorkbenchError):
         return "input", str(exc)
@@ -379,18 +247,18 @@ def _is_oom(exc: BaseException) -> bool:
     return False
 
 
-def oom_advice(h: dict, spec: dict) -> str:
+def oom_advice(h: Hyper, spec: RunSpec) -> str:
     """Settings that need less memory than ``h``: smaller batches (same effective batch), shorter examples,
     gradient checkpointing, a 4-bit base."""
     tips = []
-    batch, accum = int(h.get("batch_size", 1)), int(h.get("grad_accum", 1))
+    batch, accum = int(h.batch_size), int(h.grad_accum)
     if batch > 1:
         tips.append(f"batch size {max(1, batch // 2)} with accumulation {accum * 2} (same effective batch)")
-    if int(h.get("max_length", 0)) > 256:
-        tips.append(f"max length {int(h['max_length']) // 2}")
-    if not h.get("grad_checkpointing"):
+    if int(h.max_length) > 256:
+        tips.append(f"max length {int(h.max_length) // 2}")
+    if not h.grad_checkpointing:
         tips.append("gradient checkpointing on")
-    if h.get("method") != "qlora" and spec.get("device") == "cuda":
+    if h.method != "qlora" and spec.device == "cuda":
         tips.append("QLoRA (a 4-bit base)")
     return ", ".join(tips) or "a smaller model"
 

@@ -28,14 +28,12 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from engines import errors
+from engines.config import Settings
 
 T = TypeVar("T")
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 DEFAULT_VIEWER = "https://datasets-server.huggingface.co"
-VIEWER_ENV = "WORKBENCH_DATASETS_SERVER_URL"
-TIMEOUT_ENV = "WORKBENCH_HUB_TIMEOUT_S"
-CACHE_ENV = "WORKBENCH_HUB_CACHE_S"
 DEFAULT_TIMEOUT_S = 15.0
 DEFAULT_CACHE_S = 120.0
 _PROBE_OK_S, _PROBE_FAIL_S = 60.0, 10.0
@@ -78,9 +76,10 @@ def endpoint() -> str:
     return (os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).strip().rstrip("/")
 
 
-def viewer_endpoint() -> str:
-    """The dataset viewer's base URL now (``WORKBENCH_DATASETS_SERVER_URL``, default datasets-server)."""
-    return (os.environ.get(VIEWER_ENV) or DEFAULT_VIEWER).strip().rstrip("/")
+def viewer_endpoint(settings: Settings | None = None) -> str:
+    """The dataset viewer's base URL (``Settings.datasets_server_url``: ``WORKBENCH_DATASETS_SERVER_URL``, default
+    datasets-server; read now when ``settings`` is None)."""
+    return ((settings or Settings.from_env()).datasets_server_url or DEFAULT_VIEWER).strip().rstrip("/")
 
 
 def token() -> str | None:
@@ -88,21 +87,16 @@ def token() -> str | None:
     return (os.environ.get("HF_TOKEN") or os.environ.get("HUGGING_FACE_HUB_TOKEN") or "").strip() or None
 
 
-def timeout_s() -> float:
-    """Seconds one Hub call may take (``WORKBENCH_HUB_TIMEOUT_S``, default 15)."""
-    try:
-        value = float(os.environ.get(TIMEOUT_ENV) or DEFAULT_TIMEOUT_S)
-    except ValueError:
-        value = DEFAULT_TIMEOUT_S
-    return min(max(value, 0.2), 120.0)
+def timeout_s(settings: Settings | None = None) -> float:
+    """Seconds one Hub call may take (``Settings.hub_timeout_s``: ``WORKBENCH_HUB_TIMEOUT_S``, default 15; kept
+    between 0.2 and 120)."""
+    return min(max((settings or Settings.from_env()).hub_timeout_s, 0.2), 120.0)
 
 
-def cache_ttl_s() -> float:
-    """Seconds a Hub answer is reused (``WORKBENCH_HUB_CACHE_S``, default 120; 0 = no cache)."""
-    try:
-        return max(0.0, float(os.environ.get(CACHE_ENV) or DEFAULT_CACHE_S))
-    except ValueError:
-        return DEFAULT_CACHE_S
+def cache_ttl_s(settings: Settings | None = None) -> float:
+    """Seconds a Hub answer is reused (``Settings.hub_cache_s``: ``WORKBENCH_HUB_CACHE_S``, default 120; 0 = no
+    cache)."""
+    return max(0.0, (settings or Settings.from_env()).hub_cache_s)
 
 
 def offline() -> bool:
@@ -339,7 +333,7 @@ def call(fn: Callable[[], T], *, what: str, url: str | None = None, kind: str = 
     if not done.wait(limit + 1.0):
         scope.cancelled = True
         raise errors.HubUnreachable(f"The Hub did not answer within {limit:g} s ({what}). It may be down or slow "
-                                    f"from here; try again, or raise {TIMEOUT_ENV}.")
+                                    f"from here; try again, or raise WORKBENCH_HUB_TIMEOUT_S.")
     if "error" in box:
         raise map_error(box["error"], what=what, kind=kind, repo_id=repo_id) from None
     return box["value"]
@@ -377,7 +371,8 @@ def map_error(exc: BaseException, *, what: str, kind: str = "model", repo_id: st
     if any(isinstance(e, hub_errors.OfflineModeIsEnabled) for e in chain):
         return errors.HubUnreachable(_offline_message())
     if any(isinstance(e, httpx2.TimeoutException | TimeoutError) for e in chain):
-        return errors.HubUnreachable(f"The Hub did not answer in time ({what}). Try again, or raise {TIMEOUT_ENV}.")
+        return errors.HubUnreachable(f"The Hub did not answer in time ({what}). Try again, or raise "
+                                     "WORKBENCH_HUB_TIMEOUT_S.")
     if any(isinstance(e, hub_errors.HFValidationError) for e in chain):
         return errors.InvalidInput(f"'{repo_id or what}' is not a valid Hub id: use org/name.")
     status = _status(chain)

@@ -14,6 +14,7 @@ from typing import Any
 
 from engines import errors, registry
 from engines.cache import free_memory, model_cache
+from engines.config import Settings
 from engines.gpu import gpu
 from engines.images.inputs import MIN_SIZE, SIZE_MULTIPLE, check_request
 from engines.images.load import LoadedPipeline, _cache_key, load_pipeline
@@ -130,7 +131,8 @@ def _denoise(pipe: Any, kwargs: dict, seed: int, timer: _StepTimer | None) -> An
 
 def generate_image(prompt: str, *, model: str | None = None, seed: int | None = None, num_inference_steps: int = 4,
                    width: int = 1024, height: int = 1024, on_step: Callable[[int, int], Any] | None = None,
-                   guidance_scale: float | None = None, allow_cpu_large: bool = True) -> ImageResult:
+                   guidance_scale: float | None = None, allow_cpu_large: bool = True,
+                   settings: Settings | None = None) -> ImageResult:
     """Generate one image from a prompt, reproducibly.
 
     Args:
@@ -144,6 +146,7 @@ def generate_image(prompt: str, *, model: str | None = None, seed: int | None = 
         guidance_scale: None = the model's recommended value (0 for FLUX.1 [schnell] and turbo models).
         allow_cpu_large: False = refuse a large pipeline (FLUX) on a machine without a GPU instead of running it
             for many minutes.
+        settings: the deployment's settings (read from the environment when None).
 
     Returns:
         ImageResult: ``.image`` (PIL), ``.seed``, ``.seconds`` (generation, load excluded) and how it was made.
@@ -154,7 +157,7 @@ def generate_image(prompt: str, *, model: str | None = None, seed: int | None = 
         OutOfMemory: the GPU ran out of memory (cached models are freed; the app keeps serving).
     """
     prompt, seed = check_request(prompt, num_inference_steps, width, height, seed)
-    ref, plan, flux = _planned(model, allow_cpu_large)
+    ref, plan, flux = _planned(model, allow_cpu_large, settings)
     loaded, hit, load_s = load_pipeline(ref, plan, flux)
     kwargs = call_kwargs(loaded, ref, prompt, num_inference_steps, width, height, guidance_scale)
     tokens, limit, notice = prompt_length(loaded, prompt)
@@ -174,9 +177,10 @@ def generate_image(prompt: str, *, model: str | None = None, seed: int | None = 
                        notices=[n for n in (loaded.notice, notice) if n])
 
 
-def _planned(model: str | None, allow_cpu_large: bool) -> tuple[ModelRef, LoadPlan, bool]:
+def _planned(model: str | None, allow_cpu_large: bool,
+             settings: Settings | None = None) -> tuple[ModelRef, LoadPlan, bool]:
     """``plan_for(model)``, refusing a large pipeline on CPU unless ``allow_cpu_large``."""
-    ref, plan, flux = plan_for(model)
+    ref, plan, flux = plan_for(model, settings)
     if plan.slow and not allow_cpu_large:
         raise errors.Unsupported(
             f"{ref.display} needs a GPU: {plan.reason} Choose {registry.default_for('image', 'cpu')} (made for CPU), "

@@ -197,16 +197,17 @@ def _bnb_available() -> bool:
     return importlib.util.find_spec("bitsandbytes") is not None
 
 
-def plan_for(model: str | None = None) -> tuple[ModelRef, LoadPlan, bool]:
+def plan_for(model: str | None = None, settings: Settings | None = None) -> tuple[ModelRef, LoadPlan, bool]:
     """Validate a model reference and plan its load on this machine.
 
     Args:
         model: a diffusers pipeline reference (Hub id, local folder, catalog id); None = the catalog default.
+        settings: the deployment's settings (read from the environment when None).
 
     Returns:
         (ref, plan, flux).
     """
-    settings = Settings.from_env()
+    settings = settings or Settings.from_env()
     ref = parse_ref(model or default_model(settings), settings)
     if not _is_local(ref, settings):
         raise errors.Unsupported(f"'{ref.raw}' is an API model; image generation runs diffusers pipelines locally. "

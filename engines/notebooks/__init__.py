@@ -17,14 +17,16 @@ through ``engines.redact.redact`` (secret values of this process and key-shaped 
 
 Public API::
 
-    build_notebook(title, code, *, description="", outputs_markdown="", needs_gpu=False, packages=None,
+    build_notebook(title | recipe, code='', *, description="", outputs_markdown="", needs_gpu=False, packages=None,
                    result_code="") -> nbformat.NotebookNode      # code: one source or a list (one cell each)
     write_notebook(nb, folder, name) -> Path                      # <folder>/<slug of name>.ipynb
     pinned_packages(sources, packages=None) -> list[str]          # ["torch==2.13.0", ...]
     read_result(nb) -> Any                                        # the JSON the executed result cell printed
 
-One builder per tab (``tab_runs``; the generic part is ``build``), each taking what the tab has after a run and
-returning a notebook (write it with ``write_notebook``)::
+One recipe per tab run (``recipes``: ``<tab>_recipe(...) -> engines.backends.Recipe``, built from what the run
+actually used): the tab shows ``recipe.code`` in its code box and exports ``build_notebook(recipe)``, so the code and
+the notebook cannot disagree. ``tab_runs`` keeps one ``<tab>_notebook(...)`` per tab (= ``build_notebook`` of the
+recipe), taking the same arguments::
 
     tokenizers_notebook(tokenizers, text, *, add_special_tokens=True, ids=None)      # Tokenizers
     pipeline_notebook(task, model, inputs, result)                                   # Pipelines (a TaskResult)
@@ -51,6 +53,19 @@ from engines.notebooks.build import (
     slug,
     write_notebook,
 )
+from engines.notebooks.recipes import (
+    chat_recipe,
+    code_recipe,
+    finetune_recipe,
+    image_recipe,
+    minutes_recipe,
+    next_token_recipe,
+    pipeline_recipe,
+    ran_quantization,
+    synthetic_recipe,
+    tokenizers_recipe,
+    transcription_recipe,
+)
 from engines.notebooks.tab_runs import (
     chat_notebook,
     code_notebook,
@@ -64,7 +79,9 @@ from engines.notebooks.tab_runs import (
     transcription_notebook,
 )
 
-__all__ = ["RESULT_HEADER", "SKIP_INSTALL_ENV", "build_notebook", "chat_notebook", "code_notebook", "fence",
-           "finetune_notebook", "image_notebook", "minutes_notebook", "next_token_notebook", "pinned_packages",
-           "pipeline_notebook", "read_result", "slug", "synthetic_notebook", "tokenizers_notebook",
-           "transcription_notebook", "write_notebook"]
+__all__ = ["RESULT_HEADER", "SKIP_INSTALL_ENV", "build_notebook", "chat_notebook", "chat_recipe", "code_notebook",
+           "code_recipe", "fence", "finetune_notebook", "finetune_recipe", "image_notebook", "image_recipe",
+           "minutes_notebook", "minutes_recipe", "next_token_notebook", "next_token_recipe", "pinned_packages",
+           "pipeline_notebook", "pipeline_recipe", "ran_quantization", "read_result", "slug", "synthetic_notebook",
+           "synthetic_recipe", "tokenizers_notebook", "tokenizers_recipe", "transcription_notebook",
+           "transcription_recipe", "write_notebook"]

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from engines.backends.types import Recipe
 from engines.redact import redact
 
 SKIP_INSTALL_ENV = "WORKBENCH_NOTEBOOK_SKIP_INSTALL"
@@ -122,13 +123,14 @@ def _title(title: str, description: str, needs_gpu: bool | str) -> str:
     return "\n\n".join(p for p in parts if p)
 
 
-def build_notebook(title: str, code: str | list[str], *, description: str = "", outputs_markdown: str = "",
-                   needs_gpu: bool | str = False, packages: list[str] | None = None,
+def build_notebook(title: str | Recipe, code: str | list[str] = "", *, description: str = "",
+                   outputs_markdown: str = "", needs_gpu: bool | str = False, packages: list[str] | None = None,
                    result_code: str = "") -> Any:
     """A notebook that reproduces a run: title, install cell, the code, a JSON result cell, the app's outputs.
 
     Args:
-        title: what the notebook does, e.g. "Tokenize a text with 2 tokenizers".
+        title: what the notebook does, e.g. "Tokenize a text with 2 tokenizers"; or a run's ``Recipe`` (then the
+            other arguments come from it: its setup cells, its code — the code the tab shows —, its after cells).
         code: the snippet (one cell), or several sources (one cell each).
         description: a paragraph under the title.
         outputs_markdown: what the app showed for this run (Markdown), to compare against.
@@ -142,6 +144,8 @@ def build_notebook(title: str, code: str | list[str], *, description: str = "", 
     """
     import nbformat.v4 as v4
 
+    if isinstance(title, Recipe):
+        return _from_recipe(title)
     sources = [code] if isinstance(code, str) else list(code)
     cells = [v4.new_markdown_cell(_title(title, description, needs_gpu))]
     pins = pinned_packages(sources + [result_code], packages)
@@ -161,6 +165,16 @@ def build_notebook(title: str, code: str | list[str], *, description: str = "", 
     if needs_gpu:
         meta |= {"accelerator": "GPU", "colab": {"gpuType": "T4", "provenance": []}}
     return v4.new_notebook(cells=cells, metadata=meta)
+
+
+def _from_recipe(recipe: Recipe) -> Any:
+    nb = build_notebook(recipe.title, [*recipe.setup, recipe.code, *recipe.after], description=" ".join(recipe.notes),
+                        outputs_markdown=recipe.outputs_markdown,
+                        needs_gpu=(recipe.gpu_reason or True) if recipe.gpu else False,
+                        packages=list(recipe.packages) or None, result_code=recipe.result_cell)
+    if recipe.attachments and recipe.outputs_markdown.strip():
+        nb.cells[-1].attachments = dict(recipe.attachments)
+    return nb
 
 
 def slug(name: str) -> str:

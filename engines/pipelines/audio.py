@@ -17,7 +17,7 @@ from engines.snippets.speech import transcribe_code
 MAX_GENERATED_S = 30.0  # text-to-audio: the longest sound a request may ask for
 
 
-def run_speech(inputs: dict, model: str | None, progress: ProgressFn) -> TaskResult:
+def run_speech(inputs: dict, model: str | None, progress: ProgressFn, settings=None) -> TaskResult:
     """Transcribe ``inputs["audio"]`` with ``engines.speech.transcribe``, as the Minutes tab does.
 
     Args:
@@ -36,7 +36,7 @@ def run_speech(inputs: dict, model: str | None, progress: ProgressFn) -> TaskRes
         progress(f"Transcribing {done:.0f} / {total:.0f} s", done, total)
 
     t = speech.transcribe(inputs["audio"], model=chosen, on_progress=report, language=inputs.get("language"),
-                          max_new_tokens=inputs.get("max_new_tokens"))
+                          max_new_tokens=inputs.get("max_new_tokens"), settings=settings)
     segments = [{"start": round(s.start, 2), "end": round(s.end, 2), "text": s.text} for s in t.segments]
     details = {"duration_s": round(t.duration_s, 2), "segments": segments, "language": t.language,
                "backend": t.backend, "dtype": t.source.get("dtype", ""), "decode_s": round(t.decode_s, 3),

@@ -17,8 +17,8 @@ from engines.snippets.pipelines import code_snippet
 RUNNERS: dict[str, Callable] = {**text.RUNNERS, **audio.RUNNERS}
 
 
-def run_task(task: str, inputs: dict, *, model: str | None = None, on_progress: ProgressFn | None = None
-             ) -> TaskResult:
+def run_task(task: str, inputs: dict, *, model: str | None = None, on_progress: ProgressFn | None = None,
+             settings: Settings | None = None) -> TaskResult:
     """Run one pipeline task on a model.
 
     Args:
@@ -29,6 +29,8 @@ def run_task(task: str, inputs: dict, *, model: str | None = None, on_progress: 
             (for translation: the catalog model of the language pair). Speech to text also takes the references
             the Minutes tab takes (a CTranslate2 folder, ``openai:whisper-1``).
         on_progress: optional ``on_progress(message, done=None, total=None)`` for loading and long work.
+        settings: the deployment's settings (read from the environment when None: once per call, reading it is
+            not free: psutil, /proc).
 
     Returns:
         A TaskResult (kind, value, seconds, plus model, device, load time, notice, and a code snippet).
@@ -39,12 +41,12 @@ def run_task(task: str, inputs: dict, *, model: str | None = None, on_progress: 
     spec = get_spec(task)
     inputs = dict(inputs or {})
     progress = on_progress or (lambda *a, **k: None)
-    settings = Settings.from_env()  # once per call: reading it is not free (psutil, /proc)
+    settings = settings or Settings.from_env()
     if spec.name == "text-to-image":
         return run_image(inputs, model, progress, settings)
     validate(spec, inputs, settings)
     if spec.name == "automatic-speech-recognition":
-        return audio.run_speech(inputs, model, progress)
+        return audio.run_speech(inputs, model, progress, settings)
     return _run_loaded(spec, inputs, model, progress, settings)
 
 

@@ -17,8 +17,7 @@ In both modes the same watchdog bounds the scratch dir to ``scratch_mb`` (and ``
 
 from __future__ import annotations
 
-import os
-
+from engines.config import Settings
 from engines.sandbox import cgroups, memory, procfs
 from engines.sandbox.limits import Limits
 from engines.sandbox.scratch import MAX_ENTRIES, Job, disk_usage
@@ -29,14 +28,14 @@ OBJECTS_EVERY = 5  # polls between two looks at the job's shared anonymous objec
 MB = 2**20
 
 
-def budget_mode() -> str:
+def budget_mode(settings: Settings | None = None) -> str:
     """How per-job budgets are enforced here: "cgroup" | "rlimit+watchdog" (the probe runs once per process).
 
     Returns:
         "cgroup" when a cgroup v2 group with the memory and pids controllers can be made per job (and
         ``WORKBENCH_BUDGET`` does not ask for the fallback), else "rlimit+watchdog".
     """
-    forced = os.environ.get("WORKBENCH_BUDGET", "auto").strip().lower()
+    forced = (settings or Settings.from_env()).budget
     if forced in ("rlimit+watchdog", "watchdog", "rlimit"):
         return "rlimit+watchdog"
     return "cgroup" if cgroups.parent() is not None else "rlimit+watchdog"

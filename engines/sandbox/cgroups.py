@@ -18,6 +18,7 @@ import shutil
 import time
 from pathlib import Path
 
+from engines.config import Settings
 from engines.sandbox import procfs
 
 NEEDED = ("memory", "pids")
@@ -98,7 +99,7 @@ def parent() -> Path | None:
     if mount is None:
         return None
     own = _own(mount)
-    configured = os.environ.get("WORKBENCH_CGROUP", "").strip()
+    configured = Settings.from_env().cgroup
     base = Path(configured) if configured else own
     if base is None:
         return None

@@ -40,7 +40,7 @@ def job_argv(job: Job, program: list[str], limits: Limits, seccomp_fd: int | Non
     return prefix + launcher_argv(job.mode, job.scratch) + program
 
 
-def execute(job: Job, program: list[str], limits: Limits, cancel: Cancel | None = None) -> Raw:
+def execute(job: Job, program: list[str], limits: Limits, cancel: Cancel | None = None, settings=None) -> Raw:
     """Run ``program`` in ``job`` under ``limits`` (this phase's: the run's or ``for_compile()``).
 
     Waits for one of the sandbox's slots first (``slots.py``: every tab and Evaluate share them); the wall time
@@ -49,13 +49,14 @@ def execute(job: Job, program: list[str], limits: Limits, cancel: Cancel | None 
     Args:
         cancel: when set (from another thread), the program is ended at the next tick (``stopped`` "cancelled");
             a job cancelled while it waits for its slot never starts.
+        settings: the deployment's settings (the slot count; read from the environment when None).
 
     Returns:
         Raw output (each stream capped at ``output_kb``), exit code, wall time, and what stopped it.
     """
     if cancel is not None and cancel.is_set():
         return Raw(b"", b"", -9, 0.0, False, False, "cancelled")
-    with slot():
+    with slot(settings):
         if cancel is not None and cancel.is_set():
             return Raw(b"", b"", -9, 0.0, False, False, "cancelled")
         return _execute(job, program, limits, cancel)

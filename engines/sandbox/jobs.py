@@ -6,6 +6,7 @@ import statistics
 from pathlib import Path
 
 from engines import errors
+from engines.config import Settings
 from engines.sandbox.budget import budget_mode
 from engines.sandbox.cancel import Cancel
 from engines.sandbox.commands import MB, python_for_jobs
@@ -29,16 +30,16 @@ def _stderr(raw: Raw, limits: Limits) -> str:
 
 
 def _timed_runs(mode: str, files: dict[str, tuple[bytes, int]], program: list[str], limits: Limits,
-                runs: int, cancel: Cancel | None = None) -> RunResult:
+                runs: int, cancel: Cancel | None = None, settings: Settings | None = None) -> RunResult:
     """Run ``program`` ``runs`` times, each from a fresh scratch dir holding only ``files`` (name → data, mode),
     so nothing a run writes — its own binary overwritten, a cache of answers — reaches the next run's timing."""
     times: list[float] = []
     raw = None
     for _ in range(runs):
-        with Scratch(mode) as job:
+        with Scratch(mode, settings) as job:
             for name, (data, file_mode) in files.items():
                 job.write(name, data, file_mode)
-            raw = execute(job, [job.path(arg) if arg in files else arg for arg in program], limits, cancel)
+            raw = execute(job, [job.path(arg) if arg in files else arg for arg in program], limits, cancel, settings)
         times.append(raw.seconds)
         if raw.exit_code != 0 or raw.timed_out or raw.truncated or raw.stopped:
             break
@@ -47,10 +48,11 @@ def _timed_runs(mode: str, files: dict[str, tuple[bytes, int]], program: list[st
     return RunResult(stdout=_text(raw.stdout), stderr=_stderr(raw, limits), exit_code=-9 if killed else
                      raw.exit_code, seconds=statistics.median(times), timed_out=raw.timed_out,
                      truncated=raw.truncated, runs_s=times, isolation=mode, stopped=raw.stopped,
-                     budget=budget_mode())
+                     budget=budget_mode(settings))
 
 
-def run_python(code: str, *, limits: Limits | None = None, runs: int = 1, cancel: Cancel | None = None) -> RunResult:
+def run_python(code: str, *, limits: Limits | None = None, runs: int = 1, cancel: Cancel | None = None,
+               settings: Settings | None = None) -> RunResult:
     """Run a Python program in the sandbox (``python -I``, the scratch dir as working directory).
 
     Args:
@@ -59,6 +61,7 @@ def run_python(code: str, *, limits: Limits | None = None, runs: int = 1, cancel
         runs: run it this many times and report the median wall time (stops at the first failing run); every
             run starts from a fresh scratch dir holding only ``main.py``.
         cancel: a token another thread may set to end the program now (``stopped`` "cancelled").
+        settings: the deployment's settings (read from the environment when None).
 
     Returns:
         RunResult of the last run, with ``seconds`` = median and ``runs_s`` every run's time.
@@ -69,17 +72,19 @@ def run_python(code: str, *, limits: Limits | None = None, runs: int = 1, cancel
     """
     check_code(code, "Python")
     limits = check_limits(limits, runs)
-    mode = check_allowed()
+    settings = settings or Settings.from_env()
+    mode = check_allowed(settings)
     python = python_for_jobs()
     if python is None:
         raise errors.Unsupported("No Python interpreter that the sandbox user can run was found.")
     result = _timed_runs(mode, {"main.py": (code.encode("utf-8"), 0o644)}, [python, "-I", "main.py"],
-                         limits, runs, cancel)
+                         limits, runs, cancel, settings)
     result.command = f"python -I main.py  ({Path(python).name})"
     return result
 
 
-def compile_cpp(code: str, *, limits: Limits | None = None, cancel: Cancel | None = None) -> RunResult:
+def compile_cpp(code: str, *, limits: Limits | None = None, cancel: Cancel | None = None,
+                settings: Settings | None = None) -> RunResult:
     """Compile a C++ program in the sandbox without running it (used to check a model's answer).
 
     Args:
@@ -90,11 +95,11 @@ def compile_cpp(code: str, *, limits: Limits | None = None, cancel: Cancel | Non
     Returns:
         RunResult with ``compile_output``, ``compile_s`` and ``compile_failed``; exit code 0 when it compiled.
     """
-    return _compile_and(code, check_limits(limits, 1), runs=0, cancel=cancel)
+    return _compile_and(code, check_limits(limits, 1), runs=0, cancel=cancel, settings=settings)
 
 
 def compile_and_run_cpp(code: str, *, limits: Limits | None = None, runs: int = 1,
-                        cancel: Cancel | None = None) -> RunResult:
+                        cancel: Cancel | None = None, settings: Settings | None = None) -> RunResult:
     """Compile a C++ program (the command is ``detect_compiler().display``) and run it, both in the sandbox.
 
     Args:
@@ -112,16 +117,17 @@ def compile_and_run_cpp(code: str, *, limits: Limits | None = None, runs: int = 
         InvalidInput: empty code or limits out of range.
         Unsupported: no compiler, or code execution is not allowed here.
     """
-    return _compile_and(code, check_limits(limits, runs), runs=runs, cancel=cancel)
+    return _compile_and(code, check_limits(limits, runs), runs=runs, cancel=cancel, settings=settings)
 
 
-def _build(job: Job, code: str, limits: Limits, cancel: Cancel | None = None) -> tuple[Raw, bytes | None, str]:
+def _build(job: Job, code: str, limits: Limits, cancel: Cancel | None = None,
+           settings: Settings | None = None) -> tuple[Raw, bytes | None, str]:
     """Compile ``code`` in ``job``; return the compiler's run, the binary (None on failure) and its messages."""
     comp = detect_compiler()
     assert comp is not None
     phase = limits.for_compile()
     job.write("main.cpp", code.encode("utf-8"))
-    build = execute(job, comp.argv(job.path("main.cpp"), job.path("main")), phase, cancel)
+    build = execute(job, comp.argv(job.path("main.cpp"), job.path("main")), phase, cancel, settings)
     message = _text(build.stdout + build.stderr)
     if build.timed_out:
         message += f"\n[compiler stopped after {limits.compile_s:g} s]"
@@ -132,14 +138,16 @@ def _build(job: Job, code: str, limits: Limits, cancel: Cancel | None = None) ->
     return build, binary, message
 
 
-def _compile_and(code: str, limits: Limits, runs: int, cancel: Cancel | None = None) -> RunResult:
+def _compile_and(code: str, limits: Limits, runs: int, cancel: Cancel | None = None,
+                 settings: Settings | None = None) -> RunResult:
     check_code(code, "C++")
-    mode = check_allowed()
+    settings = settings or Settings.from_env()
+    mode = check_allowed(settings)
     comp = detect_compiler()
     if comp is None:
         raise errors.Unsupported("No C++ compiler found: install g++ (Debian: apt-get install g++) or clang++.")
-    with Scratch(mode) as job:
-        build, binary, message = _build(job, code, limits, cancel)
+    with Scratch(mode, settings) as job:
+        build, binary, message = _build(job, code, limits, cancel, settings)
     if cancel is not None and cancel.is_set():  # Stop pressed as the compiler finished: run nothing
         build.stopped = "cancelled"
     if binary is None or runs == 0 or build.stopped == "cancelled":
@@ -148,7 +156,7 @@ def _compile_and(code: str, limits: Limits, runs: int, cancel: Cancel | None = N
         return RunResult(stdout="", stderr="", exit_code=code, seconds=0.0,
                          timed_out=build.timed_out, truncated=build.truncated, compile_output=message,
                          compile_s=build.seconds, compile_failed=failed, command=comp.display, isolation=mode,
-                         stopped=build.stopped, budget=budget_mode())
-    result = _timed_runs(mode, {"main": (binary, 0o755)}, ["main"], limits, runs, cancel)
+                         stopped=build.stopped, budget=budget_mode(settings))
+    result = _timed_runs(mode, {"main": (binary, 0o755)}, ["main"], limits, runs, cancel, settings)
     result.compile_output, result.compile_s, result.command = message, build.seconds, comp.display
     return result

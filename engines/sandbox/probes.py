@@ -47,7 +47,7 @@ def detect_compiler() -> Compiler | None:
     Returns:
         The compiler, or None when neither is installed.
     """
-    for name in [os.environ.get("WORKBENCH_CXX", ""), "g++", "clang++"]:
+    for name in [Settings.from_env().cxx, "g++", "clang++"]:
         path = shutil.which(name) if name else None
         if not path:
             continue
@@ -84,14 +84,14 @@ def bwrap_works() -> bool:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def isolation() -> str:
-    """What runs user code here: "bwrap" | "landlock" | "none" (``WORKBENCH_SANDBOX`` forces one; the probe runs
-    once per process).
+def isolation(settings: Settings | None = None) -> str:
+    """What runs user code here: "bwrap" | "landlock" | "none" (``WORKBENCH_SANDBOX``, ``Settings.sandbox``, forces
+    one; the probe runs once per process).
 
     Returns:
         The strongest mode that works on this machine, or the forced one when it works.
     """
-    forced = os.environ.get("WORKBENCH_SANDBOX", "auto").strip().lower()
+    forced = (settings or Settings.from_env()).sandbox
     if forced == "none":
         return "none"
     if forced in ("auto", "", "bwrap") and bwrap_works():
@@ -130,13 +130,13 @@ def check_allowed(settings: Settings | None = None) -> str:
     settings = settings or Settings.from_env()
     if not shutil.which("prlimit"):
         raise errors.Unsupported("Running code needs prlimit (Debian package util-linux) to set resource limits.")
-    mode = isolation()
+    mode = isolation(settings)
     if mode != "none":
         return mode
     if settings.on_space:
         raise errors.Unsupported("Running code is disabled on this deployment: neither bubblewrap (user namespaces) "
                                  "nor Landlock works here, so user code could not be isolated.")
-    if os.environ.get("WORKBENCH_ALLOW_UNSANDBOXED", "").strip().lower() not in ("1", "true", "yes", "on"):
+    if not settings.allow_unsandboxed:
         raise errors.Unsupported("No sandbox works on this machine (bubblewrap needs user namespaces; Landlock needs "
                                  "Linux 5.13+). To run code with resource limits only, at your own risk, restart "
                                  "with WORKBENCH_ALLOW_UNSANDBOXED=1.")

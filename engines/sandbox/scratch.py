@@ -11,15 +11,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from engines.config import Settings
 from engines.sandbox.commands import INSIDE, job_uid
 
 MAX_ENTRIES = 10_000  # more files than this in one scratch dir counts as over its budget (and bounds each walk)
 
 
-def scratch_parent(uid: int | None) -> str:
-    """Where scratch dirs go: WORKBENCH_SCRATCH_DIR, else the temp dir (or /tmp when a throw-away uid could not
-    traverse the temp dir)."""
-    parent = os.environ.get("WORKBENCH_SCRATCH_DIR") or tempfile.gettempdir()
+def scratch_parent(uid: int | None, settings: Settings | None = None) -> str:
+    """Where scratch dirs go: WORKBENCH_SCRATCH_DIR (``Settings.scratch_dir``), else the temp dir (or /tmp when a
+    throw-away uid could not traverse the temp dir)."""
+    parent = (settings or Settings.from_env()).scratch_dir or tempfile.gettempdir()
     if uid is not None and not all(p.stat().st_mode & 0o001 for p in [Path(parent), *Path(parent).parents]):
         return "/tmp"
     return parent
@@ -137,9 +138,10 @@ class Job:
 class Scratch:
     """A fresh scratch directory owned by the job's uid, removed (with everything in it) on exit."""
 
-    def __init__(self, mode: str):
+    def __init__(self, mode: str, settings: Settings | None = None):
         uid = job_uid()
-        self.job = Job(mode=mode, scratch=Path(tempfile.mkdtemp(prefix="wb-job-", dir=scratch_parent(uid))), uid=uid)
+        parent = scratch_parent(uid, settings)
+        self.job = Job(mode=mode, scratch=Path(tempfile.mkdtemp(prefix="wb-job-", dir=parent)), uid=uid)
 
     def __enter__(self) -> Job:
         if self.job.uid is not None:

@@ -36,11 +36,12 @@ def _transcribe_remote_block(client, ref: ModelRef, block, extra: dict, verbose:
     return client.audio.transcriptions.create(model=ref.name, response_format="json", file=upload, **extra), False
 
 
-def run_openai(ref: ModelRef, audio, language: str | None, progress: ProgressFn) -> tuple[list, str | None]:
+def run_openai(ref: ModelRef, audio, language: str | None, progress: ProgressFn, *,
+               settings: Settings | None = None) -> tuple[list, str | None]:
     """Upload 10-minute WAV chunks to ``/audio/transcriptions``; segments when the model offers verbose_json."""
     from engines.remote import map_remote_error, openai_client
 
-    client = openai_client(ref, Settings.from_env())
+    client = openai_client(ref, settings or Settings.from_env())
     total, verbose, detected = len(audio) / SAMPLE_RATE, True, None
     segments: list[Segment] = []
     for offset, block in split_blocks(audio, REMOTE_CHUNK_S, search_s=10.0):

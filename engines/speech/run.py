@@ -9,6 +9,7 @@ from pathlib import Path
 
 from engines import errors
 from engines.audio import SAMPLE_RATE, AudioLimits, decode_audio, probe_audio
+from engines.config import Settings
 from engines.redact import redact
 from engines.speech.backends import API_ASR, AsrPlan, check_language, load_asr, normalize_language, plan_backend
 from engines.speech.local import run_ct2, run_transformers
@@ -42,9 +43,9 @@ class _Run:
 
 
 def _run_plan(plan: AsrPlan, samples, language: str | None, progress: ProgressFn,
-              max_new_tokens: int | None) -> _Run:
+              max_new_tokens: int | None, settings: Settings | None = None) -> _Run:
     if plan.backend == API_ASR:
-        return _Run(*run_openai(plan.ref, samples, language, progress))
+        return _Run(*run_openai(plan.ref, samples, language, progress, settings=settings))
     loaded, hit, load_s = load_asr(plan)
     check_language(loaded, language, plan.ref.display)
     runner = run_ct2 if plan.backend == "faster-whisper" else run_transformers
@@ -58,7 +59,8 @@ def _run_plan(plan: AsrPlan, samples, language: str | None, progress: ProgressFn
 
 
 def transcribe(audio: str | Path, *, model: str | None = None, on_progress: ProgressFn | None = None,
-               language: str | None = None, max_new_tokens: int | None = None) -> Transcript:
+               language: str | None = None, max_new_tokens: int | None = None,
+               settings: Settings | None = None) -> Transcript:
     """Transcribe a recording of any length (chunked), with timestamped segments.
 
     Args:
@@ -68,6 +70,7 @@ def transcribe(audio: str | Path, *, model: str | None = None, on_progress: Prog
         on_progress: called as ``on_progress(done_s, total_s)`` while audio is transcribed.
         language: ISO code or English name; None = detect (English-only models: English).
         max_new_tokens: local models only: a cap on the tokens written per 30 s window (None = the model's own).
+        settings: the deployment's settings (read from the environment when None).
 
     Returns:
         A Transcript: text, segments (seconds), duration, language, backend, device and timings.
@@ -78,8 +81,9 @@ def transcribe(audio: str | Path, *, model: str | None = None, on_progress: Prog
         WorkbenchError: the model can't be loaded or the API call fails.
     """
     start = time.perf_counter()
-    limits = AudioLimits.from_env()
-    plan = plan_backend(model)
+    settings = settings or Settings.from_env()
+    limits = AudioLimits.from_settings(settings)
+    plan = plan_backend(model, settings)
     lang = normalize_language(language)
     info = probe_audio(Path(audio), limits)
     samples = decode_audio(Path(audio), info, limits)
@@ -87,7 +91,7 @@ def transcribe(audio: str | Path, *, model: str | None = None, on_progress: Prog
     total = len(samples) / SAMPLE_RATE
     progress = on_progress or (lambda done, whole: None)
     progress(0.0, total)
-    run = _run_plan(plan, samples, lang, progress, max_new_tokens)
+    run = _run_plan(plan, samples, lang, progress, max_new_tokens, settings)
     segments = _clean(run.segments, total)
     progress(total, total)
     return Transcript(text=" ".join(s.text for s in segments), segments=segments, duration_s=total,

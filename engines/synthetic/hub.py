@@ -6,6 +6,7 @@ import os
 import re
 
 from engines import errors
+from engines.config import Settings
 from engines.synthetic.export import to_jsonl
 from engines.synthetic.fields import Field, validate_fields
 from engines.synthetic.limits import MAX_DESCRIPTION_CHARS, MAX_MODEL_CHARS, clip, max_rows
@@ -73,7 +74,7 @@ def _cell(text: str) -> str:
 
 
 def push_to_hub(rows: list[dict], fields: list[Field | str], *, repo_id: str, description: str, model: str,
-                stats: RunStats | None = None, private: bool = True) -> str:
+                stats: RunStats | None = None, private: bool = True, settings: Settings | None = None) -> str:
     """Push rows as a Hub dataset: ``data/train.jsonl`` and a generated ``README.md`` card, in one commit.
 
     Args:
@@ -84,6 +85,7 @@ def push_to_hub(rows: list[dict], fields: list[Field | str], *, repo_id: str, de
         model: the model that generated the rows (for the card).
         stats: the run's stats (for the card).
         private: create the repository as private.
+        settings: the deployment's settings (the row limit; read from the environment when None).
 
     Returns:
         The dataset's URL.
@@ -97,7 +99,7 @@ def push_to_hub(rows: list[dict], fields: list[Field | str], *, repo_id: str, de
     if not token:
         raise errors.MissingApiKey("Pushing to the Hub needs HF_TOKEN (a token with write access): set it and "
                                    "restart.")
-    repo_id = _check_push(rows, repo_id, description, model)
+    repo_id = _check_push(rows, repo_id, description, model, settings)
     checked = validate_fields(fields)
     from huggingface_hub import CommitOperationAdd, HfApi
 
@@ -118,15 +120,17 @@ def push_to_hub(rows: list[dict], fields: list[Field | str], *, repo_id: str, de
     return f"https://huggingface.co/datasets/{full_id}"
 
 
-def _check_push(rows: list[dict], repo_id: str, description: str, model: str) -> str:
+def _check_push(rows: list[dict], repo_id: str, description: str, model: str,
+                settings: Settings | None = None) -> str:
     """The stripped repo id, once the push's inputs are within bounds."""
     repo_id = (repo_id or "").strip() if isinstance(repo_id, str | None) else ""
     if not _REPO_ID.match(repo_id) or ".." in repo_id:
         raise errors.InvalidInput(f"'{clip(repo_id, 100)}' is not a valid dataset id: use user/name or org/name.")
     if not rows:
         raise errors.InvalidInput("There are no rows to push: generate a dataset first.")
-    if len(rows) > max_rows():
-        raise errors.InvalidInput(f"{len(rows):,} rows: at most {max_rows():,} can be pushed at once "
+    limit = max_rows(settings)
+    if len(rows) > limit:
+        raise errors.InvalidInput(f"{len(rows):,} rows: at most {limit:,} can be pushed at once "
                                   "(WORKBENCH_SYNTHETIC_MAX_ROWS).")
     if len(str(description or "")) > MAX_DESCRIPTION_CHARS:
         raise errors.InvalidInput(f"The description is too long ({len(str(description)):,} characters): keep it "

@@ -7,7 +7,7 @@ type, enum values and description once per batch, so an unbounded field list mad
 
 from __future__ import annotations
 
-import os
+from engines.config import Settings
 
 DEFAULT_MAX_ROWS = 1000          # WORKBENCH_SYNTHETIC_MAX_ROWS overrides it
 MAX_BATCH_SIZE = 50              # rows asked for per model call
@@ -24,12 +24,10 @@ MAX_MODEL_CHARS = 4096           # a model reference written into a dataset card
 MAX_BINS = 100                   # histogram bins of a summary
 
 
-def max_rows() -> int:
-    """The most rows one run may ask for (``WORKBENCH_SYNTHETIC_MAX_ROWS``, default 1,000)."""
-    try:
-        return max(1, int(os.environ.get("WORKBENCH_SYNTHETIC_MAX_ROWS") or DEFAULT_MAX_ROWS))
-    except ValueError:
-        return DEFAULT_MAX_ROWS
+def max_rows(settings: Settings | None = None) -> int:
+    """The most rows one run may ask for (``Settings.synthetic_max_rows``: ``WORKBENCH_SYNTHETIC_MAX_ROWS``,
+    default 1,000)."""
+    return (settings or Settings.from_env()).synthetic_max_rows
 
 
 def clip(value: object, limit: int = 60) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from engines import errors
@@ -27,33 +27,36 @@ class Plan:
     batch_size: int
     seed: int | None
     max_new_tokens: int | None
+    settings: Settings | None = field(default=None, repr=False, compare=False)  # the deployment's, read once
 
 
 def make_plan(description: Any, fields: Any, n_rows: Any, model: Any, *, max_attempts: Any, temperature: Any,
-              diversity: Any, batch_size: Any, seed: Any, max_new_tokens: Any) -> Plan:
+              diversity: Any, batch_size: Any, seed: Any, max_new_tokens: Any,
+              settings: Settings | None = None) -> Plan:
     """Check every input of ``stream_rows`` (see there) and return the Plan.
 
     Raises:
         InvalidInput / InvalidModelRef: the first input out of its bounds, with the bound in the message.
     """
+    settings = settings or Settings.from_env()
     text = _description(description)
     checked = validate_fields(fields)
-    rows = _n_rows(n_rows)
+    rows = _n_rows(n_rows, settings)
     if not _is_int(max_attempts) or not 1 <= max_attempts <= MAX_ATTEMPTS:
         raise errors.InvalidInput(f"The retry budget (max attempts) must be between 1 and {MAX_ATTEMPTS}.")
     if not _is_int(batch_size) or not 1 <= batch_size <= MAX_BATCH_SIZE:
         raise errors.InvalidInput(f"The batch size must be between 1 and {MAX_BATCH_SIZE}.")
     temp = _temperature(temperature)
-    _check_max_new_tokens(max_new_tokens)
+    _check_max_new_tokens(max_new_tokens, settings)
     if seed is not None and not _is_int(seed):
         raise errors.InvalidInput(f"The seed must be a whole number or empty (got '{clip(seed, 20)}').")
     if not isinstance(model, str | None):
         raise errors.InvalidInput("The model must be a model reference (text), e.g. org/name or openai:<name>.")
     from engines.backends.registry import is_local
 
-    ref = parse_ref((model or "").strip())
-    return Plan(text, checked, rows, ref.raw, not is_local(ref), max_attempts, temp, bool(diversity), batch_size, seed,
-                max_new_tokens)
+    ref = parse_ref((model or "").strip(), settings)
+    return Plan(text, checked, rows, ref.raw, not is_local(ref, settings), max_attempts, temp, bool(diversity),
+                batch_size, seed, max_new_tokens, settings)
 
 
 def _is_int(value: Any) -> bool:
@@ -72,8 +75,8 @@ def _description(description: Any) -> str:
     return text
 
 
-def _n_rows(n_rows: Any) -> int:
-    limit = max_rows()
+def _n_rows(n_rows: Any, settings: Settings | None = None) -> int:
+    limit = max_rows(settings)
     if isinstance(n_rows, float) and n_rows.is_integer():
         n_rows = int(n_rows)
     if not _is_int(n_rows) or not 1 <= n_rows <= limit:
@@ -92,10 +95,10 @@ def _temperature(temperature: Any) -> float:
     return value
 
 
-def _check_max_new_tokens(max_new_tokens: Any) -> None:
+def _check_max_new_tokens(max_new_tokens: Any, settings: Settings | None = None) -> None:
     if max_new_tokens is None:
         return
-    limit = Settings.from_env().max_new_tokens
+    limit = (settings or Settings.from_env()).max_new_tokens
     if not _is_int(max_new_tokens) or not 1 <= max_new_tokens <= limit:
         raise errors.InvalidInput(f"max_new_tokens must be a whole number between 1 and {limit:,} "
                                   "(WORKBENCH_MAX_NEW_TOKENS).")

@@ -23,7 +23,8 @@ from engines.synthetic.validate import validate_row
 
 def stream_rows(description: str, *, fields: list[Field | str], n_rows: int, model: str, max_attempts: int = 5,
                 temperature: float = 0.8, diversity: bool = True, batch_size: int = 10, seed: int | None = None,
-                max_new_tokens: int | None = None, stats: RunStats | None = None) -> Iterator[dict]:
+                max_new_tokens: int | None = None, stats: RunStats | None = None,
+                settings: Settings | None = None) -> Iterator[dict]:
     """Generate a dataset row by row: valid, unique rows, streamed as the model writes them.
 
     Inputs are checked now (before any model call); rows come from the returned iterator.
@@ -43,6 +44,7 @@ def stream_rows(description: str, *, fields: list[Field | str], n_rows: int, mod
         max_new_tokens: tokens per batch (1 to ``WORKBENCH_MAX_NEW_TOKENS``); None = estimated from the fields and
             the batch size.
         stats: a RunStats filled in place (counts, stop reason, raw output, timings) while rows are yielded.
+        settings: the deployment's settings (read from the environment when None).
 
     Returns:
         An iterator of rows (dicts keyed by field name, values of the field types; dates as "YYYY-MM-DD").
@@ -52,18 +54,20 @@ def stream_rows(description: str, *, fields: list[Field | str], n_rows: int, mod
             options.
         NoValidRows: (while iterating) the retry budget ran out before any valid row.
     """
+    settings = settings or Settings.from_env()
     plan = make_plan(description, fields, n_rows, model, max_attempts=max_attempts, temperature=temperature,
-                     diversity=diversity, batch_size=batch_size, seed=seed, max_new_tokens=max_new_tokens)
+                     diversity=diversity, batch_size=batch_size, seed=seed, max_new_tokens=max_new_tokens,
+                     settings=settings)
     stats = stats if stats is not None else RunStats()
     stats.requested, stats.model, stats.temperature = plan.n_rows, plan.model, plan.temperature
     if plan.remote:  # known now: a run that stops mid-stream never sees the final stats chunk
         from engines.backends.registry import resolve
 
-        found = resolve(plan.model)
+        found = resolve(plan.model, settings)
         stats.backend = found.backend.provider(found.ref, found.settings)
         stats.device, stats.quantization = "remote", "n/a"
     else:
-        stats.backend, stats.device = "transformers", Settings.from_env().device
+        stats.backend, stats.device = "transformers", settings.device
     return _run(plan, stats)
 
 
@@ -140,7 +144,8 @@ def _one_batch(plan: Plan, messages: list[dict], temperature: float, seed: int, 
     stats.last_raw = ""
     parser = RowParser()
     pieces, counted = 0, [False]
-    chunks = stream_chat(plan.model, messages, max_new_tokens=max_new, temperature=temperature)
+    chunks = stream_chat(plan.model, messages, max_new_tokens=max_new, temperature=temperature,
+                         settings=plan.settings)
     try:
         for chunk in chunks:
             _record_chunk(chunk, stats, counted)

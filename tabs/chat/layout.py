@@ -7,23 +7,23 @@ import gradio as gr
 
 from engines import prompts, registry
 from engines.config import Settings
+from engines.context import Context, as_context
 from tabs.chat import handlers as hd
-from tabs.common import GPU_EVENT, Links, ModelBox, on
-
-CHAT_CHOICES = [(f"{s.label} — {s.id}", s.id) for s in registry.by_kind("chat")]
+from tabs.common import GPU_EVENT, Links, on
+from tabs.kit.pickers import model_choices, model_picker
 
 
 def _default_model(settings: Settings) -> str | None:
     try:
         return registry.default_for("chat", settings.device)
-    except Exception:  # noqa: BLE001  (no default for this hardware: the picker starts empty)
-        return CHAT_CHOICES[0][1] if CHAT_CHOICES else None
+    except Exception:  # noqa: BLE001  (no default for this hardware: the picker starts with the first chat model)
+        return next((i for _, i in model_choices("chat")), None)
 
 
 def _settings_column(settings: Settings) -> dict:
-    c = {"model": ModelBox(CHAT_CHOICES, value=_default_model(settings), label="Model", elem_id="chat-model",
-                           info="any Hub id, a local folder, a fine-tuned adapter, openai:<name>, hf:<org/name>, "
-                                "ollama:<name>")}
+    c = {"model": model_picker("chat", _default_model(settings), label="Model", elem_id="chat-model",
+                               info="any Hub id, a local folder, a fine-tuned adapter, openai:<name>, hf:<org/name>, "
+                                    "ollama:<name>")}
     c["system"] = gr.Textbox(prompts.DEFAULT_SYSTEM, label="System prompt", lines=2, max_length=100_000,
                              elem_id="chat-system")
     c["temperature"] = gr.Slider(0.0, 2.0, value=0.0, step=0.05, label="Temperature (0 = greedy)",
@@ -45,14 +45,14 @@ def _settings_column(settings: Settings) -> dict:
     return c
 
 
-def build(settings: Settings | None = None, links: Links | None = None) -> None:
+def build(ctx: Context | Settings | None = None, links: Links | None = None) -> None:
     """Render the Chat tab inside the current Blocks.
 
     Args:
-        settings: deployment settings (read once by the app).
+        ctx: the app's context (``engines.context``), or bare settings.
         links: cross-tab targets; this tab receives a model reference as "chat.model".
     """
-    settings = settings or Settings.from_env()
+    settings = as_context(ctx).settings
     with gr.Tab("Chat", id="chat"):
         gr.Markdown("A multi-turn chat with any model: streamed answers with their speed and the context they use, "
                     "regenerate, edit a message and resend, tools (the workbench's own engines and MCP servers, "
@@ -97,7 +97,7 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
         on(out["message"].submit, hd.send_message, sending, out, api_name=False, **run)
         on(regen.click, hd.regenerate, [state, *gen], out, api_name=False, **run)
         on(out["chatbot"].edit, hd.edit_message, [state, *gen], out, api_name=False, **run)
-        stop.click(hd.stop_chat, state, None, api_name=False, queue=False)
+        on(stop.click, hd.stop_chat, state, None, api_name=False, queue=False)
         on(edit_last.click, hd.edit_last, [state], {k: out[k] for k in ("chatbot", "message", "stats", "status")},
            api_name=False, queue=False)
         cleared = {k: out[k] for k in ("chatbot", "stats", "note", "files", "prompt", "transcript", "status")}

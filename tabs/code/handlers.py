@@ -8,12 +8,12 @@ import gradio as gr
 from engines import codeconv, registry, sandbox
 from engines import notebooks as nbs
 from engines.config import Settings
+from engines.context import Context, as_context
 from engines.errors import InvalidInput
 from tabs.common import (
     GPU_EVENT,
     SANDBOX_EVENT,
     Links,
-    ModelBox,
     esc,
     expensive,
     export_folder,
@@ -21,13 +21,15 @@ from tabs.common import (
     on,
     status_html,
     ui_errors,
+    with_settings,
 )
+from tabs.kit.pickers import model_picker
 
 SAMPLE_CHOICES = [(s.title, s.key) for s in codeconv.SAMPLES.values()]
 FIRST_SAMPLE = next(iter(codeconv.SAMPLES.values()))
 # frontier = the paid API chat models of the catalog
-FRONTIER = [(s.label, s.id) for s in registry.by_kind("chat") if not s.local and s.price_in is not None]
-OPEN = [(s.label, s.id) for s in registry.by_kind("code") if registry.get(s.id).extra.get("chat_template", True)]
+FRONTIER = {"kinds": "chat", "choices": {"where": lambda s: s.price_in is not None, "local": False}}
+OPEN = {"kinds": "code", "choices": {"where": lambda s: s.extra.get("chat_template", True)}}
 OLLAMA = ("Qwen2.5-Coder (Ollama, local server)", "ollama:qwen2.5-coder")
 
 
@@ -98,7 +100,7 @@ def reference_cpp(key: str):
 
 @expensive
 @ui_errors
-def convert_to_cpp(python_code: str, model: str, max_new_tokens: float = 4096):
+def convert_to_cpp(python_code: str, model: str, max_new_tokens: float = 4096, *, settings=None):
     """Convert a Python program to C++17 with a model, streamed.
 
     Args:
@@ -114,7 +116,8 @@ def convert_to_cpp(python_code: str, model: str, max_new_tokens: float = 4096):
     if not model:
         raise InvalidInput("Choose a model to convert with.")
     raw, notice = "", None
-    for chunk in codeconv.stream_cpp(python_code, model=model, max_new_tokens=int(max_new_tokens or 4096)):
+    for chunk in codeconv.stream_cpp(python_code, model=model, max_new_tokens=int(max_new_tokens or 4096),
+                                     settings=settings):
         notice = notice or chunk.notice
         raw += chunk.text
         if chunk.stats is not None:
@@ -122,7 +125,7 @@ def convert_to_cpp(python_code: str, model: str, max_new_tokens: float = 4096):
             code = codeconv.cpp_source(raw)  # says so when the answer is Python or prose, before any compile
             yield {"status": status_html("warning" if notice else "done", _stats_line(model, chunk.stats, notice)),
                    "cpp": code, "download": _cpp_file(code, model),
-                   "notebook": notebook_file("code", "python-to-cpp", nbs.code_notebook, model, python_code, cpp=code)}
+                   "notebook": notebook_file("code", "python-to-cpp", nbs.code_recipe(model, python_code, cpp=code))}
         elif chunk.text:
             yield {"cpp": codeconv.extract_cpp(raw),
                    "status": status_html("running", f"Converting with {model}… {len(raw):,} characters")}
@@ -187,7 +190,7 @@ def _in_sandbox(status: str, what: str, run, *args, **kwargs):
 
 @expensive
 @ui_errors
-def run_python(python_code: str, runs: float = 1, time_limit_s: float = 300):
+def run_python(python_code: str, runs: float = 1, time_limit_s: float = 300, *, settings=None):
     """Run the Python program in the sandbox and time it.
 
     Args:
@@ -200,13 +203,14 @@ def run_python(python_code: str, runs: float = 1, time_limit_s: float = 300):
     """
     limits, n = _limits(time_limit_s), _runs(runs)
     r = yield from _in_sandbox("status", "Running the Python program", sandbox.run_python, python_code,
-                               limits=limits, runs=n)
+                               limits=limits, runs=n, settings=settings)
     yield {"status": _summary(r, "Python"), "output": _output(r), "result": _record(r)}
 
 
 @expensive
 @ui_errors
-def run_cpp(cpp_code: str, runs: float = 5, time_limit_s: float = 60, python_result: dict | None = None):
+def run_cpp(cpp_code: str, runs: float = 5, time_limit_s: float = 60, python_result: dict | None = None, *,
+            settings=None):
     """Compile and run C++ in the sandbox, check its output against the Python run, and compute the speedup.
 
     Args:
@@ -223,7 +227,7 @@ def run_cpp(cpp_code: str, runs: float = 5, time_limit_s: float = 60, python_res
         raise InvalidInput("The C++ is empty: convert first, or paste C++ into the box.")
     limits, n, source = _limits(time_limit_s), _runs(runs), codeconv.cpp_source(cpp_code)
     r = yield from _in_sandbox("run_status", "Compiling and running", sandbox.compile_and_run_cpp, source,
-                               limits=limits, runs=n)
+                               limits=limits, runs=n, settings=settings)
     record, verdict = _record(r), ""
     if isinstance(python_result, dict) and python_result.get("stdout") is not None and not r.compile_failed:
         verdict = _verdict(r, python_result, record)
@@ -259,7 +263,7 @@ def _verdict(r: sandbox.RunResult, py: dict, record: dict) -> str:
 
 @expensive
 @ui_errors
-def fix_cpp(python_code: str, cpp_code: str, model: str, rounds: float = 3):
+def fix_cpp(python_code: str, cpp_code: str, model: str, rounds: float = 3, *, settings=None):
     """Compile the C++; on errors send them back to the model, up to `rounds` automatic repair rounds.
 
     Args:
@@ -276,7 +280,7 @@ def fix_cpp(python_code: str, cpp_code: str, model: str, rounds: float = 3):
     model = (model or "").strip()
     if not model:
         raise InvalidInput("Choose a model to fix the C++ with.")
-    for step in codeconv.repair(python_code, code, model=model, rounds=int(rounds or 3)):
+    for step in codeconv.repair(python_code, code, model=model, rounds=int(rounds or 3), settings=settings):
         code = step.cpp or code
         if step.phase == "compile":
             r = step.result
@@ -312,9 +316,10 @@ def code_snippet(python_code: str, model: str) -> str:
     return {"snippet": codeconv.show_code((model or "").strip(), python_code)}
 
 
-def _model_column(title: str, choices: list, default: str, elem: str, python_code, py_json, settings: dict) -> dict:
+def _model_column(title: str, picker: dict, default: str, elem: str, python_code, py_json, settings: dict,
+                  deployment: Settings | None = None) -> dict:
     with gr.Column():
-        model = ModelBox(choices, value=default, label=title, elem_id=f"{elem}-model")
+        model = model_picker(value=default, label=title, elem_id=f"{elem}-model", **picker)
         with gr.Row():
             convert = gr.Button("Convert", variant="primary", elem_id=f"{elem}-convert")
             run = gr.Button("Run C++", elem_id=f"{elem}-run")
@@ -332,13 +337,14 @@ def _model_column(title: str, choices: list, default: str, elem: str, python_cod
                "result": gr.JSON(visible=False)}
     api = elem == "a"
     convert_out = {k: out[k] for k in ("status", "cpp", "download", "notebook")}
-    on(convert.click, convert_to_cpp, [python_code, model, settings["tokens"]], convert_out,
+    on(convert.click, with_settings(convert_to_cpp, deployment), [python_code, model, settings["tokens"]], convert_out,
        api_name="convert_to_cpp" if api else False, status="status", clear=("download", "notebook"),
        running=f"Converting with {title.lower()}…", **GPU_EVENT)
-    run_event = on(run.click, run_cpp, [out["cpp"], settings["cpp_runs"], settings["time"], py_json], ran,
-       api_name="run_cpp" if api else False, status="run_status", clear=("verdict", "output", "result"),
-       running="Compiling and running in the sandbox…", **SANDBOX_EVENT)
-    on(fix.click, fix_cpp, [python_code, out["cpp"], model, settings["rounds"]],
+    run_event = on(run.click, with_settings(run_cpp, deployment),
+                   [out["cpp"], settings["cpp_runs"], settings["time"], py_json], ran,
+                   api_name="run_cpp" if api else False, status="run_status", clear=("verdict", "output", "result"),
+                   running="Compiling and running in the sandbox…", **SANDBOX_EVENT)
+    on(fix.click, with_settings(fix_cpp, deployment), [python_code, out["cpp"], model, settings["rounds"]],
        {k: v for k, v in out.items() if k != "notebook"},
        api_name="fix_cpp" if api else False, status="status", clear=("download", "log"),
        running="Compiling…", **GPU_EVENT)
@@ -353,14 +359,15 @@ def stop_runs(python: str | None, a: str | None, b: str | None):
             if "data-state='running'" in (line or "")}
 
 
-def build(settings: Settings | None = None, links: Links | None = None) -> None:
+def build(ctx: Context | Settings | None = None, links: Links | None = None) -> None:
     """Render the Code tab inside the current Blocks.
 
     Args:
-        settings: deployment settings (read once by the app).
+        ctx: the app's context (``engines.context``), or bare settings.
         links: cross-tab targets (none here).
     """
-    settings = settings or Settings.from_env()
+    ctx = as_context(ctx)
+    settings = ctx.settings
     with gr.Tab("Code", id="code"):
         gr.Markdown("Turn slow Python into C++ that prints the same output, much faster: convert with a frontier "
                     "and an open-source model side by side, run everything in a sandbox, check the outputs match "
@@ -391,16 +398,16 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
         knobs = {"cpp_runs": cpp_runs, "time": time_limit, "rounds": rounds, "tokens": tokens}
         with gr.Row(equal_height=False):
             col_a = _model_column("Frontier model", FRONTIER, registry.default_for("code_frontier", "cpu"), "a",
-                                  python_code, py["result"], knobs)
+                                  python_code, py["result"], knobs, settings)
             custom = settings.allow_custom_models  # ollama: is outside the catalog
-            col_b = _model_column("Open-source model", OPEN + ([OLLAMA] if custom else []),
-                          registry.default_for("code_open", "cpu"), "b", python_code, py["result"], knobs)
+            col_b = _model_column("Open-source model", {**OPEN, "extra": [OLLAMA] if custom else []},
+                          registry.default_for("code_open", "cpu"), "b", python_code, py["result"], knobs, settings)
         with gr.Accordion("Show code (plain openai / transformers)", open=False):
             snippet_btn = gr.Button("Show code for the frontier model's conversion")
             snippet = gr.Code(language="python", label="Reproduce the conversion", interactive=False)
         on(sample.change, load_sample, [sample], {"python": python_code, "note": note}, api_name="load_sample")
-        py_event = on(run_py.click, run_python, [python_code, py_runs, time_limit], py, api_name="run_python",
-                      status="status", clear=("output", "result"),
+        py_event = on(run_py.click, with_settings(run_python, settings), [python_code, py_runs, time_limit], py,
+                      api_name="run_python", status="status", clear=("output", "result"),
                       running="Running the Python program in the sandbox…", **SANDBOX_EVENT)
         statuses = {"python": py["status"], "a": col_a["run_status"], "b": col_b["run_status"]}
         on(stop.click, stop_runs, list(statuses.values()), statuses, api_name=False,

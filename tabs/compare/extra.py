@@ -19,13 +19,11 @@ from engines.config import Settings
 from engines.errors import InvalidInput
 from engines.next_token import NEXT_TOKEN_MAX_STEPS, NEXT_TOKEN_MAX_TOP_K, TokenStep, next_token_table
 from engines.quant import QUANTIZATIONS
-from engines.snippets import next_token_code
 from tabs.charts import grouped_bars
 from tabs.common import (
     GPU_EVENT,
     NOTEBOOK_LABEL,
     Links,
-    ModelBox,
     esc,
     expensive,
     notebook_file,
@@ -33,15 +31,16 @@ from tabs.common import (
     status_html,
     ui_errors,
     visible_ws,
+    with_settings,
 )
+from tabs.kit.pickers import model_picker
 from tabs.numbers import number
 
 _LABELS = {s.id: s.label for s in registry.all_specs()}
-SCORE_CHOICES = [(f"{s.label} — {s.id}", s.id) for s in registry.all_specs() if s.kind in ("chat", "code")]
-LOCAL_CHOICES = [(f"{s.label} — {s.id}", s.id) for s in registry.all_specs()
-                 if s.kind in ("chat", "code") and s.local]
-NEXT_CHOICES = LOCAL_CHOICES + [(f"{s.label} — {s.id}", s.id) for s in registry.by_kind("chat")
-                                if not s.local and backends.capabilities(s.id).next_token]
+CODE_AND_CHAT = ("chat", "code")
+# next tokens need log-probabilities: the local models, and the API chat models whose backend returns them
+NEXT = {"where": lambda s: s.local or (s.kind == "chat" and backends.capabilities(s.id).next_token),
+        "local_first": True}
 SOURCE_CHOICES = [("Config only — meta device, nothing downloaded but config.json", "config"),
                   ("Load the weights — real tensors (uses memory)", "weights")]
 EXAMPLE_PROMPT = "The capital of France is"
@@ -126,7 +125,7 @@ def _benchmarks_panel() -> None:
                                                                                    "13%"])
         defaults = [m for m in benchmarks.models_with_scores() if benchmarks.scored_id(m) == m]  # no served twins
         with gr.Row():
-            models = ModelBox(SCORE_CHOICES, value=defaults, multiselect=True, label="Models",
+            models = model_picker(CODE_AND_CHAT, defaults, multiselect=True, label="Models",
                                  elem_id="bench-models", scale=4)
             go = gr.Button("Show published scores", variant="primary", elem_id="bench-go", scale=1)
         out = {"status": gr.HTML(elem_id="bench-status"),
@@ -163,7 +162,8 @@ def _layers_frame(r: inner.ModelInternals) -> pd.DataFrame:
 
 @expensive
 @ui_errors
-def model_internals(model: str, source: str = "config", quantization: str = "auto"):
+def model_internals(model: str, source: str = "config", quantization: str = "auto", *,
+                    settings: Settings | None = None):
     """Module tree, parameters by layer type, dtype and quantization per layer, memory and config facts of a model.
 
     Args:
@@ -177,7 +177,8 @@ def model_internals(model: str, source: str = "config", quantization: str = "aut
     """
     if not (model or "").strip():
         raise InvalidInput("Choose a model: a catalog id, any Hub id, or a local folder.")
-    r = inner.inspect_model(model.strip(), source=source or "config", quantization=quantization or "auto")
+    r = inner.inspect_model(model.strip(), source=source or "config", quantization=quantization or "auto",
+                            settings=settings)
     kinds = pd.DataFrame([{"layer type": k, "params": n, "share": f"{100 * n / max(1, r.total_params):.1f}%"}
                           for k, n in r.by_kind.items() if n], columns=["layer type", "params", "share"])
     facts = pd.DataFrame([{"fact": k, "value": str(v)} for k, v in r.config], columns=["fact", "value"])
@@ -186,14 +187,14 @@ def model_internals(model: str, source: str = "config", quantization: str = "aut
             "layers": _layers_frame(r), "tree": r.module_tree, "code": inner.code_snippet(model.strip(), r.source)}
 
 
-def _internals_panel() -> None:
+def _internals_panel(settings: Settings | None = None) -> None:
     with gr.Tab("Model internals", id="compare-internals"):
         gr.Markdown("Look inside a model: the module tree, where its parameters sit (embeddings, attention, MLP, "
                     "norms, LM head), each layer's dtype and quantization, its memory, and the config facts that "
                     "matter. **Config only** builds the model on the meta device from `config.json`, so even a 70B "
                     "model can be inspected on a laptop; pick 4bit to see which layers bitsandbytes would quantize.")
         with gr.Row():
-            model = ModelBox(LOCAL_CHOICES, value=registry.default_for("chat", "cuda"),
+            model = model_picker(CODE_AND_CHAT, registry.default_for("chat", "cuda"), choices={"remote": False},
                                 label="Model (catalog, any Hub id, or a local folder)", elem_id="int-model", scale=3)
             source = gr.Radio(SOURCE_CHOICES, value="config", label="Source", elem_id="int-source", scale=3)
             quant = gr.Dropdown(list(QUANTIZATIONS), value="auto", label="Quantization", elem_id="int-quant", scale=1)
@@ -216,8 +217,9 @@ def _internals_panel() -> None:
             out["tree"] = gr.Code(language=None, label="Module tree", elem_id="int-tree", max_lines=40)
         with gr.Accordion("Show code (plain transformers)", open=False):
             out["code"] = gr.Code(language="python", label="Reproduce", elem_id="int-code")
-        on(go.click, model_internals, [model, source, quant], out, api_name="model_internals", status="status",
-           clear=tuple(k for k in out if k != "status"), running="Building the model…", **GPU_EVENT)
+        on(go.click, with_settings(model_internals, settings), [model, source, quant], out,
+           api_name="model_internals", status="status", clear=tuple(k for k in out if k != "status"),
+           running="Building the model…", **GPU_EVENT)
 
 
 # ------------------------------------------------------------------------------------ next-token view
@@ -288,7 +290,7 @@ def _status(rows: list[TokenStep], done: bool, notice: str | None) -> str:
 @expensive
 @ui_errors
 def next_tokens(model: str, system: str | None = None, prompt: str | None = None, steps: int = 12, top_k: int = 5,
-                temperature: float = 0.0, prompt_format: str = "raw"):
+                temperature: float = 0.0, prompt_format: str = "raw", *, settings: Settings | None = None):
     """Generate step by step and show, for each token, the top-k candidates with their probabilities.
 
     Args:
@@ -307,18 +309,17 @@ def next_tokens(model: str, system: str | None = None, prompt: str | None = None
     """
     if not (model or "").strip():
         raise InvalidInput("Choose a model.")
+    settings = settings or Settings.from_env()
     messages = ([{"role": "system", "content": system.strip()}] if (system or "").strip() else [])
     messages.append({"role": "user", "content": prompt or ""})
     steps, top_k, fmt = int(steps), int(top_k), (prompt_format or "raw").strip().lower()
     # a sampled run draws with a seed chosen here, so its notebook can make the same draws
     seed = secrets.randbelow(2**31) if float(temperature) > 0 else None
-    code = next_token_code(model.strip(), messages, steps=steps, top_k=top_k, temperature=float(temperature),
-                           seed=seed, prompt_format=fmt)
     rows: list[TokenStep] = []
     notice = None
-    yield {"status": _status(rows, False, None), "code": code}
+    yield {"status": _status(rows, False, None)}
     for row in next_token_table(model.strip(), messages, steps=steps, top_k=top_k, temperature=float(temperature),
-                                seed=seed, prompt_format=fmt):
+                                seed=seed, prompt_format=fmt, settings=settings):
         rows.append(row)
         notice = notice or row.notice
         yield {"visual": _visual(rows), "table": pd.DataFrame([_row_dict(r, top_k) for r in rows]),
@@ -326,11 +327,14 @@ def next_tokens(model: str, system: str | None = None, prompt: str | None = None
     if not rows:
         yield {"status": status_html("warning", "The model produced no token.")}
         return
-    notebook = notebook_file("next-token", "next-token-view", nbs.next_token_notebook, model.strip(), messages, rows,
-                             steps=steps, top_k=top_k, temperature=float(temperature), seed=seed,
-                             quantization=_ran_quantization(model.strip()), prompt_format=rows[0].prompt_format)
+    # the code box and the notebook: one recipe, from what the run used (its quantization, the prompt format read)
+    recipe = nbs.next_token_recipe(model.strip(), messages, rows, steps=steps, top_k=top_k,
+                                   temperature=float(temperature), seed=seed,
+                                   quantization=_ran_quantization(model.strip(), settings),
+                                   prompt_format=rows[0].prompt_format)
     yield {"visual": _visual(rows), "table": pd.DataFrame([_row_dict(r, top_k) for r in rows]),
-           "status": _status(rows, True, notice), "notebook": notebook}
+           "status": _status(rows, True, notice), "code": recipe.code,
+           "notebook": notebook_file("next-token", "next-token-view", recipe)}
 
 
 def _seen(row: TokenStep) -> str:
@@ -343,21 +347,21 @@ def _seen(row: TokenStep) -> str:
             f"{esc(row.prompt_text or '')}</pre></details>")
 
 
-def _ran_quantization(model: str) -> str:
+def _ran_quantization(model: str, settings: Settings | None = None) -> str:
     """The quantization a local model ran with here (what the notebook loads it at)."""
     from engines.quant import resolve_quantization
 
     if ":" in model.split("/")[0]:
         return "n/a"  # an API model
     spec = registry.get(model)
-    return resolve_quantization("auto", Settings.from_env().device, spec.params_b if spec else None)[0]
+    return resolve_quantization("auto", (settings or Settings.from_env()).device, spec.params_b if spec else None)[0]
 
 
-def _default_next_model() -> str:
-    return registry.default_for("chat", Settings.from_env().device)
+def _default_next_model(settings: Settings | None = None) -> str:
+    return registry.default_for("chat", (settings or Settings.from_env()).device)
 
 
-def _next_token_panel() -> None:
+def _next_token_panel(settings: Settings | None = None) -> None:
     with gr.Tab("Next-token view", id="compare-nexttoken"):
         gr.Markdown("What the model is thinking: at each step the model scores every token in its vocabulary; the "
                     "softmax of those scores (divided by the temperature) is a probability distribution. See the "
@@ -365,7 +369,7 @@ def _next_token_panel() -> None:
                     "token is always chosen — with the chat template, exactly what the chat generates. API models "
                     "show the server's `logprobs` where it returns them.")
         with gr.Row():
-            model = ModelBox(NEXT_CHOICES, value=_default_next_model(),
+            model = model_picker(CODE_AND_CHAT, _default_next_model(settings), choices=NEXT,
                                 label="Model", elem_id="nt-model", scale=3)
             steps = gr.Slider(1, NEXT_TOKEN_MAX_STEPS, value=12, step=1, label="Steps", elem_id="nt-steps", scale=1)
             top_k = gr.Slider(1, NEXT_TOKEN_MAX_TOP_K, value=5, step=1, label="Top-k", elem_id="nt-topk", scale=1)
@@ -386,10 +390,11 @@ def _next_token_panel() -> None:
         with gr.Accordion("Show code and notebook (plain transformers / openai)", open=False):
             out["code"] = gr.Code(language="python", label="Reproduce", elem_id="nt-code")
             out["notebook"] = gr.File(label=NOTEBOOK_LABEL, interactive=False, elem_id="nt-notebook")
-        event = on(go.click, next_tokens, [model, system, prompt, steps, top_k, temperature, fmt], out,
-                   api_name="next_tokens", status="status", clear=("visual", "table", "code", "notebook"),
+        inputs = [model, system, prompt, steps, top_k, temperature, fmt]
+        event = on(go.click, with_settings(next_tokens, settings), inputs, out, api_name="next_tokens",
+                   status="status", clear=("visual", "table", "code", "notebook"),
                    running="Loading the model and reading the prompt…", **GPU_EVENT)
-        stop.click(None, None, None, cancels=[event], api_name=False)
+        on(stop.click, None, None, None, cancels=[event], api_name=False)
 
 
 def build_panels(settings: Settings | None = None, links: Links | None = None) -> None:
@@ -400,5 +405,5 @@ def build_panels(settings: Settings | None = None, links: Links | None = None) -
         links: cross-tab targets (none here yet).
     """
     _benchmarks_panel()
-    _internals_panel()
-    _next_token_panel()
+    _internals_panel(settings)
+    _next_token_panel(settings)

@@ -206,3 +206,8 @@ def arena_caption(described: str) -> str:
             "is not settled yet. **Not determined**: the votes don't fix that model's rating yet (it won or lost "
             "every vote, or only beat or only lost to the models it met: its maximum-likelihood rating is "
             "infinite); the ratings shown are centred on the models the votes do fix.")
+
+
+def recipes_code(recipes: list) -> str:
+    """The code box: each column's recipe code under a header naming the column."""
+    return "\n\n".join(f"# ---- column {c.index + 1}: {column_label(c)} ----\n{r.code}" for c, r in recipes)

@@ -8,7 +8,7 @@ Adapters only: the work is in ``engines.evals.contamination``; HTML and tables i
 
 from __future__ import annotations
 
-import time
+import functools
 from pathlib import Path
 
 import gradio as gr
@@ -20,9 +20,21 @@ from engines.evals.contamination.reference import combine, from_testset
 from engines.evals.contamination.texts import PART_LABELS, format_lines
 from engines.evals.store import RunStore
 from engines.localpaths import local_path
-from tabs.common import GPU_EVENT, Links, ModelBox, expensive, export_folder, on, status_html, ui_errors
+from tabs.common import (
+    GPU_EVENT,
+    URGENT,
+    Later,
+    Links,
+    coalesce,
+    expensive,
+    export_folder,
+    on,
+    status_html,
+    ui_errors,
+    with_settings,
+)
 from tabs.evaluate import contamination_view as view
-from tabs.synthetic.handlers import default_model, model_choices
+from tabs.kit.pickers import CHAT, default_model, model_picker
 
 METHOD_CHOICES = [("Min-K% / Min-K%++ (log-probabilities)", "min_k"), ("Guided vs general completion", "guided"),
                   ("Sampling peakedness (CDD)", "sampling"), ("N-gram overlap with a corpus", "ngrams")]
@@ -79,13 +91,14 @@ def _files(files) -> list[tuple[str, str]]:
     return out
 
 
-def _corpus(text, files, folder) -> Corpus | None:
+def _corpus(text, files, folder, settings: Settings | None = None) -> Corpus | None:
     folder = _blank(folder)
-    if folder is not None and not Settings.from_env().allow_local_models:
+    settings = settings or Settings.from_env()
+    if folder is not None and not settings.allow_local_models:
         raise InvalidInput("Reading a folder on the server is off on this deployment (WORKBENCH_ALLOW_LOCAL_MODELS): "
                            "upload the corpus files instead.")
     corpus = Corpus(text=text or "", files=[(name, Path(path)) for path, name in _files(files)],
-                    folder=local_path(folder, what="corpus folder") if folder else None)
+                    folder=local_path(folder, what="corpus folder", settings=settings) if folder else None)
     return None if corpus.empty() else corpus
 
 
@@ -106,22 +119,27 @@ def _result(report) -> dict:
             "files": _downloads(report), "report_id": report.id}
 
 
-def _stream(events):
-    event, shown, stage = None, 0.0, ""
+def _updates(events):
+    event, stage = None, ""
     try:
         for event in events:
-            if event.stage == "Starting":
-                yield {"report_id": event.report.id}
-            if time.monotonic() - shown >= STREAM_EVERY_S or event.stage != stage:
-                shown, stage = time.monotonic(), event.stage
-                count = f" · {event.done:,}/{event.total:,}" if event.total else ""
-                yield {"status": status_html("running", f"{event.stage}{count}"), "table": view.table(event.report)}
+            count = f" · {event.done:,}/{event.total:,}" if event.total else ""
+            yield {"status": status_html("running", f"{event.stage}{count}"),
+                   "table": Later(functools.partial(view.table, event.report)),  # rendered only when it goes out
+                   **({"report_id": event.report.id} if event.stage == "Starting" else {}),
+                   **({URGENT: True} if event.stage != stage else {})}  # a new stage is shown at once
+            stage = event.stage
     finally:
         events.close()  # Stop closes this generator: the engine stops and stores what it has
     report = event.report
     state = "done" if report.status == "complete" else "stopped"
     yield {**_result(report), "status": status_html(state, f"Report **{report.id}** {report.status}: "
-                                                          f"{_verdicts_line(report)}")}
+                                                          f"{_verdicts_line(report)}"), URGENT: True}
+
+
+def _stream(events):
+    """The check's updates, at most one every STREAM_EVERY_S (``tabs.common.coalesce``, as the evaluation's)."""
+    return coalesce(_updates(events), STREAM_EVERY_S)
 
 
 @expensive
@@ -133,7 +151,7 @@ def contamination_run(set_id: str, model: str | None = None, methods: list[str] 
                       max_new_tokens: float | None = None, samples: float | None = None,
                       temperature: float | None = None, alpha: float | None = None, xi: float | None = None,
                       corpus_text: str | None = None, corpus_files: list | None = None,
-                      corpus_folder: str | None = None, n: float | None = None):
+                      corpus_folder: str | None = None, n: float | None = None, *, settings: Settings | None = None):
     """Check whether a model has seen a test set: Min-K% / Min-K%++ against a reference set, guided vs general
     completion, sampling peakedness and n-gram overlap with a corpus; signals with their caveats, never proof.
 
@@ -164,6 +182,7 @@ def contamination_run(set_id: str, model: str | None = None, methods: list[str] 
         The status line, the verdict per method, the Min-K% distributions, the per-item table, the report id and
         the downloads (CSV, JSON).
     """
+    settings = settings or Settings.from_env()
     testset = _testset(set_id)
     d = CheckOptions()
     options = CheckOptions(methods=_methods(methods), k=_or(k, d.k), part=_or(part, d.part),
@@ -175,8 +194,9 @@ def contamination_run(set_id: str, model: str | None = None, methods: list[str] 
     ref_set = _testset(reference_set_id, "reference set") if _blank(reference_set_id) else None
     reference = combine(_text(reference_text, "reference_text"), _files(reference_files), ref_set, options.part) \
         if "min_k" in options.methods else []
-    corpus = _corpus(_text(corpus_text, "corpus_text"), corpus_files, corpus_folder)
-    yield from _stream(run_checks(testset, _text(model, "model"), options, reference=reference, corpus=corpus))
+    corpus = _corpus(_text(corpus_text, "corpus_text"), corpus_files, corpus_folder, settings)
+    yield from _stream(run_checks(testset, _text(model, "model"), options, reference=reference, corpus=corpus,
+                                  settings=settings))
 
 
 @expensive
@@ -271,8 +291,8 @@ def _reference_section(settings: Settings, ui: dict) -> None:
                                             elem_id="contam-reference-files")
             ui["reference_set_id"] = gr.Textbox(label="…or a test set id loaded earlier", elem_id="contam-ref-id")
         with gr.Row():
-            ui["para_model"] = ModelBox(model_choices(), value=None, label="Paraphrase the items with (another "
-                                        "model than the one checked)", elem_id="contam-para-model", scale=3)
+            ui["para_model"] = model_picker("chat", None, choices=CHAT, label="Paraphrase the items with (another "
+                                            "model than the one checked)", elem_id="contam-para-model", scale=3)
             ui["para"] = gr.Button("Paraphrase the items → reference set", elem_id="contam-paraphrase", scale=1)
 
 
@@ -336,8 +356,8 @@ def build_panel(settings: Settings | None = None, links: Links | None = None,
         with gr.Row():
             ui["set_id"] = gr.Textbox(label="Test set id (from Load test set above)", elem_id="contam-set-id",
                                       scale=2)
-            ui["model"] = ModelBox(model_choices(), value=default_model(), label="Model to check",
-                                   elem_id="contam-model", scale=2)
+            ui["model"] = model_picker("chat", default_model(), choices=CHAT, label="Model to check",
+                                       elem_id="contam-model", scale=2)
         ui["methods"] = gr.CheckboxGroup(METHOD_CHOICES, value=["min_k"], label="Checks", elem_id="contam-methods")
         _reference_section(settings, ui)
         _method_sections(settings, ui)
@@ -350,16 +370,17 @@ def build_panel(settings: Settings | None = None, links: Links | None = None,
             item_id = gr.Textbox(label="Item id", elem_id="contam-item-id", scale=3)
             show = gr.Button("Show item", scale=0, min_width=110, elem_id="contam-show")
         details = gr.HTML(elem_id="contam-details")
-    _wire(ui, out, go, stop, open_btn, item_id, show, details, set_id)
+    _wire(ui, out, go, stop, open_btn, item_id, show, details, set_id, settings)
 
 
-def _wire(ui, out, go, stop, open_btn, item_id, show, details, set_id) -> None:
+def _wire(ui, out, go, stop, open_btn, item_id, show, details, set_id, settings=None) -> None:
     names = ["set_id", "model", "methods", "k", "part", "reference_text", "reference_files", "reference_set_id",
              "dataset", "split", "fraction", "max_new_tokens", "samples", "temperature", "alpha", "xi",
              "corpus_text", "corpus_files", "corpus_folder", "n"]
     shown = {k: out[k] for k in ("status", "summary", "chart", "table", "report_id", "files")}
-    run_evt = on(go.click, contamination_run, [ui[k] for k in names], shown, api_name="contamination_run",
-                 status="status", clear=("chart", "table", "files", "report_id"), running="Starting…", **GPU_EVENT)
+    run_evt = on(go.click, with_settings(contamination_run, settings), [ui[k] for k in names], shown,
+                 api_name="contamination_run", status="status", clear=("chart", "table", "files", "report_id"),
+                 running="Starting…", **GPU_EVENT)
     para_evt = on(ui["para"].click, contamination_paraphrase, [ui["set_id"], ui["para_model"], ui["part"]],
                   {"status": out["status"], "reference_text": ui["reference_text"]},
                   api_name="contamination_paraphrase", status="status", running="Paraphrasing…", **GPU_EVENT)

@@ -6,13 +6,14 @@ Adapters only: the work is in ``engines.evals``; HTML and tables in ``tabs.evalu
 
 from __future__ import annotations
 
-import time
+import functools
 from pathlib import Path
 
 import gradio as gr
 
 from engines import evals
 from engines.config import Settings
+from engines.context import Context, as_context
 from engines.errors import InvalidInput
 from engines.evals import report
 from engines.evals.judge import judge_run_pairs
@@ -20,9 +21,11 @@ from engines.evals.runner import ModelProgress
 from engines.evals.sources import EXAMPLES, example_names
 from engines.evals.store import RunStore
 from engines.evals.testsets import KINDS, ROLE_LABELS, RawTable, max_items
+from tabs import common
 from tabs.common import GPU_EVENT, Links, ModelBox, expensive, export_folder, on, status_html, ui_errors, user_of
 from tabs.evaluate import layout, view
 from tabs.evaluate.contamination import build_panel as build_contamination_panel
+from tabs.glue import from_synthetic
 
 SOURCES = [("Example set", "example"), ("Upload CSV / JSON Lines", "upload"), ("Dataset (Hub id or local folder)",
            "dataset"), ("Synthetic data tab", "synthetic")]
@@ -161,29 +164,29 @@ def _results_view(run, testset, results, summaries=None) -> dict:
 
 
 def _stream(events, store: RunStore):
-    """Turn engine RunEvents into tab updates, at most every STREAM_EVERY_S."""
-    results, testset, shown, event = [], None, 0.0, None
+    """Engine RunEvents as tab updates, then the results; coalesced (at most one every STREAM_EVERY_S, the matrix
+    rendered only for those that go out: Later) by ``common.coalesce``."""
+    results, testset, event = [], None, None
     try:
         for event in events:
             if testset is None:
                 testset = store.load_testset(event.run.set_hash)
                 results = store.results(event.run.id)
                 yield {"run_id": event.run.id, "progress": view.progress_html(event.progress),
-                       "matrix": view.matrix(testset, event.run.models, results)}
+                       "matrix": view.matrix(testset, event.run.models, results), common.URGENT: True}
             results.extend(event.new)
-            if time.monotonic() - shown >= STREAM_EVERY_S and event.status == "running":
-                shown = time.monotonic()
-                yield {"progress": view.progress_html(event.progress),
-                       "matrix": view.matrix(testset, event.run.models, results),
+            if event.status == "running":
+                yield {"progress": view.progress_html(event.progress),  # the matrix: of the results when shown
+                       "matrix": common.Later(functools.partial(view.matrix, testset, event.run.models, results)),
                        "status": status_html("running", f"{event.current or 'Starting…'} · {event.done:,}/"
                                                         f"{event.run.total:,} results")}
     finally:
         events.close()  # Stop closes this generator: the engine stops its requests and marks the run stopped
     run = store.get_run(event.run.id)
     results = store.results(run.id)  # as stored: a result that replaced a cut-off answer counts once
-    yield _pickers(run)
+    yield {**_pickers(run), common.URGENT: True}
     yield {**_results_view(run, testset, results), "progress": view.progress_html(event.progress),
-           "status": view.final_status(event)}
+           "status": view.final_status(event), common.URGENT: True}
 
 
 @expensive
@@ -218,8 +221,8 @@ def run_evaluation(set_id: str, models: list[str], method: str | None = None, ju
         raise InvalidInput("Load a test set first (its set id was not found).")
     config = _config(method, judge, choice_method, max_new_tokens, temperature, system_prompt, samples, k, tolerance)
     store = _store(request)
-    yield from _stream(evals.start_run(testset, models or [], config, name=_blank(run_name) or "", store=store),
-                       store)
+    events = evals.start_run(testset, models or [], config, name=_blank(run_name) or "", store=store)
+    yield from common.coalesce(_stream(events, store), STREAM_EVERY_S)
 
 
 @expensive
@@ -234,7 +237,7 @@ def resume_evaluation(run_id: str, request: gr.Request | None = None):
         The same outputs as run_evaluation.
     """
     store = _store(request)
-    yield from _stream(evals.resume_run(_blank(run_id) or "", store=store), store)
+    yield from common.coalesce(_stream(evals.resume_run(_blank(run_id) or "", store=store), store), STREAM_EVERY_S)
 
 
 @ui_errors
@@ -352,13 +355,10 @@ def judge_pairwise(run_id: str, model_a: str, model_b: str, judge: str, request:
     """
     if not _blank(judge):
         raise InvalidInput("Pick a judge model.")
-    summary, shown = None, 0.0
-    for summary in judge_run_pairs(_blank(run_id) or "", _blank(model_a) or "", _blank(model_b) or "", judge,
-                                   store=_store(request)):
-        if time.monotonic() - shown >= STREAM_EVERY_S:
-            shown = time.monotonic()
-            yield {"pairwise": view.pairwise_html(summary)}
-    yield {"pairwise": view.pairwise_html(summary)}
+    summaries = judge_run_pairs(_blank(run_id) or "", _blank(model_a) or "", _blank(model_b) or "", judge,
+                                store=_store(request))
+    lazy = ({"pairwise": common.Later(functools.partial(view.pairwise_html, s))} for s in summaries)
+    yield from common.coalesce(lazy, STREAM_EVERY_S)  # the HTML rendered only for the updates that go out
 
 
 @ui_errors
@@ -443,6 +443,7 @@ def _set_section(settings: Settings, links: Links | None) -> dict:
         links.register("evaluate.dataset", "evaluate", dataset, on_receive=received_dataset)
         links.register("evaluate.dataset_config", "evaluate", config)
         links.register("evaluate.dataset_split", "evaluate", split)
+        links.send(from_synthetic("evaluate.rows", synthetic_payload))
     return out
 
 
@@ -453,15 +454,16 @@ def _from_synthetic(synthetic: dict | None):
     yield from load_test_set("synthetic", synthetic=synthetic)
 
 
-def build(settings: Settings | None = None, links: Links | None = None) -> None:
+def build(ctx: Context | Settings | None = None, links: Links | None = None) -> None:
     """Render the Evaluate tab inside the current Blocks.
 
     Args:
-        settings: deployment settings (read once by the app).
+        ctx: the app's context (``engines.context``), or bare settings.
         links: cross-tab targets; this tab receives rows as "evaluate.rows", a Hub dataset id as "evaluate.dataset"
             (+ "_config", "_split") and models as "evaluate.models".
     """
-    settings = settings or Settings.from_env()
+    ctx = as_context(ctx)
+    settings = ctx.settings
     with gr.Tab("Evaluate", id="evaluate"):
         gr.Markdown("Evaluate models on **your own** test set: free-form answers, multiple choice (log-likelihood "
                     "for local models, the letter for API models), code with tests run in the sandbox (pass@k), "

@@ -9,22 +9,22 @@ from engines.config import Settings
 from engines.evals.runner import MAX_MODELS
 from engines.evals.scoring import METHOD_LABELS, METHODS
 from tabs.common import Links, ModelBox
-from tabs.synthetic.handlers import default_model, model_choices
+from tabs.kit.pickers import CHAT, default_model, model_picker
 
 
 def run_section(settings: Settings, links: Links | None, set_id: gr.Textbox) -> dict:
     """The models, scoring and decoding settings and the run buttons; the results matrix and summary (unwired)."""
     with gr.Group():
-        models = ModelBox(model_choices(), value=[default_model()], multiselect=True, max_choices=MAX_MODELS,
-                          label=f"Models (1 to {MAX_MODELS}: catalog, Hub id, local folder, openai:/hf:/ollama:)",
-                          elem_id="eval-models")
+        models = model_picker("chat", [default_model()], choices=CHAT, multiselect=True, max_choices=MAX_MODELS,
+                              label=f"Models (1 to {MAX_MODELS}: catalog, Hub id, local folder, openai:/hf:/ollama:)",
+                              elem_id="eval-models")
         with gr.Row():
             method = gr.Dropdown([(METHOD_LABELS[m], m) for m in METHODS], value="contains",
                                  label="Free-form scoring", elem_id="eval-method")
             choice_method = gr.Radio([("log-likelihood where possible", "auto"), ("generated letter", "letter")],
                                      value="auto", label="Multiple choice", elem_id="eval-choice-method")
-            judge = ModelBox(model_choices(), value=None, label="Judge model (open-ended items, judge scoring)",
-                             elem_id="eval-judge")
+            judge = model_picker("chat", None, choices=CHAT, label="Judge model (open-ended items, judge scoring)",
+                                 elem_id="eval-judge")
         with gr.Accordion("Decoding and scoring settings (the same for every model)", open=False):
             with gr.Row():
                 max_new = gr.Slider(1, settings.max_new_tokens, value=min(256, settings.max_new_tokens), step=1,

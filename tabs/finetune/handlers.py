@@ -13,18 +13,21 @@ import gradio as gr
 from engines import finetune as ft
 from engines import notebooks as nbs
 from engines.config import Settings
+from engines.context import Context, as_context
 from engines.errors import InvalidInput, WorkbenchError
-from engines.snippets.finetune import finetune_code
 from tabs.common import (
     GPU_EVENT,
+    Link,
     Links,
     expensive,
     notebook_file,
     on,
     status_html,
-    ui_errors,
+    with_settings,
 )
 from tabs.finetune import layout, view
+from tabs.finetune.request import RunRequest
+from tabs.glue import from_synthetic
 
 
 def _blank(value) -> str | None:
@@ -37,7 +40,7 @@ def _dataset(source, file, dataset, split, prompt_column, completion_column, mes
     mapping = {"prompt_column": _blank(prompt_column), "completion_column": _blank(completion_column),
                "messages_column": _blank(messages_column)}
     if source == "upload":
-        path = file if isinstance(file, str) else getattr(file, "name", None) or (file or {}).get("path")
+        path = _file_path(file)
         if not path:
             raise InvalidInput("Upload a JSON Lines or CSV file first (or choose another data source).")
         name = str(path).replace("\\", "/").rsplit("/", 1)[-1]
@@ -67,21 +70,30 @@ def _hyper(method, rank, alpha, dropout, target_modules, learning_rate, epochs, 
                                "grad_checkpointing": bool(grad_checkpointing)})
 
 
-def _prepare(model, source, file, dataset, split, prompt_column, completion_column, messages_column, target_field,
-             heldout_share, method, rank, alpha, dropout, target_modules, learning_rate, epochs, batch_size,
-             grad_accum, max_length, grad_checkpointing, max_steps, seed, synthetic) -> ft.Prepared:
-    data = _dataset(source, file, dataset, split, prompt_column, completion_column, messages_column, target_field,
-                    synthetic)
-    hyper = _hyper(method, rank, alpha, dropout, target_modules, learning_rate, epochs, batch_size, grad_accum,
-                   max_length, grad_checkpointing, max_steps, seed)
-    share = 0.1 if heldout_share is None else float(heldout_share)
-    return ft.prepare((model or "").strip(), data, hyper, heldout_share=share)
+def _file_path(file) -> str | None:
+    return file if isinstance(file, str) else getattr(file, "name", None) or (file or {}).get("path")
+
+
+def _prepare(request: RunRequest) -> tuple[ft.Prepared, str]:
+    """The run prepared from the form's request, and its check handle. Check keeps it server-side under the handle
+    (a digest of the request and the uploaded file's bytes); Start with the same request finds it there, so the data
+    is read and tokenized once, not again (the run started from it drops it)."""
+    values = {name: getattr(request, name) for name in RunRequest.names() if name != "file"}
+    upload = _file_path(request.file) if request.source == "upload" and request.file else None
+    key = ft.checks.handle(values, files=(upload,) if upload else ())
+
+    def make() -> ft.Prepared:
+        data, hyper = _dataset(*request.data_args()), _hyper(*request.hyper_args())
+        share = 0.1 if request.heldout_share is None else float(request.heldout_share)
+        return ft.prepare((request.model or "").strip(), data, hyper, heldout_share=share)
+
+    return ft.checks.prepared(key, make), key
 
 
 # ----------------------------------------------------------------------------------------------- handlers
 
 
-def finetune_defaults(model: str, method: str | None = None):
+def finetune_defaults(model: str, method: str | None = None, *, settings: Settings | None = None):
     """Suggest hyperparameters for a base model on this hardware, each with a one-line reason.
 
     Args:
@@ -91,8 +103,9 @@ def finetune_defaults(model: str, method: str | None = None):
     Returns:
         The suggested settings and why each was chosen.
     """
-    facts = ft.inspect_model((model or "").strip())
-    suggested = ft.defaults(facts, Settings.from_env().device)
+    settings = settings or Settings.from_env()
+    facts = ft.inspect_model((model or "").strip(), settings)
+    suggested = ft.defaults(facts, settings.device)
     proposed = ft.Hyper.from_dict(suggested.hyper.to_dict())
     h = proposed if _blank(method) in (None, "lora", "qlora") else ft.plan.full_defaults(proposed)
     if _blank(method) in ("lora", "qlora"):
@@ -163,16 +176,17 @@ def finetune_check(model: str, source: str, file=None, dataset: str | None = Non
 
     {args}
     Returns:
-        The status line, the first examples with the tokens that carry loss highlighted, the data summary, the plan.
+        The status line (naming the check's handle: a Start with the same parameters reuses the prepared data instead
+        of tokenizing it again), the first examples with the tokens that carry loss highlighted, the data summary,
+        the plan.
     """
-    prep = _prepare(model, source, file, dataset, split, prompt_column, completion_column, messages_column,
-                    target_field, heldout_share, method, rank, alpha, dropout, target_modules, learning_rate, epochs,
-                    batch_size, grad_accum, max_length, grad_checkpointing, max_steps, seed, synthetic)
+    prep, handle = _prepare(RunRequest.of(locals()))
     return {"preview": view.preview_html(ft.preview(prep)), "summary": view.data_summary(prep),
             "plan": view.plan_html(prep),
             "status": status_html("warning" if prep.notices else "done",
                                   f"Ready: {len(prep.train):,} training examples, {prep.steps['total_steps']:,} "
-                                  f"steps, {prep.estimate.trainable:,} trainable parameters.")}
+                                  f"steps, {prep.estimate.trainable:,} trainable parameters. Check {handle}: "
+                                  "Start with these settings reuses it.")}
 
 
 finetune_check.__doc__ = finetune_check.__doc__.format(args=RUN_ARGS)
@@ -194,13 +208,13 @@ def finetune_start(model: str, source: str, file=None, dataset: str | None = Non
     Returns:
         The run id (in the run picker), the status line and the live panel.
     """
+    request = RunRequest.of(locals())
     ft.check_training_slot()  # before the checks: a Start while a run trains is refused at once (again at start)
-    prep = _prepare(model, source, file, dataset, split, prompt_column, completion_column, messages_column,
-                    target_field, heldout_share, method, rank, alpha, dropout, target_modules, learning_rate, epochs,
-                    batch_size, grad_accum, max_length, grad_checkpointing, max_steps, seed, synthetic)
+    prep, handle = _prepare(request)  # what Check prepared with these parameters, else prepared now
     yield {"preview": view.preview_html(ft.preview(prep)), "summary": view.data_summary(prep),
            "plan": view.plan_html(prep)}
     run = ft.start_run(prep)
+    ft.checks.take(handle)  # started: a later Start prepares again (a refused one kept it for the next try)
     yield {**_run_updates(run), "run": run.id}
 
 
@@ -214,9 +228,11 @@ def _run_updates(run: ft.RunView | None, links: Links | None = None) -> dict:
     done = run.tuned is not None
     # the refresh goes on while the worker's process lives, whatever its last word (it stops only once it is gone)
     following = run.live or run.process_alive
+    # the code box and the notebook: one recipe (its data cell, read from the run's files, only once it is done)
+    recipe = nbs.finetune_recipe(run, with_data=done) if run.spec.base else None
     return {"status": status_html(state, text), "panel": view.run_html(run), "timer": gr.Timer(active=following),
-            "outputs": view.outputs_markdown(run), "code": finetune_code(run.spec) if run.spec.get("hyper") else "",
-            "notebook": notebook_file("finetune", f"finetune-{run.id}", nbs.finetune_notebook, run) if done else None,
+            "outputs": view.outputs_markdown(run), "code": recipe.code if recipe else "",
+            "notebook": notebook_file("finetune", f"finetune-{run.id}", recipe) if recipe and done else None,
             "stop": gr.update(interactive=run.live), "resume": gr.update(interactive=run.resumable),
             "merge": gr.update(interactive=done and run.adapter is not None),
             "to_compare": gr.update(interactive=done), "to_evaluate": gr.update(interactive=done)}
@@ -343,38 +359,24 @@ def _take_rows(payload: dict | None) -> dict:
     return {"synthetic": payload, **_from_synthetic(payload)} if payload else {}
 
 
-def _sender(links: Links | None, targets: dict[str, callable]):
-    """(handler, outputs) sending a finished run to other tabs' registered targets and switching to the first one;
-    None when no target is registered (the button is then left out)."""
-    found = {name: links.get(name) for name in targets} if links is not None else {}
-    found = {name: t for name, t in found.items() if t is not None}
-    if not found:
-        return None
-    tab_id = next(iter(found.values()))[0]
-    outputs = [component for _, component in found.values()] + ([links.tabs] if links.tabs is not None else [])
+def _sender(targets: dict[str, callable]):
+    """A send of a finished run to other tabs' targets: each target's value is ``targets[name](run)``."""
 
-    def send(run_id: str):
+    def send(run_id: str) -> dict:
         run = ft.read_run(run_id)
         if run.tuned is None:
             raise InvalidInput("This run has no tuned model yet: wait until it is done.")
-        updates = {component: targets[name](run) for name, (_, component) in found.items()}
-        if links.tabs is not None:
-            updates[links.tabs] = gr.Tabs(selected=tab_id)
-        return updates
+        return {name: make(run) for name, make in targets.items()}
 
-    return send, outputs
+    return send
 
 
 def _models(run: ft.RunView) -> list[str]:
-    return [run.spec["base"], str(run.tuned)]
+    return [run.spec.base, str(run.tuned)]
 
 
 def _heldout(run: ft.RunView) -> dict:
-    rows = []
-    for r in ft.runs.read_jsonl(run.folder / "data" / "heldout.jsonl"):
-        prompt = r["prompt"] if isinstance(r["prompt"], str) else r["prompt"][-1]["content"]
-        completion = r["completion"] if isinstance(r["completion"], str) else r["completion"][-1]["content"]
-        rows.append({"question": prompt, "answer": completion})
+    rows = ft.heldout_pairs(run)
     if not rows:
         raise InvalidInput("This run has no held-out split (held-out share 0): start a run with one to evaluate.")
     return {"rows": rows, "fields": ["question", "answer"], "name": f"held-out split of {run.id}",
@@ -384,15 +386,16 @@ def _heldout(run: ft.RunView) -> dict:
 # ----------------------------------------------------------------------------------------------- layout
 
 
-def build(settings: Settings | None = None, links: Links | None = None) -> None:
+def build(ctx: Context | Settings | None = None, links: Links | None = None) -> None:
     """Render the Fine-tune tab inside the current Blocks.
 
     Args:
-        settings: deployment settings (default: from the environment).
+        ctx: the app's context (``engines.context``), or bare settings.
         links: cross-tab targets; this tab registers "finetune.dataset" (Synthetic data rows) and sends tuned models
             to "compare.models", "evaluate.models" and its held-out split to "evaluate.rows" when registered.
     """
-    settings = settings or Settings.from_env()
+    ctx = as_context(ctx)
+    settings = ctx.settings
     with gr.Tab("Fine-tune", id="finetune"):
         gr.Markdown("Teach an open model your task: **LoRA** (small adapters on a frozen base), **QLoRA** (the same "
                     "on a 4-bit base, CUDA) or **full** fine-tuning, with trl's `SFTTrainer` and the loss on the "
@@ -402,21 +405,17 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
                                             "are refused here.**" if settings.zero_gpu else ""))
         c = layout.inputs()
         out = layout.outputs(settings)
-        _wire(c, out, links)
+        _wire(c, out, links, settings)
 
 
-def _wire(c: dict, out: dict, links: Links | None) -> None:
-    names = ["model", "source", "file", "dataset", "split", "prompt_column", "completion_column", "messages_column",
-             "target_field", "heldout_share", "method", "rank", "alpha", "dropout", "target_modules", "learning_rate",
-             "epochs", "batch_size", "grad_accum", "max_length", "grad_checkpointing", "max_steps", "seed",
-             "synthetic"]
-    inputs = [c[n] for n in names]
+def _wire(c: dict, out: dict, links: Links | None, settings: Settings | None = None) -> None:
+    inputs = RunRequest.inputs(c)
     shown = {k: out[k] for k in ("status", "preview", "summary", "plan")}
     live = {k: out[k] for k in ("status", "panel", "timer", "outputs", "code", "notebook", "stop", "resume", "merge",
                                 "to_compare", "to_evaluate")}
     hyper = {k: c[k] for k in ("method", "rank", "alpha", "dropout", "target_modules", "learning_rate", "epochs",
                                "batch_size", "grad_accum", "max_length", "grad_checkpointing", "why")}
-    on(c["suggest"].click, finetune_defaults, [c["model"], c["method"]],
+    on(c["suggest"].click, with_settings(finetune_defaults, settings), [c["model"], c["method"]],
        {**hyper, "suggested": c["suggested"], "status": out["status"]}, api_name="finetune_defaults", status="status",
        running="Reading the model's config…")
     shown_hyper = [c[k] for k in ft.explain.EXPLAINED]
@@ -424,16 +423,17 @@ def _wire(c: dict, out: dict, links: Links | None) -> None:
        [*shown_hyper, c["suggested"]], {"why": c["why"]}, api_name=False, show_progress="hidden")
     on(out["check"].click, finetune_check, inputs, shown, api_name="finetune_check", status="status",
        clear=("preview", "plan"), running="Tokenizing the data…")
-    on(out["start"].click, finetune_start, inputs, {**shown, **live, "run": out["run"]}, api_name="finetune_start",
-       status="status", clear=("preview", "plan"), running="Checking the run…", **GPU_EVENT
-       ).then(_picker, [out["run"]], [out["run"]], api_name=False)
+    started = on(out["start"].click, finetune_start, inputs, {**shown, **live, "run": out["run"]},
+                 api_name="finetune_start", status="status", clear=("preview", "plan"), running="Checking the run…",
+                 **GPU_EVENT)
+    on(started.then, _picker, [out["run"]], [out["run"]], api_name=False)
     on(out["run"].input, finetune_status, [out["run"]], live, api_name="finetune_status", status="status")
     on(out["stop"].click, finetune_stop, [out["run"]], live, api_name="finetune_stop", status="status",
        running="Asking the worker to stop…")
     on(out["resume"].click, finetune_resume, [out["run"]], live, api_name="finetune_resume", status="status",
        running="Resuming…")
-    on(out["refresh"].click, finetune_runs, [], {"runs": out["runs"]}, api_name="finetune_runs").then(
-        _picker, [out["run"]], [out["run"]], api_name=False)
+    listed = on(out["refresh"].click, finetune_runs, [], {"runs": out["runs"]}, api_name="finetune_runs")
+    on(listed.then, _picker, [out["run"]], [out["run"]], api_name=False)
     on(out["merge"].click, finetune_merge, [out["run"]], live, api_name="finetune_merge", status="status",
        running="Merging the adapter into the base (a worker process)…")
     on(out["push"].click, finetune_push, [out["run"], out["repo"], out["private"], out["push_merged"]],
@@ -447,15 +447,16 @@ def _wire(c: dict, out: dict, links: Links | None) -> None:
 
     if links is not None:
         links.register("finetune.dataset", "finetune", incoming, on_receive=received)
+        links.send(from_synthetic("finetune.dataset", synthetic_payload))
     _link_buttons(links, out)
 
 
 def _link_buttons(links: Links | None, out: dict) -> None:
+    """The run's sends to Compare and Evaluate (declared here, wired once every tab is built; a button whose tab is
+    not in the app is hidden)."""
     for button, targets in ((out["to_compare"], {"compare.models": _models}),
                             (out["to_evaluate"], {"evaluate.models": _models, "evaluate.rows": _heldout})):
-        sender = _sender(links, targets)
-        if sender is None:
-            button.visible = False  # no such tab in this app: no button
+        if links is None:
+            button.visible = False
             continue
-        send, outputs = sender
-        links.delivered(list(targets), button.click(ui_errors(send), [out["run"]], outputs, api_name=False))
+        links.send(Link("finetune", button, tuple(targets), (out["run"],), _sender(targets)))

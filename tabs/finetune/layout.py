@@ -6,10 +6,10 @@ from __future__ import annotations
 import gradio as gr
 
 from engines import finetune as ft
-from engines import registry
 from engines.config import Settings
 from tabs.common import NOTEBOOK_LABEL, ModelBox, status_html
 from tabs.finetune import view
+from tabs.kit.pickers import default_model, model_picker
 
 SOURCES = [("Upload JSON Lines / CSV", "upload"), ("Dataset (Hub id or local folder)", "dataset"),
            ("Synthetic data tab (last run)", "synthetic")]
@@ -28,25 +28,12 @@ def run_box(**kwargs) -> ModelBox:
     return box
 
 
-def model_choices() -> list[tuple[str, str]]:
-    """(label, id) of the open models in the catalog (small ones first on a CPU)."""
-    cpu = Settings.from_env().device != "cuda"
-    specs = [s for s in registry.by_kind("chat") + registry.by_kind("code") if s.local]
-    specs.sort(key=lambda s: (not s.cpu_friendly, s.params_b or 0) if cpu else (s.params_b or 0))
-    return [(f"{s.label} ({s.id})", s.id) for s in specs]
-
-
-def default_model() -> str:
-    """The base model the tab starts with on this hardware."""
-    return registry.default_for("chat", Settings.from_env().device)
-
-
 
 def inputs() -> dict:
     c: dict = {}
     with gr.Row():
-        c["model"] = ModelBox(model_choices(), value=default_model(), label="Base model (catalog, Hub id or local "
-                              "folder)", scale=3, elem_id="ft-model")
+        c["model"] = model_picker(("chat", "code"), default_model(), choices={"remote": False, "small_first": True},
+                                  label="Base model (catalog, Hub id or local folder)", scale=3, elem_id="ft-model")
         c["suggest"] = gr.Button("Suggest settings", scale=1, elem_id="ft-suggest")
     with gr.Group():
         c["source"] = gr.Radio(SOURCES, value="upload", label="Training data from", elem_id="ft-source")

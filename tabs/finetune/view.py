@@ -104,7 +104,7 @@ def why_markdown(why: dict[str, str]) -> str:
 def status_line(view: ft.RunView) -> tuple[str, str]:
     """(state for ``status_html``, sentence) of a run."""
     s = view.status
-    step, total = s.get("step", 0), s.get("max_steps") or view.spec.get("total_steps")
+    step, total = s.get("step", 0), s.get("max_steps") or view.spec.total_steps
     if view.state in ("starting", "running", "stopping"):
         if view.state == "running":
             loss = f" · loss **{s['loss']:.4f}**" if isinstance(s.get("loss"), float) else ""
@@ -120,7 +120,7 @@ def run_html(view: ft.RunView | None) -> str:
         return "<div class='ft-run' data-state='none'>No run yet: check the data, then start one.</div>"
     # a resumed worker starts a new status file: until it logs again, the numbers come from the last records
     s = {**_last_logged(view.metrics), **{k: v for k, v in view.status.items() if v is not None}}
-    total = s.get("max_steps") or view.spec.get("total_steps")
+    total = s.get("max_steps") or view.spec.total_steps
     svg = ft.loss_svg(view.metrics, max_steps=total)
     facts = [("step", f"{s.get('step', 0)} / {total}"), ("train loss", _f(s.get("loss"))),
              ("held-out loss", _f(s.get("eval_loss"))), ("steps/s", _f(s.get("steps_per_s"), 3)),
@@ -156,8 +156,8 @@ def run_choices(views: list[ft.RunView]) -> list[tuple[str, str]]:
 
 def runs_table(views: list[ft.RunView]) -> list[dict]:
     """Runs as plain records (for the API's run list)."""
-    return [{"id": v.id, "state": v.state, "base": v.spec.get("base"), "method": v.spec.get("hyper", {}).get("method"),
-             "step": v.status.get("step", 0), "max_steps": v.status.get("max_steps") or v.spec.get("total_steps"),
+    return [{"id": v.id, "state": v.state, "base": v.spec.base, "method": v.spec.hyper.method,
+             "step": v.status.get("step", 0), "max_steps": v.status.get("max_steps") or v.spec.total_steps,
              "loss": v.status.get("loss"), "eval_loss": v.status.get("eval_loss"),
              "tuned": v.tuned is not None} for v in views]
 

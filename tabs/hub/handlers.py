@@ -4,8 +4,8 @@ it (Pipelines, Tokenizers, Compare, Minutes, Images, Evaluate) through ``tabs.co
 Targets this tab sends to (registered by the receiving tabs; a target not registered gets no button):
 ``pipelines.model`` (+ ``pipelines.task``), ``tokenizers.tokenizers``, ``compare.models``, ``minutes.asr``,
 ``images.model``, ``evaluate.models``, and for a dataset ``evaluate.dataset`` (+ ``evaluate.dataset_config``,
-``evaluate.dataset_split``). A multiselect target gets the id added to its selection; others are replaced. Build
-this tab after the tabs it sends to (their targets must be registered when its buttons are wired).
+``evaluate.dataset_split``). A multiselect target gets the id added to its selection; others are replaced. The sends
+are declared as ``Link``s and wired once every tab is built, so the build order does not matter.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ import gradio as gr
 
 from engines import errors, hub
 from engines.config import Settings
-from tabs.common import ChoiceBox, Links, ModelBox, on, status_html
+from engines.context import Context, as_context
+from tabs.common import ChoiceBox, Link, Links, ModelBox, on, status_html
 from tabs.hub import view
 
 
@@ -272,47 +273,46 @@ def _merge(current, value: str, limit: int | None) -> list[str]:
     return chosen[-limit:] if limit else chosen
 
 
-def _sender(component: gr.Component, tab_id: str, extras: list[tuple[str, gr.Component]], tabs: gr.Tabs | None):
-    multi = bool(getattr(component, "multiselect", False))
-    limit = getattr(component, "max_choices", None)
+def _payload(spec: Send, links: Links):
+    """What a send button puts into ``spec.target`` (and its companion targets): the opened item's id, moved last in
+    a multiselect target (at most its ``max_choices``), and the companion fields the item has."""
 
-    def send(opened: dict | None, current=None) -> dict:
+    def payload(opened: dict | None, current=None) -> dict:
         if not opened or not opened.get("id"):
             return {}
-        out = {component: _merge(current, opened["id"], limit) if multi else opened["id"]}
-        out.update({comp: opened[name] for name, comp in extras if opened.get(name) is not None})
-        if tabs is not None:
-            out[tabs] = gr.Tabs(selected=tab_id)
-        return out
+        component = links.get(spec.target)[1]
+        multi = bool(getattr(component, "multiselect", False))
+        value = _merge(current, opened["id"], getattr(component, "max_choices", None)) if multi else opened["id"]
+        return {spec.target: value, **{key: opened[name] for key, name in spec.extra.items()
+                                        if opened.get(name) is not None}}
 
-    inputs_extra = [component] if multi else []
-    outputs = [component, *(c for _, c in extras), *([tabs] if tabs is not None else [])]
-    return send, inputs_extra, outputs
+    return payload
 
 
 def _wire_sends(sends: tuple[Send, ...], links: Links | None, opened: gr.State) -> list[tuple[Send, gr.Button]]:
-    """One hidden button per registered target; each sends the opened item there and selects that tab."""
-    wired = []
+    """One hidden button per send, each declared as a ``Link`` (wired once every tab is built, where its target is
+    registered); a send's button shows once an item that it fits is opened (``_show_sends``)."""
+    if links is None:
+        return []
+    out = []
     for spec in sends:
-        target = links.get(spec.target) if links is not None else None
-        if target is None:
-            continue
-        tab_id, component = target
-        extras = [(name, found[1]) for key, name in spec.extra.items() if (found := links.get(key)) is not None]
         button = gr.Button(f"→ {spec.label}", size="sm", visible=False, scale=0,
                            min_width=max(120, 9 * len(spec.label)),
                            elem_id="hub-send-" + spec.target.replace(".", "-"))
-        send, more, outputs = _sender(component, tab_id, extras, links.tabs)
-        links.delivered([spec.target, *spec.extra], button.click(send, [opened, *more], outputs, api_name=False))
-        wired.append((spec, button))
-    return wired
+        links.send(Link("hub", button, (spec.target,), (opened, spec.target), _payload(spec, links),
+                        extras=tuple(spec.extra)))
+        out.append((spec, button))
+    return out
 
 
-def _show_sends(wired: list[tuple[Send, gr.Button]]):
+def _show_sends(sends: list[tuple[Send, gr.Button]], links: Links | None = None):
+    """Show the buttons of the sends that fit the opened item (and whose target is in the app, given ``links``)."""
+
     def show(opened: dict | None) -> dict:
         caps = set((opened or {}).get("capabilities") or ())
-        return {button: gr.update(visible=bool(opened) and (spec.needs is None or spec.needs in caps))
-                for spec, button in wired}
+        return {button: gr.update(visible=bool(opened) and (spec.needs is None or spec.needs in caps)
+                                  and (links is None or links.get(spec.target) is not None))
+                for spec, button in sends}
 
     return show
 
@@ -323,7 +323,7 @@ def picked_dataset(table: gr.Dataframe, box: gr.Component, config: gr.Component,
     def pick(evt: gr.SelectData):
         return _picked(evt), "", ""
 
-    return table.select(pick, None, [box, config, split], api_name=False).then
+    return on(table.select, pick, None, [box, config, split], api_name=False).then
 
 
 def _detail_row(label: str, elem: str):
@@ -381,12 +381,13 @@ def _models_tab(links: Links | None) -> None:
             wired = _wire_sends(MODEL_SENDS, links, opened)
         detail["facts"], detail["card"] = _detail_row("Model card (first section)", "m")
         run = {"status": "status", "clear": ("facts", "card", "opened"), "running": "Reading the model…"}
-        show = _show_sends(wired)
+        show = _show_sends(wired, links)
         buttons = [b for _, b in wired]
-        on(open_.click, hub_model, [model], detail, api_name="hub_model", **run).then(show, opened, buttons,
-                                                                                     api_name=False)
-        picked = found["table"].select(_picked, None, model, api_name=False)
-        on(picked.then, hub_model, [model], detail, api_name=False, **run).then(show, opened, buttons, api_name=False)
+        opening = on(open_.click, hub_model, [model], detail, api_name="hub_model", **run)
+        on(opening.then, show, opened, buttons, api_name=False)
+        picked = on(found["table"].select, _picked, None, model, api_name=False)
+        on(on(picked.then, hub_model, [model], detail, api_name=False, **run).then, show, opened, buttons,
+           api_name=False)
 
 
 def _datasets_tab(links: Links | None) -> None:
@@ -430,13 +431,13 @@ def _datasets_tab(links: Links | None) -> None:
         run = {"status": "status", "clear": ("facts", "card", "rows", "page", "opened"),
                "running": "Reading the dataset…"}
         buttons = [b for _, b in wired]
-        show, choices = _show_sends(wired), _split_choices(config, split)
+        show, choices = _show_sends(wired, links), _split_choices(config, split)
         picked = picked_dataset(found["table"], dataset, config, split)
         for event, api_name in ((open_.click, "hub_dataset"), (picked, False)):
             opening = on(event, hub_dataset, [dataset, config, split], detail, api_name=api_name, **run)
-            opening.then(show, opened, buttons, api_name=False).then(choices, opened, [config, split],
-                                                                     api_name=False)
-        dataset.input(None, None, [config, split], js="() => ['', '']")  # another dataset: its own splits
+            shown = on(opening.then, show, opened, buttons, api_name=False)
+            on(shown.then, choices, opened, [config, split], api_name=False)
+        on(dataset.input, None, None, [config, split], js="() => ['', '']")  # another dataset: its own splits
         paged = {"status": status, "rows": rows, "page": page, "opened": opened}
         run = {"status": "status", "running": "Reading rows…"}
         on(jump.click, hub_dataset_rows, [dataset, config, split, offset], paged, api_name="hub_dataset_rows", **run)
@@ -464,17 +465,18 @@ def _spaces_tab() -> None:
         detail = {"status": gr.HTML(elem_id="hub-s-detail-status"), "facts": gr.HTML(elem_id="hub-s-facts")}
         run = {"status": "status", "clear": ("facts",), "running": "Reading the Space…"}
         on(open_.click, hub_space, [space], detail, api_name="hub_space", **run)
-        picked = found["table"].select(_picked, None, space, api_name=False)
+        picked = on(found["table"].select, _picked, None, space, api_name=False)
         on(picked.then, hub_space, [space], detail, api_name=False, **run)
 
 
-def build(settings: Settings | None = None, links: Links | None = None) -> None:
+def build(ctx: Context | Settings | None = None, links: Links | None = None) -> None:
     """Render the Hub tab inside the current Blocks.
 
     Args:
-        settings: deployment settings (read once by the app).
-        links: cross-tab targets this tab sends to (see the module docstring); build it after those tabs.
+        ctx: the app's context (``engines.context``), or bare settings.
+        links: cross-tab targets this tab sends to (see the module docstring), in any build order.
     """
+    ctx = as_context(ctx)
     with gr.Tab("Hub", id="hub"):
         gr.Markdown("Browse the **Hugging Face Hub**: search models, datasets and Spaces, open one to see its card, "
                     "license, size, files and whether it fits this machine, then send it to the tab that uses it. "

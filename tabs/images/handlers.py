@@ -11,12 +11,12 @@ from engines import images as im
 from engines import notebooks as nbs
 from engines import prompts, registry
 from engines.config import Settings
+from engines.context import Context, as_context
 from engines.errors import InvalidInput
 from tabs.common import (
     GPU_EVENT,
     NOTEBOOK_LABEL,
     Links,
-    ModelBox,
     esc,
     expensive,
     export_folder,
@@ -24,7 +24,9 @@ from tabs.common import (
     on,
     status_html,
     ui_errors,
+    with_settings,
 )
+from tabs.kit.pickers import model_picker
 
 CUSTOM = "Custom"
 SIZE_PRESETS: dict[str, tuple[int, int]] = {
@@ -39,11 +41,6 @@ SIZE_PRESETS: dict[str, tuple[int, int]] = {
 MAX_IMAGES = 4
 MAX_STEPS_UI = 8
 GALLERY_LIMIT = 48
-
-
-def model_choices() -> list[tuple[str, str]]:
-    """(label, id) for the catalog's image models."""
-    return [(f"{s.label} ({s.id})", s.id) for s in registry.by_kind("image")]
 
 
 def _int(value, name: str) -> int:
@@ -92,7 +89,8 @@ def _stats(results: list[im.ImageResult], total_s: float) -> str:
 @expensive
 @ui_errors
 def generate(prompt: str, model: str, seed: str, randomize: bool, steps: float, width: float, height: float,
-             num_images: float, allow_cpu_large: bool, history: list | None = None, progress=gr.Progress()):
+             num_images: float, allow_cpu_large: bool, history: list | None = None, progress=gr.Progress(), *,
+             settings=None):
     """Generate images from a prompt with a diffusers text-to-image model (FLUX.1 [schnell] by default).
 
     Args:
@@ -127,7 +125,7 @@ def generate(prompt: str, model: str, seed: str, randomize: bool, steps: float, 
             progress((k * total + step) / (count * total), desc=f"Image {k + 1}/{count} · step {step}/{total}")
 
         r = im.generate_image(prompt, model=model or None, seed=s, num_inference_steps=n_steps, width=w, height=h,
-                              on_step=on_step, allow_cpu_large=bool(allow_cpu_large))
+                              on_step=on_step, allow_cpu_large=bool(allow_cpu_large), settings=settings)
         results.append(r)
         files.append(str(r.save_png(out_dir / f"{_slug(r.prompt)}-{r.seed}.png")))
     total_s = sum(r.seconds for r in results)
@@ -137,12 +135,13 @@ def generate(prompt: str, model: str, seed: str, randomize: bool, steps: float, 
         history[:] = shown
     meta = {**results[0].metadata, "seeds": [str(r.seed) for r in results]}
     notices = any(n for r in results for n in r.notices)
+    recipe = nbs.image_recipe(results[0])  # the first image's run: its code box and notebook
     done = f"{count} image(s) in {total_s:.1f} s on {results[0].plan.label if results[0].plan else 'this machine'}."
     return {"status": status_html("warning" if notices else "done", done + (" See the notes under Stats." if notices
                                                                              else "")),
             "gallery": [(f, c) for f, c in shown], "seeds": ", ".join(str(r.seed) for r in results),
-            "stats": _stats(results, total_s), "files": files, "code": im.code_snippet(results[0]), "meta": meta,
-            "notebook": notebook_file("images", f"image-{results[0].seed}", nbs.image_notebook, results[0])}
+            "stats": _stats(results, total_s), "files": files, "code": recipe.code, "meta": meta,
+            "notebook": notebook_file("images", f"image-{results[0].seed}", recipe)}
 
 
 @ui_errors
@@ -195,14 +194,15 @@ def _clear_gallery(history: list | None):
     return [], None
 
 
-def build(settings: Settings | None = None, links: Links | None = None) -> None:
+def build(ctx: Context | Settings | None = None, links: Links | None = None) -> None:
     """Render the Images tab inside the current Blocks.
 
     Args:
-        settings: deployment settings (read once by the app).
+        ctx: the app's context (``engines.context``), or bare settings.
         links: cross-tab targets; this tab receives a model id as "images.model".
     """
-    settings = settings or Settings.from_env()
+    ctx = as_context(ctx)
+    settings = ctx.settings
     gpu = settings.device == "cuda"
     size0 = "1024 × 1024 · square" if gpu else "512 × 512 · SD-Turbo, CPU"
     w0, h0 = SIZE_PRESETS[size0]
@@ -215,8 +215,8 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
             with gr.Column(scale=2):
                 prompt = gr.Textbox(prompts.IMAGE_EXAMPLES[0], lines=3, max_lines=8, label="Prompt",
                                     max_length=im.MAX_PROMPT_CHARS, elem_id="img-prompt")
-                model = ModelBox(model_choices(), value=im.suggested_model(settings),
-                                    label="Model (catalog, any diffusers Hub id, or a local folder)",
+                model = model_picker("image", im.suggested_model(settings),
+                                     label="Model (catalog, any diffusers Hub id, or a local folder)",
                                     elem_id="img-model")
                 plan = gr.Markdown(label="Load plan", elem_id="img-plan")
                 with gr.Row():
@@ -255,14 +255,14 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
         inputs = [prompt, model, seed, randomize, steps, width, height, num, force, history]
         run = {"status": "status", "clear": ("seeds", "stats", "files", "code", "meta", "notebook"),
                "running": "Loading the model (first use downloads it)…", **GPU_EVENT}
-        on(go.click, generate, inputs, out, api_name="generate_image", **run)
-        on(prompt.submit, generate, inputs, out, api_name=False, **run)
-        size.input(_preset, size, [width, height], api_name=False, queue=False)
-        width.input(lambda: CUSTOM, None, size, api_name=False, queue=False)
-        height.input(lambda: CUSTOM, None, size, api_name=False, queue=False)
+        on(go.click, with_settings(generate, settings), inputs, out, api_name="generate_image", **run)
+        on(prompt.submit, with_settings(generate, settings), inputs, out, api_name=False, **run)
+        on(size.input, _preset, size, [width, height], api_name=False, queue=False)
+        on(width.input, lambda: CUSTOM, None, size, api_name=False, queue=False)
+        on(height.input, lambda: CUSTOM, None, size, api_name=False, queue=False)
         on(model.change, describe_plan, [model], {"plan": plan}, api_name="image_plan")
         on(tab.select, describe_plan, [model], {"plan": plan}, api_name=False)
-        reuse.click(_reuse, seeds_out, [seed, randomize], api_name=False, queue=False)
-        clear.click(_clear_gallery, history, [out["gallery"], out["files"]], api_name=False, queue=False)
+        on(reuse.click, _reuse, seeds_out, [seed, randomize], api_name=False, queue=False)
+        on(clear.click, _clear_gallery, history, [out["gallery"], out["files"]], api_name=False, queue=False)
     if links is not None:
         links.register("images.model", "images", model)

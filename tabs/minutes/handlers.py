@@ -10,34 +10,30 @@ import gradio as gr
 
 from engines import minutes as mn
 from engines import notebooks as nbs
-from engines import registry
 from engines import speech as sp
 from engines.config import Settings
+from engines.context import Context, as_context
 from engines.errors import InvalidInput
-from engines.snippets.speech import minutes_code, transcribe_code
 from tabs.common import (
     GPU_EVENT,
     NOTEBOOK_LABEL,
     ChoiceBox,
     Links,
-    ModelBox,
     esc,
     expensive,
     notebook_file,
     on,
     status_html,
     ui_errors,
+    with_settings,
     write_exports,
 )
+from tabs.kit.pickers import model_picker
 
 SAMPLE = Path(__file__).resolve().parent.parent / "assets" / "minutes" / "sample_meeting.mp3"
 LANGUAGES = [("Detect", "auto"), ("English", "en"), ("French", "fr"), ("German", "de"), ("Spanish", "es"),
              ("Italian", "it"), ("Portuguese", "pt"), ("Dutch", "nl"), ("Polish", "pl"), ("Japanese", "ja"),
              ("Chinese", "zh"), ("Hindi", "hi"), ("Arabic", "ar")]
-
-
-def _choices(kind: str) -> list[tuple[str, str]]:
-    return [(f"{s.label} ({s.id})", s.id) for s in registry.by_kind(kind)]
 
 
 def transcript_stats(t: sp.Transcript) -> str:
@@ -55,7 +51,7 @@ def transcript_stats(t: sp.Transcript) -> str:
 
 @ui_errors
 @expensive
-def transcribe_meeting(audio: str, model: str, language: str = "auto", progress=gr.Progress()):
+def transcribe_meeting(audio: str, model: str, language: str = "auto", progress=gr.Progress(), *, settings=None):
     """Transcribe a meeting recording into timestamped text, with SRT/VTT/TXT downloads.
 
     Args:
@@ -76,18 +72,16 @@ def transcribe_meeting(audio: str, model: str, language: str = "auto", progress=
         progress(done / total if total else 0.0, desc=f"Transcribing: {sp.clock(done)} of {sp.clock(total)}")
 
     progress(0.0, desc="Checking and decoding the audio")
-    t = sp.transcribe(audio, model=(model or "").strip() or None, language=lang, on_progress=report)
+    t = sp.transcribe(audio, model=(model or "").strip() or None, language=lang, on_progress=report,
+                      settings=settings)
     files = write_exports("minutes", {"transcript.txt": t.to_txt(), "transcript.srt": t.to_srt(),
                                       "transcript.vtt": t.to_vtt()})
-    code = transcribe_code(t.source.get("ref", t.model), t.backend, device=t.device, dtype=t.source.get("dtype", ""),
-                           language=t.source.get("decode_language", t.language),
-                           multilingual=t.source.get("multilingual", True))
+    recipe = nbs.transcription_recipe(t, audio_file=Path(str(audio)).name)
     done = (f"{sp.clock(t.duration_s)} transcribed in {t.seconds:.1f} s ({len(t.segments)} segments, language "
             f"{t.language or 'unknown'}).")
     return {"t_status": status_html("warning" if t.notices else "done", done), "transcript": t.timestamped_text(),
-            "t_stats": transcript_stats(t), "t_files": files, "t_code": code,
-            "t_notebook": notebook_file("minutes", "transcription", nbs.transcription_notebook, t,
-                                        audio_file=Path(str(audio)).name)}
+            "t_stats": transcript_stats(t), "t_files": files, "t_code": recipe.code,
+            "t_notebook": notebook_file("minutes", "transcription", recipe)}
 
 
 def _minutes_stats(stats, steps: int, started: float) -> str:
@@ -115,7 +109,7 @@ def _final_status(quality, stats, steps: int, started: float, notices: list[str]
 
 @ui_errors
 @expensive
-def write_minutes(transcript: str, model: str | None = None, max_new_tokens: float = 1024):
+def write_minutes(transcript: str, model: str | None = None, max_new_tokens: float = 1024, *, settings=None):
     """Stream Markdown minutes (summary, discussion points, takeaways, action items with owners and timestamps)
     from a transcript; long transcripts are summarized part by part first (map-reduce).
 
@@ -133,8 +127,8 @@ def write_minutes(transcript: str, model: str | None = None, max_new_tokens: flo
     started, text, notes, stats, steps, quality = time.perf_counter(), "", [], None, 1, None
     notices: list[str] = []
     model = (model or "").strip() or None
-    code = minutes_code(model or mn.default_model(), int(max_new_tokens or 1024))
-    stream = mn.stream_minutes(transcript or "", model=model, max_new_tokens=int(max_new_tokens or 1024))
+    stream = mn.stream_minutes(transcript or "", model=model, max_new_tokens=int(max_new_tokens or 1024),
+                               settings=settings)
     for chunk in stream:
         if chunk.notice:
             notices.append(chunk.notice)
@@ -151,14 +145,16 @@ def write_minutes(transcript: str, model: str | None = None, max_new_tokens: flo
         if chunk.stats is not None:
             stats, quality = chunk.stats, getattr(chunk, "quality", None)
             text = getattr(chunk, "final_text", None) or text
-        yield {**update, "minutes": text, "code": code}
+        yield {**update, "minutes": text}
     files = write_exports("minutes", {"minutes.md": text.strip() + "\n", "action_items.csv": mn.action_items_csv(text),
                                       "transcript_used.txt": (transcript or "").strip() + "\n"})
-    notebook = notebook_file("minutes", "minutes", nbs.minutes_notebook, transcript or "", model or mn.default_model(),
-                             max_new_tokens=int(max_new_tokens or 1024),
-                             quantization=stats.quantization if stats else "fp32", minutes=text, stats=stats)
+    # the code box and the notebook: one recipe, from what the run used (its model's quantization, known only now)
+    recipe = nbs.minutes_recipe(transcript or "", model or mn.default_model(),
+                                max_new_tokens=int(max_new_tokens or 1024),
+                                quantization=stats.quantization if stats else "fp32", minutes=text, stats=stats)
     yield {"status": _final_status(quality, stats, steps, started, notices), "minutes": text,
-           "notes": "\n\n".join(notes), "files": files, "code": code, "notebook": notebook}
+           "notes": "\n\n".join(notes), "files": files, "code": recipe.code,
+           "notebook": notebook_file("minutes", "minutes", recipe)}
 
 
 def minutes_cleared() -> dict:
@@ -175,14 +171,15 @@ def transcript_edited(transcript: str | None) -> dict:
     return {"t_stats": note, "t_files": None}
 
 
-def build(settings: Settings | None = None, links: Links | None = None) -> None:
+def build(ctx: Context | Settings | None = None, links: Links | None = None) -> None:
     """Render the Minutes tab inside the current Blocks.
 
     Args:
-        settings: deployment settings (read once by the app).
+        ctx: the app's context (``engines.context``), or bare settings.
         links: cross-tab targets; this tab receives a speech model id as "minutes.asr".
     """
-    settings = settings or Settings.from_env()
+    ctx = as_context(ctx)
+    settings = ctx.settings
     with gr.Tab("Minutes", id="minutes"):
         gr.Markdown("Turn a meeting recording into minutes: Whisper writes a timestamped transcript (any length, "
                     "in 30 s windows), then an LLM streams Markdown minutes with action items, owners and the "
@@ -194,12 +191,12 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
                 gr.Examples([[str(SAMPLE)]], inputs=[audio], label="Sample (a short synthetic meeting, 41 s)",
                             elem_id="min-sample")
             with gr.Column(scale=2):
-                asr = ModelBox(_choices("asr"), value=sp.default_model(settings),
+                asr = model_picker("asr", sp.default_model(settings),
                                   label="Speech model", elem_id="min-asr",
                                   info="faster-whisper (CTranslate2) is fastest on CPU; large-v3 turbo on a GPU")
                 lang = ChoiceBox(LANGUAGES, value="auto", label="Language",
                                    elem_id="min-lang")
-                llm = ModelBox(_choices("chat"), value=mn.default_model(settings),
+                llm = model_picker("chat", mn.default_model(settings),
                                   label="Minutes model", elem_id="min-llm")
                 max_new = gr.Slider(16, 4096, value=1024, step=16, label="Max minutes length (tokens)",
                                     elem_id="min-maxnew")
@@ -236,10 +233,11 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
                  "running": "Writing the minutes…", **GPU_EVENT}
         for start in (go_t.click, both.click):  # a new transcript: the old minutes go at once
             on(start, minutes_cleared, [], m_out, api_name=False, queue=False)
-        on(go_t.click, transcribe_meeting, [audio, asr, lang], t_out, api_name="transcribe", **t_run)
-        on(go_m.click, write_minutes, [t_out["transcript"], llm, max_new], m_out, api_name="minutes", **m_run)
-        transcribed = on(both.click, transcribe_meeting, [audio, asr, lang], t_out, api_name=False, **t_run)
-        on(transcribed.success, write_minutes, [t_out["transcript"], llm, max_new], m_out, api_name=False, **m_run)
+        transcribe, write = with_settings(transcribe_meeting, settings), with_settings(write_minutes, settings)
+        on(go_t.click, transcribe, [audio, asr, lang], t_out, api_name="transcribe", **t_run)
+        on(go_m.click, write, [t_out["transcript"], llm, max_new], m_out, api_name="minutes", **m_run)
+        transcribed = on(both.click, transcribe, [audio, asr, lang], t_out, api_name=False, **t_run)
+        on(transcribed.success, write, [t_out["transcript"], llm, max_new], m_out, api_name=False, **m_run)
         on(t_out["transcript"].input, transcript_edited, [t_out["transcript"]],
            {k: t_out[k] for k in ("t_stats", "t_files")}, api_name=False, queue=False)
     if links is not None:

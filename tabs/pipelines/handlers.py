@@ -9,6 +9,7 @@ import gradio as gr
 from engines import notebooks as nbs
 from engines import pipelines as pl
 from engines.config import Settings
+from engines.context import Context, as_context
 from engines.errors import InvalidInput
 from tabs.common import (
     GPU_EVENT,
@@ -92,9 +93,9 @@ def _done(r: pl.TaskResult, result_key: str, value: Any, raw_value: Any) -> dict
     status = status_html(state, f"{pl.TASKS[r.task].label} with {r.model} on {r.device or '?'} in {took}."
                          + (f" {r.notice}" if r.notice else ""))
     model, inputs = getattr(r, "asked", (None, {}))
-    notebook = notebook_file("pipelines", r.task, nbs.pipeline_notebook, r.task, model, inputs, r)
-    return {"status": status, result_key: value, "info": _info(r), "code": r.code, "raw": _raw(r, raw_value),
-            "notebook": notebook}
+    recipe = nbs.pipeline_recipe(r.task, model, inputs, r)  # the exact inputs: the code box runs as the notebook
+    return {"status": status, result_key: value, "info": _info(r), "code": recipe.code, "raw": _raw(r, raw_value),
+            "notebook": notebook_file("pipelines", r.task, recipe)}
 
 
 def _raw(r: pl.TaskResult, value: Any) -> dict:
@@ -420,13 +421,14 @@ def _wire(c: dict, o: dict, model, tasks: dict, buttons: dict) -> None:
            **GPU_EVENT)
 
 
-def build(settings: Settings | None = None, links: Links | None = None) -> None:
+def build(ctx: Context | Settings | None = None, links: Links | None = None) -> None:
     """Render the Pipelines tab inside the current Blocks.
 
     Args:
-        settings: deployment settings (read once by the app).
+        ctx: the app's context (``engines.context``), or bare settings.
         links: cross-tab targets; this tab receives a model id as "pipelines.model" and a task as "pipelines.task".
     """
+    ctx = as_context(ctx)
     with gr.Tab("Pipelines", id="pipelines"):
         gr.Markdown("Every transformers pipeline task in two clicks: pick a task, press **Run**. Each result "
                     "shows the model, device and timings, and the few lines of plain transformers/diffusers code "

@@ -11,16 +11,15 @@ import gradio as gr
 import pandas as pd
 
 from engines import notebooks as nbs
-from engines import registry
 from engines import synthetic as syn
 from engines.config import Settings
+from engines.context import Context, as_context
 from engines.errors import InvalidInput
 from tabs.common import (
     GPU_EVENT,
     NOTEBOOK_LABEL,
     PALETTE,
     Links,
-    ModelBox,
     esc,
     expensive,
     export_folder,
@@ -28,7 +27,9 @@ from tabs.common import (
     on,
     status_html,
     ui_errors,
+    with_settings,
 )
+from tabs.kit.pickers import CHAT, default_model, model_picker
 
 FIELD_COLUMNS = ["name", "type", "values (enum)", "min", "max", "description"]
 EXAMPLES: dict[str, tuple[str, list[list]]] = {
@@ -56,20 +57,6 @@ EXAMPLES: dict[str, tuple[str, list[list]]] = {
          ["verified_purchase", "bool", "", "", "", ""]]),
 }
 DEFAULT_EXAMPLE = "Customers of a SaaS product"
-
-
-def model_choices() -> list[tuple[str, str]]:
-    """(label, id) for the model dropdown: small local chat models first on CPU, then the API models."""
-    chat = registry.by_kind("chat")
-    cpu = Settings.from_env().device != "cuda"  # an Apple laptop gets the small models too (default_for)
-    local = [s for s in chat if s.local and (s.cpu_friendly or not cpu)]
-    remote = [s for s in chat if not s.local]
-    return [(f"{s.label} ({s.id})", s.id) for s in local + remote]
-
-
-def default_model() -> str:
-    """The tab's starting model for this hardware."""
-    return registry.default_for("chat", Settings.from_env().device)
 
 
 def _rows_of(table) -> list[list]:
@@ -179,7 +166,7 @@ def _seed(seed) -> int | None:
 @ui_errors
 def generate_rows(description: str, fields_table, n_rows: float, model: str, temperature: float = 0.8,
                   diversity: bool = True, batch_size: float = 10, max_attempts: float = 5, seed: float | None = None,
-                  run: dict | None = None):
+                  run: dict | None = None, *, settings=None):
     """Generate a synthetic dataset: validated, unique rows streamed as the model writes them.
 
     Args:
@@ -206,7 +193,7 @@ def generate_rows(description: str, fields_table, n_rows: float, model: str, tem
     rows_iter = syn.stream_rows(description, fields=fields, n_rows=_int(n_rows, "number of rows"), model=model,
                                 max_attempts=_int(max_attempts, "retry budget"), temperature=float(temperature),
                                 diversity=bool(diversity), batch_size=_int(batch_size, "batch size"),
-                                seed=_seed(seed), stats=stats)
+                                seed=_seed(seed), stats=stats, settings=settings)
     started = time.perf_counter()
     if isinstance(run, dict):
         run.clear()  # a new run replaces the last one (push, Evaluate and Fine-tune use the newest)
@@ -221,10 +208,11 @@ def generate_rows(description: str, fields_table, n_rows: float, model: str, tem
                "raw": stats.last_raw or "", "code": syn.code_snippet(stats)}
         raise
     _keep(run, rows, fields, description, stats)
+    recipe = nbs.synthetic_recipe(stats, rows)
     yield {"status": _status(stats, False, started), "rows": pd.DataFrame(rows, columns=columns),
            "summary": summary_html(rows, fields, stats), "files": _write_files(rows, fields, description) if rows
-           else None, "details": details_markdown(stats), "raw": stats.last_raw, "code": syn.code_snippet(stats),
-           "notebook": notebook_file("synthetic", "synthetic-rows", nbs.synthetic_notebook, stats, rows)}
+           else None, "details": details_markdown(stats), "raw": stats.last_raw, "code": recipe.code,
+           "notebook": notebook_file("synthetic", "synthetic-rows", recipe)}
 
 
 def _keep(run: dict | None, rows: list[dict], fields: list[syn.Field], description: str, stats: syn.RunStats) -> None:
@@ -299,14 +287,15 @@ def load_example(name: str):
     return {"description": description, "fields": pd.DataFrame(fields, columns=FIELD_COLUMNS)}
 
 
-def build(settings: Settings | None = None, links: Links | None = None) -> None:
+def build(ctx: Context | Settings | None = None, links: Links | None = None) -> None:
     """Render the Synthetic data tab inside the current Blocks.
 
     Args:
-        settings: deployment settings (read once by the app).
+        ctx: the app's context (``engines.context``), or bare settings.
         links: cross-tab links: this tab offers its last run ("synthetic.run") and two send buttons.
     """
-    limit = syn.max_rows()
+    ctx = as_context(ctx)
+    limit = syn.max_rows(ctx.settings)
     example0 = load_example(DEFAULT_EXAMPLE)
     description, fields = example0["description"], example0["fields"]
     with gr.Tab("Synthetic data", id="synthetic"):
@@ -321,9 +310,9 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
                              label="Fields — type: string | int | float | bool | enum | date; enum values separated "
                                    "by |; min/max for numbers and dates (YYYY-MM-DD)", elem_id="syn-fields")
         with gr.Row():
-            model = ModelBox(model_choices(), value=default_model(), scale=3,
-                                label="Model (catalog, Hub id, local folder, openai:/hf:/ollama:)",
-                                elem_id="syn-model")
+            model = model_picker("chat", default_model(), choices=CHAT, scale=3,
+                                 label="Model (catalog, Hub id, local folder, openai:/hf:/ollama:)",
+                                 elem_id="syn-model")
             n_rows = gr.Number(20, precision=0, label=f"Rows (1 to {limit:,})", elem_id="syn-n")
             temperature = gr.Slider(0, 2, value=0.8, step=0.05, label="Temperature")
         with gr.Row():
@@ -354,9 +343,9 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
                                   interactive=False)
             out["notebook"] = gr.File(label=NOTEBOOK_LABEL, interactive=False, elem_id="syn-notebook")
         on(example.change, load_example, [example], {"description": desc, "fields": table}, api_name=False)
-        event = on(go.click, generate_rows, [desc, table, n_rows, model, temperature, diversity, batch_size, attempts,
-                                             seed, run],
-                   out, api_name="generate_rows", status="status", clear=tuple(k for k in out if k != "status"),
+        event = on(go.click, with_settings(generate_rows, ctx),
+                   [desc, table, n_rows, model, temperature, diversity, batch_size, attempts, seed, run], out,
+                   api_name="generate_rows", status="status", clear=tuple(k for k in out if k != "status"),
                    running="Starting…", **GPU_EVENT)
         stopped = {k: out[k] for k in ("status", "summary", "files")}
         on(stop.click, keep_partial, [desc, table, out["rows"], model, run], stopped, cancels=[event],

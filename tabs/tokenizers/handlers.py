@@ -11,8 +11,8 @@ from engines import notebooks as nbs
 from engines import prompts, registry
 from engines import tokenizers as tk
 from engines.config import Settings
+from engines.context import Context, as_context
 from engines.errors import InvalidInput, WorkbenchError
-from engines.snippets.tokenizers import tokenize_code
 from tabs.common import (
     CHEAP_EVENT,
     NOTEBOOK_LABEL,
@@ -24,6 +24,7 @@ from tabs.common import (
     status_html,
     token_spans,
     ui_errors,
+    with_settings,
 )
 from tabs.inputs import load_json
 
@@ -59,7 +60,8 @@ def _block(name: str, t: tk.Tokenization, ok: bool | None, first_diff: int | Non
 
 
 @ui_errors
-def tokenize_texts(tokenizers: list[str], text: str, add_special_tokens: bool = True):
+def tokenize_texts(tokenizers: list[str], text: str, add_special_tokens: bool = True, *,
+                   settings: Settings | None = None):
     """Tokenize a text with one or more tokenizers and compare their token counts.
 
     Args:
@@ -71,16 +73,17 @@ def tokenize_texts(tokenizers: list[str], text: str, add_special_tokens: bool = 
     Returns:
         The status line, the coloured tokens (HTML), the comparison table, the chart data, and the ids per tokenizer.
     """
+    settings = settings or Settings.from_env()
     chosen = _selection(tokenizers)
-    tk.check_text(text or "")
-    limit = Settings.from_env().max_display_tokens
+    tk.check_text(text or "", settings=settings)
+    limit = settings.max_display_tokens
     blocks, rows, raw, failures = [], [], {}, []
     for ref in chosen:
         name = _name(ref)
         try:
-            t = tk.tokenize(ref, text, add_special_tokens=bool(add_special_tokens))
-            ok, diff = tk.round_trip(ref, text, t.text_ids)
-            vocab = tk.tokenizer_info(ref).vocab_size
+            t = tk.tokenize(ref, text, add_special_tokens=bool(add_special_tokens), settings=settings)
+            ok, diff = tk.round_trip(ref, text, t.text_ids, settings=settings)
+            vocab = tk.tokenizer_info(ref, settings=settings).vocab_size
         except WorkbenchError as exc:
             failures.append((name, exc))
             blocks.append(f"<div style='margin:.6em 0;color:#b91c1c'><b>{esc(name)}</b>: {esc(exc)}</div>")
@@ -100,15 +103,14 @@ def tokenize_texts(tokenizers: list[str], text: str, add_special_tokens: bool = 
     state = "warning" if failures else "done"
     status = done + (f" {len(failures)} could not load: {', '.join(n for n, _ in failures)}." if failures else "")
     ids = {ref: raw[_name(ref)]["ids"] for ref in chosen if _name(ref) in raw}
+    recipe = nbs.tokenizers_recipe(list(ids), text, add_special_tokens=bool(add_special_tokens), ids=ids)
     return {"status": status_html(state, status), "tokens": "".join(blocks), "table": table,
             "chart": table[["tokenizer", "tokens"]], "raw": raw,
-            "code": tokenize_code(list(ids), text, add_special_tokens=bool(add_special_tokens)),
-            "notebook": notebook_file("tokenizers", "tokenize", nbs.tokenizers_notebook, list(ids), text,
-                                      add_special_tokens=bool(add_special_tokens), ids=ids)}
+            "code": recipe.code, "notebook": notebook_file("tokenizers", "tokenize", recipe)}
 
 
 @ui_errors
-def decode_ids(tokenizer: str, ids: str) -> str:
+def decode_ids(tokenizer: str, ids: str, *, settings: Settings | None = None) -> str:
     """Decode a list of token ids back to text (special tokens kept).
 
     Args:
@@ -118,11 +120,11 @@ def decode_ids(tokenizer: str, ids: str) -> str:
     Returns:
         The decoded text.
     """
-    return {"text": tk.decode(_selection(tokenizer)[0], tk.parse_ids(ids))}
+    return {"text": tk.decode(_selection(tokenizer)[0], tk.parse_ids(ids), settings=settings)}
 
 
 @ui_errors
-def tokenizer_facts(tokenizers: list[str]):
+def tokenizer_facts(tokenizers: list[str], *, settings: Settings | None = None):
     """Vocabulary size, model max length and special tokens of each tokenizer.
 
     Args:
@@ -133,7 +135,7 @@ def tokenizer_facts(tokenizers: list[str]):
     """
     summary, specials = [], []
     for ref in _selection(tokenizers):
-        info = tk.tokenizer_info(ref)
+        info = tk.tokenizer_info(ref, settings=settings)
         name = _name(ref)
         summary.append({"tokenizer": name, "class": info.class_name, "vocab size": info.vocab_size,
                         "base vocab": info.base_vocab_size, "model max length": info.model_max_length or "—",
@@ -157,7 +159,8 @@ def parse_messages(messages_json: str) -> list[dict]:
 
 
 @ui_errors
-def render_chats(tokenizers: list[str], messages_json: str, add_generation_prompt: bool = True):
+def render_chats(tokenizers: list[str], messages_json: str, add_generation_prompt: bool = True, *,
+                 settings: Settings | None = None):
     """Render a chat through each tokenizer's chat template, with special tokens highlighted.
 
     Args:
@@ -173,7 +176,7 @@ def render_chats(tokenizers: list[str], messages_json: str, add_generation_promp
     for ref in _selection(tokenizers):
         name = _name(ref)
         try:
-            r = tk.render_chat_detail(ref, messages, bool(add_generation_prompt))
+            r = tk.render_chat_detail(ref, messages, bool(add_generation_prompt), settings=settings)
         except WorkbenchError as exc:
             failures.append(exc)
             blocks.append(f"<div style='margin:.6em 0;color:#b91c1c'><b>{esc(name)}</b>: {esc(exc)}</div>")
@@ -192,13 +195,14 @@ def render_chats(tokenizers: list[str], messages_json: str, add_generation_promp
     return {"rendered": "".join(blocks), "overhead": pd.DataFrame(rows)}
 
 
-def build(settings: Settings | None = None, links: Links | None = None) -> None:
+def build(ctx: Context | Settings | None = None, links: Links | None = None) -> None:
     """Render the Tokenizers tab inside the current Blocks.
 
     Args:
-        settings: deployment settings (read once by the app).
+        ctx: the app's context (its settings reach every handler), or bare settings.
         links: cross-tab targets; this tab receives tokenizer ids as "tokenizers.tokenizers".
     """
+    ctx = as_context(ctx)
     with gr.Tab("Tokenizers", id="tokenizers"):
         gr.Markdown("See how each model's tokenizer splits your text: tokens with their ids (whitespace shown as "
                     "`·` `↵`), counts side by side, special tokens and chat templates. Pick presets, type any Hub "
@@ -223,8 +227,9 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
             out["notebook"] = gr.File(label=NOTEBOOK_LABEL, interactive=False, elem_id="tok-notebook")
         run = {"status": "status", "clear": ("tokens", "table", "chart", "raw", "code", "notebook"),
                "running": "Tokenizing…", **CHEAP_EVENT}
-        on(go.click, tokenize_texts, [choices, text, special], out, api_name="tokenize", **run)
-        on(text.submit, tokenize_texts, [choices, text, special], out, api_name=False, **run)
+        tokenize = with_settings(tokenize_texts, ctx)
+        on(go.click, tokenize, [choices, text, special], out, api_name="tokenize", **run)
+        on(text.submit, tokenize, [choices, text, special], out, api_name=False, **run)
         if links is not None:
             links.register("tokenizers.tokenizers", "tokenizers", choices)
 
@@ -234,7 +239,8 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
                 dec_ids = gr.Textbox(label="Token ids", placeholder="9906, 1917, 0", elem_id="dec-ids")
             dec_go = gr.Button("Decode", elem_id="dec-go")
             dec_out = gr.Textbox(label="Decoded text", interactive=False, elem_id="dec-out")
-            on(dec_go.click, decode_ids, [dec_tok, dec_ids], {"text": dec_out}, api_name="decode", **CHEAP_EVENT)
+            on(dec_go.click, with_settings(decode_ids, ctx), [dec_tok, dec_ids], {"text": dec_out}, api_name="decode",
+               **CHEAP_EVENT)
 
         with gr.Accordion("Vocabulary and special tokens", open=False):
             facts_go = gr.Button("Show vocabulary facts", elem_id="facts-go")
@@ -243,7 +249,8 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
                                              label="Vocabulary", interactive=False, wrap=False),
                      "specials": gr.Dataframe(headers=["tokenizer", "role", "token", "id"], label="Special tokens",
                                               interactive=False)}
-            on(facts_go.click, tokenizer_facts, [choices], facts, api_name="tokenizer_info", **CHEAP_EVENT)
+            on(facts_go.click, with_settings(tokenizer_facts, ctx), [choices], facts, api_name="tokenizer_info",
+               **CHEAP_EVENT)
 
         with gr.Accordion("Chat template", open=False):
             messages = gr.Code(json.dumps(prompts.EXAMPLE_CHAT, indent=2, ensure_ascii=False), language="json",
@@ -254,5 +261,5 @@ def build(settings: Settings | None = None, links: Links | None = None) -> None:
                     "overhead": gr.Dataframe(headers=["tokenizer", "prompt tokens", "content tokens",
                                                       "template overhead"], label="Template overhead",
                                              interactive=False)}
-            on(chat_go.click, render_chats, [choices, messages, gen_prompt], chat, api_name="render_chat",
-               **CHEAP_EVENT)
+            on(chat_go.click, with_settings(render_chats, ctx), [choices, messages, gen_prompt], chat,
+               api_name="render_chat", **CHEAP_EVENT)

@@ -143,6 +143,7 @@ def test_warns_when_reachable_without_a_login_or_with_a_password_in_argv(monkeyp
     assert len(argv) == 1 and "process list" in argv[0]
 
 
+@pytest.mark.slow  # serves its own app
 def test_login_required_when_auth_is_set(tmp_path, models_dir):
     import urllib.error
     import urllib.request

@@ -55,9 +55,12 @@ def test_the_readme_api_block_runs_against_the_app(app_url, served, minutes_fx, 
     assert [m["role"] for m in namespace["history"]] == ["system", "user", "assistant", "user", "assistant"]
     assert namespace["answer"] == namespace["history"][-1]["content"] != ""
     assert "saved" in str(namespace["vote"])  # the arena vote over the API, with the match id the battle returned
+    assert "after 2 turns" in str(namespace["vote"])  # the follow-up before it counts
+    assert [[m["role"] for m in h] for h in namespace["histories"]] == [["user", "assistant"] * 2] * 2
 
 
-@pytest.mark.parametrize("name", ["pipeline_classify", "tokenize", "compare", "arena_battle", "arena_vote",
+@pytest.mark.parametrize("name", ["pipeline_classify", "tokenize", "compare", "compare_followup", "arena_battle",
+                                  "arena_followup", "arena_vote",
                                   "chat", "transcribe", "minutes",
                                   "generate_image", "convert_to_cpp", "generate_rows", "run_evaluation",
                                   "hub_search_models", "finetune_defaults"])

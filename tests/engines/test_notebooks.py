@@ -178,6 +178,7 @@ def _same(a, b, tol: float = 1e-5) -> bool:
     return a == b
 
 
+@pytest.mark.slow
 def test_pipelines_notebooks_give_the_same_outputs(kernel, tiny, tmp_path):
     import tiny_pipelines
 
@@ -307,6 +308,7 @@ def test_minutes_notebook_stops_at_the_loop_where_the_app_does(kernel, tmp_path,
         assert "[stopped: the text started repeating itself" in outputs_text(run)
 
 
+@pytest.mark.slow
 def test_transcription_notebooks_write_the_apps_words_on_a_long_recording(kernel, tmp_path):
     """Longer than one 30 s window, on both local backends and an English-only model: the notebook decodes the
     audio as the app does (ffmpeg, 16 kHz) and runs the same windows and settings, so the words are the app's."""

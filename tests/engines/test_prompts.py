@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from transformers import AutoTokenizer
 
 from engines import prompts
 from engines.errors import InvalidInput
@@ -13,11 +12,15 @@ CHAT = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": 
 
 @pytest.fixture(scope="module")
 def llama(tiny):
+    from transformers import AutoTokenizer
+
     return AutoTokenizer.from_pretrained(tiny["tok-llama"])
 
 
 @pytest.fixture(scope="module")
 def gemma(tiny):
+    from transformers import AutoTokenizer
+
     return AutoTokenizer.from_pretrained(tiny["tok-gemma"])  # its template raises on a system message
 
 
@@ -47,6 +50,8 @@ def test_generation_prompt_is_optional(llama):
 
 
 def test_other_template_errors_are_specific(tiny):
+    from transformers import AutoTokenizer
+
     bert = AutoTokenizer.from_pretrained(tiny["tok-bert"])  # no chat template at all
     with pytest.raises(InvalidInput, match="chat template rejected"):
         prompts.apply_template(bert, [{"role": "user", "content": "a"}])

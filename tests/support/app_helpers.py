@@ -24,30 +24,76 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve_app(env: dict[str, str], log_path: Path, timeout: float = 90.0, args: tuple[str, ...] = ()):
-    """Start ``python app.py`` on a free port with ``env`` added; returns (process, url) once it answers."""
+# Where gradio could not start its server on the port (its own 5 s limit for uvicorn to start, hit on a loaded
+# machine; or another process took the free port first): worth another try on a new port.
+_START_FAILED = ("Cannot find empty port", "Server failed to start", "address already in use")
+
+
+def serve_app(env: dict[str, str], log_path: Path, timeout: float = 1200.0, args: tuple[str, ...] = ()):
+    """Start ``python app.py`` on a free port with ``env`` added; returns (process, url) once it answers.
+
+    Waits on conditions, not on a deadline: while the process lives, until its URL answers 200 (``timeout`` is
+    only a generous bound for a process that lives but never answers: importing and building the app takes minutes
+    on a loaded machine). A process that exits fails at once with its log's tail; one that could not start its
+    server on the port (``_START_FAILED``) is started again on a new port (three tries in all).
+    """
+    for attempt in range(3):
+        proc, url = _start(env, log_path, args)
+        try:
+            _wait_until_up(proc, url, log_path, timeout)
+            return proc, url
+        except _StartFailed:
+            if attempt == 2:
+                raise RuntimeError(f"the app could not start its server (3 tries):\n{_tail(log_path)}") from None
+
+
+class _StartFailed(Exception):
+    pass
+
+
+def _start(env: dict[str, str], log_path: Path, args: tuple[str, ...]):
     import subprocess
-    import time
-    import urllib.request
 
     port = free_port()
     full_env = {**os.environ, **env, "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1"}
-    log = open(log_path, "w")  # noqa: SIM115  (closed with the process)
-    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(port), *args],
-                            cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
+    with open(log_path, "w") as log:  # the child keeps its own copy of the file descriptor
+        proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(port),
+                                 *args], cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT)
+    return proc, f"http://127.0.0.1:{port}/"
+
+
+def _wait_until_up(proc, url: str, log_path: Path, timeout: float) -> None:
+    import time
+    import urllib.request
+
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"app exited with {proc.returncode}: {log_path.read_text()[-2000:]}")
+    while proc.poll() is None:
         try:
-            with urllib.request.urlopen(url, timeout=2) as r:
+            with urllib.request.urlopen(url, timeout=10) as r:
                 if r.status == 200:
-                    return proc, url
+                    return
         except OSError:
-            time.sleep(0.2)
+            pass
+        if time.monotonic() > deadline:
+            _stop(proc)
+            raise RuntimeError(f"the app ran {timeout:.0f} s without answering on {url}:\n{_tail(log_path)}")
+        time.sleep(0.25)
+    tail = _tail(log_path)
+    if any(marker in tail for marker in _START_FAILED):
+        raise _StartFailed(tail)
+    raise RuntimeError(f"the app exited with {proc.returncode} before it answered on {url}:\n{tail}")
+
+
+def _stop(proc) -> None:
     proc.kill()
-    raise RuntimeError(f"app did not answer within {timeout}s: {log_path.read_text()[-2000:]}")
+    proc.wait()
+
+
+def _tail(log_path: Path, lines: int = 40) -> str:
+    try:
+        return "\n".join(log_path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
 
 
 def open_tab(page, name: str) -> None:

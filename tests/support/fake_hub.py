@@ -593,6 +593,7 @@ def hub_demo(targets: tuple[str, ...] = DUMMY_TARGETS):
                                           allow_custom_value=True, label=target, elem_id=elem)
                         links.register(target, tab, box)
             hub_tab.build(None, links)
+        links.resolve()
     demo.queue()
     publish_api(demo)
     return demo

@@ -220,6 +220,7 @@ def test_the_results_csv_neutralizes_formula_cells():
     assert rows[0]["tokens"] == "-3" and rows[1]["answer"] == "-1"
 
 
+@pytest.mark.slow
 def test_facts_of_local_folders_come_from_their_files(tiny, nonchat, tmp_path):  # noqa: F811
     # issue 27 item 10: the facts table was blank for local folders ("not in the catalog: facts unknown")
     import json
@@ -245,3 +246,39 @@ def test_facts_of_local_folders_come_from_their_files(tiny, nonchat, tmp_path): 
     assert estimated["params (B)"] > 0 and "estimated" in estimated["source"] and estimated["license"] == "apache-2.0"
     assert json.loads((tiny["lm-llama"] / "config.json").read_text())["max_position_embeddings"] == 256
     assert not any(str(tmp_path) in str(v) or "/root" in str(v) for r in rows.values() for v in r.values())
+
+
+def _asked(messages: list) -> int:
+    return sum(m["role"] == "user" for m in messages)
+
+
+def test_arena_followup_then_a_vote_that_records_the_turns(client, fake_server):
+    fake_server.respond("duel-x", lambda m: f"x was asked {_asked(m)} question(s), last: {m[-1]['content']}")
+    fake_server.respond("duel-y", lambda m: f"y was asked {_asked(m)} question(s), last: {m[-1]['content']}")
+    status, a, b, reveal, match_id = client.predict(["openai:duel-x", "openai:duel-y"], "Q1", 32,
+                                                    api_name="/arena_battle")
+    assert {a[0], b[0]} == {"x", "y"} and "question(s), last: Q1" in a and "follow-up" in status
+    status, a2, b2, conv_a, conv_b = client.predict("Q2", match_id, api_name="/arena_followup")
+    assert "Turn 2" in status and "duel" not in status  # the names stay hidden
+    assert (a2, b2) == (f"{a[0]} was asked 2 question(s), last: Q2", f"{b[0]} was asked 2 question(s), last: Q2")
+    assert [m["role"] for m in conv_a] == ["user", "assistant", "user", "assistant"] and len(conv_b) == 4
+    reveal, _board, _caption = client.predict("a", match_id, api_name="/arena_vote")
+    assert "saved" in reveal and "after 2 turns" in reveal and "duel-x" in reveal
+    with pytest.raises(AppError, match="already has its vote"):
+        client.predict("Q3", match_id, api_name="/arena_followup")
+    with pytest.raises(AppError, match="no match to continue"):
+        client.predict("Q3", "0" * 32, api_name="/arena_followup")
+
+
+def test_compare_followup_over_the_api_continues_each_models_conversation(client, fake_server):
+    fake_server.respond("turn-l", lambda m: f"L{_asked(m)}")
+    fake_server.respond("turn-r", lambda m: f"R{_asked(m)}")
+    models = ["openai:turn-l", "openai:turn-r"]
+    first = client.predict(models, "Hi", [], 16, api_name="/compare_followup")
+    histories = first[-1]
+    assert [h[-1]["content"] for h in histories] == ["L1", "R1"]
+    second = client.predict(models, "Again", histories, 16, api_name="/compare_followup")
+    assert [h[-1]["content"] for h in second[-1]] == ["L2", "R2"] and second[2] == "L2" and second[5] == "R2"
+    assert [m["role"] for m in second[-5]] == ["user", "assistant", "user", "assistant"]  # column 1's chat
+    with pytest.raises(AppError, match="one per model"):
+        client.predict(models, "Again", histories[:1], 16, api_name="/compare_followup")

@@ -6,6 +6,7 @@ run), paraphrasing the items into a reference set, clear errors, the docstrings 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import inspect
 import random
 from pathlib import Path
@@ -101,7 +102,7 @@ def test_paraphrase_fills_the_reference_set(client, env):
     assert "6 paraphrases written" in status and text.splitlines() == ["Reworded item"] * 6
 
 
-def test_clear_errors(client, env, tiny, monkeypatch):
+def test_clear_errors(client, env, tiny):
     with pytest.raises(AppError, match="Give the test set's id"):
         run(client, "", str(tiny["lm-llama"]), ["min_k"])
     with pytest.raises(AppError, match="needs a corpus"):
@@ -110,9 +111,10 @@ def test_clear_errors(client, env, tiny, monkeypatch):
         run(client, env["set_id"], "openai:fake-echo", ["guided"])
     with pytest.raises(AppError, match="not a contamination report id"):
         client.predict("../../etc/passwd", api_name="/contamination_report")
-    monkeypatch.setenv("WORKBENCH_ALLOW_LOCAL_MODELS", "0")
-    with pytest.raises(AppError, match="folder on the server is off"):
-        run(client, env["set_id"], "", ["ngrams"], corpus_folder="/tmp")
+    # the switch is the app's settings, read once (the served panel allows folders): a deployment without them
+    closed = dataclasses.replace(Settings.from_env(), allow_local_models=False)
+    with pytest.raises(gr.Error, match="folder on the server is off"):
+        list(panel.contamination_run(env["set_id"], "", ["ngrams"], corpus_folder="/tmp", settings=closed))
 
 
 def test_api_names_and_docstrings(client):
@@ -126,7 +128,8 @@ def test_api_names_and_docstrings(client):
                panel.contamination_item):
         doc = one_line_args(fn.__doc__)
         args = doc.split("Args:\n", 1)[1].split("\n\n", 1)[0].splitlines()
-        assert [a.split(':')[0].strip() for a in args] == list(inspect.signature(fn).parameters)
+        shown = [p for p in inspect.signature(fn).parameters if p != "settings"]  # bound by the app: no API param
+        assert [a.split(':')[0].strip() for a in args] == shown
 
 
 def test_stop_keeps_the_report(env, tiny):

@@ -43,6 +43,8 @@ def _blocks(links: Links | None):
                     links.register("evaluate.models", "evaluate", ModelBox([], multiselect=True, label="Models"))
                     links.register("evaluate.rows", "evaluate", gr.State(None))
             tab.build(Settings.from_env(), links)
+        if links is not None:
+            links.resolve()
     publish_api(demo)
     return demo
 
@@ -148,10 +150,11 @@ def test_empty_file_and_not_a_causal_lm(client, tiny, tmp_path):
         client.predict(str(tmp_path / "bert"), None, api_name="/finetune_defaults")
 
 
+@pytest.mark.slow
 def test_start_follow_stop_resume_and_list(client, tiny, data_file, ft_dir):
     out = client.predict(**_args(tiny["lm-llama"], data_file), api_name="/finetune_start")
     run_id = out[-1]  # the run picker holds the new run
-    assert ft.read_run(run_id).spec["data"]["train"] == 18
+    assert ft.read_run(run_id).spec.data.train == 18
     running = tf.wait_for(lambda: _status(client, run_id), lambda o: "data-step='0'" not in o[PANEL]
                           or "data-state='done'" in o[PANEL])
     assert "data-state='running'" in running[PANEL] or "data-state='stopping'" in running[PANEL]
@@ -168,6 +171,7 @@ def test_start_follow_stop_resume_and_list(client, tiny, data_file, ft_dir):
     assert any(r["id"] == run_id and r["state"] == "done" and r["tuned"] for r in runs)
 
 
+@pytest.mark.slow
 def test_a_crashed_worker_leaves_the_app_serving_and_the_run_resumable(client, tiny, data_file):
     run_id = client.predict(**_args(tiny["lm-llama"], data_file), api_name="/finetune_start")[-1]
     view = tf.wait_for(lambda: ft.read_run(run_id), lambda v: v.checkpoint_step >= 5 or not v.live)
@@ -203,19 +207,28 @@ def test_follow_picks_the_newest_run_after_a_reload(client, tiny, data_file, ft_
     assert "timer" in updates
 
 
-def test_buttons_send_base_and_tuned_and_the_heldout_split(ft_dir, tiny, data_file):
+def test_buttons_are_links_wired_where_their_tabs_are():
     links = Links()
     _blocks(links)
+    wired = {link.button.elem_id: link.targets for link in links.wired if link.source == "finetune"}
+    assert wired == {"ft-to-compare": ("compare.models",), "ft-to-evaluate": ("evaluate.models", "evaluate.rows")}
+    alone = Links()
+    with gr.Blocks():
+        tab.build(Settings.from_env(), alone)
+        alone.resolve()  # no Compare nor Evaluate here: no buttons
+    left_out = {link.button.elem_id: link.button.visible for link in alone.left_out if link.source == "finetune"}
+    assert not alone.wired and left_out == {"ft-to-compare": False, "ft-to-evaluate": False}
+
+
+def test_buttons_send_base_and_tuned_and_the_heldout_split(ft_dir, tiny, data_file):
     done = next((v for v in ft.list_runs() if v.state == "done"), None)
     if done is None:
         pytest.skip("no finished run in this session")
-    send, outputs = tab._sender(links, {"evaluate.models": tab._models, "evaluate.rows": tab._heldout})
+    send = tab._sender({"evaluate.models": tab._models, "evaluate.rows": tab._heldout})
     updates = send(done.id)
-    models_box, dataset_box = links.get("evaluate.models")[1], links.get("evaluate.rows")[1]
-    assert updates[models_box] == [done.spec["base"], str(done.tuned)]
-    assert len(updates[dataset_box]["rows"]) == 6 and set(updates[dataset_box]["rows"][0]) == {"question", "answer"}
-    assert links.tabs in updates and outputs[-1] is links.tabs
-    assert tab._sender(Links(), {"compare.models": tab._models}) is None  # not registered: no button
+    assert updates["evaluate.models"] == [done.spec.base, str(done.tuned)]
+    rows = updates["evaluate.rows"]["rows"]
+    assert len(rows) == 6 and set(rows[0]) == {"question", "answer"}
 
 
 def test_a_resumed_run_shows_its_last_numbers_before_it_logs_again():
@@ -314,3 +327,83 @@ def test_every_hyperparameter_box_refreshes_the_explanation(ft_dir):
     assert len(triggers) == len(ft.explain.EXPLAINED) and {e for _, e in triggers} == {"change"}
     assert {"Method", "LoRA rank", "LoRA alpha", "Learning rate", "Batch size", "Max length"} <= {
         b.label for b, _ in triggers}
+
+
+def test_start_after_check_prepares_and_tokenizes_the_data_once(ft_dir, tiny, monkeypatch):
+    """Check and Start each read, rendered and tokenized all the data (2 prepares for one run): Start now takes what
+    Check prepared under its handle (a digest of the same parameters and file bytes); other parameters prepare anew."""
+    from engines.finetune import data as fdata
+    from engines.finetune import jobs
+
+    calls = {"prepare": 0, "measure": 0}
+
+    def counting(name, real):
+        def wrapper(*a, **k):
+            calls[name] += 1
+            return real(*a, **k)
+        return wrapper
+
+    monkeypatch.setattr(ft, "prepare", counting("prepare", ft.prepare))
+    monkeypatch.setattr(fdata, "measure", counting("measure", fdata.measure))
+    fake = tf.SlowStart()
+    monkeypatch.setattr(jobs.subprocess, "Popen", fake)
+    ft.checks.forget_all()
+    try:
+        data = tf.write_jsonl(ft_dir.parent / "check-once.jsonl", tf.rows())
+        checked = tab.finetune_check(**_args(tiny["lm-llama"], data, file=str(data)))
+        handle = re.search(r"Check ([0-9a-f]{24})", checked["status"]).group(1)
+        assert calls == {"prepare": 1, "measure": 1} and ft.checks.peek(handle) is not None
+        started = list(tab.finetune_start(**_args(tiny["lm-llama"], data, file=str(data))))[-1]
+        assert started["run"] and calls == {"prepare": 1, "measure": 1}  # reused: nothing tokenized again
+        assert ft.checks.peek(handle) is None  # a run started from it once
+        tab.finetune_check(**_args(tiny["lm-llama"], data, file=str(data), seed=8))  # another split: prepared anew
+        assert calls == {"prepare": 2, "measure": 2}
+    finally:
+        fake.kill()
+        ft.checks.forget_all()
+
+
+def test_the_heldout_split_is_parsed_by_the_engine(tmp_path):
+    folder = tmp_path / "run"
+    rows = [{"prompt": [{"role": "user", "content": "2+2?"}], "completion": [{"role": "assistant", "content": "4"}]},
+            {"prompt": "Capital of France?", "completion": "Paris"}]
+    tf.write_jsonl((folder / "data").mkdir(parents=True) or folder / "data" / "heldout.jsonl", rows)
+    run = ft.RunView(id="20260101-000000-tiny-abcd", state="done", spec={}, status={}, folder=folder)
+    assert ft.heldout_pairs(run) == [{"question": "2+2?", "answer": "4"},
+                                     {"question": "Capital of France?", "answer": "Paris"}]
+    assert tab._heldout(run)["rows"] == ft.heldout_pairs(run)
+
+
+def test_a_refused_start_keeps_the_check_for_the_next_try(ft_dir, tiny, monkeypatch):
+    """Start refused when it starts (another run took the slot meanwhile): the checked data is still held."""
+    from engines import errors
+
+    ft.checks.forget_all()
+    data = tf.write_jsonl(ft_dir.parent / "refused.jsonl", tf.rows())
+    args = _args(tiny["lm-llama"], data, file=str(data))
+    handle = re.search(r"Check ([0-9a-f]{24})", tab.finetune_check(**args)["status"]).group(1)
+
+    def busy(prep, settings=None):
+        raise errors.Busy("A run is training: another one.")
+
+    monkeypatch.setattr(ft, "start_run", busy)
+    with pytest.raises(errors.Busy):
+        list(tab.finetune_start(**args))
+    assert ft.checks.peek(handle) is not None
+    ft.checks.forget_all()
+
+
+def test_the_form_is_one_typed_request_with_the_api_parameters():
+    """The 24 values travel as one RunRequest; finetune_check / finetune_start keep their parameters (the API)."""
+    import inspect
+
+    from tabs.finetune.request import RunRequest
+
+    for fn in (tab.finetune_check, tab.finetune_start):
+        assert list(inspect.signature(fn).parameters) == RunRequest.names()
+    request = RunRequest.of({"model": "m", "rank": 8, "seed": 3, "not_a_field": 1})
+    assert (request.model, request.rank, request.seed, request.source) == ("m", 8, 3, None)
+    assert request.hyper_args()[1] == 8 and request.hyper_args()[-1] == 3 and len(request.hyper_args()) == 13
+    with gr.Blocks():
+        c = tab.layout.inputs()
+    assert RunRequest.inputs(c) == [c[name] for name in RunRequest.names()]

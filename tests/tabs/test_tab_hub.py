@@ -163,26 +163,37 @@ def test_only_registered_targets_get_a_button():
                 links.register("compare.models", "compare", gr.Dropdown([], multiselect=True,
                                                                          allow_custom_value=True))
         opened = gr.State(None)
-        wired = hub_tab._wire_sends(hub_tab.MODEL_SENDS, links, opened)
-    assert [(spec.target, button.elem_id) for spec, button in wired] == [("compare.models",
-                                                                          "hub-send-compare-models")]
+        declared = hub_tab._wire_sends(hub_tab.MODEL_SENDS, links, opened)
+        links.resolve()
+    assert len(declared) == len(hub_tab.MODEL_SENDS)
+    assert [(link.targets, link.button.elem_id) for link in links.wired] == [(("compare.models",),
+                                                                              "hub-send-compare-models")]
+    assert len(links.left_out) == len(hub_tab.MODEL_SENDS) - 1
     assert hub_tab._wire_sends(hub_tab.MODEL_SENDS, None, opened) == []
+    show = hub_tab._show_sends(declared, links)  # an unregistered target's button never shows
+    shown = [b.elem_id for b, u in show({"id": "x", "capabilities": ["chat", "tokenizer"]}).items() if u["visible"]]
+    assert shown == ["hub-send-compare-models"]
 
 
 def test_send_appends_to_a_multiselect_and_selects_the_tab():
+    links = Links()
     with gr.Blocks():
-        with gr.Tabs() as tabs:
+        with gr.Tabs() as links.tabs:
             with gr.Tab("Compare", id="compare"):
                 models = gr.Dropdown([], multiselect=True, allow_custom_value=True, max_choices=3)
+                links.register("compare.models", "compare", models)
             with gr.Tab("Pipelines", id="pipelines"):
                 model, task = gr.Textbox(), gr.Dropdown(["text-generation"])
-    send, more, outputs = hub_tab._sender(models, "compare", [], tabs)
+                links.register("pipelines.model", "pipelines", model)
+                links.register("pipelines.task", "pipelines", task)
+    compare, pipelines = (next(s for s in hub_tab.MODEL_SENDS if s.target == t)
+                          for t in ("compare.models", "pipelines.model"))
+    send = hub_tab._payload(compare, links)
     out = send({"id": "acme/chat-1b"}, ["a", "b", "acme/chat-1b", "c"])
-    assert out[models] == ["b", "c", "acme/chat-1b"] and more == [models]  # moved last, at most max_choices
-    assert out[tabs].selected == "compare" and outputs == [models, tabs]
-    send, more, outputs = hub_tab._sender(model, "pipelines", [("pipeline_task", task)], tabs)
-    out = send({"id": "acme/chat-1b", "pipeline_task": "text-generation"})
-    assert out[model] == "acme/chat-1b" and out[task] == "text-generation" and more == []
+    assert out == {"compare.models": ["b", "c", "acme/chat-1b"]}  # moved last, at most max_choices
+    send = hub_tab._payload(pipelines, links)
+    out = send({"id": "acme/chat-1b", "pipeline_task": "text-generation"}, "old")
+    assert out == {"pipelines.model": "acme/chat-1b", "pipelines.task": "text-generation"}
     assert send(None) == {}
 
 

@@ -113,3 +113,29 @@ def test_minutes_with_a_speech_model_names_what_is_wrong(client, minutes_fx):  #
     text = str(info.value)
     assert "speech-recognition model" in text and "cannot write minutes" in text and "minutes model" in text
     assert "IndexError" not in text and "/root" not in text
+
+
+def test_minutes_code_box_and_notebook_agree_on_the_run_quantization(monkeypatch):
+    """The code box was built before the run (always fp32) while the notebook took the run's real quantization: a
+    model the app loaded in 8-bit showed fp32 code beside an 8-bit notebook. Both now come from one recipe."""
+    import nbformat
+
+    from engines.chat import ChatChunk, GenerationStats
+    from tabs.minutes import handlers as tab
+
+    stats = GenerationStats(load_s=0.1, ttft_s=0.1, tokens=3, tokens_per_s=30.0, total_s=0.2, model="org/some-lm",
+                            device="cuda", quantization="8bit", backend="transformers")
+
+    def fake_stream(transcript, *, model=None, max_new_tokens=1024, **kwargs):
+        yield ChatChunk(text="## Summary\n")
+        yield ChatChunk(text="Done.", stats=stats)
+
+    monkeypatch.setattr(tab.mn, "stream_minutes", fake_stream)
+    updates = list(tab.write_minutes("[00:00:01] Alice: hi.", "org/some-lm", 64))
+    last = updates[-1]
+    assert "load_in_8bit" in last["code"]  # the quantization the run used, not fp32
+    nb = nbformat.read(last["notebook"], as_version=4)
+    cells = [c.source for c in nb.cells if c.cell_type == "code"]
+    assert last["code"].rstrip("\n") in cells  # the notebook's main cell is the code box, character for character
+    # while it streams the quantization is not known yet: no code is shown that could disagree with the run's
+    assert all(u.get("code", last["code"]) == last["code"] for u in updates)

@@ -185,13 +185,14 @@ def prompt_logprobs(ref: ModelRef, text: str, top: int, settings=None):
     return lp
 
 
-def remote_token_scores(ref: ModelRef, text: str, *, top: int = DEFAULT_TOP) -> TokenScores:
+def remote_token_scores(ref: ModelRef, text: str, *, top: int = DEFAULT_TOP, settings=None) -> TokenScores:
     """Score a text on an API model through the completions endpoint's echo of prompt log-probabilities.
 
     Args:
         ref: an API model reference.
         text: the text.
         top: alternatives per token to ask for (μ and σ are estimated from them).
+        settings: the deployment's ``Settings`` (read from the environment when None).
 
     Returns:
         TokenScores of the text's tokens after the first; ``approximate`` μ, σ.
@@ -201,7 +202,7 @@ def remote_token_scores(ref: ModelRef, text: str, *, top: int = DEFAULT_TOP) -> 
     """
     if not isinstance(text, str) or not text.strip():
         raise errors.InvalidInput("An item's text is empty: there is nothing to score.")
-    lp = prompt_logprobs(ref, text, top)
+    lp = prompt_logprobs(ref, text, top, settings)
     scores = TokenScores([], [], [], [], approximate=True)
     tops = lp.top_logprobs or [None] * len(lp.token_logprobs)
     for piece, value, offset, alts in zip(lp.tokens, lp.token_logprobs, lp.text_offset, tops, strict=False):

@@ -201,6 +201,7 @@ def test_elo_matches_hand_computed_case():
 # ----------------------------------------------------------------------------------------------- not determined
 
 
+@pytest.mark.slow
 def test_a_model_that_won_all_six_votes_is_not_determined():
     """Issue 27: a model that won all 6 of its votes showed "2064 (1992–2079)", a confident interval for a rating
     the data can't fix (its maximum-likelihood rating is infinite)."""

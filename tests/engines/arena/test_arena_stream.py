@@ -36,6 +36,7 @@ def _switches(indices: list[int]) -> int:
     return sum(1 for x, y in zip(indices, indices[1:], strict=False) if x != y)
 
 
+@pytest.mark.slow
 def test_local_and_remote_columns_stream_with_plausible_metrics(env):
     entries = arena.parse_entries([LLAMA, GEMMA, "openai:fake-long"])
     snaps, final = _run(entries, max_new_tokens=24)

@@ -72,3 +72,14 @@ def test_an_old_vote_database_gains_the_turns_column(tmp_path):
     store = arena.ArenaStore(path)
     assert [(v.outcome, v.turns) for v in store.votes()] == [("tie", 1)]
     assert store.get_match(store.open_match("x", "y", [{}, {}]))["turns"] == 1
+
+
+def test_two_follow_ups_from_the_same_turn_cannot_both_count(tmp_path):
+    store = arena.ArenaStore(tmp_path / "arena.sqlite3")
+    match = store.open_match("m-a", "m-b", [{}, {}], histories=([], []))
+    first = ([{"role": "user", "content": "first"}], [])
+    assert store.continue_match(match, [{}, {}], first, expected_turns=1) == 2
+    with pytest.raises(errors.InvalidInput, match="Another follow-up"):
+        store.continue_match(match, [{}, {}], ([{"role": "user", "content": "second"}], []), expected_turns=1)
+    got = store.get_match(match)
+    assert got["turns"] == 2 and got["histories"] == first

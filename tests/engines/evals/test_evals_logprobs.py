@@ -7,7 +7,6 @@ from __future__ import annotations
 import random
 
 import pytest
-import torch
 
 from engines.errors import Unsupported
 from engines.evals import choice_logprobs, encode_pair, logprobs, score_pairs
@@ -24,6 +23,8 @@ CHOICES = [" Paris", " Berlin", " the capital of Germany is Berlin", " 42", "!"]
 def direct_loglikelihood(lm, context: str, continuation: str) -> float:
     """lm-eval's recipe written out by hand: move the context's trailing whitespace to the continuation, encode the
     context and the whole text without special tokens, one unbatched forward pass, sum the continuation's log-probs."""
+    import torch
+
     spaces = len(context) - len(context.rstrip())
     if spaces:
         context, continuation = context[:-spaces], context[-spaces:] + continuation

@@ -68,6 +68,7 @@ def run_all(events) -> list:
     return list(events)
 
 
+@pytest.mark.slow
 def test_200_items_over_three_models_complete_with_progress(tiny, remote_env, store):
     remote_env.respond("eval-bot", letter_bot)
     testset = mixed_set(150, 50)
@@ -179,6 +180,7 @@ for event in evals.start_run(ts, ["openai:kill-bot"], evals.RunConfig(parallel=2
 """
 
 
+@pytest.mark.slow
 def test_a_killed_run_resumes_where_it_stopped(data_dir, monkeypatch, store):
     with FakeOpenAI(api_key=SECRET_MARKER, chunk_delay=0.02) as server:
         server.respond("kill-bot", lambda m: "one two three four five " + user_text(m))

@@ -29,6 +29,7 @@ def _training(run_id: str) -> ft.RunView:
     return tf.wait_for(lambda: ft.read_run(run_id), lambda v: v.state == "running" or not v.live)
 
 
+@pytest.mark.slow
 def test_a_second_start_is_refused_while_a_run_trains_and_a_crashed_worker_does_not_block(tiny, started, ft_root):
     prep = tf.prepare(tiny["lm-llama"], **LONG)
     first = ft.start_run(prep)

@@ -17,6 +17,7 @@ from engines import finetune as ft
 from engines.snippets.finetune import finetune_code
 
 
+@pytest.mark.slow
 def test_merge_and_save_makes_a_standalone_model(done_run, fresh_cache):
     from engines.chat import stream_chat
 
@@ -69,6 +70,7 @@ def test_runs_are_listed_from_disk(done_run):
     assert view.state == "done" and "lm-llama" in view.label() and "20 steps" in view.label()
 
 
+@pytest.mark.slow
 def test_a_crashed_worker_leaves_a_resumable_run(tiny, ft_root, done_run):
     run = ft.start_run(tf.prepare(tiny["lm-llama"]))
     view = tf.wait_for(lambda: ft.read_run(run.id), lambda v: v.checkpoint_step >= 5 or not v.live)
@@ -94,6 +96,7 @@ def test_an_adapter_folder_is_sized_from_its_base(done_run):
     assert size is not None and 0 < size < 0.01  # the tiny Llama's size (its base), not a load error
 
 
+@pytest.mark.slow
 def test_the_run_notebook_trains_on_the_same_data_with_plain_trl(done_run, tmp_path):
     """The Fine-tune tab's notebook, executed with nbclient: it writes the run's own data files, trains the same
     base with the same hyperparameters through plain peft + trl, and ends where the app's run ended."""

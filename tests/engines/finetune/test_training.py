@@ -71,6 +71,7 @@ def test_adapter_weights_differ_from_their_initial_zero_update(done_run):
     assert lora_b and any(float(t.abs().sum()) > 0 for t in lora_b)  # B starts at zero: training moved it
 
 
+@pytest.mark.slow
 def test_stop_then_resume_continues_from_the_saved_step_in_the_same_order(tiny, ft_root, done_run):
     run = ft.start_run(tf.prepare(tiny["lm-llama"]))
     view = tf.wait_for(lambda: ft.read_run(run.id), lambda v: v.status.get("step", 0) >= 3 or not v.live)
@@ -92,6 +93,7 @@ def test_stop_then_resume_continues_from_the_saved_step_in_the_same_order(tiny, 
     assert resumed.status["train_metrics"]["train_runtime"] > 0
 
 
+@pytest.mark.slow
 def test_rows_holding_unicode_line_separators_all_train(tiny, ft_root, done_run):
     seps = ["\u2028", "\u2029", "\u0085"]
     rows = [{"prompt": f"Say {i}{seps[i % 3]}please", "completion": f"It is{seps[i % 3]}{i}."} for i in range(8)]
@@ -192,7 +194,7 @@ def test_qlora_on_cuda_trains_on_a_4bit_base(tiny, ft_root, fresh_cache):
     run = ft.start_run(prep)
     view = tf.wait_for(lambda: ft.read_run(run.id), lambda v: not v.live)
     assert view.state == "done", tf._describe(view)
-    assert view.spec["quantization"] == "4bit" and view.adapter is not None
+    assert view.spec.quantization == "4bit" and view.adapter is not None
     text = "".join(c.text for c in stream_chat(str(view.adapter), [{"role": "user", "content": "Hi"}],
                                                max_new_tokens=4))
     assert isinstance(text, str)

@@ -28,6 +28,7 @@ def pixels(result: im.ImageResult) -> np.ndarray:
     return np.asarray(result.image)
 
 
+@pytest.mark.slow
 def test_same_seed_same_image_different_seed_different(flux):
     a = im.generate_image("a red chair", model=flux, seed=42, **SMALL)
     b = im.generate_image("a red chair", model=flux, seed=42, **SMALL)

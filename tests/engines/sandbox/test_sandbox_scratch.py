@@ -55,11 +55,18 @@ def test_scratch_file_count_is_capped(mode):
     assert "all written" not in r.stdout and r.stopped == "disk"
 
 
-def test_locked_nested_folders_are_removed(mode):
-    before = set(Path(tempfile.gettempdir()).glob("wb-job-*"))
+def test_locked_nested_folders_are_removed(mode, monkeypatch):
+    made: list[str] = []  # this job's scratch dirs (other sessions on the machine make their own wb-job-* dirs)
+    real_mkdtemp = tempfile.mkdtemp
+
+    def mkdtemp(*args, **kwargs):
+        made.append(real_mkdtemp(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(tempfile, "mkdtemp", mkdtemp)
     r = sandbox.run_python(LOCK_NESTED, limits=ROOMY)
     assert r.ok and "locked" in r.stdout, r.stderr
-    assert set(Path(tempfile.gettempdir()).glob("wb-job-*")) <= before
+    assert [d for d in made if "wb-job-" in d] and not [d for d in made if os.path.exists(d)]
 
 
 def test_remove_tree_and_usage_unlock_what_a_job_locked(tmp_path):

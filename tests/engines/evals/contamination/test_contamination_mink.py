@@ -8,7 +8,6 @@ from __future__ import annotations
 import random
 
 import pytest
-import torch
 
 from engines.errors import InvalidInput
 from engines.evals.contamination import mann_whitney, min_k_plus_plus, min_k_prob, min_k_scores
@@ -24,6 +23,8 @@ WORDS = ("river stone lamp violet engine quiet harbor mint carpet orbit willow c
 
 def direct(lm, text: str, k: float) -> tuple[float, float]:
     """Both scores written out from the logits, in float64, as the authors' reference code computes them."""
+    import torch
+
     tok = lm.tokenizer
     ids = [tok.bos_token_id] + tok(text, add_special_tokens=False)["input_ids"]
     with torch.no_grad():
@@ -89,6 +90,7 @@ def test_text_longer_than_the_window_scores_its_start(tiny):
 
 
 def _fine_tune(src, texts: list[str], out, steps: int = 20) -> None:
+    import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(src)
