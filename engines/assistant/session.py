@@ -104,19 +104,21 @@ def plain(messages: list[dict]) -> list[dict]:
     return out
 
 
-def counter_for(model: str) -> Callable[[list[dict]], int]:
-    """A token counter for histories sent to ``model``: its own chat template and tokenizer for a local model, an
-    estimate (about 4 characters a token) for an API model or a tokenizer without a template."""
+def counter_for(model: str, tools: list[dict] | None = None) -> Callable[[list[dict]], int]:
+    """A token counter for histories sent to ``model`` with ``tools`` offered: its own chat template (the tools'
+    schemas rendered in) and tokenizer for a local model, an estimate (about 4 characters a token, the schemas
+    counted too) for an API model or a tokenizer without a template."""
+    schema_tokens = len(json.dumps(tools, ensure_ascii=False)) // 4 if tools else 0
     if not runs_here(model):
-        return estimate_tokens
+        return lambda messages: estimate_tokens(messages) + schema_tokens
 
     def count(messages: list[dict]) -> int:
         from engines.tokenizers import render_chat_detail
 
         try:
-            return len(render_chat_detail(model, plain(messages)).ids)
-        except WorkbenchError:  # no chat template: the engine sends a plain transcript
-            return estimate_tokens(messages)
+            return len(render_chat_detail(model, plain(messages), tools=tools or None).ids)
+        except WorkbenchError:  # no chat template (a plain transcript), or one that takes no tools
+            return estimate_tokens(messages) + schema_tokens
 
     return count
 
@@ -198,7 +200,8 @@ def stream_turn(conv: Conversation, *, max_new_tokens: int = 512, temperature: f
     """
     model = conv.model
     window = window_of(model)
-    fit: Fit = fit_to_window(conv.for_model(), counter_for(model), window, int(max_new_tokens))
+    tools = toolbox.schemas() if toolbox is not None else None
+    fit: Fit = fit_to_window(conv.for_model(), counter_for(model, tools), window, int(max_new_tokens))
     yield Fitted(fit.messages, fit.dropped, dropped_note(fit.dropped), fit.tokens, window)
     gen = _gen_kwargs(max_new_tokens, temperature, top_p, None)
     events = (_plain_events(model, fit.messages, gen) if toolbox is None else

@@ -102,3 +102,16 @@ def test_render_chat_refuses_tools_a_template_cannot_take(tiny):
     with pytest.raises(Unsupported, match="takes no tools"):
         render_chat(str(tiny["tok-llama"]), messages, tools=weather().schemas())
     assert render_chat(str(tiny["tok-llama"]), messages, tools=None) == render_chat(str(tiny["tok-llama"]), messages)
+
+
+def test_the_window_fit_counts_the_tools_schemas(qwen_local):
+    from engines.assistant.session import counter_for
+    from engines.tokenizers import render_chat_detail
+
+    model, _, _ = qwen_local
+    msgs = [{"role": "user", "content": "Weather in Paris?"}]
+    schemas = weather().schemas()
+    with_tools = counter_for(model, schemas)(msgs)
+    assert with_tools == len(render_chat_detail(model, msgs, tools=schemas).ids)
+    assert with_tools > counter_for(model)(msgs) + 20  # the schema block is dozens of tokens
+    assert counter_for("openai:gpt-4o-mini", schemas)(msgs) > counter_for("openai:gpt-4o-mini")(msgs)
