@@ -30,7 +30,7 @@ from tabs.common import (
 )
 from tabs.kit.pickers import model_picker
 
-SAMPLE = Path(__file__).resolve().parent.parent / "assets" / "minutes" / "sample_meeting.mp3"
+SAMPLE = Path(__file__).resolve().parents[2] / "assets" / "minutes" / "sample_meeting.mp3"
 LANGUAGES = [("Detect", "auto"), ("English", "en"), ("French", "fr"), ("German", "de"), ("Spanish", "es"),
              ("Italian", "it"), ("Portuguese", "pt"), ("Dutch", "nl"), ("Polish", "pl"), ("Japanese", "ja"),
              ("Chinese", "zh"), ("Hindi", "hi"), ("Arabic", "ar")]

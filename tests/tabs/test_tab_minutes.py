@@ -139,3 +139,9 @@ def test_minutes_code_box_and_notebook_agree_on_the_run_quantization(monkeypatch
     assert last["code"].rstrip("\n") in cells  # the notebook's main cell is the code box, character for character
     # while it streams the quantization is not known yet: no code is shown that could disagree with the run's
     assert all(u.get("code", last["code"]) == last["code"] for u in updates)
+
+
+def test_the_sample_recording_is_there():  # the tab's package move once pointed it at tabs/assets (no such folder)
+    from tabs.minutes.handlers import SAMPLE
+
+    assert SAMPLE.is_file() and SAMPLE.stat().st_size > 10_000
