@@ -165,7 +165,6 @@ def main(argv: list[str] | None = None) -> None:
         print(warning, file=sys.stderr)
     restrict_paths_when_shared(bool(args.credentials or args.mcp_tokens or args.share or args.host not in LOOPBACK))
     settings = Settings.from_env()  # read after the line above, which may switch path restriction on
-    sys.setswitchinterval(settings.switch_interval_ms / 1000)  # the event loop gets the GIL back sooner
     demo = build_demo(Context.build(settings))
     distrust_server_proxy_headers()
     patient_localhost_check()

@@ -131,9 +131,6 @@ class Settings:
     max_file_size: str = "200mb"
     hub_offline: bool = False
     remote_timeout_s: float = 180.0  # the whole remote call, streamed answer included
-    # how long a Python thread may hold the interpreter before another gets it (Python's default: 5 ms); shorter
-    # keeps cheap events answering while generation threads run (bench/bench_load.py --clients 30)
-    switch_interval_ms: float = 1.0
     max_params_b: float | None = None
     sandbox_slots: int = 1  # sandboxed programs running at once, all tabs and Evaluate together
     max_eval_sandbox_s: float = 20_000.0  # an evaluation's worst-case sandbox time (0 = no bound)
@@ -212,7 +209,6 @@ class Settings:
             max_file_size=os.environ.get("WORKBENCH_MAX_FILE_SIZE", "200mb"),
             hub_offline=_flag("HF_HUB_OFFLINE", False),
             remote_timeout_s=_number("WORKBENCH_REMOTE_TIMEOUT_S", 180.0),
-            switch_interval_ms=min(100.0, max(0.1, _number("WORKBENCH_SWITCH_INTERVAL_MS", 1.0))),
             max_params_b=_number("WORKBENCH_MAX_PARAMS_B", 10.0 if on_space else 0) or None,
             sandbox_slots=max(1, int(_number("WORKBENCH_SANDBOX_SLOTS", 1))),
             max_eval_sandbox_s=max(0.0, _number("WORKBENCH_MAX_EVAL_SANDBOX_S", 20_000.0)),
