@@ -179,6 +179,7 @@ class LoadedLM:
     device: str
     params: int
     footprint_bytes: int
+    processor: Any = None  # an image-text-to-text model's processor (``load_vlm``); None for a causal LM
 
     def get_memory_footprint(self) -> int:
         """Bytes the weights hold (for the cache budget)."""
@@ -273,3 +274,46 @@ def _load_lm(ref: ModelRef, quant_name: str, device: str) -> LoadedLM:
     params = int(model.num_parameters())  # counts 4-bit packed weights at their real size
     return LoadedLM(model=model, tokenizer=tokenizer, quantization=quant_name, device=device,
                     params=params, footprint_bytes=int(model.get_memory_footprint()))
+
+
+def vlm_cache_key(ref: ModelRef, quantization: str, device: str) -> CacheKey:
+    """The cache key of an image-text-to-text model loaded at ``quantization`` (resolved) on ``device``."""
+    return CacheKey("image-text-to-text", ref.target, quantization, device)
+
+
+def load_vlm(ref: ModelRef, quantization: str = "auto") -> tuple[LoadedLM, bool, float, str | None]:
+    """Load (or fetch from the cache) an image-text-to-text model and its processor, under the quantization policy.
+
+    Returns:
+        (loaded, cache_hit, seconds, notice) as ``load_causal_lm``; ``loaded.processor`` is the processor and
+        ``loaded.tokenizer`` its tokenizer.
+    """
+    from engines.gpu import torch_device
+
+    device = torch_device()
+    spec = ref.spec
+    params_b = spec.params_b if spec and spec.params_b else None
+    if params_b is None and quantization in ("auto",) and device == "cuda":
+        params_b = _config_params_b(ref)
+    chosen, notice = resolve_quantization(quantization, device, params_b)
+    result = model_cache().get_with_info(vlm_cache_key(ref, chosen, device), lambda: _load_vlm(ref, chosen, device))
+    return result.value, result.hit, result.seconds, notice
+
+
+def _load_vlm(ref: ModelRef, quant_name: str, device: str) -> LoadedLM:
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    kwargs: dict[str, Any] = {"trust_remote_code": False, **hub_kwargs(ref)}
+    try:
+        processor = AutoProcessor.from_pretrained(ref.target, **kwargs)
+        model = AutoModelForImageTextToText.from_pretrained(ref.target, **kwargs,
+                                                            **quant.from_pretrained_kwargs(quant_name))
+        if quant_name not in quant.BNB and device != "cpu":
+            model = model.to(device)
+    except Exception as exc:
+        raise map_load_error(exc, ref) from exc
+    model.eval()
+    tokenizer = getattr(processor, "tokenizer", None) or processor
+    return LoadedLM(model=model, tokenizer=tokenizer, quantization=quant_name, device=device,
+                    params=int(model.num_parameters()), footprint_bytes=int(model.get_memory_footprint()),
+                    processor=processor)

@@ -168,3 +168,44 @@ def require_chat_model(ref: ModelRef, *, role: str = "", purpose: str = "chat or
         f"{who[0].upper()}{who[1:]} is {kind.kind} ({kind.architecture}): it has no causal language-model head, "
         f"so it cannot {purpose}. Choose a chat (instruct) model such as Qwen/Qwen2.5-0.5B-Instruct. "
         f"{kind.hint}".strip())
+
+
+_vision: dict[tuple[str, float], bool] = {}
+
+
+def is_vision_config(config: Any) -> bool:
+    """Whether a config (or a ``config.json`` dict) describes an image-text-to-text chat model: its saved
+    architecture is one ``AutoModelForImageTextToText`` maps to, or (none saved) its model type is, with a
+    ``vision_config``."""
+    get = config.get if isinstance(config, dict) else (lambda k, d=None: getattr(config, k, d))
+    if not classify(config).can_chat:
+        return False
+    archs = {str(a) for a in (get("architectures") or [])}
+    if archs:
+        return bool(archs & _names("IMAGE_TEXT_TO_TEXT"))
+    return str(get("model_type") or "") in _keys("IMAGE_TEXT_TO_TEXT") and get("vision_config") is not None
+
+
+def is_vision_model(ref: ModelRef) -> bool:
+    """Whether a local model (Hub id or folder) takes images, from its ``config.json`` alone (no weights); cached
+    per path (and the file's modification time). False for remote models and configs that can't be read."""
+    if ref.kind not in ("hub", "local"):  # not registry.is_local: that asks the backend, which asks this
+        return False
+    stamp = 0.0
+    if ref.path is not None:
+        try:
+            stamp = (ref.path / "config.json").stat().st_mtime
+        except OSError:
+            stamp = -1.0
+    key = (str(ref.target), stamp)
+    if key not in _vision:
+        try:
+            config = _config_dict(ref)
+            if config is None and ref.path is None:
+                from engines.loading import load_config
+
+                config = load_config(ref)
+        except (errors.WorkbenchError, OSError, ValueError):
+            return False  # not cached: the next call tries again
+        _vision[key] = config is not None and is_vision_config(config)
+    return _vision[key]

@@ -19,6 +19,7 @@ from engines.chat import check_context, context_window, encode_chat, no_system_r
 from engines.config import Settings
 from engines.gpu import generation_pool, gpu
 from engines.loading import LoadedLM, load_causal_lm
+from engines.model_kind import is_vision_model
 from engines.redact import redact
 from engines.refs import ModelRef
 
@@ -37,6 +38,9 @@ class TransformersBackend(Backend):
         return ref.kind in ("hub", "local")
 
     def capabilities(self, ref: ModelRef | None, settings: Settings) -> Capabilities:
+        if ref is not None and is_vision_model(ref):  # image-text-to-text: images in, no tool template here
+            return Capabilities(stream=True, tools=False, logprobs=False, vision=True, audio_input=False,
+                                tokenize=True, next_token=False, local=True)
         return Capabilities(stream=True, tools=True, logprobs=True, vision=False, audio_input=False, tokenize=True,
                             next_token=True, local=True)
 
@@ -44,6 +48,10 @@ class TransformersBackend(Backend):
         return "transformers"
 
     def stream_chat(self, ref, messages, *, max_new_tokens, temperature, top_p, quantization, tools, settings):
+        if is_vision_model(ref):
+            from engines.backends.transformers_vision import stream_vision
+
+            return stream_vision(ref, messages, max_new_tokens, temperature, quantization, top_p=top_p)
         return _stream_local(ref, messages, max_new_tokens, temperature, quantization, top_p=top_p, tools=tools)
 
     def loglikelihoods(self, ref, requests, *, quantization, settings):
@@ -131,9 +139,12 @@ def _gpu_seconds(lm, ids, max_new_tokens, *args) -> int:
 
 
 @gpu(duration=_gpu_seconds)
-def generate_stream(lm: LoadedLM, ids: list[int], max_new_tokens: int, temperature: float,
+def generate_stream(lm: LoadedLM, ids: list[int] | dict, max_new_tokens: int, temperature: float,
                     stats: GenerationStats, top_p: float | None = None, keep_special: bool = False) -> Iterator[str]:
     """Run ``generate`` in a thread and yield decoded text as each token arrives; fills ``stats`` in place.
+
+    ``ids`` is the prompt's token ids, or a processor's tensors (``input_ids``, ``attention_mask``,
+    ``pixel_values`` ...) for an image-text-to-text model.
 
     ``keep_special`` keeps special tokens in the text (tool-call markers such as ``[TOOL_CALLS]`` are special
     tokens), dropping only the end-of-turn ones. Closing the iterator (the user pressed Stop) stops generation at
@@ -177,8 +188,13 @@ def generate_stream(lm: LoadedLM, ids: list[int], max_new_tokens: int, temperatu
     tok = lm.tokenizer
     streamer = _Streamer(tok, skip_prompt=True, skip_special_tokens=not keep_special, timeout=600)
     enders = _end_markers(tok) if keep_special else ()
-    input_ids = torch.tensor([ids], device=lm.model.device)
-    kwargs = dict(input_ids=input_ids, attention_mask=torch.ones_like(input_ids), max_new_tokens=max_new_tokens,
+    if isinstance(ids, dict):  # a processor's output (image-text-to-text): ids, mask, pixel values ...
+        model_inputs = {k: (v.to(lm.model.device, dtype=lm.model.dtype) if v.is_floating_point()
+                            else v.to(lm.model.device)) for k, v in ids.items() if hasattr(v, "to")}
+    else:
+        input_ids = torch.tensor([ids], device=lm.model.device)
+        model_inputs = dict(input_ids=input_ids, attention_mask=torch.ones_like(input_ids))
+    kwargs = dict(**model_inputs, max_new_tokens=max_new_tokens,
                   streamer=streamer, stopping_criteria=StoppingCriteriaList([_Stop()]),
                   pad_token_id=tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id,
                   do_sample=temperature > 0)
