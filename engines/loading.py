@@ -269,6 +269,12 @@ def _load_lm(ref: ModelRef, quant_name: str, device: str) -> LoadedLM:
         if quant_name not in quant.BNB and device != "cpu":
             model = model.to(device)
     except Exception as exc:
+        from engines.model_kind import is_vision_model
+
+        if "unrecognized configuration class" in str(exc).lower() and is_vision_model(ref):
+            raise errors.Unsupported(
+                f"'{ref.display}' is a vision-language (image-text-to-text) model: it chats, with images, through "
+                "chat, but this feature needs a text-only causal LM. Pick a text model here.") from exc
         raise map_load_error(exc, ref) from exc
     model.eval()
     params = int(model.num_parameters())  # counts 4-bit packed weights at their real size

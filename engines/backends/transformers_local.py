@@ -63,6 +63,14 @@ class TransformersBackend(Backend):
     def chat_recipe(self, ref, messages, *, max_new_tokens, temperature, quantization):
         from engines.snippets.chat import chat_code
 
+        if is_vision_model(ref):
+            from engines.backends.transformers_vision import vision_chat_code
+
+            code = vision_chat_code(ref.raw, messages, quantization=quantization, max_new_tokens=max_new_tokens,
+                                    temperature=temperature)
+            return Recipe(title=f"Chat with {ref.display}", code=code,
+                          packages=["transformers", "torch", "accelerate", "pillow"],
+                          gpu=quantization in ("4bit", "8bit"))
         code = chat_code(ref.raw, messages, quantization=quantization, max_new_tokens=max_new_tokens,
                          temperature=temperature)
         return Recipe(title=f"Chat with {ref.display}", code=code, packages=["transformers", "torch", "accelerate"],

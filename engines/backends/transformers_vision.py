@@ -94,3 +94,29 @@ def stream_vision(ref: ModelRef, messages: list[dict], max_new_tokens: int, temp
             yield ChatChunk(text=piece)
     stats.total_s = time.perf_counter() - start
     yield ChatChunk(text="", stats=stats)
+
+
+def vision_chat_code(model: str, messages: list[dict], *, quantization: str = "fp32", max_new_tokens: int = 256,
+                     temperature: float = 0.0) -> str:
+    """Plain transformers code that runs one image-text-to-text chat as ``stream_vision`` does (processor chat
+    template with the image parts, greedy at temperature 0); the reply ends up in ``text``."""
+    import json
+
+    from engines import quant
+
+    extra, kwargs = quant.snippet(quantization)
+    names = ", ".join(n for n in ("AutoModelForImageTextToText", "AutoProcessor", extra) if n)
+    device = "" if quantization in quant.BNB else ", device_map='auto'"
+    sampling = (f"do_sample=True, temperature={temperature}, top_p=0.95)  # sampled: each run differs"
+                if temperature > 0 else "do_sample=False)  # greedy")
+    msgs = json.dumps(processor_messages(messages), indent=4, ensure_ascii=False)
+    return (f"import torch\nfrom transformers import {names}\n\n"
+            f"model_id = {model!r}\nprocessor = AutoProcessor.from_pretrained(model_id)\n"
+            f"model = AutoModelForImageTextToText.from_pretrained(model_id, {kwargs}{device}).eval()\n"
+            f"messages = {msgs}\n"
+            "inputs = processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=True,\n"
+            "                                       return_dict=True, return_tensors='pt').to(model.device)\n"
+            "if 'pixel_values' in inputs:\n    inputs['pixel_values'] = inputs['pixel_values'].to(model.dtype)\n"
+            f"out = model.generate(**inputs, max_new_tokens={max_new_tokens}, {sampling}\n"
+            "text = processor.decode(out[0, inputs['input_ids'].shape[1]:], skip_special_tokens=True)\n"
+            "print(text)\n")

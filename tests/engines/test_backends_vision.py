@@ -76,3 +76,21 @@ def test_an_unreadable_image_is_an_invalid_input(vlm, tmp_path, fresh_cache):
 def test_an_image_to_a_text_only_local_model_is_still_refused(tiny, image):
     with pytest.raises(errors.Unsupported, match=r"An image in the chat needs image input"):
         _run(tiny["lm-llama"], _ask(image))
+
+
+def test_the_recipe_runs_the_same_chat_with_plain_transformers(vlm, image):
+    found = registry.resolve(str(vlm))
+    recipe = found.backend.chat_recipe(found.ref, _ask(image), max_new_tokens=4, temperature=0.0,
+                                       quantization="fp32")
+    assert "AutoModelForImageTextToText" in recipe.code and str(image) in recipe.code and not recipe.gpu
+    scope: dict = {}
+    exec(compile(recipe.code, "recipe", "exec"), scope)  # noqa: S102  (our own generated code, on a tiny model)
+    assert isinstance(scope["text"], str) and scope["inputs"]["input_ids"].shape[-1] > IMAGE_TOKENS
+    assert "pixel_values" in scope["inputs"]
+
+
+def test_a_text_only_feature_on_a_vision_model_says_what_the_model_is(vlm, fresh_cache):
+    from engines.loading import load_causal_lm
+
+    with pytest.raises(errors.Unsupported, match=r"vision-language \(image-text-to-text\) model.*text-only causal LM"):
+        load_causal_lm(registry.resolve(str(vlm)).ref, "fp32")
