@@ -165,18 +165,29 @@ def next_token_table(model: str, messages: list[dict], *, steps: int = 10, top_k
         raise errors.InvalidInput(f"prompt_format must be one of: {', '.join(prompts.PROMPT_FORMATS)}.")
     from engines.backends.registry import require
 
-    if not require(ref, "next_token", feature="The next-token view", settings=settings).capabilities.local:
-        rows = _next_tokens_remote(ref, messages, steps, top_k, float(temperature), settings)
-        for row in rows:
-            if row.step == 1:
-                sent = prompts.fold_system(messages) if ref.spec is not None and ref.spec.no_system_role else messages
-                row.prompt_text = "\n".join(f"[{m['role']}] {m['content']}" for m in sent)
-                if prompt_format == "raw":
-                    row.notice = " ".join(n for n in (row.notice, prompts.RAW_NO_TEMPLATE_NOTICE) if n)
-            yield row
-    else:
-        yield from _next_tokens_local(ref, messages, steps, top_k, float(temperature), quantization, seed,
-                                      prompt_format)
+    found = require(ref, "next_token", feature="The next-token view", settings=settings)
+    yield from found.backend.next_tokens(found.ref, messages, steps=steps, top_k=top_k,
+                                         temperature=float(temperature), quantization=quantization, seed=seed,
+                                         prompt_format=prompt_format, settings=settings)
+
+
+def remote_rows(ref: ModelRef, messages: list[dict], steps: int, top_k: int, temperature: float,
+                prompt_format: str, settings: Settings) -> Iterator[TokenStep]:
+    """The next-token rows of a served model (its chat logprobs with top alternatives); the first row carries the
+    messages as sent (the server applies its own template, so "raw" says it ran with the template)."""
+    for row in _next_tokens_remote(ref, messages, steps, top_k, temperature, settings):
+        if row.step == 1:
+            sent = prompts.fold_system(messages) if ref.spec is not None and ref.spec.no_system_role else messages
+            row.prompt_text = "\n".join(f"[{m['role']}] {m['content']}" for m in sent)
+            if prompt_format == "raw":
+                row.notice = " ".join(n for n in (row.notice, prompts.RAW_NO_TEMPLATE_NOTICE) if n)
+        yield row
+
+
+def local_rows(ref: ModelRef, messages: list[dict], steps: int, top_k: int, temperature: float, quantization: str,
+               seed: int | None, prompt_format: str) -> Iterator[TokenStep]:
+    """The next-token rows of a model run here (its own forward passes, the full distribution)."""
+    return _next_tokens_local(ref, messages, steps, top_k, temperature, quantization, seed, prompt_format)
 
 
 def encode_prompt(tokenizer, messages: list[dict], prompt_format: str,

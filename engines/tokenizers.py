@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 
 from engines import errors, prompts
 from engines.config import Settings
-from engines.loading import load_tokenizer
 from engines.refs import ModelRef
 
 _HUGE = 10**12  # transformers uses int(1e30) for "no limit"
@@ -83,19 +82,25 @@ class CompareRow:
     error: str | None = None
 
 
-def _ref(tokenizer: str, settings: Settings | None = None) -> ModelRef:
+def _resolved(tokenizer: str, settings: Settings | None = None):
     from engines.backends.registry import require
 
     try:
-        return require(tokenizer, "tokenize", feature="Tokenizing", settings=settings or Settings.from_env()).ref
+        return require(tokenizer, "tokenize", feature="Tokenizing", settings=settings or Settings.from_env())
     except errors.Unsupported:
         raise errors.Unsupported(f"'{tokenizer.strip()}' is an API model: its tokenizer is not available locally. "
                                  "Give a Hub id or a local folder.") from None
 
 
+def _ref(tokenizer: str, settings: Settings | None = None) -> ModelRef:
+    return _resolved(tokenizer, settings).ref
+
+
 def get_tokenizer(tokenizer: str, *, settings: Settings | None = None):
-    """Load (cached) the tokenizer behind a reference (``settings``: the deployment's; read now when None)."""
-    return load_tokenizer(_ref(tokenizer, settings))
+    """Load (cached) the tokenizer behind a reference, through its backend (``settings``: the deployment's; read
+    now when None)."""
+    found = _resolved(tokenizer, settings)
+    return found.backend.tokenizer(found.ref, found.settings)
 
 
 def check_text(text: str, *, allow_empty: bool = False, settings: Settings | None = None) -> str:

@@ -49,6 +49,15 @@ class Backend:
         """Per (context, continuation): sum of log p(continuation tokens | context), natural log."""
         raise self.missing(ref, "logprobs", "Log-likelihood scoring")
 
+    def next_tokens(self, ref: ModelRef, messages: list[dict], *, steps: int, top_k: int, temperature: float,
+                    quantization: str, seed: int | None, prompt_format: str, settings: Settings) -> Iterator:
+        """The next-token view: ``engines.next_token.TokenStep`` rows, one per generated token."""
+        raise self.missing(ref, "next_token", "The next-token view")
+
+    def tokenizer(self, ref: ModelRef, settings: Settings):
+        """The model's own tokenizer, loaded here (cached)."""
+        raise self.missing(ref, "tokenize", "Tokenizing")
+
     def chat_recipe(self, ref: ModelRef, messages: list[dict], *, max_new_tokens: int, temperature: float,
                     quantization: str) -> Recipe:
         """The code that reproduces a chat answer with the plain libraries."""

@@ -55,6 +55,11 @@ class OpenAICompatBackend(Backend):
     def loglikelihoods(self, ref, requests, *, quantization, settings):
         return [remote_loglikelihood(ref, context, continuation, settings) for context, continuation in requests]
 
+    def next_tokens(self, ref, messages, *, steps, top_k, temperature, quantization, seed, prompt_format, settings):
+        from engines.next_token import remote_rows
+
+        return remote_rows(ref, messages, steps, top_k, temperature, prompt_format, settings)
+
     def chat_recipe(self, ref, messages, *, max_new_tokens, temperature, quantization):
         from engines.snippets.chat import chat_code
 

@@ -60,6 +60,16 @@ class TransformersBackend(Backend):
         lm = load_causal_lm(ref, quantization)[0]
         return [s.total for s in score_requests(lm, requests)]
 
+    def next_tokens(self, ref, messages, *, steps, top_k, temperature, quantization, seed, prompt_format, settings):
+        from engines.next_token import local_rows
+
+        return local_rows(ref, messages, steps, top_k, temperature, quantization, seed, prompt_format)
+
+    def tokenizer(self, ref, settings):
+        from engines.loading import load_tokenizer
+
+        return load_tokenizer(ref)
+
     def chat_recipe(self, ref, messages, *, max_new_tokens, temperature, quantization):
         from engines.snippets.chat import chat_code
 

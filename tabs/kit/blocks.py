@@ -39,6 +39,9 @@ def build_blocks(tabs: Iterable[ModuleType], settings: Settings | Context | None
     settings = ctx.settings
     links = Links()
     with WorkbenchBlocks(title=title, settings=settings) as demo:
+        # the queue first, while the Blocks is empty: Gradio builds an app at queue() as at the Blocks' exit and at
+        # launch, and building it for ~850 blocks costs ~0.3 s each time (bench/bench_startup.py)
+        demo.queue(default_concurrency_limit=settings.queue_concurrency, max_size=settings.queue_max_size)
         demo.workbench_context = ctx
         if before is not None:
             before(demo, settings)
@@ -46,7 +49,6 @@ def build_blocks(tabs: Iterable[ModuleType], settings: Settings | Context | None
             for tab in tabs:
                 tab.build(ctx, links)
         links.resolve()
-    demo.queue(default_concurrency_limit=settings.queue_concurrency, max_size=settings.queue_max_size)
     publish_api(demo)
     return demo
 
