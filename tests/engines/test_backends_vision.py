@@ -45,8 +45,19 @@ def test_capabilities_say_vision_for_an_image_text_to_text_model_only(vlm, tiny)
     assert not plain.vision and plain.tools
 
 
-def test_an_image_reaches_the_model_and_the_reply_streams_with_stats(vlm, image, fresh_cache):
+def test_an_image_reaches_the_model_and_the_reply_streams_with_stats(vlm, image, fresh_cache, monkeypatch):
+    from transformers.models.llava import modeling_llava
+
+    seen = []
+    encode = modeling_llava.LlavaModel.get_image_features
+
+    def spy(self, pixel_values, *args, **kwargs):
+        seen.append(tuple(pixel_values.shape))
+        return encode(self, pixel_values, *args, **kwargs)
+
+    monkeypatch.setattr(modeling_llava.LlavaModel, "get_image_features", spy)
     chunks, stats = _run(vlm, _ask(image))
+    assert seen and seen[0] == (1, 3, 32, 32)  # the pixels went through the vision tower
     deltas = [c.text for c in chunks[:-1] if c.text]
     assert deltas and all(isinstance(t, str) for t in deltas)
     assert 1 <= stats.tokens <= 6 and stats.tokens_per_s > 0 and stats.ttft_s >= 0
@@ -54,8 +65,9 @@ def test_an_image_reaches_the_model_and_the_reply_streams_with_stats(vlm, image,
     assert stats.context_window == 512 and not stats.cache_hit
     key = vlm_cache_key(registry.resolve(str(vlm)).ref, "fp32", "cpu")
     assert key in fresh_cache.keys()  # loaded once, through the model cache
+    seen.clear()
     _, text_only = _run(vlm, _ask(None))
-    assert text_only.cache_hit and text_only.tokens >= 1
+    assert text_only.cache_hit and text_only.tokens >= 1 and not seen
     # the processor expanded the one <image> marker into a token per patch
     assert stats.prompt_tokens - text_only.prompt_tokens >= IMAGE_TOKENS - 1
 
