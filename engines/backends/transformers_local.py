@@ -47,6 +47,13 @@ class TransformersBackend(Backend):
     def provider(self, ref: ModelRef, settings: Settings) -> str:
         return "transformers"
 
+    def missing(self, ref: ModelRef, capability: str, feature: str) -> errors.Unsupported:
+        error = super().missing(ref, capability, feature)
+        if capability == "vision":  # the flag depends on the model here: a local vision model takes images
+            error = errors.Unsupported(error.message.rstrip(".") + ", or a local image-text-to-text model (a "
+                                       "vision-language model such as SmolVLM, Qwen2-VL or LLaVA).")
+        return error
+
     def stream_chat(self, ref, messages, *, max_new_tokens, temperature, top_p, quantization, tools, settings):
         if is_vision_model(ref):
             from engines.backends.transformers_vision import stream_vision

@@ -65,7 +65,7 @@ def test_an_image_for_a_text_only_backend_is_refused_before_loading(tiny, tmp_pa
     image.write_bytes(b"\x89PNG\r\n\x1a\n")
     msgs = [{"role": "user",
              "content": [{"type": "text", "text": "what is this"}, {"type": "image", "path": str(image)}]}]
-    with pytest.raises(errors.Unsupported, match=r"image input.*openai-compatible"):
+    with pytest.raises(errors.Unsupported, match=r"image input.*openai-compatible, or a local image-text-to-text"):
         next(stream_chat(str(tiny["lm-llama"]), msgs))
 
 
