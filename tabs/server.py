@@ -224,3 +224,25 @@ def publish_api(demo: gr.Blocks) -> list[str]:
         block_fn.fn = _renamed(block_fn.fn, re.sub(r"[^A-Za-z0-9_]", "_", str(api_name)))
         names.append(str(api_name))
     return names
+
+
+def _pop_state_outputs(components, data):
+    """Gradio's MCP server drops State outputs by popping their indices from the output list one by one, so a
+    State output not last (or a list already without it) raises "pop index out of range" and the tool fails (the
+    Compare tab's conversation State broke the `compare` tool). Same intent, without the index drift."""
+    from gradio.components import State
+
+    if not isinstance(data, list) or len(data) != len(components):
+        return data  # nothing to align with: leave it as Gradio made it
+    return [value for component, value in zip(components, data, strict=True) if not isinstance(component, State)]
+
+
+def _patch_mcp_state() -> None:
+    try:
+        from gradio.mcp import GradioMCPServer
+    except ImportError:  # gradio without the mcp extra: no MCP server to patch
+        return
+    GradioMCPServer.pop_returned_state = staticmethod(_pop_state_outputs)
+
+
+_patch_mcp_state()

@@ -55,14 +55,11 @@ class Resolved:
 
     backend: Backend
     ref: ModelRef
+    settings: Settings  # the settings it was resolved with (never re-read)
 
     @property
     def capabilities(self) -> Capabilities:
         return self.backend.capabilities(self.ref, self.settings)
-
-    @property
-    def settings(self) -> Settings:
-        return _settings(None)
 
 
 def resolve(model: str | ModelRef, settings: Settings | None = None) -> Resolved:
@@ -78,7 +75,7 @@ def resolve(model: str | ModelRef, settings: Settings | None = None) -> Resolved
     ref = model if isinstance(model, ModelRef) else parse_ref(model, settings)
     for backend in backends():
         if backend.serves(ref, settings):
-            return Resolved(backend, ref)
+            return Resolved(backend, ref, settings)
     raise errors.InvalidModelRef(f"No backend runs '{ref.raw}'. Known prefixes: "
                                  f"{', '.join(p + ':' for p in remote_prefixes(settings))}.")
 
