@@ -93,8 +93,10 @@ def capabilities(model: str | ModelRef, settings: Settings | None = None) -> Cap
 
 
 def is_local(model: str | ModelRef, settings: Settings | None = None) -> bool:
-    """Whether ``model``'s backend runs it in this process (weights, tokenizer, memory are here)."""
-    return capabilities(model, settings).local
+    """Whether ``model``'s backend runs it in this process (weights, tokenizer, memory are here): a property of the
+    backend, so no model file is read (building the app's lists stays free of transformers)."""
+    settings = _settings(settings)
+    return resolve(model, settings).backend.capabilities(None, settings).local
 
 
 def runs_locally(model: str, settings: Settings | None = None) -> bool:
