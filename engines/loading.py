@@ -209,13 +209,18 @@ def load_causal_lm(ref: ModelRef, quantization: str = "auto") -> tuple[LoadedLM,
     from engines.gpu import torch_device
 
     device = torch_device()
+    chosen, notice = _quantization_for(ref, quantization, device)
+    result = model_cache().get_with_info(lm_cache_key(ref, chosen, device), lambda: _load_lm(ref, chosen, device))
+    return result.value, result.hit, result.seconds, notice
+
+
+def _quantization_for(ref: ModelRef, quantization: str, device: str) -> tuple[str, str | None]:
+    """The quantization a model loads at on ``device`` (the catalog's size, else its config's, decides "auto")."""
     spec = ref.spec
     params_b = spec.params_b if spec and spec.params_b else None
     if params_b is None and quantization in ("auto",) and device == "cuda":
         params_b = _config_params_b(ref)
-    chosen, notice = resolve_quantization(quantization, device, params_b)
-    result = model_cache().get_with_info(lm_cache_key(ref, chosen, device), lambda: _load_lm(ref, chosen, device))
-    return result.value, result.hit, result.seconds, notice
+    return resolve_quantization(quantization, device, params_b)
 
 
 def lm_cache_key(ref: ModelRef, quantization: str, device: str) -> CacheKey:
@@ -297,11 +302,7 @@ def load_vlm(ref: ModelRef, quantization: str = "auto") -> tuple[LoadedLM, bool,
     from engines.gpu import torch_device
 
     device = torch_device()
-    spec = ref.spec
-    params_b = spec.params_b if spec and spec.params_b else None
-    if params_b is None and quantization in ("auto",) and device == "cuda":
-        params_b = _config_params_b(ref)
-    chosen, notice = resolve_quantization(quantization, device, params_b)
+    chosen, notice = _quantization_for(ref, quantization, device)
     result = model_cache().get_with_info(vlm_cache_key(ref, chosen, device), lambda: _load_vlm(ref, chosen, device))
     return result.value, result.hit, result.seconds, notice
 
