@@ -17,6 +17,7 @@ import gradio as gr
 
 from engines.config import Settings
 from tabs.access import BearerAuth, ClientAddress, LoginThrottle  # noqa: F401  (LoginThrottle: re-export)
+from tabs.build_once import BuildOnce
 from tabs.common import RateLimiter, limiter_from_env
 from tabs.inputs import check_inputs
 from tabs.sessions import BoundedStateHolder, SessionAddress
@@ -34,7 +35,7 @@ CSS = """
 """
 
 
-class WorkbenchBlocks(gr.Blocks):
+class WorkbenchBlocks(BuildOnce, gr.Blocks):
     """``gr.Blocks`` with the input policy and the session rate limit applied to every event."""
 
     def __init__(self, *args, settings: Settings | None = None, **kwargs):
@@ -46,8 +47,8 @@ class WorkbenchBlocks(gr.Blocks):
 
     @property
     def app(self):
-        """The served app (Gradio sets it at queue() and launch())."""
-        return self.__dict__.get("_workbench_app")
+        """The served app (Gradio sets it at launch(); made when first read otherwise: ``BuildOnce``)."""
+        return self.made_app()
 
     @app.setter
     def app(self, value) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from types import ModuleType
 
 import gradio as gr
@@ -18,6 +19,7 @@ from tabs.kit.links import Links
 from tabs.server import CSS, WorkbenchBlocks, app_kwargs, publish_api
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+SAMPLES = Path(__file__).resolve().parents[2] / "assets" / "minutes"  # the sample recording the Minutes tab offers
 
 
 def build_blocks(tabs: Iterable[ModuleType], settings: Settings | Context | None = None, *,
@@ -57,7 +59,7 @@ def launch_kwargs(settings: Settings, tokens: dict[str, str] | None = None) -> d
     """Keyword arguments for ``Blocks.launch`` that every way of serving shares (``tokens``: MCP bearer tokens →
     user)."""
     return {"max_file_size": settings.max_file_size, "footer_links": ["api", "settings"],
-            "app_kwargs": app_kwargs(settings, tokens), "css": CSS}
+            "app_kwargs": app_kwargs(settings, tokens), "css": CSS, "allowed_paths": [str(SAMPLES)]}
 
 
 def standalone(tab: ModuleType, argv: list[str] | None = None) -> None:

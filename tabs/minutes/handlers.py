@@ -171,6 +171,11 @@ def transcript_edited(transcript: str | None) -> dict:
     return {"t_stats": note, "t_files": None}
 
 
+def sample_recording() -> str:
+    """The sample meeting (served from ``assets/minutes``: ``tabs.kit.blocks.launch_kwargs`` allows that folder)."""
+    return str(SAMPLE)
+
+
 def build(ctx: Context | Settings | None = None, links: Links | None = None) -> None:
     """Render the Minutes tab inside the current Blocks.
 
@@ -188,8 +193,10 @@ def build(ctx: Context | Settings | None = None, links: Links | None = None) -> 
             with gr.Column(scale=3):
                 audio = gr.Audio(sources=["upload", "microphone"], type="filepath", label="Meeting recording",
                                  elem_id="min-audio")
-                gr.Examples([[str(SAMPLE)]], inputs=[audio], label="Sample (a short synthetic meeting, 41 s)",
-                            elem_id="min-sample")
+                # a button, not gr.Examples: Gradio probes an example's audio with ffprobe while the app is built
+                # (~0.07 s of every start); the button's file is probed when clicked
+                sample = gr.Button("Try the sample recording (a short synthetic meeting, 41 s)", size="sm",
+                                   elem_id="min-sample")
             with gr.Column(scale=2):
                 asr = model_picker("asr", sp.default_model(settings),
                                   label="Speech model", elem_id="min-asr",
@@ -231,6 +238,7 @@ def build(ctx: Context | Settings | None = None, links: Links | None = None) -> 
                  "running": "Checking and decoding the audio…", **GPU_EVENT}
         m_run = {"status": "status", "clear": ("minutes", "files", "notes", "code", "notebook"),
                  "running": "Writing the minutes…", **GPU_EVENT}
+        on(sample.click, sample_recording, [], audio, api_name=False, queue=False)
         for start in (go_t.click, both.click):  # a new transcript: the old minutes go at once
             on(start, minutes_cleared, [], m_out, api_name=False, queue=False)
         transcribe, write = with_settings(transcribe_meeting, settings), with_settings(write_minutes, settings)
