@@ -78,8 +78,8 @@ class ArenaStore:
     """Arena votes in SQLite (WAL, busy timeout): concurrent votes from many threads or processes are all kept,
     votes survive restarts, and a match takes one vote only (a UNIQUE index on ``match_id``)."""
 
-    def __init__(self, path: str | Path | None = None):
-        self.path = Path(path) if path else default_db_path()
+    def __init__(self, path: str | Path | None = None, settings: Settings | None = None):
+        self.path = Path(path) if path else default_db_path(settings)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with closing(self._connect()) as con:

@@ -20,6 +20,7 @@ from engines.assistant.conversation import (
     fit_to_window,
     text_of,
 )
+from engines.config import Settings
 from engines.errors import RemoteError, WorkbenchError
 
 
@@ -67,22 +68,22 @@ class Done:
     notes: list[str] = field(default_factory=list)
 
 
-def runs_here(model: str) -> bool:
+def runs_here(model: str, settings: Settings | None = None) -> bool:
     """Whether a model reference runs in this process (its tokenizer and chat template are here)."""
     from engines.backends import runs_locally
 
-    return runs_locally(model)
+    return runs_locally(model, settings)
 
 
-def window_of(model: str) -> int | None:
+def window_of(model: str, settings: Settings | None = None) -> int | None:
     """The model's context window in tokens: the catalog's fact, else its own config (a local model); None when
     unknown (an API model outside the catalog)."""
     from engines.refs import parse_ref
 
-    ref = parse_ref(model)
+    ref = parse_ref(model, settings)
     if ref.spec is not None and ref.spec.context:
         return int(ref.spec.context)
-    if not runs_here(model):
+    if not runs_here(model, settings):
         return None
     from engines.local_facts import local_facts_row
 
@@ -104,19 +105,20 @@ def plain(messages: list[dict]) -> list[dict]:
     return out
 
 
-def counter_for(model: str, tools: list[dict] | None = None) -> Callable[[list[dict]], int]:
+def counter_for(model: str, tools: list[dict] | None = None,
+                settings: Settings | None = None) -> Callable[[list[dict]], int]:
     """A token counter for histories sent to ``model`` with ``tools`` offered: its own chat template (the tools'
     schemas rendered in) and tokenizer for a local model, an estimate (about 4 characters a token, the schemas
     counted too) for an API model or a tokenizer without a template."""
     schema_tokens = len(json.dumps(tools, ensure_ascii=False)) // 4 if tools else 0
-    if not runs_here(model):
+    if not runs_here(model, settings):
         return lambda messages: estimate_tokens(messages) + schema_tokens
 
     def count(messages: list[dict]) -> int:
         from engines.tokenizers import render_chat_detail
 
         try:
-            return len(render_chat_detail(model, plain(messages), tools=tools or None).ids)
+            return len(render_chat_detail(model, plain(messages), tools=tools or None, settings=settings).ids)
         except WorkbenchError:  # no chat template (a plain transcript), or one that takes no tools
             return estimate_tokens(messages) + schema_tokens
 
@@ -124,7 +126,8 @@ def counter_for(model: str, tools: list[dict] | None = None) -> Callable[[list[d
 
 
 def prompt_view(model: str, messages: list[dict], *, max_new_tokens: int, temperature: float,
-                top_p: float | None = None, tools: list[dict] | None = None) -> tuple[str, str]:
+                top_p: float | None = None, tools: list[dict] | None = None,
+                settings: Settings | None = None) -> tuple[str, str]:
     """The prompt as the model sees it: (text, language) — a local model's chat template rendered with the tools'
     schemas, exactly the text the local backend tokenizes (``"text"``), or the JSON request an API model receives
     (``"json"``).
@@ -132,10 +135,10 @@ def prompt_view(model: str, messages: list[dict], *, max_new_tokens: int, temper
     Raises:
         Unsupported: tools offered to a local model whose chat template takes none (as the backend would).
     """
-    if not runs_here(model):
+    if not runs_here(model, settings):
         from engines.backends import split_prefix
 
-        request = {"model": split_prefix(model)[1], "messages": messages, "max_tokens": max_new_tokens,
+        request = {"model": split_prefix(model, settings)[1], "messages": messages, "max_tokens": max_new_tokens,
                    "temperature": temperature, "stream": True}
         if top_p:
             request["top_p"] = top_p
@@ -144,7 +147,7 @@ def prompt_view(model: str, messages: list[dict], *, max_new_tokens: int, temper
         return json.dumps(request, indent=2, ensure_ascii=False), "json"
     from engines.tokenizers import render_chat
 
-    return render_chat(model, plain(messages), tools=tools or None), "text"
+    return render_chat(model, plain(messages), tools=tools or None, settings=settings), "text"
 
 
 def connect(url: str) -> list:
@@ -182,7 +185,8 @@ def _gen_kwargs(max_new_tokens: int, temperature: float, top_p: float | None, to
 
 def stream_turn(conv: Conversation, *, max_new_tokens: int = 512, temperature: float = 0.0,
                 top_p: float | None = None, toolbox=None, step_limit: int = 5,
-                stop: threading.Event | None = None) -> Iterator[Fitted | Delta | Note | Step | Done]:
+                stop: threading.Event | None = None,
+                settings: Settings | None = None) -> Iterator[Fitted | Delta | Note | Step | Done]:
     """Answer the conversation's last user message (the conversation itself is not changed: ``Done.messages``
     holds what to add).
 
@@ -194,16 +198,18 @@ def stream_turn(conv: Conversation, *, max_new_tokens: int = 512, temperature: f
         toolbox: an ``engines.assistant.toolbox.Toolbox`` to run the turn through the tool loop; None = plain chat.
         step_limit: the most tool steps in one turn.
         stop: set it to end the answer early (what was written stays).
+        settings: the deployment's settings (read from the environment when None).
 
     Yields:
         ``Fitted`` first, then ``Delta`` / ``Note`` / ``Step`` events, and ``Done`` last.
     """
     model = conv.model
-    window = window_of(model)
+    settings = settings or Settings.from_env()
+    window = window_of(model, settings)
     tools = toolbox.schemas() if toolbox is not None else None
-    fit: Fit = fit_to_window(conv.for_model(), counter_for(model, tools), window, int(max_new_tokens))
+    fit: Fit = fit_to_window(conv.for_model(), counter_for(model, tools, settings), window, int(max_new_tokens))
     yield Fitted(fit.messages, fit.dropped, dropped_note(fit.dropped), fit.tokens, window)
-    gen = _gen_kwargs(max_new_tokens, temperature, top_p, None)
+    gen = {**_gen_kwargs(max_new_tokens, temperature, top_p, None), "settings": settings}
     events = (_plain_events(model, fit.messages, gen) if toolbox is None else
               _tool_events(model, fit.messages, toolbox, step_limit, gen))
     text, steps, notes, stopped = "", 0, [], False
@@ -240,10 +246,10 @@ def _plain_events(model: str, messages: list[dict], gen: dict) -> Iterator:
     from engines.chat import stream_chat
 
     accepted = inspect.signature(stream_chat).parameters
-    unsupported = [k for k in gen if k not in accepted]
+    unsupported = [k for k in gen if k not in accepted and k != "settings"]
     if unsupported:  # an engine older than this module's settings: said, not a crash
         yield Note(f"This build's chat engine ignores {', '.join(unsupported)}.")
-        gen = {k: v for k, v in gen.items() if k in accepted}
+    gen = {k: v for k, v in gen.items() if k in accepted}
     text, stats = "", None
     for chunk in stream_chat(model, messages, **gen):
         if chunk.notice:

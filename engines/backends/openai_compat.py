@@ -164,7 +164,7 @@ def stream_remote(ref: ModelRef, messages: list[dict], max_new_tokens: int, temp
     )
 
     client = openai_client(ref, settings)
-    ep = endpoint_for(ref)
+    ep = endpoint_for(ref, settings)
     messages = api_messages(messages, ref)
     extra: dict = {ep.limit_param: max_new_tokens}
     if top_p is not None and temperature > 0:

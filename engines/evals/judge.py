@@ -149,7 +149,7 @@ class PairwiseSummary:
 
 
 def judge_run_pairs(run_id: str, model_a: str, model_b: str, judge: str, *, store=None,
-                    stop=None):
+                    stop=None, settings=None):
     """Judge two models of a stored run answer by answer, both orders per item (verdicts are stored; a repeat
     reuses them).
 
@@ -160,6 +160,7 @@ def judge_run_pairs(run_id: str, model_a: str, model_b: str, judge: str, *, stor
         judge: the judge model reference.
         store: the runs database (default: the app's data directory).
         stop: a threading.Event to stop.
+        settings: the deployment's settings (``engines.config.Settings``; read from the environment when None).
 
     Yields:
         PairwiseSummary after each judged item.
@@ -171,14 +172,14 @@ def judge_run_pairs(run_id: str, model_a: str, model_b: str, judge: str, *, stor
     from engines.evals.store import RunStore
     from engines.refs import parse_ref
 
-    store = store or RunStore.default()
+    store = store or RunStore.default(settings)
     run = store.get_run(run_id)
     for m in (model_a, model_b):
         if m not in run.models:
             raise InvalidInput(f"'{m}' is not a model of run {run_id} ({', '.join(run.models)}).")
     if model_a == model_b:
         raise InvalidInput("Pick two different models to compare.")
-    judge = parse_ref((judge or "").strip()).raw
+    judge = parse_ref((judge or "").strip(), settings).raw
     testset = store.load_testset(run.set_hash)
     answers = {(r.model, r.item_id): r.output for r in store.results(run_id) if not r.error and r.output}
     items = [i for i in testset.items if (model_a, i.id) in answers and (model_b, i.id) in answers]

@@ -172,7 +172,8 @@ def _check_items(testset: TestSet, config: RunConfig) -> None:
 
 
 def start_run(testset: TestSet, models: list[str], config: RunConfig | None = None, *, name: str = "",
-              store: RunStore | None = None, stop: threading.Event | None = None) -> Iterator[RunEvent]:
+              store: RunStore | None = None, stop: threading.Event | None = None,
+              settings: Settings | None = None) -> Iterator[RunEvent]:
     """Evaluate models on a test set; a generator of RunEvents (close it, or set ``stop``, to stop).
 
     Args:
@@ -182,19 +183,20 @@ def start_run(testset: TestSet, models: list[str], config: RunConfig | None = No
         name: a name for the run.
         store: the runs database (default: the app's data directory).
         stop: set it to stop after the results in flight.
+        settings: the deployment's settings (read from the environment when None).
 
     Yields:
         RunEvent after each stored result (or log-likelihood batch); the last one has the final status.
     """
     config = config or RunConfig()
-    models = validate(testset, models, config)
-    store = store or RunStore.default()
+    models = validate(testset, models, config, settings)
+    store = store or RunStore.default(settings)
     run = store.create_run(testset, models, asdict(config), name)
     yield from _execute(store, run, testset, config, stop)
 
 
-def resume_run(run_id: str, *, store: RunStore | None = None,
-               stop: threading.Event | None = None) -> Iterator[RunEvent]:
+def resume_run(run_id: str, *, store: RunStore | None = None, stop: threading.Event | None = None,
+               settings: Settings | None = None) -> Iterator[RunEvent]:
     """Continue a stored run: only the (model, item) pairs without a stored result, or whose answer the server cut
     off, are evaluated.
 
@@ -202,18 +204,19 @@ def resume_run(run_id: str, *, store: RunStore | None = None,
         run_id: the run's id.
         store: the runs database (default: the app's data directory).
         stop: set it to stop.
+        settings: the deployment's settings (read from the environment when None).
 
     Yields:
         RunEvents as ``start_run``.
     """
-    store = store or RunStore.default()
+    store = store or RunStore.default(settings)
     run = store.get_run(run_id)
     testset = store.load_testset(run.set_hash)
     if testset is None:
         raise errors.InvalidInput(f"The test set of run {run_id} is missing from the database.")
     known = set(RunConfig.__dataclass_fields__)
     config = RunConfig(**{k: v for k, v in run.config.items() if k in known})
-    validate(testset, run.models, config)
+    validate(testset, run.models, config, settings)
     store.set_status(run.id, "running")
     yield from _execute(store, run, testset, config, stop)
 

@@ -145,7 +145,7 @@ def read_hub(name: str, split: str = "train", settings: Settings | None = None) 
         raise
     except Exception as exc:
         raise _hub_error(exc, name, split) from None
-    limit = max_rows()
+    limit = max_rows(settings)
     return [dict(r) for r in ds.select(range(min(len(ds), limit)))]
 
 
@@ -185,7 +185,8 @@ def _hub_error(exc: Exception, name: str, split: str) -> DataError:
 
 
 def examples_from_rows(rows: list[dict], *, source: str, prompt_column: str | None = None,
-                       completion_column: str | None = None, messages_column: str | None = None) -> Dataset:
+                       completion_column: str | None = None, messages_column: str | None = None,
+                       settings: Settings | None = None) -> Dataset:
     """Turn rows into prompt/completion examples: chat rows (a ``messages`` column) or prompt/completion columns.
 
     Without a mapping the columns are recognised by name (messages / conversations; prompt+completion,
@@ -197,6 +198,7 @@ def examples_from_rows(rows: list[dict], *, source: str, prompt_column: str | No
         prompt_column: the column holding the prompt (text, or a list of chat messages).
         completion_column: the column holding the reply to learn.
         messages_column: the column holding a whole conversation; its last assistant message is learnt.
+        settings: the deployment's settings (the row limit; read from the environment when None).
 
     Returns:
         The examples and how the columns were read.
@@ -207,8 +209,8 @@ def examples_from_rows(rows: list[dict], *, source: str, prompt_column: str | No
     """
     if not rows:
         raise DataError("The dataset is empty: it has no rows.")
-    if len(rows) > max_rows():
-        raise DataError(f"The dataset has {len(rows):,} rows; the limit is {max_rows():,} "
+    if len(rows) > (limit := max_rows(settings)):
+        raise DataError(f"The dataset has {len(rows):,} rows; the limit is {limit:,} "
                         "(WORKBENCH_FINETUNE_MAX_ROWS). Use a subset.")
     columns = _columns(rows)
     messages_column = (messages_column or "").strip() or None

@@ -89,7 +89,10 @@ def token() -> str | None:
 
 def timeout_s(settings: Settings | None = None) -> float:
     """Seconds one Hub call may take (``Settings.hub_timeout_s``: ``WORKBENCH_HUB_TIMEOUT_S``, default 15; kept
-    between 0.2 and 120)."""
+    between 0.2 and 120). Inside a ``call`` without ``settings``: the limit that call read."""
+    scope = _SCOPE.get() if settings is None else None
+    if scope is not None:
+        return scope.timeout_s
     return min(max((settings or Settings.from_env()).hub_timeout_s, 0.2), 120.0)
 
 
@@ -173,25 +176,25 @@ def _token_tag() -> str:
     return hashlib.sha256(value.encode()).hexdigest()[:12] if value else "-"
 
 
-def cached(key: tuple, produce: Callable[[], T]) -> tuple[T, bool]:
+def cached(key: tuple, produce: Callable[[], T], settings: Settings | None = None) -> tuple[T, bool]:
     """``produce()``'s value, reused for ``cache_ttl_s()`` per endpoint and token.
 
     Returns:
         (value, hit): hit is True when the value came from the cache.
     """
-    full = ("answer", endpoint(), viewer_endpoint(), _token_tag(), *key)
+    full = ("answer", endpoint(), viewer_endpoint(settings), _token_tag(), *key)
     hit, value = _CACHE.get(full)
     if hit:
         return value, True
     value = produce()
-    _CACHE.put(full, value, cache_ttl_s())
+    _CACHE.put(full, value, cache_ttl_s(settings))
     return value, False
 
 
 # ------------------------------------------------------------------------------------------------ reachability
 
 
-def reachable(url: str) -> bool:
+def reachable(url: str, settings: Settings | None = None) -> bool:
     """Whether ``url``'s host accepts a TCP connection (cached per host: 60 s when it does, 10 s when not).
 
     Behind a proxy (``HTTPS_PROXY`` & co.) a direct connection says nothing, so the answer is True there.
@@ -206,7 +209,7 @@ def reachable(url: str) -> bool:
     if hit:
         return bool(value)
     try:
-        with socket.create_connection((host, port), timeout=min(3.0, timeout_s())):
+        with socket.create_connection((host, port), timeout=min(3.0, timeout_s(settings))):
             ok = True
     except OSError:
         ok = False
@@ -292,7 +295,7 @@ def _install_hooks() -> None:
 
 
 def call(fn: Callable[[], T], *, what: str, url: str | None = None, kind: str = "model",
-         repo_id: str | None = None) -> T:
+         repo_id: str | None = None, settings: Settings | None = None) -> T:
     """Run one Hub call with the offline check, the reachability probe, a deadline and error mapping.
 
     Args:
@@ -301,6 +304,7 @@ def call(fn: Callable[[], T], *, what: str, url: str | None = None, kind: str = 
         url: the base URL it talks to (default: the Hub endpoint).
         kind: "model", "dataset" or "space" (for messages).
         repo_id: the repository concerned, if any (for messages).
+        settings: the deployment's settings (the timeout; read from the environment when None).
 
     Returns:
         ``fn()``'s value.
@@ -312,10 +316,10 @@ def call(fn: Callable[[], T], *, what: str, url: str | None = None, kind: str = 
     base = url or endpoint()
     if offline():
         raise errors.HubUnreachable(_offline_message())
-    if not reachable(base):
+    if not reachable(base, settings):
         raise errors.HubUnreachable(_unreachable_message(urlsplit(base).netloc or base))
     _install_hooks()
-    limit = timeout_s()
+    limit = timeout_s(settings)
     scope = _Scope(timeout_s=limit, deadline=time.monotonic() + limit)
     box: dict[str, Any] = {}
     done = threading.Event()

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engines import errors
+from engines.config import Settings
 from engines.hub import client
 from engines.hub.cards import card_summary
 from engines.hub.models import RepoFacts, check_id
@@ -69,21 +70,21 @@ def feature_type(spec: Any) -> str:
     return "{" + ", ".join(f"{k}: {feature_type(v)}" for k, v in list(spec.items())[:8]) + "}"
 
 
-def _viewer(path: str, params: dict[str, Any]) -> dict:
+def _viewer(path: str, params: dict[str, Any], settings: Settings | None = None) -> dict:
     from huggingface_hub import get_session
     from huggingface_hub.utils import build_hf_headers, hf_raise_for_status
 
-    response = get_session().get(f"{client.viewer_endpoint()}{path}", params=params,
+    response = get_session().get(f"{client.viewer_endpoint(settings)}{path}", params=params,
                                  headers=build_hf_headers(token=client.token(), library_name="llm-workbench"),
                                  timeout=client.timeout_s())
     hf_raise_for_status(response)
     return response.json()
 
 
-def _viewer_call(path: str, dataset_id: str, **params) -> dict:
-    return client.call(lambda: _viewer(path, {"dataset": dataset_id, **params}), url=client.viewer_endpoint(),
-                       what=f"the dataset viewer's {path.strip('/')} of {dataset_id}", kind="dataset",
-                       repo_id=dataset_id)
+def _viewer_call(path: str, dataset_id: str, settings: Settings | None = None, **params) -> dict:
+    return client.call(lambda: _viewer(path, {"dataset": dataset_id, **params}, settings),
+                       url=client.viewer_endpoint(settings), what=f"the dataset viewer's {path.strip('/')} of "
+                       f"{dataset_id}", kind="dataset", repo_id=dataset_id, settings=settings)
 
 
 def _page(body: dict, config: str, split: str, offset: int, length: int, total: int | None) -> RowsPage:
@@ -104,7 +105,7 @@ def _check_page(offset: int | None, length: int | None) -> tuple[int, int]:
 
 
 def dataset_rows(dataset_id: str, *, config: str, split: str, offset: int | None = 0,
-                 length: int | None = DEFAULT_PAGE) -> RowsPage:
+                 length: int | None = DEFAULT_PAGE, settings: Settings | None = None) -> RowsPage:
     """One page of rows through the viewer's ``/rows`` (cached briefly).
 
     Args:
@@ -113,6 +114,7 @@ def dataset_rows(dataset_id: str, *, config: str, split: str, offset: int | None
         split: the split, e.g. "train".
         offset: the first row (0-based).
         length: rows per page (1–100).
+        settings: the deployment's settings (read from the environment when None).
 
     Returns:
         A RowsPage (``total`` = the split's row count).
@@ -127,18 +129,19 @@ def dataset_rows(dataset_id: str, *, config: str, split: str, offset: int | None
         raise errors.InvalidInput("Choose a config and a split (open the dataset first to see them).")
 
     def fetch() -> RowsPage:
-        body = _viewer_call("/rows", dataset_id, config=config, split=split, offset=offset, length=length)
+        body = _viewer_call("/rows", dataset_id, settings, config=config, split=split, offset=offset,
+                            length=length)
         return _page(body, config, split, offset, length, None)
 
-    page, _ = client.cached(("rows", dataset_id, config, split, offset, length), fetch)
+    page, _ = client.cached(("rows", dataset_id, config, split, offset, length), fetch, settings)
     return page
 
 
-def _splits(dataset_id: str) -> list[SplitInfo]:
-    body = _viewer_call("/splits", dataset_id)
+def _splits(dataset_id: str, settings: Settings | None = None) -> list[SplitInfo]:
+    body = _viewer_call("/splits", dataset_id, settings)
     splits = [SplitInfo(str(s["config"]), str(s["split"])) for s in body.get("splits") or ()]
     try:
-        sizes = _viewer_call("/size", dataset_id).get("size", {}).get("splits") or ()
+        sizes = _viewer_call("/size", dataset_id, settings).get("size", {}).get("splits") or ()
     except (errors.HubUnreachable, client.HubRateLimited):
         raise
     except errors.WorkbenchError:  # sizes are a bonus: the splits stand without them
@@ -147,8 +150,8 @@ def _splits(dataset_id: str) -> list[SplitInfo]:
     return [SplitInfo(s.config, s.split, counts.get((s.config, s.split))) for s in splits]
 
 
-def _first_rows(dataset_id: str, split: SplitInfo, length: int) -> RowsPage:
-    body = _viewer_call("/first-rows", dataset_id, config=split.config, split=split.split)
+def _first_rows(dataset_id: str, split: SplitInfo, length: int, settings: Settings | None = None) -> RowsPage:
+    body = _viewer_call("/first-rows", dataset_id, settings, config=split.config, split=split.split)
     return _page(body, split.config, split.split, 0, length, split.rows)
 
 
@@ -162,7 +165,7 @@ def _choose(splits: list[SplitInfo], config: str | None, split: str | None) -> S
 
 
 def dataset_detail(dataset_id: str, *, config: str | None = None, split: str | None = None,
-                   length: int | None = DEFAULT_PAGE) -> DatasetDetail:
+                   length: int | None = DEFAULT_PAGE, settings: Settings | None = None) -> DatasetDetail:
     """Facts, card summary, splits, features and the first rows of one dataset (cached briefly).
 
     Args:
@@ -170,6 +173,7 @@ def dataset_detail(dataset_id: str, *, config: str | None = None, split: str | N
         config: the config to show (default: the first).
         split: the split to show (default: the first of that config).
         length: how many first rows (1–100).
+        settings: the deployment's settings (read from the environment when None).
 
     Returns:
         A DatasetDetail; ``viewer_error`` says why splits or rows are missing when the viewer has none.
@@ -180,7 +184,7 @@ def dataset_detail(dataset_id: str, *, config: str | None = None, split: str | N
 
     def fetch() -> DatasetDetail:
         info = client.call(lambda: client.api().dataset_info(dataset_id, timeout=client.timeout_s()),
-                           what=dataset_id, kind="dataset", repo_id=dataset_id)
+                           what=dataset_id, kind="dataset", repo_id=dataset_id, settings=settings)
         card = getattr(info, "card_data", None)
         sizes = tag_values(info.tags, "size_categories")
         detail = DatasetDetail(
@@ -189,20 +193,21 @@ def dataset_detail(dataset_id: str, *, config: str | None = None, split: str | N
             updated=date(info.last_modified or info.created_at), tasks=tag_values(info.tags, "task_categories"),
             size=sizes[0] if sizes else None,
             card=card_summary(info.id, "dataset", card.to_dict() if card is not None else None))
-        _add_viewer(detail, config, split, length)
+        _add_viewer(detail, config, split, length, settings)
         return detail
 
-    detail, _ = client.cached(("dataset", dataset_id, config, split, length), fetch)
+    detail, _ = client.cached(("dataset", dataset_id, config, split, length), fetch, settings)
     return detail
 
 
-def _add_viewer(detail: DatasetDetail, config: str | None, split: str | None, length: int) -> None:
+def _add_viewer(detail: DatasetDetail, config: str | None, split: str | None, length: int,
+                settings: Settings | None = None) -> None:
     try:
-        detail.splits = _splits(detail.id)
+        detail.splits = _splits(detail.id, settings)
         if not detail.splits:
             detail.viewer_error = "The dataset viewer lists no splits for this dataset yet."
             return
-        detail.page = _first_rows(detail.id, _choose(detail.splits, config, split), length)
+        detail.page = _first_rows(detail.id, _choose(detail.splits, config, split), length, settings)
     except (errors.HubUnreachable, client.HubRateLimited, errors.InvalidInput):
         raise
     except errors.WorkbenchError as exc:

@@ -195,7 +195,7 @@ def model_detail(repo_id: str, *, settings: Settings | None = None, available: i
 
     def fetch() -> ModelDetail:
         info = client.call(lambda: client.api().model_info(repo_id, files_metadata=True, timeout=client.timeout_s()),
-                           what=repo_id, repo_id=repo_id)
+                           what=repo_id, repo_id=repo_id, settings=settings)
         detail = _from_info(info)
         detail.card = card_summary(repo_id, "model", _card_meta(info))
         detail.params, detail.dtypes, detail.params_source, note = _safetensors(repo_id, info)
@@ -203,7 +203,7 @@ def model_detail(repo_id: str, *, settings: Settings | None = None, available: i
             detail.notes.append(note)
         return detail
 
-    detail, _ = client.cached(("model", repo_id), fetch)
+    detail, _ = client.cached(("model", repo_id), fetch, settings)
     return _with_memory(detail, settings, available)
 
 
@@ -261,11 +261,12 @@ class SpaceDetail:
     datasets: tuple[str, ...] = ()
 
 
-def space_detail(repo_id: str) -> SpaceDetail:
+def space_detail(repo_id: str, settings: Settings | None = None) -> SpaceDetail:
     """SDK, hardware, state and links of one Space (cached briefly).
 
     Args:
         repo_id: the Space id (org/name).
+        settings: the deployment's settings (read from the environment when None).
 
     Returns:
         A SpaceDetail.
@@ -274,7 +275,7 @@ def space_detail(repo_id: str) -> SpaceDetail:
 
     def fetch() -> SpaceDetail:
         info = client.call(lambda: client.api().space_info(repo_id, timeout=client.timeout_s()), what=repo_id,
-                           kind="space", repo_id=repo_id)
+                           kind="space", repo_id=repo_id, settings=settings)
         card = getattr(info, "card_data", None)
         runtime = getattr(info, "runtime", None)
         host = getattr(info, "host", None) or (f"https://{info.subdomain}.hf.space" if info.subdomain else None)
@@ -288,5 +289,5 @@ def space_detail(repo_id: str) -> SpaceDetail:
             updated=date(info.last_modified or info.created_at), models=tuple(info.models or ()),
             datasets=tuple(info.datasets or ()))
 
-    detail, _ = client.cached(("space", repo_id), fetch)
+    detail, _ = client.cached(("space", repo_id), fetch, settings)
     return detail

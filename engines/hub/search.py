@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from engines import errors
+from engines.config import Settings
 from engines.hub import client
 
 MAX_RESULTS = 100
@@ -195,7 +196,7 @@ def _model_row(info: Any) -> ModelRow:
 def search_models(text: str | None = None, *, task: str | None = None, library: str | None = None,
                   author: str | None = None, gated: str | bool | None = None, min_params_b: float | None = None,
                   max_params_b: float | None = None, sort: str | None = "downloads",
-                  limit: int | None = None) -> SearchResult:
+                  limit: int | None = None, settings: Settings | None = None) -> SearchResult:
     """Search models on the Hub.
 
     Args:
@@ -208,6 +209,7 @@ def search_models(text: str | None = None, *, task: str | None = None, library: 
         max_params_b: at most this many billion parameters.
         sort: downloads, likes, trending, created or updated (always most first).
         limit: how many results (1–100, default 30).
+        settings: the deployment's settings (read from the environment when None).
 
     Returns:
         A SearchResult of ModelRow.
@@ -222,10 +224,10 @@ def search_models(text: str | None = None, *, task: str | None = None, library: 
 
     def fetch() -> list[ModelRow]:
         infos = client.call(lambda: list(client.api().list_models(**query, expand=MODEL_EXPAND)),
-                            what="the model list")
+                            what="the model list", settings=settings)
         return [_model_row(i) for i in infos]
 
-    rows, hit = client.cached(("models", tuple(sorted(query.items()))), fetch)
+    rows, hit = client.cached(("models", tuple(sorted(query.items()))), fetch, settings)
     return SearchResult("model", rows, hit, query)
 
 
@@ -238,7 +240,7 @@ def _dataset_row(info: Any) -> DatasetRow:
 
 def search_datasets(text: str | None = None, *, task: str | None = None, size: str | None = None,
                     author: str | None = None, sort: str | None = "downloads",
-                    limit: int | None = None) -> SearchResult:
+                    limit: int | None = None, settings: Settings | None = None) -> SearchResult:
     """Search datasets on the Hub.
 
     Args:
@@ -248,6 +250,7 @@ def search_datasets(text: str | None = None, *, task: str | None = None, size: s
         author: a user or organisation.
         sort: downloads, likes, trending, created or updated.
         limit: how many results (1–100, default 30).
+        settings: the deployment's settings (read from the environment when None).
 
     Returns:
         A SearchResult of DatasetRow.
@@ -258,10 +261,10 @@ def search_datasets(text: str | None = None, *, task: str | None = None, size: s
 
     def fetch() -> list[DatasetRow]:
         infos = client.call(lambda: list(client.api().list_datasets(**query, expand=DATASET_EXPAND)),
-                            what="the dataset list", kind="dataset")
+                            what="the dataset list", kind="dataset", settings=settings)
         return [_dataset_row(i) for i in infos]
 
-    rows, hit = client.cached(("datasets", tuple(sorted(query.items()))), fetch)
+    rows, hit = client.cached(("datasets", tuple(sorted(query.items()))), fetch, settings)
     return SearchResult("dataset", rows, hit, query)
 
 
@@ -273,7 +276,8 @@ def _space_row(info: Any) -> SpaceRow:
 
 
 def search_spaces(text: str | None = None, *, sdk: str | None = None, author: str | None = None,
-                  sort: str | None = "likes", limit: int | None = None) -> SearchResult:
+                  sort: str | None = "likes", limit: int | None = None,
+                  settings: Settings | None = None) -> SearchResult:
     """Search Spaces on the Hub.
 
     Args:
@@ -282,6 +286,7 @@ def search_spaces(text: str | None = None, *, sdk: str | None = None, author: st
         author: a user or organisation.
         sort: likes, trending, created or updated.
         limit: how many results (1–100, default 30).
+        settings: the deployment's settings (read from the environment when None).
 
     Returns:
         A SearchResult of SpaceRow.
@@ -292,9 +297,9 @@ def search_spaces(text: str | None = None, *, sdk: str | None = None, author: st
 
     def fetch() -> list[SpaceRow]:
         infos = client.call(lambda: list(client.api().list_spaces(**query, expand=SPACE_EXPAND)),
-                            what="the Space list", kind="space")
+                            what="the Space list", kind="space", settings=settings)
         rows = [_space_row(i) for i in infos]
         return [r for r in rows if not sdk or r.sdk is None or r.sdk == sdk.lower()]
 
-    rows, hit = client.cached(("spaces", tuple(sorted(query.items()))), fetch)
+    rows, hit = client.cached(("spaces", tuple(sorted(query.items()))), fetch, settings)
     return SearchResult("space", rows, hit, query)

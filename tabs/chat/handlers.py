@@ -55,14 +55,14 @@ def builtin_choices(settings: Settings | None = None) -> list[tuple[str, str]]:
             for name, tool in tools.items()]
 
 
-def _toolbox(state: dict, builtin: list[str] | None, mcp: list[str] | None):
+def _toolbox(state: dict, builtin: list[str] | None, mcp: list[str] | None, settings: Settings | None = None):
     """The turn's toolbox: the chosen built-in tools and MCP tools; None when no tool is chosen."""
     chosen = []
     if builtin:
         from engines.assistant.builtin import builtin_tools
 
         # the files attached in this chat are the only ones a tool (transcribe_audio) may read
-        tools = builtin_tools(Settings.from_env(), attachments=lambda: list(state.get("attachments", [])))
+        tools = builtin_tools(settings or Settings.from_env(), attachments=lambda: list(state.get("attachments", [])))
         unknown = [n for n in builtin if n not in tools]
         if unknown:
             raise InvalidInput(f"Unknown built-in tool(s): {', '.join(unknown)}. Choose from: {', '.join(tools)}.")
@@ -91,7 +91,7 @@ def _answer(state: dict, gen: dict, tools: tuple, snapshot: tuple, first: dict |
     conv = state["conv"]
     stop = threading.Event()
     state["stop"] = stop
-    toolbox = _toolbox(state, *tools)
+    toolbox = _toolbox(state, *tools, gen.get("settings"))
     live: list[dict] = []
     text, started, done = "", time.perf_counter(), None
     step_limit = gen.pop("step_limit", 5)
@@ -137,7 +137,8 @@ def _prompt(model: str, messages: list[dict], gen: dict, toolbox) -> str:
     tools = [t.schema() for t in getattr(toolbox, "tools", None) or []] if toolbox is not None else None
     try:
         text, _ = ss.prompt_view(model, messages, max_new_tokens=gen["max_new_tokens"],
-                                 temperature=gen["temperature"], top_p=gen.get("top_p"), tools=tools)
+                                 temperature=gen["temperature"], top_p=gen.get("top_p"), tools=tools,
+                                 settings=gen.get("settings"))
         return text
     except Exception as exc:  # noqa: BLE001  (the view is informative: it never fails the turn)
         return f"(the prompt could not be rendered here: {exc})"
@@ -153,12 +154,12 @@ def _final_status(done: ss.Done, seconds: float) -> str:
     return status_html("done", f"{done.stats.line()}.{extra}")
 
 
-def _gen(model, system, temperature, top_p, max_new_tokens, step_limit) -> dict:
+def _gen(model, system, temperature, top_p, max_new_tokens, step_limit, settings: Settings | None = None) -> dict:
     if not (model or "").strip():
         raise InvalidInput("Choose a model first.")
     return {"max_new_tokens": int(max_new_tokens or 512), "temperature": float(temperature or 0.0),
             "top_p": float(top_p) if top_p is not None and 0 < float(top_p) < 1 else None,
-            "step_limit": int(step_limit or 5)}
+            "step_limit": int(step_limit or 5), "settings": settings}
 
 
 def _prepare(state, model, system) -> tuple[dict, tuple]:
@@ -172,16 +173,17 @@ def _prepare(state, model, system) -> tuple[dict, tuple]:
 @expensive
 def send_message(message: str | None, image: str | None, audio: str | None, state: dict | None, model: str,
                  system: str | None, temperature: float, top_p: float, max_new_tokens: float,
-                 builtin: list[str] | None, mcp: list[str] | None, step_limit: float):
+                 builtin: list[str] | None, mcp: list[str] | None, step_limit: float, *,
+                 settings: Settings | None = None):
     """Send a message (with an image, or audio transcribed first) and stream the answer."""
-    gen = _gen(model, system, temperature, top_p, max_new_tokens, step_limit)
+    gen = _gen(model, system, temperature, top_p, max_new_tokens, step_limit, settings)
     state, snapshot = _prepare(state, model, system)
     text, first = (message or "").strip(), {}
     if audio:
         from engines import speech
 
         yield {"status": status_html("running", "Transcribing the audio…")}
-        heard = speech.transcribe(audio).text.strip()
+        heard = speech.transcribe(audio, settings=settings).text.strip()
         first["transcript"] = heard or "(no speech was heard in the recording)"
         text = "\n\n".join(p for p in (text, heard) if p)
     content = [{"type": "text", "text": text}, {"type": "image", "path": str(image)}] if image else text
@@ -193,9 +195,10 @@ def send_message(message: str | None, image: str | None, audio: str | None, stat
 @ui_errors
 @expensive
 def regenerate(state: dict | None, model: str, system: str | None, temperature: float, top_p: float,
-               max_new_tokens: float, builtin: list[str] | None, mcp: list[str] | None, step_limit: float):
+               max_new_tokens: float, builtin: list[str] | None, mcp: list[str] | None, step_limit: float, *,
+               settings: Settings | None = None):
     """Drop the last answer and ask again (with the current model and settings)."""
-    gen = _gen(model, system, temperature, top_p, max_new_tokens, step_limit)
+    gen = _gen(model, system, temperature, top_p, max_new_tokens, step_limit, settings)
     state, snapshot = _prepare(state, model, system)
     state["conv"].regenerate()
     yield from _answer(state, gen, (builtin, mcp), snapshot)
@@ -205,9 +208,9 @@ def regenerate(state: dict | None, model: str, system: str | None, temperature: 
 @expensive
 def edit_message(state: dict | None, model: str, system: str | None, temperature: float, top_p: float,
                  max_new_tokens: float, builtin: list[str] | None, mcp: list[str] | None, step_limit: float,
-                 evt: gr.EditData):
+                 evt: gr.EditData, *, settings: Settings | None = None):
     """A user message was edited in the chat: drop everything after it and answer again from there."""
-    gen = _gen(model, system, temperature, top_p, max_new_tokens, step_limit)
+    gen = _gen(model, system, temperature, top_p, max_new_tokens, step_limit, settings)
     state, snapshot = _prepare(state, model, system)
     origin = state["origin"]
     index = evt.index[0] if isinstance(evt.index, list | tuple) else evt.index
@@ -286,7 +289,7 @@ def _history(history) -> tuple[str, list[dict]]:
 @ui_errors
 @expensive
 def chat(message: str, history: list | None = None, model: str = "", system_prompt: str | None = None,
-         max_new_tokens: float = 512, temperature: float = 0.0) -> dict:
+         max_new_tokens: float = 512, temperature: float = 0.0, *, settings: Settings | None = None) -> dict:
     """Continue a conversation: the model answers ``message`` after ``history``; returns the answer and the history
     with both added (send it back as ``history`` for the next turn).
 
@@ -309,7 +312,8 @@ def chat(message: str, history: list | None = None, model: str = "", system_prom
     conv = Conversation(system=(system_prompt or "").strip() or system, messages=messages, model=model.strip())
     conv.add_user(message or "")
     done = None
-    for event in ss.stream_turn(conv, max_new_tokens=int(max_new_tokens or 512), temperature=float(temperature or 0)):
+    for event in ss.stream_turn(conv, max_new_tokens=int(max_new_tokens or 512), temperature=float(temperature or 0),
+                                settings=settings):
         if isinstance(event, ss.Done):
             done = event
     conv.add_answer(done.messages, done.stats)

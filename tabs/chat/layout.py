@@ -9,7 +9,7 @@ from engines import prompts, registry
 from engines.config import Settings
 from engines.context import Context, as_context
 from tabs.chat import handlers as hd
-from tabs.common import GPU_EVENT, Links, on
+from tabs.common import GPU_EVENT, Links, on, with_settings
 from tabs.kit.pickers import model_choices, model_picker
 
 
@@ -93,10 +93,11 @@ def build(ctx: Context | Settings | None = None, links: Links | None = None) -> 
         run = {"status": "status", "running": "Thinking…", **GPU_EVENT}
         sending = [out["message"], out["image"], out["audio"], state, c["model"], c["system"], c["temperature"],
                    c["top_p"], c["max_new"], c["builtin"], c["mcp_tools"], c["step_limit"]]
-        on(send.click, hd.send_message, sending, out, api_name=False, **run)
-        on(out["message"].submit, hd.send_message, sending, out, api_name=False, **run)
-        on(regen.click, hd.regenerate, [state, *gen], out, api_name=False, **run)
-        on(out["chatbot"].edit, hd.edit_message, [state, *gen], out, api_name=False, **run)
+        send_message = with_settings(hd.send_message, settings)
+        on(send.click, send_message, sending, out, api_name=False, **run)
+        on(out["message"].submit, send_message, sending, out, api_name=False, **run)
+        on(regen.click, with_settings(hd.regenerate, settings), [state, *gen], out, api_name=False, **run)
+        on(out["chatbot"].edit, with_settings(hd.edit_message, settings), [state, *gen], out, api_name=False, **run)
         on(stop.click, hd.stop_chat, state, None, api_name=False, queue=False)
         on(edit_last.click, hd.edit_last, [state], {k: out[k] for k in ("chatbot", "message", "stats", "status")},
            api_name=False, queue=False)
@@ -105,17 +106,17 @@ def build(ctx: Context | Settings | None = None, links: Links | None = None) -> 
             on(clearing, hd.clear_chat, [state], cleared, api_name=False, queue=False)
         on(c["connect"].click, hd.connect_mcp, [c["mcp_url"], state],
            {"mcp_tools": c["mcp_tools"], "mcp_found": c["mcp_found"]}, api_name=False)
-        _api(c)
+        _api(c, settings)
     if links is not None:
         links.register("chat.model", "chat", c["model"])
 
 
-def _api(c: dict) -> None:
+def _api(c: dict, settings: Settings) -> None:
     """The ``chat`` endpoint (API and MCP): explicit inputs, history in and out as JSON."""
     message = gr.Textbox(visible=False, max_length=200_000, label="message")
     history = gr.JSON(visible=False, label="history")
     answer = gr.Textbox(visible=False, label="answer")
     updated = gr.JSON(visible=False, label="updated history")
-    on(gr.Button(visible=False).click, hd.chat,
+    on(gr.Button(visible=False).click, with_settings(hd.chat, settings),
        [message, history, c["model"], c["system"], c["max_new"], c["temperature"]],
        {"answer": answer, "history": updated}, api_name="chat", **GPU_EVENT)

@@ -3,13 +3,16 @@ conversation, names still hidden), then votes; the vote reveals the names and fe
 
 from __future__ import annotations
 
+import functools
+
 import gradio as gr
 import pandas as pd
 
 from engines import arena, prompts
 from engines.arena.votes import MAX_TURNS
+from engines.config import Settings
 from engines.errors import InvalidInput
-from tabs.common import GPU_EVENT, esc, expensive, on, status_html, ui_errors, user_of
+from tabs.common import GPU_EVENT, esc, expensive, on, status_html, ui_errors, user_of, with_settings
 from tabs.compare import turns, view
 from tabs.compare.side import EXAMPLE_PROMPT, _messages
 from tabs.kit.pickers import model_picker
@@ -39,7 +42,7 @@ def _layout(conversation: bool, followup: bool) -> dict:
 @expensive
 @ui_errors
 def arena_battle(pool: list[str], prompt: str | None = None, max_new_tokens: int = 128,
-                 request: gr.Request | None = None):
+                 request: gr.Request | None = None, *, settings: Settings | None = None):
     """Blind arena: two models drawn from the pool answer the same prompt anonymously, streaming side by side.
 
     Args:
@@ -56,13 +59,15 @@ def arena_battle(pool: list[str], prompt: str | None = None, max_new_tokens: int
     messages = _messages(prompts.DEFAULT_SYSTEM, prompt)
     cols: list[arena.ColumnState] = []
     waiting = status_html("running", "Two anonymous models are answering… vote when both are done.")
-    for cols in arena.stream_compare([arena.Entry(a), arena.Entry(b)], messages, max_new_tokens=int(max_new_tokens)):
+    for cols in arena.stream_compare([arena.Entry(a), arena.Entry(b)], messages, max_new_tokens=int(max_new_tokens),
+                                     settings=settings):
         yield {"status": waiting, "a": _arena_text(cols[0]), "b": _arena_text(cols[1]), **_vote_buttons(False),
                "match_id": "", **_layout(False, False)}  # a new battle ends the old match
     ok = all(c.status == "done" for c in cols)
     histories = tuple([*messages, {"role": "assistant", "content": c.text}] for c in cols)
-    match_id = (arena.ArenaStore().open_match(a, b, [arena.results_rows([c])[0] for c in cols], owner=user_of(request),
-                                              histories=histories) if ok else "")
+    rows = [arena.results_rows([c])[0] for c in cols]
+    match_id = (arena.ArenaStore(settings=settings).open_match(a, b, rows, owner=user_of(request), histories=histories)
+                if ok else "")
     status = (status_html("done", "Both answered. Which is better? Vote to reveal the names, or send a follow-up "
                                   "first.") if ok else
               status_html("failed", "A model failed, so this match can't be voted on (names stay hidden). Start a "
@@ -94,7 +99,7 @@ def _chats(histories: list[list[dict]], prompt: str | None = None,
 @expensive
 @ui_errors
 def arena_followup(prompt: str | None = None, match_id: str | None = None, max_new_tokens: int = 128,
-                   request: gr.Request | None = None):
+                   request: gr.Request | None = None, *, settings: Settings | None = None):
     """Blind arena: send a follow-up before voting; the same two anonymous models each continue their own
     conversation (names still hidden). At most MAX_TURNS (10) turns a match; refused once the match has its vote.
 
@@ -107,7 +112,7 @@ def arena_followup(prompt: str | None = None, match_id: str | None = None, max_n
         The status line (which turn this is), A's new answer, B's new answer, and A's and B's conversations so far
         (chat messages); vote with arena_vote and the same match id.
     """
-    store = arena.ArenaStore()
+    store = arena.ArenaStore(settings=settings)
     match = _owned_match(store, match_id, request, "continue")
     if store.voted(match["id"]):
         raise arena.AlreadyVoted("This match already has its vote, so it takes no more turns: start a new one.")
@@ -123,7 +128,7 @@ def arena_followup(prompt: str | None = None, match_id: str | None = None, max_n
     waiting = status_html("running", f"Turn {n}: the same two anonymous models are answering…")
     cols: list[arena.ColumnState] = []
     for cols in arena.stream_compare([arena.Entry(match["a"]), arena.Entry(match["b"])], turn,
-                                     max_new_tokens=int(max_new_tokens), histories=histories):
+                                     max_new_tokens=int(max_new_tokens), histories=histories, settings=settings):
         yield {"status": waiting, "a": _arena_text(cols[0]), "b": _arena_text(cols[1]), **_vote_buttons(False),
                **_chats(histories, prompt, cols), **_layout(True, True)}
     if all(c.status == "done" for c in cols):
@@ -143,7 +148,8 @@ def arena_followup(prompt: str | None = None, match_id: str | None = None, max_n
 
 
 @ui_errors
-def arena_vote(choice: str | None = None, match_id: str | None = None, request: gr.Request | None = None):
+def arena_vote(choice: str | None = None, match_id: str | None = None, request: gr.Request | None = None, *,
+               settings: Settings | None = None):
     """Vote on an arena match, then reveal which model was A and which was B (and after how many turns).
 
     Args:
@@ -156,7 +162,7 @@ def arena_vote(choice: str | None = None, match_id: str | None = None, request: 
     outcome = VOTE_LABELS.get(choice, (choice or "").strip().lower())
     if outcome not in VOTE_LABELS.values():
         raise InvalidInput(f"Vote with one of: {', '.join(VOTE_LABELS.values())}.")
-    store = arena.ArenaStore()
+    store = arena.ArenaStore(settings=settings)
     match = _owned_match(store, match_id, request, "vote on")
     # one vote per match is enforced by the database (two simultaneous clicks both pass the check above)
     vote_id = store.record_vote(match["a"], match["b"], outcome, match_id=match["id"], turns=match["turns"])
@@ -169,26 +175,27 @@ def arena_vote(choice: str | None = None, match_id: str | None = None, request: 
                      f"(`{esc(view.model_names(model)[0])}`){' (last turn)' if n > 1 else ''}: "
                      f"{stats['tokens']} tokens, {stats['tokens_per_s']} tokens/s, TTFT {stats['ttft_s']} s, "
                      f"{stats['device']} {stats['quantization']}")
-    return {"reveal": "\n".join(lines), **arena_leaderboard(), **_vote_buttons(False),
+    return {"reveal": "\n".join(lines), **arena_leaderboard(settings=settings), **_vote_buttons(False),
             "followup_row": gr.Row(visible=False)}
 
 
 @ui_errors
-def arena_leaderboard():
+def arena_leaderboard(*, settings: Settings | None = None):
     """The arena leaderboard from every stored vote: Bradley–Terry ratings with bootstrap 95% confidence intervals.
 
     Returns:
         The leaderboard table (rank, model, rating, 95% CI, votes, wins, losses, ties, both bad, note) and a
         caption (how many votes, how the ratings are computed).
     """
-    store = arena.ArenaStore()
+    store = arena.ArenaStore(settings=settings)
     votes = store.votes()
     rows = [view.arena_row(i + 1, r) for i, r in enumerate(arena.leaderboard(votes))]
     return {"board": pd.DataFrame(rows, columns=view.LEADER_COLUMNS),
             "caption": view.arena_caption(store.describe(len(votes)))}
 
 
-def _arena(defaults: list[str]) -> None:
+def _arena(defaults: list[str], settings: Settings | None = None) -> None:
+    bind = functools.partial(with_settings, ctx=settings)  # each handler reads the app's settings
     with gr.Tab("Blind arena", id="compare-arena") as tab:
         gr.Markdown("Two models drawn from the pool answer the same prompt **anonymously**. Vote for the better "
                     "answer; the names are revealed after the vote. Votes are kept (one per match) and feed the "
@@ -231,18 +238,19 @@ def _arena(defaults: list[str]) -> None:
                                        label=f"Leaderboard ({arena.METHOD})", elem_id="arena-board"),
                  "caption": gr.Markdown()}
         refresh = gr.Button("Refresh leaderboard", size="sm")
-        on(go.click, arena_battle, [pool, prompt, max_tokens], {**battle, **layout}, api_name="arena_battle",
+        on(go.click, bind(arena_battle), [pool, prompt, max_tokens], {**battle, **layout}, api_name="arena_battle",
            status="status", clear=("a", "b", "reveal"), running="Drawing two models…", **GPU_EVENT)
         turn = {"status": battle["status"], "a": battle["a"], "b": battle["b"], **chats, **layout,
                 **{k: v for k, v in voted.items() if k.startswith("vote")}}
         for event in (send.click, followup.submit):  # the API / MCP tool takes (prompt, match_id[, max_new_tokens])
-            on(event, arena_followup, [followup, match, max_tokens], turn, api_name="arena_followup" if event ==
+            on(event, bind(arena_followup), [followup, match, max_tokens], turn, api_name="arena_followup" if event ==
                send.click else False, status="status", running="Sending the follow-up…", **GPU_EVENT)
         for button in buttons:
-            on(button.click, arena_vote, [button, match], {**voted, **board}, api_name=False)
+            on(button.click, bind(arena_vote), [button, match], {**voted, **board}, api_name=False)
         # the API / MCP tool: explicit inputs (a button's label is no API parameter)
         choice = gr.Radio(list(VOTE_LABELS.values()), visible=False, label="Vote")
-        on(gr.Button(visible=False).click, arena_vote, [choice, match], {**voted, **board}, api_name="arena_vote")
-        on(refresh.click, arena_leaderboard, None, board, api_name="arena_leaderboard")
-        on(tab.select, arena_leaderboard, None, board, api_name=False)
+        on(gr.Button(visible=False).click, bind(arena_vote), [choice, match], {**voted, **board},
+           api_name="arena_vote")
+        on(refresh.click, bind(arena_leaderboard), None, board, api_name="arena_leaderboard")
+        on(tab.select, bind(arena_leaderboard), None, board, api_name=False)
 

@@ -54,7 +54,7 @@ def build(ctx: Context | Settings | None = None, links: Links | None = None) -> 
         with gr.Tabs(elem_id="compare-subtabs"):
             models = _side_by_side(defaults, settings)
             facts_panel(models)
-            _arena(defaults)
+            _arena(defaults, settings)
             compare_extra.build_panels(settings, links)
     if links is not None:
         links.register("compare.models", "compare", models)

@@ -16,21 +16,31 @@ from engines.config import Settings
 from engines.context import Context, as_context
 from engines.errors import InvalidInput
 from engines.evals import report
-from engines.evals.judge import judge_run_pairs
 from engines.evals.runner import ModelProgress
 from engines.evals.sources import EXAMPLES, example_names
 from engines.evals.store import RunStore
 from engines.evals.testsets import KINDS, ROLE_LABELS, RawTable, max_items
 from tabs import common
-from tabs.common import GPU_EVENT, Links, ModelBox, expensive, export_folder, on, status_html, ui_errors, user_of
+from tabs.common import GPU_EVENT, Links, ModelBox, expensive, export_folder, on, status_html, ui_errors, with_settings
 from tabs.evaluate import layout, view
 from tabs.evaluate.contamination import build_panel as build_contamination_panel
+from tabs.evaluate.reading import (  # noqa: F401  (the reading handlers, re-exported)
+    STREAM_EVERY_S,
+    _blank,
+    _run_and_set,
+    _store,
+    compare_models,
+    compare_runs,
+    item_details,
+    judge_pairwise,
+    list_runs,
+    select_item,
+)
 from tabs.glue import from_synthetic
 
 SOURCES = [("Example set", "example"), ("Upload CSV / JSON Lines", "upload"), ("Dataset (Hub id or local folder)",
            "dataset"), ("Synthetic data tab", "synthetic")]
 MAPPED = ("question", "answer", "choices", "tests", "rubric", "id", "kind")
-STREAM_EVERY_S = 0.3  # coalesce matrix updates (a 200 × 6 matrix re-renders at most ~3×/s)
 
 
 def column_box(label: str, elem_id: str) -> ModelBox:
@@ -44,20 +54,10 @@ def column_box(label: str, elem_id: str) -> ModelBox:
     return box
 
 
-def _store(request: gr.Request | None = None) -> RunStore:
-    """The runs store as the request's user sees it: their own runs only (``user_of``)."""
-    return RunStore.default(owner=user_of(request))
-
-
-def _blank(value) -> str | None:
-    text = "" if value is None else str(value).strip()
-    return text or None
-
-
 # ----------------------------------------------------------------------------------------------- test sets
 
 
-def _read(source: str, example, file, dataset, config, split, rows, synthetic) -> RawTable:
+def _read(source: str, example, file, dataset, config, split, rows, synthetic, settings) -> RawTable:
     if source == "example":
         return evals.read_example(_blank(example) or "short-qa")
     if source == "upload":
@@ -66,7 +66,8 @@ def _read(source: str, example, file, dataset, config, split, rows, synthetic) -
             raise InvalidInput("Upload a CSV or JSON Lines file first.")
         return evals.read_file(path, Path(getattr(file, "orig_name", None) or path).name)
     if source == "dataset":
-        return evals.read_dataset(_blank(dataset) or "", _blank(config), _blank(split), int(rows) if rows else None)
+        return evals.read_dataset(_blank(dataset) or "", _blank(config), _blank(split), int(rows) if rows else None,
+                                  settings)
     if source == "synthetic":
         data = synthetic or {}
         return evals.read_synthetic(data.get("rows") or [], data.get("fields"), data.get("name") or "Synthetic data",
@@ -80,7 +81,7 @@ def load_test_set(source: str, example: str | None = None, file=None, dataset: s
                   synthetic: dict | None = None, question_column: str | None = None, answer_column: str | None = None,
                   choices_column: str | None = None, tests_column: str | None = None,
                   rubric_column: str | None = None, id_column: str | None = None, kind_column: str | None = None,
-                  kind: str | None = None):
+                  kind: str | None = None, *, settings: Settings | None = None):
     """Load a test set, map its columns and validate it; the set is stored and named by its hash (the set id).
 
     Args:
@@ -104,7 +105,7 @@ def load_test_set(source: str, example: str | None = None, file=None, dataset: s
     Returns:
         The status line, the first rows, the set card, the set id and the column mapping.
     """
-    table = _read(source, example, file, dataset, config, split, rows, synthetic)
+    table = _read(source, example, file, dataset, config, split, rows, synthetic, settings)
     given = dict(zip(MAPPED, (question_column, answer_column, choices_column, tests_column, rubric_column,
                               id_column, kind_column), strict=True))
     given = {k: v.strip() for k, v in given.items() if _blank(v)}
@@ -112,8 +113,8 @@ def load_test_set(source: str, example: str | None = None, file=None, dataset: s
     choices = [("(not mapped)", ""), *[(c, c) for c in table.columns]]
     boxes = {f"map_{role}": gr.update(choices=choices, value=mapping.get(role, "")) for role in MAPPED}
     yield {"preview": view.preview_frame(table), **boxes, "card": "", "set_id": ""}
-    testset = evals.build_testset(table, mapping, kind=_blank(kind) or "auto")
-    set_id = _store().save_testset(testset)
+    testset = evals.build_testset(table, mapping, kind=_blank(kind) or "auto", limit=max_items(settings))
+    set_id = _store(None, settings).save_testset(testset)
     yield {"card": view.set_html(testset), "set_id": set_id, **{f"map_{r}": mapping.get(r, "") for r in MAPPED},
            "set_status": status_html("warning" if table.notices else "done",
                                      " ".join([f"{testset.size:,} items loaded from {testset.source}.",
@@ -195,7 +196,7 @@ def run_evaluation(set_id: str, models: list[str], method: str | None = None, ju
                    choice_method: str | None = None, max_new_tokens: float | None = None,
                    temperature: float | None = None, system_prompt: str | None = None, samples: float | None = None,
                    k: float | None = None, tolerance: float | None = None, run_name: str | None = None,
-                   request: gr.Request | None = None):
+                   request: gr.Request | None = None, *, settings: Settings | None = None):
     """Evaluate 1 to 6 models on a loaded test set with the same decoding settings; results stream into the matrix.
 
     Args:
@@ -216,18 +217,19 @@ def run_evaluation(set_id: str, models: list[str], method: str | None = None, ju
         The status line, progress per model, the results matrix, the summary, the run id, the downloads and the
         two models to compare.
     """
-    testset = _store().load_testset(_blank(set_id) or "")
+    testset = _store(None, settings).load_testset(_blank(set_id) or "")
     if testset is None:
         raise InvalidInput("Load a test set first (its set id was not found).")
     config = _config(method, judge, choice_method, max_new_tokens, temperature, system_prompt, samples, k, tolerance)
-    store = _store(request)
-    events = evals.start_run(testset, models or [], config, name=_blank(run_name) or "", store=store)
+    store = _store(request, settings)
+    events = evals.start_run(testset, models or [], config, name=_blank(run_name) or "", store=store,
+                             settings=settings)
     yield from common.coalesce(_stream(events, store), STREAM_EVERY_S)
 
 
 @expensive
 @ui_errors
-def resume_evaluation(run_id: str, request: gr.Request | None = None):
+def resume_evaluation(run_id: str, request: gr.Request | None = None, *, settings: Settings | None = None):
     """Continue a stopped or interrupted run: only items without a stored result are evaluated.
 
     Args:
@@ -236,33 +238,24 @@ def resume_evaluation(run_id: str, request: gr.Request | None = None):
     Returns:
         The same outputs as run_evaluation.
     """
-    store = _store(request)
-    yield from common.coalesce(_stream(evals.resume_run(_blank(run_id) or "", store=store), store), STREAM_EVERY_S)
+    store = _store(request, settings)
+    events = evals.resume_run(_blank(run_id) or "", store=store, settings=settings)
+    yield from common.coalesce(_stream(events, store), STREAM_EVERY_S)
 
 
 @ui_errors
-def stop_note(run_id: str | None = None, request: gr.Request | None = None):
+def stop_note(run_id: str | None = None, request: gr.Request | None = None, *, settings: Settings | None = None):
     """The status after Stop: how many results were kept."""
     try:
-        run = _store(request).get_run(_blank(run_id) or "")
+        run = _store(request, settings).get_run(_blank(run_id) or "")
     except InvalidInput:
         return {"status": status_html("stopped", "Stopped before the first result.")}
     return {"status": status_html("stopped", f"Run **{run.id}** stopped: {run.done:,}/{run.total:,} results kept. "
                                              "Resume continues it.")}
 
 
-def _run_and_set(run_id: str | None, request: gr.Request | None):
-    store = _store(request)
-    text = _blank(run_id) or ""
-    if text == "latest":
-        runs = store.list_runs(1)
-        text = runs[0].id if runs else ""
-    run = store.get_run(text)
-    return store, run, store.load_testset(run.set_hash)
-
-
 @ui_errors
-def get_results(run_id: str, request: gr.Request | None = None):
+def get_results(run_id: str, request: gr.Request | None = None, *, settings: Settings | None = None):
     """Fetch a stored run: the matrix, the summary per model, the downloads and every result as JSON.
 
     Args:
@@ -272,7 +265,7 @@ def get_results(run_id: str, request: gr.Request | None = None):
         The status line, progress, the matrix, the summary, the run id, the downloads, the models to compare and the
         results (JSON: run, summary and one row per model and item).
     """
-    store, run, testset = _run_and_set(run_id, request)
+    store, run, testset = _run_and_set(run_id, request, settings)
     results = store.results(run.id)
     summaries = report.summarize(results, run.models)
     progress = [ModelProgress(m, run.set_size, sum(1 for r in results if r.model == m and not r.retry),
@@ -282,107 +275,6 @@ def get_results(run_id: str, request: gr.Request | None = None):
     yield {**_results_view(run, testset, results, summaries), "progress": view.progress_html(progress),
             "status": status_html("done", f"Opened run **{run.id}** ({run.status})."),
            "results": report.results_json(run, summaries, results, testset)}
-
-
-# ----------------------------------------------------------------------------------------------- reading a run
-
-
-@ui_errors
-def item_details(run_id: str, item_id: str, request: gr.Request | None = None):
-    """The drill-down of one item: the prompt as each model read it (its chat template), output, score, judge
-    rationale, tokens and latency.
-
-    Args:
-        run_id: the run's id.
-        item_id: the item's id (first column of the matrix).
-
-    Returns:
-        The drill-down (HTML) and the item id.
-    """
-    store, run, testset = _run_and_set(run_id, request)
-    item = _blank(item_id) or ""
-    return {"details": view.details_html(testset, item, store.results(run.id)), "item_id": item}
-
-
-@ui_errors
-def select_item(run_id: str, event: gr.SelectData, request: gr.Request | None = None):
-    """Open the drill-down of the matrix row that was clicked."""
-    row = getattr(event, "row_value", None) or []
-    return item_details(run_id, str(row[0]) if row else "", request)
-
-
-@ui_errors
-def compare_models(run_id: str, model_a: str, model_b: str, disagree_only: bool = False,
-                   request: gr.Request | None = None):
-    """Paired comparison of two models of a run: McNemar's exact test (pass/fail) or a paired bootstrap (graded).
-
-    Args:
-        run_id: the run's id.
-        model_a: one model of the run.
-        model_b: another model of the run.
-        disagree_only: list (and show in the matrix) only the items where the two disagree.
-
-    Returns:
-        The comparison (HTML) and the matrix (filtered when disagree_only).
-    """
-    store, run, testset = _run_and_set(run_id, request)
-    a, b = (_blank(model_a) or ""), (_blank(model_b) or "")
-    for m in (a, b):
-        if m not in run.models:
-            raise InvalidInput(f"'{m}' is not a model of run {run.id}: pick from {', '.join(run.models)}.")
-    if a == b:
-        raise InvalidInput("Pick two different models to compare.")
-    results = store.results(run.id)
-    comparison = report.compare(results, a, b)
-    only = {i for i, _, _ in comparison.disagreements()} if disagree_only else None
-    return {"comparison": view.comparison_html(comparison, testset, bool(disagree_only)),
-            "matrix": view.matrix(testset, run.models, results, only)}
-
-
-@expensive
-@ui_errors
-def judge_pairwise(run_id: str, model_a: str, model_b: str, judge: str, request: gr.Request | None = None):
-    """Judge two models' answers pairwise, each item in both orders (position swap), and report the agreement.
-
-    Args:
-        run_id: the run's id.
-        model_a: one model of the run.
-        model_b: another model of the run.
-        judge: the judge model reference (it never sees which model wrote which answer).
-
-    Returns:
-        Wins, ties, order disagreements and the agreement between the two orders (HTML).
-    """
-    if not _blank(judge):
-        raise InvalidInput("Pick a judge model.")
-    summaries = judge_run_pairs(_blank(run_id) or "", _blank(model_a) or "", _blank(model_b) or "", judge,
-                                store=_store(request))
-    lazy = ({"pairwise": common.Later(functools.partial(view.pairwise_html, s))} for s in summaries)
-    yield from common.coalesce(lazy, STREAM_EVERY_S)  # the HTML rendered only for the updates that go out
-
-
-@ui_errors
-def compare_runs(run_id: str, earlier_run_id: str, request: gr.Request | None = None):
-    """List the items that flipped (pass ↔ fail, same model) between an earlier run and this one.
-
-    Args:
-        run_id: this run's id.
-        earlier_run_id: the earlier run's id.
-
-    Returns:
-        The flips (HTML).
-    """
-    store = _store(request)
-    later, earlier = store.get_run(_blank(run_id) or ""), store.get_run(_blank(earlier_run_id) or "")
-    flips = report.flips(store.results(earlier.id), store.results(later.id))
-    return {"flips": view.flips_html(flips, earlier, later)}
-
-
-@ui_errors
-def list_runs(request: gr.Request | None = None):
-    """Your stored runs, newest first (for the picker)."""
-    runs = _store(request).list_runs()
-    return {"runs": gr.update(choices=[(r.label(), r.id) for r in runs], value=None)}
 
 
 def _copy(value):
@@ -408,8 +300,8 @@ def _set_section(settings: Settings, links: Links | None) -> dict:
                 with gr.Row():
                     config = gr.Textbox(label="Config", placeholder="(optional)", min_width=100)
                     split = gr.Textbox(label="Split", placeholder="test", min_width=100)
-                    rows = gr.Number(0, precision=0, minimum=0, maximum=max_items(), label="First N rows (0: all)",
-                                     min_width=100)
+                    rows = gr.Number(0, precision=0, minimum=0, maximum=max_items(settings),
+                                     label="First N rows (0: all)", min_width=100)
         synthetic = gr.JSON(visible=False, elem_id="eval-synthetic")
         load = gr.Button("Load test set", variant="primary", elem_id="eval-load")
     out = {"set_status": gr.HTML(elem_id="eval-set-status")}
@@ -427,13 +319,15 @@ def _set_section(settings: Settings, links: Links | None) -> dict:
     out["set_id"] = gr.Textbox(label="Set id (sha256)", interactive=False, elem_id="eval-set-id")
     sources = [source, example, file, dataset, config, split, rows, synthetic]
     run = {"status": "set_status", "clear": ("card", "set_id"), "running": "Loading…"}
-    on(load.click, load_test_set, sources, out, api_name=False, **run)
-    on(apply.click, load_test_set, [*sources, *[out[f"map_{r}"] for r in MAPPED], kind], out,
+    load_set = with_settings(load_test_set, settings)
+    on(load.click, load_set, sources, out, api_name=False, **run)
+    on(apply.click, load_set, [*sources, *[out[f"map_{r}"] for r in MAPPED], kind], out,
        api_name="load_test_set", **run)
     incoming = gr.State(None)  # rows another tab sent (Synthetic data, Fine-tune's held-out split), server side
 
     def received_rows(event) -> None:
-        on(event.success, _from_synthetic, [incoming], {**out, "source": source}, api_name=False, **run)
+        on(event.success, with_settings(_from_synthetic, settings), [incoming], {**out, "source": source},
+           api_name=False, **run)
 
     def received_dataset(event) -> None:  # a Hub dataset id (the Hub tab): shown as the source, loaded on click
         on(event.success, lambda: {"source": "dataset"}, None, {"source": source}, api_name=False, queue=False)
@@ -447,11 +341,11 @@ def _set_section(settings: Settings, links: Links | None) -> dict:
     return out
 
 
-def _from_synthetic(synthetic: dict | None):
+def _from_synthetic(synthetic: dict | None, *, settings: Settings | None = None):
     if not synthetic:
         return
     yield {"source": "synthetic"}
-    yield from load_test_set("synthetic", synthetic=synthetic)
+    yield from load_test_set("synthetic", synthetic=synthetic, settings=settings)
 
 
 def build(ctx: Context | Settings | None = None, links: Links | None = None) -> None:
@@ -464,6 +358,7 @@ def build(ctx: Context | Settings | None = None, links: Links | None = None) -> 
     """
     ctx = as_context(ctx)
     settings = ctx.settings
+    bind = functools.partial(with_settings, ctx=settings)  # each handler reads the app's settings
     with gr.Tab("Evaluate", id="evaluate"):
         gr.Markdown("Evaluate models on **your own** test set: free-form answers, multiple choice (log-likelihood "
                     "for local models, the letter for API models), code with tests run in the sandbox (pass@k), "
@@ -476,23 +371,23 @@ def build(ctx: Context | Settings | None = None, links: Links | None = None) -> 
         run_out = {k: out[k] for k in ("status", "progress", "matrix", "summary", "run_id", "files", "model_a",
                                        "model_b")}
         running = {"status": "status", "clear": ("progress", "matrix", "summary", "files"), "running": "Starting…"}
-        run_evt = on(ui["go"].click, run_evaluation, ui["inputs"], run_out, api_name="run_evaluation", **running,
+        run_evt = on(ui["go"].click, bind(run_evaluation), ui["inputs"], run_out, api_name="run_evaluation", **running,
                      **GPU_EVENT)
-        resume_evt = on(ui["resume"].click, resume_evaluation, [out["run_id"]], run_out,
+        resume_evt = on(ui["resume"].click, bind(resume_evaluation), [out["run_id"]], run_out,
                         api_name="resume_evaluation", **running, **GPU_EVENT)
-        on(ui["stop"].click, stop_note, [out["run_id"]], {"status": out["status"]}, api_name=False,
+        on(ui["stop"].click, bind(stop_note), [out["run_id"]], {"status": out["status"]}, api_name=False,
            cancels=[run_evt, resume_evt])
         opened = {**run_out, "results": out["results"]}
-        on(r["open"].click, get_results, [out["run_id"]], opened, api_name="get_results")
-        on(r["refresh"].click, list_runs, [], {"runs": out["runs"]}, api_name=False)
+        on(r["open"].click, bind(get_results), [out["run_id"]], opened, api_name="get_results")
+        on(r["refresh"].click, bind(list_runs), [], {"runs": out["runs"]}, api_name=False)
         on(out["runs"].input, _copy, [out["runs"]], {"run_id": out["run_id"]}, api_name=False)
         shown = {"details": r["details"], "item_id": r["item_id"]}
-        on(r["show"].click, item_details, [out["run_id"], r["item_id"]], shown, api_name="item_details")
-        on(out["matrix"].select, select_item, [out["run_id"]], shown, api_name=False)
-        on(r["cmp"].click, compare_models, [out["run_id"], out["model_a"], out["model_b"], r["disagree"]],
+        on(r["show"].click, bind(item_details), [out["run_id"], r["item_id"]], shown, api_name="item_details")
+        on(out["matrix"].select, bind(select_item), [out["run_id"]], shown, api_name=False)
+        on(r["cmp"].click, bind(compare_models), [out["run_id"], out["model_a"], out["model_b"], r["disagree"]],
            {"comparison": r["comparison"], "matrix": out["matrix"]}, api_name="compare_models")
-        on(r["pair"].click, judge_pairwise, [out["run_id"], out["model_a"], out["model_b"], ui["judge"]],
+        on(r["pair"].click, bind(judge_pairwise), [out["run_id"], out["model_a"], out["model_b"], ui["judge"]],
            {"pairwise": r["pairwise"]}, api_name="judge_pairwise", **GPU_EVENT)
-        on(r["flips_btn"].click, compare_runs, [out["run_id"], r["earlier"]], {"flips": r["flips"]},
+        on(r["flips_btn"].click, bind(compare_runs), [out["run_id"], r["earlier"]], {"flips": r["flips"]},
            api_name="compare_runs")
 

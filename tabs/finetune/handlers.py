@@ -36,9 +36,9 @@ def _blank(value) -> str | None:
 
 
 def _dataset(source, file, dataset, split, prompt_column, completion_column, messages_column, target_field,
-             synthetic) -> ft.Dataset:
+             synthetic, settings: Settings | None = None) -> ft.Dataset:
     mapping = {"prompt_column": _blank(prompt_column), "completion_column": _blank(completion_column),
-               "messages_column": _blank(messages_column)}
+               "messages_column": _blank(messages_column), "settings": settings}
     if source == "upload":
         path = _file_path(file)
         if not path:
@@ -49,7 +49,7 @@ def _dataset(source, file, dataset, split, prompt_column, completion_column, mes
         data.notices[:0] = notices
         return data
     if source == "dataset":
-        rows = ft.read_hub(dataset or "", _blank(split) or "train")
+        rows = ft.read_hub(dataset or "", _blank(split) or "train", settings)
         return ft.examples_from_rows(rows, source=f"dataset: {(dataset or '').strip()} ({_blank(split) or 'train'})",
                                      **mapping)
     if source == "synthetic":
@@ -74,7 +74,7 @@ def _file_path(file) -> str | None:
     return file if isinstance(file, str) else getattr(file, "name", None) or (file or {}).get("path")
 
 
-def _prepare(request: RunRequest) -> tuple[ft.Prepared, str]:
+def _prepare(request: RunRequest, settings: Settings | None = None) -> tuple[ft.Prepared, str]:
     """The run prepared from the form's request, and its check handle. Check keeps it server-side under the handle
     (a digest of the request and the uploaded file's bytes); Start with the same request finds it there, so the data
     is read and tokenized once, not again (the run started from it drops it)."""
@@ -83,9 +83,9 @@ def _prepare(request: RunRequest) -> tuple[ft.Prepared, str]:
     key = ft.checks.handle(values, files=(upload,) if upload else ())
 
     def make() -> ft.Prepared:
-        data, hyper = _dataset(*request.data_args()), _hyper(*request.hyper_args())
+        data, hyper = _dataset(*request.data_args(), settings), _hyper(*request.hyper_args())
         share = 0.1 if request.heldout_share is None else float(request.heldout_share)
-        return ft.prepare((request.model or "").strip(), data, hyper, heldout_share=share)
+        return ft.prepare((request.model or "").strip(), data, hyper, heldout_share=share, settings=settings)
 
     return ft.checks.prepared(key, make), key
 
@@ -171,7 +171,7 @@ def finetune_check(model: str, source: str, file=None, dataset: str | None = Non
                    learning_rate: float | None = None, epochs: float | None = None, batch_size: float | None = None,
                    grad_accum: float | None = None, max_length: float | None = None,
                    grad_checkpointing: bool | None = None, max_steps: float | None = None, seed: float | None = None,
-                   synthetic: dict | None = None):
+                   synthetic: dict | None = None, *, settings: Settings | None = None):
     """Check a fine-tuning run without starting it: the data as the model sees it, the split, trainable parameters.
 
     {args}
@@ -180,7 +180,7 @@ def finetune_check(model: str, source: str, file=None, dataset: str | None = Non
         of tokenizing it again), the first examples with the tokens that carry loss highlighted, the data summary,
         the plan.
     """
-    prep, handle = _prepare(RunRequest.of(locals()))
+    prep, handle = _prepare(RunRequest.of(locals()), settings)
     return {"preview": view.preview_html(ft.preview(prep)), "summary": view.data_summary(prep),
             "plan": view.plan_html(prep),
             "status": status_html("warning" if prep.notices else "done",
@@ -201,7 +201,7 @@ def finetune_start(model: str, source: str, file=None, dataset: str | None = Non
                    learning_rate: float | None = None, epochs: float | None = None, batch_size: float | None = None,
                    grad_accum: float | None = None, max_length: float | None = None,
                    grad_checkpointing: bool | None = None, max_steps: float | None = None, seed: float | None = None,
-                   synthetic: dict | None = None):
+                   synthetic: dict | None = None, *, settings: Settings | None = None):
     """Start a fine-tuning run in a separate worker process; follow it with finetune_status.
 
     {args}
@@ -209,11 +209,11 @@ def finetune_start(model: str, source: str, file=None, dataset: str | None = Non
         The run id (in the run picker), the status line and the live panel.
     """
     request = RunRequest.of(locals())
-    ft.check_training_slot()  # before the checks: a Start while a run trains is refused at once (again at start)
-    prep, handle = _prepare(request)  # what Check prepared with these parameters, else prepared now
+    ft.check_training_slot(settings)  # before the checks: a Start while a run trains is refused at once (and at start)
+    prep, handle = _prepare(request, settings)  # what Check prepared with these parameters, else prepared now
     yield {"preview": view.preview_html(ft.preview(prep)), "summary": view.data_summary(prep),
            "plan": view.plan_html(prep)}
-    run = ft.start_run(prep)
+    run = ft.start_run(prep, settings)
     ft.checks.take(handle)  # started: a later Start prepares again (a refused one kept it for the next try)
     yield {**_run_updates(run), "run": run.id}
 
@@ -238,7 +238,7 @@ def _run_updates(run: ft.RunView | None, links: Links | None = None) -> dict:
             "to_compare": gr.update(interactive=done), "to_evaluate": gr.update(interactive=done)}
 
 
-def finetune_status(run_id: str):
+def finetune_status(run_id: str, *, settings: Settings | None = None):
     """The state of a fine-tuning run: step, losses, steps/s, tokens/s, ETA, memory, and its curves.
 
     Args:
@@ -247,10 +247,10 @@ def finetune_status(run_id: str):
     Returns:
         The status line, the live panel (loss curves and numbers), where the tuned model is, and the code.
     """
-    return _run_updates(ft.read_run(run_id))
+    return _run_updates(ft.read_run(run_id, settings))
 
 
-def finetune_stop(run_id: str):
+def finetune_stop(run_id: str, *, settings: Settings | None = None):
     """Stop a run: it saves a checkpoint at the end of the current step, and can be resumed from it.
 
     Args:
@@ -259,12 +259,12 @@ def finetune_stop(run_id: str):
     Returns:
         The status line and the live panel.
     """
-    run = ft.stop_run(run_id)
+    run = ft.stop_run(run_id, settings)
     return {**_run_updates(run), "status": status_html("running", run.message), "timer": gr.Timer(active=True)}
 
 
 @expensive
-def finetune_resume(run_id: str):
+def finetune_resume(run_id: str, *, settings: Settings | None = None):
     """Resume a stopped, failed or crashed run from its last checkpoint, with the same data in the same order.
 
     Args:
@@ -273,24 +273,24 @@ def finetune_resume(run_id: str):
     Returns:
         The status line and the live panel.
     """
-    return {**_run_updates(ft.resume_run(run_id)), "timer": gr.Timer(active=True)}
+    return {**_run_updates(ft.resume_run(run_id, settings)), "timer": gr.Timer(active=True)}
 
 
-def finetune_runs():
+def finetune_runs(*, settings: Settings | None = None):
     """List the fine-tuning runs saved in the app's data directory, newest first.
 
     Returns:
         The runs (id, state, base model, method, step, losses, whether a tuned model is saved).
     """
-    return {"runs": view.runs_table(ft.list_runs())}
+    return {"runs": view.runs_table(ft.list_runs(settings))}
 
 
-def _picker(run_id: str | None):
+def _picker(run_id: str | None, *, settings: Settings | None = None):
     """The run picker's choices, read from disk, keeping the picked run."""
-    return gr.update(choices=view.run_choices(ft.list_runs()), value=_blank(run_id))
+    return gr.update(choices=view.run_choices(ft.list_runs(settings)), value=_blank(run_id))
 
 
-def finetune_merge(run_id: str):
+def finetune_merge(run_id: str, *, settings: Settings | None = None):
     """Merge a finished run's LoRA adapter into its base model and save the whole model (a standalone folder).
 
     Args:
@@ -299,12 +299,13 @@ def finetune_merge(run_id: str):
     Returns:
         The status line and where the merged model is.
     """
-    ft.merge_run(run_id)
-    run = ft.read_run(run_id)
+    ft.merge_run(run_id, settings)
+    run = ft.read_run(run_id, settings)
     return {**_run_updates(run), "status": status_html("done", f"Merged: {run.id} now has a standalone model.")}
 
 
-def finetune_push(run_id: str, repo_id: str, private: bool = True, merged: bool = False):
+def finetune_push(run_id: str, repo_id: str, private: bool = True, merged: bool = False, *,
+                  settings: Settings | None = None):
     """Push a finished run's adapter (or its merged model) to a Hub model repository with its card. Needs HF_TOKEN.
 
     Args:
@@ -316,15 +317,15 @@ def finetune_push(run_id: str, repo_id: str, private: bool = True, merged: bool 
     Returns:
         A link to the model.
     """
-    url = ft.push_run(run_id, repo_id, private=bool(private), merged=bool(merged))
+    url = ft.push_run(run_id, repo_id, private=bool(private), merged=bool(merged), settings=settings)
     return {"pushed": f"✓ Pushed to [{url}]({url})"}
 
 
-def follow(run_id: str | None):
+def follow(run_id: str | None, *, settings: Settings | None = None):
     """Timer tick: refresh the followed run (the newest run when none is picked, e.g. after a page reload)."""
     try:
-        runs = ft.list_runs() if not _blank(run_id) else None
-        run = ft.read_run(run_id) if _blank(run_id) else (runs[0] if runs else None)
+        runs = ft.list_runs(settings) if not _blank(run_id) else None
+        run = ft.read_run(run_id, settings) if _blank(run_id) else (runs[0] if runs else None)
     except WorkbenchError:
         return {"timer": gr.Timer(active=False)}
     updates = _run_updates(run)
@@ -359,11 +360,11 @@ def _take_rows(payload: dict | None) -> dict:
     return {"synthetic": payload, **_from_synthetic(payload)} if payload else {}
 
 
-def _sender(targets: dict[str, callable]):
+def _sender(targets: dict[str, callable], settings: Settings | None = None):
     """A send of a finished run to other tabs' targets: each target's value is ``targets[name](run)``."""
 
     def send(run_id: str) -> dict:
-        run = ft.read_run(run_id)
+        run = ft.read_run(run_id, settings)
         if run.tuned is None:
             raise InvalidInput("This run has no tuned model yet: wait until it is done.")
         return {name: make(run) for name, make in targets.items()}
@@ -409,36 +410,37 @@ def build(ctx: Context | Settings | None = None, links: Links | None = None) -> 
 
 
 def _wire(c: dict, out: dict, links: Links | None, settings: Settings | None = None) -> None:
-    inputs = RunRequest.inputs(c)
+    inputs, bind = RunRequest.inputs(c), functools.partial(with_settings, ctx=settings)
     shown = {k: out[k] for k in ("status", "preview", "summary", "plan")}
     live = {k: out[k] for k in ("status", "panel", "timer", "outputs", "code", "notebook", "stop", "resume", "merge",
                                 "to_compare", "to_evaluate")}
     hyper = {k: c[k] for k in ("method", "rank", "alpha", "dropout", "target_modules", "learning_rate", "epochs",
                                "batch_size", "grad_accum", "max_length", "grad_checkpointing", "why")}
-    on(c["suggest"].click, with_settings(finetune_defaults, settings), [c["model"], c["method"]],
+    on(c["suggest"].click, bind(finetune_defaults), [c["model"], c["method"]],
        {**hyper, "suggested": c["suggested"], "status": out["status"]}, api_name="finetune_defaults", status="status",
        running="Reading the model's config…")
     shown_hyper = [c[k] for k in ft.explain.EXPLAINED]
     on(functools.partial(gr.on, [box.change for box in shown_hyper]), explain_settings,
        [*shown_hyper, c["suggested"]], {"why": c["why"]}, api_name=False, show_progress="hidden")
-    on(out["check"].click, finetune_check, inputs, shown, api_name="finetune_check", status="status",
+    on(out["check"].click, bind(finetune_check), inputs, shown, api_name="finetune_check", status="status",
        clear=("preview", "plan"), running="Tokenizing the data…")
-    started = on(out["start"].click, finetune_start, inputs, {**shown, **live, "run": out["run"]},
+    started = on(out["start"].click, bind(finetune_start), inputs, {**shown, **live, "run": out["run"]},
                  api_name="finetune_start", status="status", clear=("preview", "plan"), running="Checking the run…",
                  **GPU_EVENT)
-    on(started.then, _picker, [out["run"]], [out["run"]], api_name=False)
-    on(out["run"].input, finetune_status, [out["run"]], live, api_name="finetune_status", status="status")
-    on(out["stop"].click, finetune_stop, [out["run"]], live, api_name="finetune_stop", status="status",
+    on(started.then, bind(_picker), [out["run"]], [out["run"]], api_name=False)
+    on(out["run"].input, bind(finetune_status), [out["run"]], live, api_name="finetune_status", status="status")
+    on(out["stop"].click, bind(finetune_stop), [out["run"]], live, api_name="finetune_stop", status="status",
        running="Asking the worker to stop…")
-    on(out["resume"].click, finetune_resume, [out["run"]], live, api_name="finetune_resume", status="status",
+    on(out["resume"].click, bind(finetune_resume), [out["run"]], live, api_name="finetune_resume", status="status",
        running="Resuming…")
-    listed = on(out["refresh"].click, finetune_runs, [], {"runs": out["runs"]}, api_name="finetune_runs")
-    on(listed.then, _picker, [out["run"]], [out["run"]], api_name=False)
-    on(out["merge"].click, finetune_merge, [out["run"]], live, api_name="finetune_merge", status="status",
+    listed = on(out["refresh"].click, bind(finetune_runs), [], {"runs": out["runs"]}, api_name="finetune_runs")
+    on(listed.then, bind(_picker), [out["run"]], [out["run"]], api_name=False)
+    on(out["merge"].click, bind(finetune_merge), [out["run"]], live, api_name="finetune_merge", status="status",
        running="Merging the adapter into the base (a worker process)…")
-    on(out["push"].click, finetune_push, [out["run"], out["repo"], out["private"], out["push_merged"]],
+    on(out["push"].click, bind(finetune_push), [out["run"], out["repo"], out["private"], out["push_merged"]],
        {"pushed": out["pushed"]}, api_name="finetune_push")
-    on(out["timer"].tick, follow, [out["run"]], {**live, "run": out["run"]}, api_name=False, show_progress="hidden")
+    on(out["timer"].tick, bind(follow), [out["run"]], {**live, "run": out["run"]}, api_name=False,
+       show_progress="hidden")
     incoming = gr.State(None)  # rows sent by the Synthetic data tab, server side (hidden components fire no events)
 
     def received(event) -> None:
@@ -448,10 +450,10 @@ def _wire(c: dict, out: dict, links: Links | None, settings: Settings | None = N
     if links is not None:
         links.register("finetune.dataset", "finetune", incoming, on_receive=received)
         links.send(from_synthetic("finetune.dataset", synthetic_payload))
-    _link_buttons(links, out)
+    _link_buttons(links, out, settings)
 
 
-def _link_buttons(links: Links | None, out: dict) -> None:
+def _link_buttons(links: Links | None, out: dict, settings: Settings | None = None) -> None:
     """The run's sends to Compare and Evaluate (declared here, wired once every tab is built; a button whose tab is
     not in the app is hidden)."""
     for button, targets in ((out["to_compare"], {"compare.models": _models}),
@@ -459,4 +461,4 @@ def _link_buttons(links: Links | None, out: dict) -> None:
         if links is None:
             button.visible = False
             continue
-        links.send(Link("finetune", button, tuple(targets), (out["run"],), _sender(targets)))
+        links.send(Link("finetune", button, tuple(targets), (out["run"],), _sender(targets, settings)))

@@ -17,7 +17,7 @@ import gradio as gr
 from engines import errors, hub
 from engines.config import Settings
 from engines.context import Context, as_context
-from tabs.common import ChoiceBox, Link, Links, ModelBox, on, status_html
+from tabs.common import ChoiceBox, Link, Links, ModelBox, on, status_html, with_settings
 from tabs.hub import view
 
 
@@ -58,9 +58,9 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def _offline(exc: errors.WorkbenchError, outputs: dict) -> dict:
+def _offline(exc: errors.WorkbenchError, outputs: dict, settings: Settings | None) -> dict:
     """The offline state: the reason in the status, the models available locally in place of results."""
-    local = hub.local_models()
+    local = hub.local_models(settings)
     text = f"{exc} Showing the {_plural(len(local), 'model')} available locally."
     return {"status": status_html("warning", text), **outputs(local)}
 
@@ -83,7 +83,8 @@ def _searched(result: hub.SearchResult, word: str) -> str:
 
 def hub_search_models(text: str | None = None, task: str | None = None, library: str | None = None,
                       author: str | None = None, gated: str | None = None, min_params_b: float | None = None,
-                      max_params_b: float | None = None, sort: str | None = None) -> dict:
+                      max_params_b: float | None = None, sort: str | None = None, *,
+                      settings: Settings | None = None) -> dict:
     """Search models on the Hugging Face Hub: by words, task, library, author, gating and size.
 
     Args:
@@ -103,15 +104,14 @@ def hub_search_models(text: str | None = None, task: str | None = None, library:
     try:
         result = hub.search_models(text, task=task or None, library=library or None, author=author or None,
                                    gated=gated or None, min_params_b=min_params_b or None,
-                                   max_params_b=max_params_b or None,
-                                   sort=sort or "downloads")
+                                   max_params_b=max_params_b or None, sort=sort or "downloads", settings=settings)
     except errors.HubUnreachable as exc:
-        return _offline(exc, lambda local: {"table": view.local_frame(local)})
+        return _offline(exc, lambda local: {"table": view.local_frame(local)}, settings)
     return {"status": _searched(result, "model"), "table": view.models_frame(result.rows)}
 
 
 def hub_search_datasets(text: str | None = None, task: str | None = None, size: str | None = None,
-                        sort: str | None = None) -> dict:
+                        sort: str | None = None, *, settings: Settings | None = None) -> dict:
     """Search datasets on the Hugging Face Hub: by words, task category and size.
 
     Args:
@@ -124,13 +124,15 @@ def hub_search_datasets(text: str | None = None, task: str | None = None, size: 
         The status line and the results (id, tasks, size, downloads, likes, license, gated, last update).
     """
     try:
-        result = hub.search_datasets(text, task=task or None, size=size or None, sort=sort or "downloads")
+        result = hub.search_datasets(text, task=task or None, size=size or None, sort=sort or "downloads",
+                                     settings=settings)
     except errors.HubUnreachable as exc:
         return _offline_search(exc, "Datasets", view.datasets_frame([]))
     return {"status": _searched(result, "dataset"), "table": view.datasets_frame(result.rows)}
 
 
-def hub_search_spaces(text: str | None = None, sdk: str | None = None, sort: str | None = None) -> dict:
+def hub_search_spaces(text: str | None = None, sdk: str | None = None, sort: str | None = None, *,
+                      settings: Settings | None = None) -> dict:
     """Search Spaces (hosted demos) on the Hugging Face Hub: by words and SDK.
 
     Args:
@@ -142,13 +144,13 @@ def hub_search_spaces(text: str | None = None, sdk: str | None = None, sort: str
         The status line and the results (id, SDK, hardware, state, likes, last update).
     """
     try:
-        result = hub.search_spaces(text, sdk=sdk or None, sort=sort or "likes")
+        result = hub.search_spaces(text, sdk=sdk or None, sort=sort or "likes", settings=settings)
     except errors.HubUnreachable as exc:
         return _offline_search(exc, "Spaces", view.spaces_frame([]))
     return {"status": _searched(result, "Space"), "table": view.spaces_frame(result.rows)}
 
 
-def hub_model(model: str | None = None) -> dict:
+def hub_model(model: str | None = None, *, settings: Settings | None = None) -> dict:
     """Open one model of the Hub: card summary, license, gating, downloads, parameters and dtypes (read from the
     safetensors headers, no weight downloaded), files and sizes, and the memory at 4-bit / 8-bit / bf16 against
     what is free on this machine.
@@ -160,10 +162,11 @@ def hub_model(model: str | None = None) -> dict:
         The status line, the facts (HTML) and the card's first section (Markdown).
     """
     try:
-        d = hub.model_detail(model or "")
+        d = hub.model_detail(model or "", settings=settings)
     except errors.HubUnreachable as exc:
-        return {"status": status_html("warning", str(exc)), "facts": view.offline_html(str(exc), hub.local_models()),
-                "card": "", "opened": None}
+        local = hub.local_models(settings)
+        return {"status": status_html("warning", str(exc)), "facts": view.offline_html(str(exc), local), "card": "",
+                "opened": None}
     fits = [view.QUANT_LABELS[m.quantization] for m in d.memory if m.fits and m.runs_here]
     said = f"fits here at {', '.join(fits)}" if fits else "does not fit here" if d.params else "size unknown"
     opened = {"id": d.id, "pipeline_task": d.pipeline_task, "capabilities": list(d.capabilities)}
@@ -171,7 +174,8 @@ def hub_model(model: str | None = None) -> dict:
             "facts": view.model_html(d), "card": view.card_markdown(d.card), "opened": opened}
 
 
-def hub_dataset(dataset: str | None = None, config: str | None = None, split: str | None = None) -> dict:
+def hub_dataset(dataset: str | None = None, config: str | None = None, split: str | None = None, *,
+                settings: Settings | None = None) -> dict:
     """Open one dataset of the Hub: card, license, splits with row counts, features (column types) and the first
     rows, through the dataset viewer (nothing is downloaded).
 
@@ -185,9 +189,10 @@ def hub_dataset(dataset: str | None = None, config: str | None = None, split: st
         config and split they are from).
     """
     try:
-        d = hub.dataset_detail(dataset or "", config=config or None, split=split or None)
+        d = hub.dataset_detail(dataset or "", config=config or None, split=split or None, settings=settings)
     except errors.HubUnreachable as exc:
-        return {"status": status_html("warning", str(exc)), "facts": view.offline_html(str(exc), hub.local_models()),
+        local = hub.local_models(settings)
+        return {"status": status_html("warning", str(exc)), "facts": view.offline_html(str(exc), local),
                 "card": "", "rows": view.rows_frame(None), "page": "", "opened": None}
     page = d.page
     configs = list(dict.fromkeys(s.config for s in d.splits))
@@ -201,7 +206,7 @@ def hub_dataset(dataset: str | None = None, config: str | None = None, split: st
 
 
 def hub_dataset_rows(dataset: str | None = None, config: str | None = None, split: str | None = None,
-                     offset: float | None = None) -> dict:
+                     offset: float | None = None, *, settings: Settings | None = None) -> dict:
     """A page of rows of one dataset split, through the dataset viewer (10 rows from ``offset``).
 
     Args:
@@ -213,14 +218,15 @@ def hub_dataset_rows(dataset: str | None = None, config: str | None = None, spli
     Returns:
         The status line, the rows and the page line.
     """
-    page = hub.dataset_rows(dataset or "", config=config or "", split=split or "", offset=int(offset or 0))
+    page = hub.dataset_rows(dataset or "", config=config or "", split=split or "", offset=int(offset or 0),
+                            settings=settings)
     opened = {"id": (dataset or "").strip(), "config": page.config, "split": page.split, "offset": page.offset,
               "total": page.total}
     text = view.page_text(page) or f"No rows at offset {page.offset:,} (the split has {page.total or 0:,})."
     return {"status": status_html("done", text), "rows": view.rows_frame(page), "page": text, "opened": opened}
 
 
-def hub_space(space: str | None = None) -> dict:
+def hub_space(space: str | None = None, *, settings: Settings | None = None) -> dict:
     """Open one Space of the Hub: SDK and version, hardware, running state, links, the models it uses.
 
     Args:
@@ -230,7 +236,7 @@ def hub_space(space: str | None = None) -> dict:
         The status line and the facts (HTML).
     """
     try:
-        d = hub.space_detail(space or "")
+        d = hub.space_detail(space or "", settings=settings)
     except errors.HubUnreachable as exc:
         return {"status": status_html("warning", str(exc)), "facts": view.offline_html(str(exc), [])}
     return {"status": status_html("done", f"Opened {d.id} ({d.sdk or 'unknown SDK'}, "
@@ -249,14 +255,14 @@ def _split_choices(config: gr.Component, split: gr.Component):
     return update
 
 
-def _step(opened: dict | None, direction: int) -> dict:
+def _step(opened: dict | None, direction: int, settings: Settings | None = None) -> dict:
     if not opened or not opened.get("config"):
         raise errors.InvalidInput("Open a dataset first.")
     offset = max(0, int(opened.get("offset") or 0) + direction * hub.datasets.DEFAULT_PAGE)
     total = opened.get("total")
     if total is not None and offset >= total:
         offset = opened.get("offset") or 0
-    return hub_dataset_rows(opened["id"], opened["config"], opened["split"], offset)
+    return hub_dataset_rows(opened["id"], opened["config"], opened["split"], offset, settings=settings)
 
 
 def _picked(evt: gr.SelectData) -> str:
@@ -350,7 +356,8 @@ def _results(columns: list[str], widths: list[str], elem: str) -> gr.Dataframe:
                         max_height=420, elem_id=f"hub-{elem}-table", label="Results (select a row to open it)")
 
 
-def _models_tab(links: Links | None) -> None:
+def _models_tab(links: Links | None, settings: Settings) -> None:
+    search, open_model = with_settings(hub_search_models, settings), with_settings(hub_model, settings)
     with gr.Tab("Models", id="hub-models"):
         with gr.Row():
             text = gr.Textbox(label="Search models", placeholder="llama, qwen, whisper…", max_length=200, scale=3,
@@ -370,8 +377,8 @@ def _models_tab(links: Links | None) -> None:
                  "table": _results(view.MODEL_COLUMNS, MODEL_WIDTHS, "m")}
         inputs = [text, task, library, author, gated, low, high, sort]
         run = {"status": "status", "clear": ("table",), "running": "Searching the Hub…"}
-        on(go.click, hub_search_models, inputs, found, api_name="hub_search_models", **run)
-        on(text.submit, hub_search_models, inputs, found, api_name=False, **run)
+        on(go.click, search, inputs, found, api_name="hub_search_models", **run)
+        on(text.submit, search, inputs, found, api_name=False, **run)
         with gr.Row():
             model = ModelBox([], label="Model id", scale=4, elem_id="hub-m-id")
             open_ = gr.Button("Open model", elem_id="hub-m-open", scale=1, min_width=120)
@@ -383,14 +390,15 @@ def _models_tab(links: Links | None) -> None:
         run = {"status": "status", "clear": ("facts", "card", "opened"), "running": "Reading the model…"}
         show = _show_sends(wired, links)
         buttons = [b for _, b in wired]
-        opening = on(open_.click, hub_model, [model], detail, api_name="hub_model", **run)
+        opening = on(open_.click, open_model, [model], detail, api_name="hub_model", **run)
         on(opening.then, show, opened, buttons, api_name=False)
         picked = on(found["table"].select, _picked, None, model, api_name=False)
-        on(on(picked.then, hub_model, [model], detail, api_name=False, **run).then, show, opened, buttons,
+        on(on(picked.then, open_model, [model], detail, api_name=False, **run).then, show, opened, buttons,
            api_name=False)
 
 
-def _datasets_tab(links: Links | None) -> None:
+def _datasets_tab(links: Links | None, settings: Settings) -> None:
+    search, open_dataset = with_settings(hub_search_datasets, settings), with_settings(hub_dataset, settings)
     with gr.Tab("Datasets", id="hub-datasets"):
         with gr.Row():
             text = gr.Textbox(label="Search datasets", placeholder="squad, gsm8k, reviews…", max_length=200,
@@ -404,8 +412,8 @@ def _datasets_tab(links: Links | None) -> None:
         found = {"status": gr.HTML(elem_id="hub-d-status"),
                  "table": _results(view.DATASET_COLUMNS, DATASET_WIDTHS, "d")}
         run = {"status": "status", "clear": ("table",), "running": "Searching the Hub…"}
-        on(go.click, hub_search_datasets, [text, task, size, sort], found, api_name="hub_search_datasets", **run)
-        on(text.submit, hub_search_datasets, [text, task, size, sort], found, api_name=False, **run)
+        on(go.click, search, [text, task, size, sort], found, api_name="hub_search_datasets", **run)
+        on(text.submit, search, [text, task, size, sort], found, api_name=False, **run)
         with gr.Row():
             dataset = gr.Textbox(label="Dataset id", placeholder="org/name", max_length=200, scale=3,
                                  elem_id="hub-d-id")
@@ -434,18 +442,20 @@ def _datasets_tab(links: Links | None) -> None:
         show, choices = _show_sends(wired, links), _split_choices(config, split)
         picked = picked_dataset(found["table"], dataset, config, split)
         for event, api_name in ((open_.click, "hub_dataset"), (picked, False)):
-            opening = on(event, hub_dataset, [dataset, config, split], detail, api_name=api_name, **run)
+            opening = on(event, open_dataset, [dataset, config, split], detail, api_name=api_name, **run)
             shown = on(opening.then, show, opened, buttons, api_name=False)
             on(shown.then, choices, opened, [config, split], api_name=False)
         on(dataset.input, None, None, [config, split], js="() => ['', '']")  # another dataset: its own splits
         paged = {"status": status, "rows": rows, "page": page, "opened": opened}
         run = {"status": "status", "running": "Reading rows…"}
-        on(jump.click, hub_dataset_rows, [dataset, config, split, offset], paged, api_name="hub_dataset_rows", **run)
-        on(prev.click, lambda o: _step(o, -1), [opened], paged, api_name=False, **run)
-        on(nxt.click, lambda o: _step(o, 1), [opened], paged, api_name=False, **run)
+        on(jump.click, with_settings(hub_dataset_rows, settings), [dataset, config, split, offset], paged,
+           api_name="hub_dataset_rows", **run)
+        on(prev.click, lambda o: _step(o, -1, settings), [opened], paged, api_name=False, **run)
+        on(nxt.click, lambda o: _step(o, 1, settings), [opened], paged, api_name=False, **run)
 
 
-def _spaces_tab() -> None:
+def _spaces_tab(settings: Settings) -> None:
+    search, open_space = with_settings(hub_search_spaces, settings), with_settings(hub_space, settings)
     with gr.Tab("Spaces", id="hub-spaces"):
         with gr.Row():
             text = gr.Textbox(label="Search Spaces", placeholder="chat, whisper, leaderboard…", max_length=200,
@@ -457,16 +467,16 @@ def _spaces_tab() -> None:
         found = {"status": gr.HTML(elem_id="hub-s-status"),
                  "table": _results(view.SPACE_COLUMNS, SPACE_WIDTHS, "s")}
         run = {"status": "status", "clear": ("table",), "running": "Searching the Hub…"}
-        on(go.click, hub_search_spaces, [text, sdk, sort], found, api_name="hub_search_spaces", **run)
-        on(text.submit, hub_search_spaces, [text, sdk, sort], found, api_name=False, **run)
+        on(go.click, search, [text, sdk, sort], found, api_name="hub_search_spaces", **run)
+        on(text.submit, search, [text, sdk, sort], found, api_name=False, **run)
         with gr.Row():
             space = gr.Textbox(label="Space id", placeholder="org/name", max_length=200, scale=4, elem_id="hub-s-id")
             open_ = gr.Button("Open Space", elem_id="hub-s-open", scale=1, min_width=120)
         detail = {"status": gr.HTML(elem_id="hub-s-detail-status"), "facts": gr.HTML(elem_id="hub-s-facts")}
         run = {"status": "status", "clear": ("facts",), "running": "Reading the Space…"}
-        on(open_.click, hub_space, [space], detail, api_name="hub_space", **run)
+        on(open_.click, open_space, [space], detail, api_name="hub_space", **run)
         picked = on(found["table"].select, _picked, None, space, api_name=False)
-        on(picked.then, hub_space, [space], detail, api_name=False, **run)
+        on(picked.then, open_space, [space], detail, api_name=False, **run)
 
 
 def build(ctx: Context | Settings | None = None, links: Links | None = None) -> None:
@@ -482,6 +492,6 @@ def build(ctx: Context | Settings | None = None, links: Links | None = None) -> 
                     "license, size, files and whether it fits this machine, then send it to the tab that uses it. "
                     "Set `HF_TOKEN` for gated and private repositories (it is never shown).")
         with gr.Tabs():
-            _models_tab(links)
-            _datasets_tab(links)
-            _spaces_tab()
+            _models_tab(links, ctx.settings)
+            _datasets_tab(links, ctx.settings)
+            _spaces_tab(ctx.settings)

@@ -23,6 +23,7 @@ from tabs.common import (
     on,
     status_html,
     ui_errors,
+    with_settings,
 )
 
 FAMILIES = ("classify", "answer", "text", "embed", "audio_in", "audio_out", "image")
@@ -69,9 +70,9 @@ def _progress_fn(progress: Any):
     return report
 
 
-def _run(task: str, inputs: dict, model: str | None, progress: Any) -> pl.TaskResult:
+def _run(task: str, inputs: dict, model: str | None, progress: Any, settings: Settings | None) -> pl.TaskResult:
     model = (model or "").strip() or None
-    r = pl.run_task(task, dict(inputs), model=model, on_progress=_progress_fn(progress))
+    r = pl.run_task(task, dict(inputs), model=model, on_progress=_progress_fn(progress), settings=settings)
     r.asked = (model, dict(inputs))  # what the run was given: its notebook reproduces exactly that
     return r
 
@@ -116,7 +117,8 @@ def _task_of(task: str, family: str) -> str:
 @expensive
 @ui_errors
 def pipeline_classify(task: str, model: str | None = None, text: str | None = None, labels: str | None = None,
-                      multi_label: bool = False, top_k: int = 5, progress=gr.Progress()):
+                      multi_label: bool = False, top_k: int = 5, progress=gr.Progress(), *,
+                      settings: Settings | None = None):
     """Classify a text: sentiment, zero-shot labels, named entities, or the words that fill a mask.
 
     Args:
@@ -133,7 +135,7 @@ def pipeline_classify(task: str, model: str | None = None, text: str | None = No
     """
     task = _task_of(task, "classify")
     inputs = {"text": text or "", "labels": labels or "", "multi_label": multi_label, "top_k": top_k}
-    r = _run(task, inputs, model, progress)
+    r = _run(task, inputs, model, progress, settings)
     if r.kind == "entities":
         highlighted = {"text": text, "entities": [{"entity": e["entity"], "start": e["start"], "end": e["end"]}
                                                   for e in r.value]}
@@ -144,7 +146,7 @@ def pipeline_classify(task: str, model: str | None = None, text: str | None = No
 @expensive
 @ui_errors
 def pipeline_answer(model: str | None = None, question: str | None = None, context: str | None = None,
-                    progress=gr.Progress()):
+                    progress=gr.Progress(), *, settings: Settings | None = None):
     """Answer a question from a context (extractive: the answer is a span of the context).
 
     Args:
@@ -156,7 +158,8 @@ def pipeline_answer(model: str | None = None, question: str | None = None, conte
         The status line, the context with the answer highlighted and its score, a summary, the code, and the raw
         result.
     """
-    r = _run("question-answering", {"question": question or "", "context": context or ""}, model, progress)
+    r = _run("question-answering", {"question": question or "", "context": context or ""}, model, progress,
+             settings)
     a = r.value
     highlighted = {"text": context, "entities": [{"entity": f"answer · score {a['score']:.2f}", "start": a["start"],
                                                   "end": a["end"]}]}
@@ -167,7 +170,7 @@ def pipeline_answer(model: str | None = None, question: str | None = None, conte
 @ui_errors
 def pipeline_text(task: str, model: str | None = None, text: str | None = None, language_pair: str = "en-fr",
                   min_length: int = 10, max_length: int = 60, max_new_tokens: int = 40, temperature: float = 0.0,
-                  progress=gr.Progress()):
+                  progress=gr.Progress(), *, settings: Settings | None = None):
     """Generate text: summarize, translate, or continue a prompt.
 
     Args:
@@ -188,7 +191,7 @@ def pipeline_text(task: str, model: str | None = None, text: str | None = None, 
     src, _, tgt = (language_pair or "").partition("-")
     inputs = {"text": text or "", "src_lang": src, "tgt_lang": tgt, "min_length": min_length,
               "max_length": max_length, "max_new_tokens": max_new_tokens, "temperature": temperature}
-    r = _run(task, inputs, model, progress)
+    r = _run(task, inputs, model, progress, settings)
     return _done(r, "text_out", r.value, r.value)
 
 
@@ -205,7 +208,7 @@ def _embed_html(value: dict, dims: int) -> str:
 @expensive
 @ui_errors
 def pipeline_embed(model: str | None = None, text: str | None = None, text_pair: str | None = None,
-                   progress=gr.Progress()):
+                   progress=gr.Progress(), *, settings: Settings | None = None):
     """Sentence embeddings (mean pooled, normalised) and the cosine similarity of two texts.
 
     Args:
@@ -217,13 +220,15 @@ def pipeline_embed(model: str | None = None, text: str | None = None, text_pair:
         The status line, the similarity and vector size (HTML), a summary, the code, and the raw result (vector
         included).
     """
-    r = _run("feature-extraction", {"text": text or "", "text_pair": text_pair or ""}, model, progress)
+    r = _run("feature-extraction", {"text": text or "", "text_pair": text_pair or ""}, model, progress,
+             settings)
     return _done(r, "embed_out", _embed_html(r.value, r.details["dimensions"]), r.value)
 
 
 @expensive
 @ui_errors
-def pipeline_transcribe(audio: str, model: str | None = None, language: str | None = None, progress=gr.Progress()):
+def pipeline_transcribe(audio: str, model: str | None = None, language: str | None = None, progress=gr.Progress(),
+                        *, settings: Settings | None = None):
     """Transcribe speech to text (an uploaded file or a microphone recording).
 
     Args:
@@ -236,14 +241,15 @@ def pipeline_transcribe(audio: str, model: str | None = None, language: str | No
     Returns:
         The status line, the transcript, a summary, the code, and the raw result (with timestamped segments).
     """
-    r = _run("automatic-speech-recognition", {"audio": audio, "language": language or ""}, model, progress)
+    r = _run("automatic-speech-recognition", {"audio": audio, "language": language or ""}, model, progress,
+             settings)
     return _done(r, "text_out", r.value, r.value)
 
 
 @expensive
 @ui_errors
 def pipeline_audio(task: str, model: str | None = None, text: str | None = None, duration_s: float = 5.0,
-                   seed: int = -1, progress=gr.Progress()):
+                   seed: int = -1, progress=gr.Progress(), *, settings: Settings | None = None):
     """Generate audio from text: speech (text-to-speech) or sound and music (text-to-audio).
 
     Args:
@@ -260,7 +266,7 @@ def pipeline_audio(task: str, model: str | None = None, text: str | None = None,
 
     task = _task_of(task, "audio_out")
     r = _run(task, {"text": text or "", "duration_s": duration_s, "seed": None if seed in (None, -1) else seed},
-             model, progress)
+             model, progress, settings)
     sr, audio = r.value
     raw = {"sampling_rate": sr, "samples": int(audio.size), "duration_s": round(audio.size / sr, 2)}
     return _done(r, "audio_out", (sr, pcm16(audio)), raw)
@@ -269,7 +275,8 @@ def pipeline_audio(task: str, model: str | None = None, text: str | None = None,
 @expensive
 @ui_errors
 def pipeline_image(model: str | None = None, prompt: str | None = None, seed: int = -1, steps: int = 2,
-                   width: int = 512, height: int = 512, progress=gr.Progress()):
+                   width: int = 512, height: int = 512, progress=gr.Progress(), *,
+                   settings: Settings | None = None):
     """Generate an image from a prompt with a diffusers pipeline.
 
     Args:
@@ -285,7 +292,7 @@ def pipeline_image(model: str | None = None, prompt: str | None = None, seed: in
     """
     inputs = {"text": prompt or "", "seed": None if seed in (None, -1) else seed, "steps": steps, "width": width,
               "height": height}
-    r = _run("text-to-image", inputs, model, progress)
+    r = _run("text-to-image", inputs, model, progress, settings)
     size = getattr(r.value, "size", None)
     return _done(r, "image_out", r.value, {"size": list(size) if size else None, "seed": r.details.get("seed")})
 
@@ -399,7 +406,7 @@ def _outputs() -> dict[str, Any]:
 TASK_FAMILIES = ("classify", "text", "audio_out")  # the endpoints that take a task
 
 
-def _wire(c: dict, o: dict, model, tasks: dict, buttons: dict) -> None:
+def _wire(c: dict, o: dict, model, tasks: dict, buttons: dict, settings: Settings) -> None:
     events = {
         "classify": (pipeline_classify, [tasks["classify"], model, c["text"], c["labels"], c["multi_label"],
                                          c["top_k"]], ("labels_out", "entities_out"), "pipeline_classify"),
@@ -416,7 +423,7 @@ def _wire(c: dict, o: dict, model, tasks: dict, buttons: dict) -> None:
     for family, (fn, inputs, results, api_name) in events.items():
         outputs = {"status": o["status"], **{k: o[k] for k in results}, "info": o["info"], "code": o["code"],
                    "raw": o["raw"], "notebook": o["notebook"]}
-        on(buttons[family].click, fn, inputs, outputs, api_name=api_name, status="status",
+        on(buttons[family].click, with_settings(fn, settings), inputs, outputs, api_name=api_name, status="status",
            clear=(*results, "info", "code", "raw", "notebook"), running="Loading the model (first use downloads it)…",
            **GPU_EVENT)
 
@@ -453,7 +460,7 @@ def build(ctx: Context | Settings | None = None, links: Links | None = None) -> 
             o["notebook"] = gr.File(label=NOTEBOOK_LABEL, interactive=False, elem_id="pl-notebook")
         with gr.Accordion("Raw result (JSON)", open=False):
             o["raw"] = gr.JSON(label="Result")
-        _wire(c, o, model, tasks, buttons)
+        _wire(c, o, model, tasks, buttons, ctx.settings)
         changed = {"model": model, "about": about, **{k: c[k] for k in INPUT_KEYS}, "options": c["options"],
                    **{f"run_{f}": buttons[f] for f in FAMILIES}, **{f"task_{f}": tasks[f] for f in TASK_FAMILIES},
                    **{k: o[k] for k in (*OUTPUT_KEYS, "status", "info", "code", "raw", "notebook")}}

@@ -48,7 +48,7 @@ def qwen_local(tiny, tmp_path, monkeypatch):
 
     monkeypatch.setattr(transformers_local, "generate_stream", fake_generate)
     monkeypatch.setattr(transformers_local, "context_window", lambda ref, lm: 4096)  # real templates > 256 tokens
-    monkeypatch.setattr(session, "window_of", lambda model: 4096)
+    monkeypatch.setattr(session, "window_of", lambda model, settings=None: 4096)
     folder = tmp_path / "qwen-template"
     shutil.copytree(tiny["lm-llama"], folder)
     tok = AutoTokenizer.from_pretrained(folder)
