@@ -21,13 +21,14 @@ def _front_matter_license(readme) -> str | None:
     return None
 
 
-def local_facts_row(model: str) -> dict | None:
+def local_facts_row(model: str, settings=None) -> dict | None:
     """The facts a model outside the catalog tells about itself: from its ``config.json`` (architecture, context,
     dtype), its weights' headers (exact parameter count; else an estimate from the config) and its model card's
     license. Nothing is downloaded: a Hub id counts only when its config is in the local cache.
 
     Args:
         model: a local folder, or a Hub id (in WORKBENCH_MODELS_DIR or the Hugging Face cache).
+        settings: the deployment's settings (``engines.config.Settings``; read from the environment when None).
 
     Returns:
         A ``facts_row``-shaped dict (unknown facts ``None``) with ``architecture``, ``dtype`` and ``source`` saying
@@ -41,12 +42,12 @@ def local_facts_row(model: str) -> dict | None:
     from engines.refs import model_names, parse_ref
 
     try:
-        ref = parse_ref(model)
+        ref = parse_ref(model, settings)
     except Exception:  # the side-by-side run shows its error
         return None
     from engines.backends.registry import is_local
 
-    if not is_local(ref):
+    if not is_local(ref, settings):
         return None
     folder = ref.path
     if folder is None:

@@ -220,11 +220,11 @@ def stream_compare(entries: list[Entry], messages: list[dict], *, max_new_tokens
     start = time.perf_counter()
     for col in cols:
         col.started = start
-    if not all(_served(c.model) for c in runnable):
+    if not all(_served(c.model, settings) for c in runnable):
         yield from _preload(cols, runnable, start)
     load_lock = threading.Lock()
     factories = [_factory(col.model, per_column[col.index], max_new_tokens, temperature, col.quantization,
-                          None if _served(col.model) else load_lock, settings) for col in runnable]
+                          None if _served(col.model, settings) else load_lock, settings) for col in runnable]
     stop = stop or threading.Event()
     if sequential:
         factories = _one_at_a_time(factories, stop)
@@ -296,8 +296,8 @@ def _preload(cols: list[ColumnState], runnable: list[ColumnState], start: float)
         yield _snapshot(cols)
 
 
-def _served(model: str) -> bool:
-    return not runs_locally(model)
+def _served(model: str, settings: Settings | None = None) -> bool:
+    return not runs_locally(model, settings)
 
 
 def _factory(model: str, messages: list[dict], max_new_tokens: int, temperature: float, quantization: str,

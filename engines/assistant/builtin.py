@@ -300,7 +300,7 @@ def _facts_tool(ctx: _Context) -> BuiltinTool:
         spec = registry.get(model)
         if spec is not None:
             return ToolOutput(text=_facts_text(registry.facts_row(spec)))
-        local = local_facts_row(model) if model else None
+        local = local_facts_row(model, ctx.settings) if model else None
         if local is not None:
             return ToolOutput(text=_facts_text(local))
         word = model.lower().split("/")[-1].split(":")[-1]

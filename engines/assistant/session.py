@@ -87,7 +87,7 @@ def window_of(model: str, settings: Settings | None = None) -> int | None:
         return None
     from engines.local_facts import local_facts_row
 
-    row = local_facts_row(model) or {}
+    row = local_facts_row(model, settings) or {}
     return int(row["context"]) if row.get("context") else None
 
 

@@ -273,6 +273,9 @@ def test_local_models_for_the_offline_state(monkeypatch, tmp_path):
     (cache / "models--acme--cached-model" / "refs").mkdir()
     (cache / "models--acme--cached-model" / "refs" / "main").write_text("abc")
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
+    from huggingface_hub.utils import _cache_manager  # copied the constant when first imported (maybe earlier)
+
+    monkeypatch.setattr(_cache_manager, "HF_HUB_CACHE", str(cache))
     local = hub.local_models()
     assert local[0] == hub.LocalModel(spec.id, "models dir")
     assert ("acme/cached-model", "HF cache") in [(m.id, m.where) for m in local]

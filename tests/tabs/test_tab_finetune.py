@@ -394,13 +394,17 @@ def test_a_refused_start_keeps_the_check_for_the_next_try(ft_dir, tiny, monkeypa
 
 
 def test_the_form_is_one_typed_request_with_the_api_parameters():
-    """The 24 values travel as one RunRequest; finetune_check / finetune_start keep their parameters (the API)."""
+    """The 24 values travel as one RunRequest; finetune_check / finetune_start keep their parameters (the API: the
+    app's settings are bound, so ``settings`` is no API parameter)."""
     import inspect
 
+    from engines.config import Settings
+    from tabs.common import with_settings
     from tabs.finetune.request import RunRequest
 
     for fn in (tab.finetune_check, tab.finetune_start):
-        assert list(inspect.signature(fn).parameters) == RunRequest.names()
+        assert list(inspect.signature(with_settings(fn, Settings())).parameters) == RunRequest.names()
+        assert list(inspect.signature(fn).parameters) == [*RunRequest.names(), "settings"]
     request = RunRequest.of({"model": "m", "rank": 8, "seed": 3, "not_a_field": 1})
     assert (request.model, request.rank, request.seed, request.source) == ("m", 8, 3, None)
     assert request.hyper_args()[1] == 8 and request.hyper_args()[-1] == 3 and len(request.hyper_args()) == 13

@@ -106,14 +106,20 @@ def test_errors_are_specific(hub_client, api, args, message):
 
 
 def test_offline_state_lists_local_models(hub_client, monkeypatch, tmp_path):
-    (tmp_path / "models" / "Qwen" / "Qwen2.5-0.5B-Instruct").mkdir(parents=True)
-    monkeypatch.setenv("WORKBENCH_MODELS_DIR", str(tmp_path / "models"))
+    from engines.config import Settings
+    from tabs.common import with_settings
+
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # read per call, in this process (the app is served in-process)
     status, table = hub_client.predict("chat", api_name="/hub_search_models")
     assert "data-state='warning'" in status and "Offline mode is on" in status and "available locally" in status
     assert table["headers"] == ["Model", "Where", "Size"]
-    assert ["Qwen/Qwen2.5-0.5B-Instruct", "models dir", "—"] in table["data"]
-    status, facts, card = hub_client.predict("acme/chat-1b", api_name="/hub_model")
+    # the models dir is a setting, read once with the app's: handlers bound to settings that name this one list it
+    (tmp_path / "models" / "Qwen" / "Qwen2.5-0.5B-Instruct").mkdir(parents=True)
+    monkeypatch.setenv("WORKBENCH_MODELS_DIR", str(tmp_path / "models"))
+    settings = Settings.from_env()
+    table = with_settings(hub_tab.hub_search_models, settings)("chat")["table"]
+    assert ["Qwen/Qwen2.5-0.5B-Instruct", "models dir", "—"] in table.values.tolist()
+    facts = with_settings(hub_tab.hub_model, settings)("acme/chat-1b")["facts"]
     assert "Hub unreachable" in facts and "Qwen/Qwen2.5-0.5B-Instruct" in facts
 
 

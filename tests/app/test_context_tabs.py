@@ -1,0 +1,107 @@
+"""One context, every tab (issue 24): through the built app, a call of a Pipelines, Chat, Evaluate, Hub, arena or
+Fine-tune handler reads no settings from the environment (``Settings.from_env``): the app binds its one
+``Context.settings`` to each (``tabs.common.with_settings``) and the handlers pass it to the engines.
+
+In process and fast: the app is built once (no model is loaded), each handler is found in ``demo.fns`` by its API name
+and called with tiny inputs, or inputs refused at once with a clear engine error; the chat answers through the fake
+OpenAI server, the Hub is offline (its offline state lists the local models)."""
+
+from __future__ import annotations
+
+import inspect
+from collections import Counter
+
+import gradio as gr
+import pytest
+from app_helpers import SECRET_MARKER
+
+import app
+from engines.config import Settings
+from engines.context import Context
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory, models_dir):
+    data = tmp_path_factory.mktemp("data")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WORKBENCH_MODELS_DIR", str(models_dir))
+        mp.setenv("WORKBENCH_DATA_DIR", str(data))
+        yield app.build_demo(Context.build(Settings.from_env()))
+
+
+@pytest.fixture()
+def reads(monkeypatch, fake_server):
+    """How many times ``Settings.from_env`` runs (the counter is cleared by the test before the call it counts)."""
+    monkeypatch.setenv("OPENAI_BASE_URL", fake_server.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET_MARKER)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    calls = Counter()
+    original = Settings.from_env.__func__
+
+    def counting(cls):
+        calls["from_env"] += 1
+        return original(cls)
+
+    monkeypatch.setattr(Settings, "from_env", classmethod(counting))
+    return calls
+
+
+def handler(demo, api_name: str):
+    found = [f.fn for f in demo.fns.values() if f.api_name == api_name]
+    assert len(found) == 1, f"no single event with api_name {api_name!r}"
+    return found[0]
+
+
+def outcome(fn, *args):
+    """The handler's last update (a streaming handler runs to its end), or the gr.Error it raised."""
+    try:
+        out = fn(*args)
+        return list(out)[-1] if inspect.isgenerator(out) else out
+    except gr.Error as exc:
+        return exc
+
+
+def values(update: dict) -> dict:
+    """An update keyed by component label (handlers' outputs are keyed by component)."""
+    return {getattr(k, "label", None) or getattr(k, "elem_id", None): v for k, v in update.items()}
+
+
+CALLS = {  # api name: (arguments, what the result says: a fragment of the error, or a check of the update)
+    "pipeline_classify": (("sentiment-analysis", "../bad", "hi"), "relative parent paths are not accepted"),
+    "pipeline_text": (("text-generation", "openai:chat-ctx", "hi"), "remote API model"),
+    "chat": (("Hello", [], "openai:chat-ctx", "", 16, 0.0), lambda out: "Hello!" in values(out).values()),
+    "load_test_set": (("example", "short-qa"), lambda out: len(values(out)["Set id (sha256)"]) == 64),
+    "get_results": (("latest",), "No stored run"),
+    "hub_search_models": (("qwen",), lambda out: "Offline mode is on" in str(values(out))),
+    "hub_model": (("acme/chat-1b",), lambda out: "Offline mode is on" in str(values(out))),
+    "arena_battle": ((["openai:chat-ctx", "openai:chat-ctx-2"], "hi", 16),
+                     lambda out: len(values(out)["arena-match"]) > 0),  # a match to vote on: both answered
+    "arena_leaderboard": ((), lambda out: "votes" in str(values(out)).lower()),
+    "arena_vote": (("a", "no-such-match"), "no match to vote on"),
+    "finetune_check": (("", "dataset", None, "../up"), "Give a Hub dataset id"),
+    "finetune_runs": ((), lambda out: values(out)),
+}
+
+
+@pytest.mark.parametrize("api_name", list(CALLS))
+def test_a_call_through_the_app_reads_no_settings(demo, reads, fake_server, api_name):
+    for name in ("chat-ctx", "chat-ctx-2"):
+        fake_server.respond(name, lambda messages: "Hello!")
+    args, expected = CALLS[api_name]
+    fn = handler(demo, api_name)
+    reads.clear()
+    out = outcome(fn, *args)
+    if isinstance(expected, str):
+        assert isinstance(out, gr.Error) and expected in str(out), out  # the refusal is the engine's own
+    else:
+        assert not isinstance(out, gr.Error) and expected(out), out
+    assert reads["from_env"] == 0, f"{api_name} read the settings from the environment {reads['from_env']} times"
+
+
+def test_the_count_can_fail(demo, reads):
+    """Called as a library (no context), the same handler reads the environment: the counter sees it."""
+    from tabs.hub import handlers as hub
+
+    reads.clear()
+    assert "Offline mode is on" in hub.hub_search_models("qwen")["status"]
+    assert reads["from_env"] > 0
