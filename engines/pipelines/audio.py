@@ -59,7 +59,7 @@ def _audio_out(out: dict) -> tuple[int, Any]:
 
 
 @gpu(duration=60)
-def _run_tts(lt: LoadedTask, inputs: dict, progress: ProgressFn):
+def _run_tts(lt: LoadedTask, inputs: dict, progress: ProgressFn, settings=None):
     kwargs: dict[str, Any] = {}
     if getattr(lt.model.config, "model_type", "") == "speecht5":
         import torch
@@ -71,7 +71,7 @@ def _run_tts(lt: LoadedTask, inputs: dict, progress: ProgressFn):
 
 
 @gpu(duration=120)
-def _run_text_to_audio(lt: LoadedTask, inputs: dict, progress: ProgressFn):
+def _run_text_to_audio(lt: LoadedTask, inputs: dict, progress: ProgressFn, settings=None):
     import torch
 
     duration = float(inputs.get("duration_s") or 5.0)

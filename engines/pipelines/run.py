@@ -57,7 +57,7 @@ def _run_loaded(spec: TaskSpec, inputs: dict, model: str | None, progress: Progr
     start = time.perf_counter()
     with loaded.lock:
         try:
-            value, notice, details = RUNNERS[spec.name](loaded, inputs, progress)
+            value, notice, details = RUNNERS[spec.name](loaded, inputs, progress, settings=settings)
         except errors.WorkbenchError:
             raise
         except Exception as exc:

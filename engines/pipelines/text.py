@@ -36,7 +36,7 @@ def _scores(rows: list[dict]) -> list[dict]:
 
 
 @gpu(duration=30)
-def _run_sentiment(lt: LoadedTask, inputs: dict, progress: ProgressFn):
+def _run_sentiment(lt: LoadedTask, inputs: dict, progress: ProgressFn, settings: Settings | None = None):
     text = inputs["text"]
     n = _token_count(lt.tokenizer, text, lt.max_len)
     rows = lt.pipe(text, top_k=None, truncation=True, max_length=lt.max_len)
@@ -44,7 +44,7 @@ def _run_sentiment(lt: LoadedTask, inputs: dict, progress: ProgressFn):
 
 
 @gpu(duration=60)
-def _run_zero_shot(lt: LoadedTask, inputs: dict, progress: ProgressFn):
+def _run_zero_shot(lt: LoadedTask, inputs: dict, progress: ProgressFn, settings: Settings | None = None):
     text, labels = inputs["text"], inputs["labels"]
     multi = bool(inputs.get("multi_label", False))
     n = _token_count(lt.tokenizer, text, lt.max_len)
@@ -54,7 +54,7 @@ def _run_zero_shot(lt: LoadedTask, inputs: dict, progress: ProgressFn):
 
 
 @gpu(duration=30)
-def _run_ner(lt: LoadedTask, inputs: dict, progress: ProgressFn):
+def _run_ner(lt: LoadedTask, inputs: dict, progress: ProgressFn, settings: Settings | None = None):
     text = inputs["text"]
     n = _token_count(lt.tokenizer, text, lt.max_len)
     notice, kwargs = None, {}
@@ -71,7 +71,7 @@ def _run_ner(lt: LoadedTask, inputs: dict, progress: ProgressFn):
 
 
 @gpu(duration=30)
-def _run_fill_mask(lt: LoadedTask, inputs: dict, progress: ProgressFn):
+def _run_fill_mask(lt: LoadedTask, inputs: dict, progress: ProgressFn, settings: Settings | None = None):
     mask = getattr(lt.tokenizer, "mask_token", None)
     if not mask:
         raise errors.Unsupported("This model's tokenizer has no mask token, so it cannot fill a mask.")
@@ -94,7 +94,7 @@ def _run_fill_mask(lt: LoadedTask, inputs: dict, progress: ProgressFn):
 
 
 @gpu(duration=60)
-def _run_qa(lt: LoadedTask, inputs: dict, progress: ProgressFn):
+def _run_qa(lt: LoadedTask, inputs: dict, progress: ProgressFn, settings: Settings | None = None):
     import torch
 
     question, context = inputs["question"], inputs["context"]
@@ -167,18 +167,18 @@ def _generate_text(lt: LoadedTask, text: str, gen: dict) -> tuple[str, int | Non
 
 
 @gpu(duration=90)
-def _run_summarization(lt: LoadedTask, inputs: dict, progress: ProgressFn):
+def _run_summarization(lt: LoadedTask, inputs: dict, progress: ProgressFn, settings: Settings | None = None):
     lo, hi = int_opt(inputs, "min_length", 10), int_opt(inputs, "max_length", 60)
     if lo < 0 or hi < 1 or lo > hi:
         raise errors.InvalidInput(f"min_length ({lo}) must be between 0 and max_length ({hi}).")
-    hi = min(hi, Settings.from_env().max_new_tokens)
+    hi = min(hi, (settings or Settings.from_env()).max_new_tokens)
     gen = {"min_new_tokens": lo, "max_new_tokens": hi}
     summary, n = _generate_text(lt, _seq2seq_prefix(lt, "summarization") + inputs["text"], gen)
     return summary, _truncation_notice(n, lt.max_len), {**gen, "tokens": n}
 
 
 @gpu(duration=90)
-def _run_translation(lt: LoadedTask, inputs: dict, progress: ProgressFn):
+def _run_translation(lt: LoadedTask, inputs: dict, progress: ProgressFn, settings: Settings | None = None):
     src, tgt = inputs["src_lang"], inputs["tgt_lang"]
     text = inputs["text"]
     tok = lt.tokenizer
@@ -195,10 +195,10 @@ def _run_translation(lt: LoadedTask, inputs: dict, progress: ProgressFn):
 
 
 @gpu(duration=90)
-def _run_generation(lt: LoadedTask, inputs: dict, progress: ProgressFn):
+def _run_generation(lt: LoadedTask, inputs: dict, progress: ProgressFn, settings: Settings | None = None):
     text = inputs["text"]
     max_new = int_opt(inputs, "max_new_tokens", 40)
-    cap = Settings.from_env().max_new_tokens
+    cap = (settings or Settings.from_env()).max_new_tokens
     if not 1 <= max_new <= cap:
         raise errors.InvalidInput(f"max_new_tokens must be between 1 and {cap}.")
     n = _token_count(lt.tokenizer, text, lt.max_len)
@@ -228,7 +228,7 @@ def _embed(lt: LoadedTask, text: str):
 
 
 @gpu(duration=30)
-def _run_embedding(lt: LoadedTask, inputs: dict, progress: ProgressFn):
+def _run_embedding(lt: LoadedTask, inputs: dict, progress: ProgressFn, settings: Settings | None = None):
     text, pair = inputs["text"], inputs.get("text_pair")
     n = _token_count(lt.tokenizer, text, lt.max_len)
     vec = _embed(lt, text)

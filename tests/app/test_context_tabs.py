@@ -14,6 +14,7 @@ from collections import Counter
 import gradio as gr
 import pytest
 from app_helpers import SECRET_MARKER
+from tiny_pipelines import pl_models  # noqa: F401  (fixture)
 
 import app
 from engines.config import Settings
@@ -96,6 +97,16 @@ def test_a_call_through_the_app_reads_no_settings(demo, reads, fake_server, api_
     else:
         assert not isinstance(out, gr.Error) and expected(out), out
     assert reads["from_env"] == 0, f"{api_name} read the settings from the environment {reads['from_env']} times"
+
+
+def test_a_pipeline_run_through_the_app_reads_no_settings(demo, reads, pl_models):  # noqa: F811
+    """A model run too: its generation cap is the app's (it was read per run: the engine's runners read it)."""
+    fn = handler(demo, "pipeline_text")
+    outcome(fn, "text-generation", "Qwen/Qwen2.5-0.5B-Instruct", "Hello", "en-fr", 10, 60, 4)  # loads it once
+    reads.clear()
+    out = outcome(fn, "text-generation", "Qwen/Qwen2.5-0.5B-Instruct", "Hello world", "en-fr", 10, 60, 4)
+    assert not isinstance(out, gr.Error) and values(out)["Output"].startswith("Hello world"), out
+    assert reads["from_env"] == 0
 
 
 def test_the_count_can_fail(demo, reads):
