@@ -5,11 +5,14 @@ Prints a table per phase: requests served, errors by kind, p50/p95 latency; then
       model queue, vs the same call on the idle app (target ≤ 3), with a table of both
   busy_answer_s: how fast a full queue answers "busy" (target ≤ 1 s)
 
-``--clients 30 [--duration 90] [--think 1.0]``: a crowd instead. A third of the clients run model events back to
-back (``/next_tokens`` on a 30M model, ``/compare``), the rest call the cheap CPU-only endpoints like people do
-(a call, ``--think`` seconds, the next), plus one client calling ``/chinchilla`` over plain HTTP (what the
-server alone adds: gradio_client's own work is a large share of a cheap call); prints idle vs crowd p50/p95 per
-cheap endpoint and
+``--clients 30 [--duration 90] [--think 1.0] [--procs 4] [--gradio-client]``: a crowd instead. A third of the
+clients run model events back to back (``/next_tokens`` on a 30M model, ``/compare``; gradio_client, streaming, a
+process of their own), the rest call the cheap CPU-only endpoints like people do (a call, ``--think`` seconds, the
+next; started spread over one think time, pauses ± 50 %), spread over ``--procs``
+processes, over plain HTTP through the app's queue (``POST /gradio_api/call/<name>``
+and its result stream: what the server adds to a call); ``--gradio-client`` makes them gradio_client calls instead
+(its own ~70 ms a call, and ~1 core of client work on a 2-core machine, included). Prints idle vs crowd p50/p95
+per cheap endpoint and
   crowd_<endpoint>_p95: the crowd's p95 vs the idle p95 (target ≤ 3)
 """
 
@@ -209,57 +212,95 @@ def _model_clients(url: str, plan: list[tuple], n: int, duration: float, errors)
         t.join()
 
 
+def raw_call(url: str, name: str, args: tuple) -> float:
+    """Seconds for one call of ``name`` over plain HTTP through the app's queue (``POST /gradio_api/call/<name>``,
+    then its result stream), as curl or any HTTP client calls the API."""
+    from bench_soak import fresh_session_call
+
+    start = time.perf_counter()
+    if not fresh_session_call(url, name.strip("/"), list(args)):
+        raise RuntimeError(f"the raw {name} call failed")
+    return time.perf_counter() - start
+
+
+def _cheap_clients(url: str, cheap: dict[str, tuple], first: int, n: int, total: int, start_at: float,
+                   duration: float, think: float, gradio: bool, out) -> None:
+    """In a process of its own: ``n`` cheap clients (numbered from ``first`` of ``total``), each calling the cheap
+    endpoints in turn with ``think`` s (± 50 %, at random) between calls, from ``start_at`` (a ``time.time()``) for
+    ``duration`` s; puts ``(latencies per endpoint, errors)`` on ``out``. The clients start spread over one think
+    time and their pauses vary, as people's do: started together with fixed pauses, 20 clients called in lockstep
+    bursts of 20 calls at once, every second, and measured the burst."""
+    import random
+    lat: dict[str, list[float]] = {name: [] for name in cheap}
+    errors: Counter = Counter()
+    names = list(cheap)
+    conns = []
+    if gradio:
+        from gradio_client import Client
+
+        conns = [Client(url, verbose=False) for _ in range(n)]
+    time.sleep(max(0.0, start_at - time.time()))
+    deadline = time.monotonic() + duration
+
+    def loop(i: int):
+        k = first + i
+        rng = random.Random(k)
+        time.sleep(think * k / total)
+        while time.monotonic() < deadline:
+            name = names[k % len(names)]
+            k += 1
+            try:
+                if gradio:
+                    t0 = time.perf_counter()
+                    conns[i].predict(*cheap[name], api_name=name)
+                    lat[name].append(time.perf_counter() - t0)
+                else:
+                    lat[name].append(raw_call(url, name, cheap[name]))
+            except Exception as exc:  # counted by kind
+                errors[f"{name} {type(exc).__name__}"] += 1
+            time.sleep(think * rng.uniform(0.5, 1.5))
+
+    threads = [threading.Thread(target=loop, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    out.put((lat, errors))
+
+
 def crowd(url: str, model_plan: list[tuple], cheap: dict[str, tuple], clients: int, duration: float,
-          think: float) -> tuple[dict[str, list[float]], Counter]:
-    """Run ``clients`` clients for ``duration`` s: a third run model events back to back (another process), the
-    rest cheap calls with ``think`` s between them. Returns the cheap calls' latencies per endpoint and errors."""
+          think: float, procs: int, gradio: bool) -> tuple[dict[str, list[float]], Counter]:
+    """Run ``clients`` clients for ``duration`` s: a third run model events back to back (gradio_client, streaming,
+    a process of their own), the rest call the cheap endpoints with ``think`` s between calls, spread over
+    ``procs`` processes (people's clients run on their own machines: 20 client threads in one Python process
+    measured that process's own GIL queue, ~1 core of client work on this 2-core machine, not the server). Returns
+    the cheap calls' latencies per endpoint and the errors."""
     import multiprocessing
 
-    from gradio_client import Client
-
     n_model = max(1, clients // 3)
-    lat: dict[str, list[float]] = {name: [] for name in cheap}
-    lat[RAW] = []
-    errors: Counter = Counter()
-    stop = threading.Event()
-    names = list(cheap)
+    n_cheap = clients - n_model
     ctx = multiprocessing.get_context("spawn")
     model_errors = ctx.Value("i", 0)
     models = ctx.Process(target=_model_clients, args=(url, model_plan, n_model, duration + 15, model_errors))
     models.start()
-    # connect one by one (each client fetches the app's whole config) while the model clients connect and start
-    conns = [Client(url, verbose=False) for _ in range(clients - n_model)]
-    time.sleep(10)
-
-    def cheap_loop(i: int):
-        k = i
-        while not stop.is_set():
-            name = names[k % len(names)]
-            k += 1
-            start = time.perf_counter()
-            try:
-                conns[i].predict(*cheap[name], api_name=name)
-                lat[name].append(time.perf_counter() - start)
-            except Exception as exc:  # counted by kind
-                errors[f"{name} {type(exc).__name__}"] += 1
-            stop.wait(think)
-
-    def raw_loop():
-        while not stop.is_set():
-            try:
-                lat[RAW].append(raw_call(url))
-            except Exception as exc:  # counted by kind
-                errors[f"{RAW} {type(exc).__name__}"] += 1
-            stop.wait(think)
-
-    threads = [threading.Thread(target=cheap_loop, args=(i,), daemon=True) for i in range(clients - n_model)]
-    threads.append(threading.Thread(target=raw_loop, daemon=True))
-    for t in threads:
-        t.start()
-    time.sleep(duration)
-    stop.set()
-    for t in threads:
-        t.join(180)
+    out = ctx.Queue()
+    start_at = time.time() + 15  # the model clients connect and start (gradio_client fetches the whole config)
+    share = [n_cheap // procs + (1 if i < n_cheap % procs else 0) for i in range(procs)]
+    firsts = [sum(share[:i]) for i in range(procs)]
+    workers = [ctx.Process(target=_cheap_clients, args=(url, cheap, first, n, n_cheap, start_at, duration, think,
+                                                         gradio, out))
+               for first, n in zip(firsts, share, strict=True) if n]
+    for w in workers:
+        w.start()
+    lat: dict[str, list[float]] = {name: [] for name in cheap}
+    errors: Counter = Counter()
+    for _ in workers:
+        part, errs = out.get(timeout=duration + 600)
+        for name, values in part.items():
+            lat[name] += values
+        errors.update(errs)
+    for w in workers:
+        w.join(60)
     models.join(300)
     if model_errors.value:
         errors["model events failed"] = model_errors.value
@@ -267,9 +308,9 @@ def crowd(url: str, model_plan: list[tuple], cheap: dict[str, tuple], clients: i
 
 
 def print_crowd(idle: dict[str, list[float]], busy: dict[str, list[float]], clients: int, duration: float,
-                think: float) -> None:
+                think: float, how: str) -> None:
     n_model = max(1, clients // 3)
-    print(f"\nCheap calls, idle (one client) vs a crowd of {clients} clients for {duration:.0f} s "
+    print(f"\nCheap calls ({how}), idle (one client) vs a crowd of {clients} clients for {duration:.0f} s "
           f"({n_model} running model events back to back, {clients - n_model} cheap clients, {think} s between calls)")
     print(f"{'endpoint':16} {'idle p50':>9} {'idle p95':>9} {'crowd n':>8} {'crowd p50':>10} {'crowd p95':>10} "
           f"{'p95 ratio':>9}")
@@ -285,20 +326,7 @@ def print_crowd(idle: dict[str, list[float]], busy: dict[str, list[float]], clie
             report(f"crowd_{name.strip('/').replace(' ', '_')}_p95", p95(busy[name]), p95(idle[name]))
 
 
-RAW = "/chinchilla raw"  # the same call over plain HTTP (no gradio_client): the server's share of the wait
-
-
-def raw_call(url: str) -> float:
-    """Seconds for one ``/chinchilla`` through ``POST /gradio_api/call`` + its result, with urllib."""
-    from bench_soak import fresh_session_call
-
-    start = time.perf_counter()
-    if not fresh_session_call(url, "chinchilla", [8.0, 15.0, 0]):
-        raise RuntimeError("the raw /chinchilla call failed")
-    return time.perf_counter() - start
-
-
-def main_crowd(clients: int, duration: float, think: float) -> None:
+def main_crowd(clients: int, duration: float, think: float, procs: int, gradio: bool) -> None:
     """``--clients N``: idle sample, then the crowd, on one served app."""
     import tiny_models
     from fake_openai import FakeOpenAI
@@ -312,14 +340,17 @@ def main_crowd(clients: int, duration: float, think: float) -> None:
         proc, url = start(env, tmp / "app-crowd.log")
         try:
             cheap = crowd_cheap_calls(paths)
-            sample(url, cheap, n=2)  # warm: tokenizers and facts are loaded once
-            idle = sample(url, cheap)
-            idle[RAW] = [raw_call(url) for _ in range(20)]
+            if gradio:
+                sample(url, cheap, n=2)  # warm: tokenizers and facts are loaded once
+                idle = sample(url, cheap)
+            else:
+                idle = {name: [raw_call(url, name, args) for _ in range(22)][2:] for name, args in cheap.items()}
             model_plan = [((bench_lm, "", "The crowd waits for", 40, 3, 0.0), "/next_tokens"),
                           (([str(paths["lm-qwen2"]), "openai:fake-echo"], "Be brief.", "Hi", 16, 0.0, "auto", True),
                            "/compare")]
-            busy, errors = crowd(url, model_plan, cheap, clients, duration, think)
-            print_crowd(idle, busy, clients, duration, think)
+            busy, errors = crowd(url, model_plan, cheap, clients, duration, think, procs, gradio)
+            how = "gradio_client" if gradio else "plain HTTP through the queue"
+            print_crowd(idle, busy, clients, duration, think, how)
             print(f"errors under the crowd: {dict(errors) or 'none'}")
         finally:
             proc.terminate()
@@ -331,10 +362,13 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=0, help="run the crowd phase with this many clients instead")
     parser.add_argument("--duration", type=float, default=90.0, help="seconds of crowd (with --clients)")
     parser.add_argument("--think", type=float, default=1.0, help="seconds between a cheap client's calls")
+    parser.add_argument("--procs", type=int, default=4, help="processes the crowd's cheap clients run in")
+    parser.add_argument("--gradio-client", action="store_true",
+                        help="cheap clients call through gradio_client (its own ~70 ms per call included)")
     args = parser.parse_args()
     sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "support")]
     if args.clients:
-        main_crowd(args.clients, args.duration, args.think)
+        main_crowd(args.clients, args.duration, args.think, args.procs, args.gradio_client)
         return
     sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "support")]
     import tiny_models

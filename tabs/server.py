@@ -23,6 +23,7 @@ from tabs.inputs import check_inputs
 from tabs.sessions import BoundedStateHolder, SessionAddress
 
 log = logging.getLogger("workbench.server")
+NEVER = 2**62  # events between two summaries of Gradio's monitoring page, when the page is off
 
 
 # A run's status line already says "Failed" and why: Gradio's own "Error" badge on it would cover the text.
@@ -63,6 +64,14 @@ class WorkbenchBlocks(BuildOnce, gr.Blocks):
 
             value.user_middleware.append(Middleware(SessionAddress))
         self.__dict__["_workbench_app"] = value
+
+    def launch(self, *args, **kwargs):
+        if not kwargs.get("enable_monitoring"):
+            # Gradio summarizes every recorded event after each event (a pandas frame of up to 10,000 events,
+            # grouped, with percentiles: 4-27 ms holding the GIL, per event) for its monitoring page, which is off
+            # unless asked for: with the page off, the summary is never made
+            self._queue.ANAYLTICS_CACHE_FREQUENCY = NEVER  # (sic: Gradio's name)
+        return super().launch(*args, **kwargs)
 
     async def process_api(self, block_fn, inputs, state=None, request=None, iterator=None, *args, **kwargs):
         """Check the inputs (first call of an event only), then let Gradio run it."""
