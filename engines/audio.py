@@ -58,12 +58,12 @@ class AudioLimits:
 
     @classmethod
     def from_env(cls) -> AudioLimits:
-        """Limits from the environment, read now (``from_settings(Settings.from_env())``).
+        """Limits from the environment, read now (``from_settings(Settings.current())``).
 
         Returns:
             An AudioLimits.
         """
-        return cls.from_settings(Settings.from_env())
+        return cls.from_settings(Settings.current())
 
 
 @dataclass(frozen=True)

@@ -222,5 +222,5 @@ def model_cache(settings=None) -> ModelCache:
         if _CACHE is None:
             from engines.config import Settings
 
-            _CACHE = ModelCache((settings or Settings.from_env()).cache_budget_bytes)
+            _CACHE = ModelCache((settings or Settings.current()).cache_budget_bytes)
         return _CACHE

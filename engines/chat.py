@@ -147,7 +147,7 @@ def stream_chat(model: str, messages: list[dict], *, max_new_tokens: int = 512, 
     """
     from engines.backends.registry import resolve
 
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.current()
     found = resolve(model, settings)
     messages = validate_messages(messages)
     tools = check_tools(tools)

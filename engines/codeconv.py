@@ -163,7 +163,7 @@ def fix_messages(python_code: str, cpp_code: str, compile_output: str) -> list[d
 
 
 def _max_tokens(model: str, max_new_tokens: int, settings: Settings | None = None) -> int:
-    return max(1, min(int(max_new_tokens), (settings or Settings.from_env()).max_new_tokens))
+    return max(1, min(int(max_new_tokens), (settings or Settings.current()).max_new_tokens))
 
 
 def stream_cpp(python_code: str, *, model: str, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
@@ -183,7 +183,7 @@ def stream_cpp(python_code: str, *, model: str, max_new_tokens: int = DEFAULT_MA
     Yields:
         ChatChunk deltas; the last carries GenerationStats.
     """
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.current()
     parse_ref(model, settings)
     yield from stream_chat(model, convert_messages(python_code),
                            max_new_tokens=_max_tokens(model, max_new_tokens, settings), temperature=temperature,
@@ -206,7 +206,7 @@ def stream_fix(python_code: str, cpp_code: str, compile_output: str, *, model: s
     Yields:
         ChatChunk deltas; the last carries GenerationStats.
     """
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.current()
     messages = fix_messages(_check_python(python_code), cpp_code, compile_output)
     yield from stream_chat(model, messages, max_new_tokens=_max_tokens(model, max_new_tokens, settings),
                            temperature=0.0, quantization=quantization, settings=settings)
@@ -246,7 +246,7 @@ def repair(python_code: str, cpp_code: str, *, model: str, rounds: int = 3,
     if not (cpp_code or "").strip():
         raise errors.InvalidInput("There is no C++ to fix yet: convert first.")
     _check_python(python_code)
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.current()
     cpp = cpp_source(cpp_code)
     for n in range(rounds + 1):
         result = sandbox.compile_cpp(cpp, limits=limits, settings=settings)

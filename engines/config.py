@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import glob
 import math
@@ -175,6 +177,12 @@ class Settings:
     endpoints: tuple[tuple[str, str], ...] = ()
 
     @classmethod
+    def current(cls) -> Settings:
+        """The settings of the app call this runs in (``using_settings``: the app binds its one ``Settings`` to every
+        handler call, ``tabs.common.with_settings``), else read from the environment now (a library caller)."""
+        return _CALL_SETTINGS.get() or cls.from_env()
+
+    @classmethod
     def from_env(cls) -> Settings:
         """Read the environment now (keys are not cached here; engines read them per call)."""
         on_space = bool(os.environ.get("SPACE_ID"))
@@ -248,6 +256,27 @@ class Settings:
         """One line for the header: device, and where the app runs."""
         where = "Hugging Face Space" + (" (ZeroGPU)" if self.zero_gpu else "") if self.on_space else "local"
         return f"{self.device_name} · {where}"
+
+
+_CALL_SETTINGS: contextvars.ContextVar[Settings | None] = contextvars.ContextVar("workbench_settings", default=None)
+
+
+@contextlib.contextmanager
+def using_settings(settings: Settings):
+    """Within the block, ``Settings.current()`` is ``settings`` (in this thread, and in the threads an engine starts
+    with ``in_this_call``): an engine called without ``settings=`` deep inside an app call reads the app's settings,
+    not the environment again."""
+    token = _CALL_SETTINGS.set(settings)
+    try:
+        yield settings
+    finally:
+        _CALL_SETTINGS.reset(token)
+
+
+def in_this_call(fn):
+    """``fn`` to run in another thread with this call's settings (and other context), as ``threading.Thread`` or an
+    executor's ``submit`` take it (``Thread(target=in_this_call(work))``)."""
+    return functools.partial(contextvars.copy_context().run, fn)
 
 
 def login_secrets() -> tuple[str | None, str | None]:

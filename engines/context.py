@@ -1,7 +1,7 @@
 """The app's one context: built once by ``app.build_demo`` and handed to every tab, whose handlers pass
 ``ctx.settings`` to engines instead of each engine reading the environment again.
 
-Engines take ``settings: Settings | None = None`` (a library caller may leave it out: ``Settings.from_env()`` is read
+Engines take ``settings: Settings | None = None`` (a library caller may leave it out: ``Settings.current()`` is read
 then), so the context is for the app; nothing here imports torch or gradio.
 """
 
@@ -34,7 +34,7 @@ class Context:
     @classmethod
     def build(cls, settings: Settings | None = None) -> Context:
         """The context of one app (``settings``: read from the environment when None)."""
-        settings = settings or Settings.from_env()
+        settings = settings or Settings.current()
         return cls(settings=settings, cache=model_cache(settings), data_dir=Path(settings.data_dir),
                    exports_dir=default_exports_dir())
 

@@ -23,7 +23,7 @@ def gpu(duration: int | Callable[..., int] = 60) -> Callable[[Callable], Callabl
     """
 
     def decorate(fn: Callable) -> Callable:
-        if not Settings.from_env().zero_gpu:
+        if not Settings.current().zero_gpu:
             return fn
         import spaces  # only on a Space: the package patches CUDA for the main process
 

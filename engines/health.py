@@ -32,7 +32,7 @@ def local_models(settings: Settings) -> list[str]:
 
 def health(settings: Settings | None = None) -> Health:
     """The current state: Hub probe (cached), local models, cache contents and memory."""
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.current()
     cache = model_cache()
     return Health(hub_online=hub_reachable(), local_models=local_models(settings), loaded=cache.snapshot(),
                   used_bytes=cache.total_bytes(), budget_bytes=cache.budget_bytes, gpu=gpu_memory())

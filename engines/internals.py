@@ -94,7 +94,7 @@ def inspect_model(model: str, *, source: str = "config", quantization: str = "au
     quantization = (quantization or "auto").strip().lower()
     if quantization not in QUANTIZATIONS:
         raise errors.InvalidInput(f"Unknown quantization '{quantization}'. Choose one of: {', '.join(QUANTIZATIONS)}.")
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.current()
     from engines.backends.registry import is_local
 
     ref = parse_ref(model, settings)

@@ -134,7 +134,7 @@ def check_param_budget(ref: ModelRef, settings=None) -> None:
     """
     from engines.config import Settings
 
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.current()
     if settings.max_params_b is None or ref.kind != "hub" or ref.spec is not None:
         return
     if ref.name not in _budget_checked:

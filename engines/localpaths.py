@@ -25,13 +25,13 @@ def local_path(text: str, settings: Settings | None = None, what: str = "folder"
 
     Args:
         text: the path as the user typed it.
-        settings: deployment settings (default: ``Settings.from_env()``).
+        settings: deployment settings (default: ``Settings.current()``).
         what: what the path is for, in messages ("model folder", "dataset folder", …).
 
     Raises:
         ModelNotAllowed: paths are restricted and ``text`` starts with ``~`` or lies outside every root.
     """
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.current()
     text = (text or "").strip()
     if not settings.restrict_paths:
         return Path(text).expanduser()

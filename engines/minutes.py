@@ -128,7 +128,7 @@ class Budget:
 
 def default_model(settings: Settings | None = None) -> str:
     """The default minutes model: Llama 3.1 8B (4-bit) on a GPU, a small instruct model on CPU."""
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.current()
     return registry.default_for("minutes", settings.device)
 
 
@@ -152,7 +152,7 @@ def plan_budget(ref: ModelRef, max_new_tokens: int, context_tokens: int | None,
     Raises:
         InvalidInput: max_new_tokens out of range. ContextTooLong: a context too small to write minutes in.
     """
-    settings, notices = settings or Settings.from_env(), []
+    settings, notices = settings or Settings.current(), []
     if not isinstance(max_new_tokens, int) or not 16 <= max_new_tokens <= settings.max_new_tokens:
         raise errors.InvalidInput(f"max_new_tokens must be between 16 and {settings.max_new_tokens}.")
     known = _context_of(ref, settings)
@@ -261,7 +261,7 @@ class _Run:
         if not is_local(self.ref, self.settings):
             from engines.backends.registry import backend_for
 
-            settings = self.settings or Settings.from_env()
+            settings = self.settings or Settings.current()
             backend = backend_for(self.ref, settings).provider(self.ref, settings)
             device, quantization = "remote", "n/a"
         else:
@@ -306,7 +306,7 @@ def stream_minutes(transcript: str, *, model: str | None = None, max_new_tokens:
         InvalidInput: an empty or over-long transcript. ContextTooLong: a model whose context can't hold the prompt.
         NotAChatModel: a speech, embedding or classifier model given as the minutes model.
     """
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.current()
     text = (transcript or "").strip()
     if not text:
         raise errors.InvalidInput("The transcript is empty: transcribe a recording first, or paste a transcript.")

@@ -151,7 +151,7 @@ def next_token_table(model: str, messages: list[dict], *, steps: int = 10, top_k
     Yields:
         TokenStep rows, one per generated token; the first carries the exact text the model read.
     """
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.current()
     ref = parse_ref(model, settings)
     messages = validate_messages(messages)
     if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= NEXT_TOKEN_MAX_STEPS:

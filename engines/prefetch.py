@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the exit status (1 when any download failed)."""
     parser = argparse.ArgumentParser(prog="python -m engines.prefetch", description=__doc__.split("\n")[0])
     parser.add_argument("models", nargs="*", help="catalog ids to fetch")
-    models_dir = Settings.from_env().models_dir
+    models_dir = Settings.current().models_dir
     parser.add_argument("--dir", default=str(models_dir) if models_dir else None, help="models directory")
     parser.add_argument("--defaults", action="store_true", help="fetch the default model of every tab")
     parser.add_argument("--list", action="store_true", help="list catalog ids and exit")

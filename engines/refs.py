@@ -120,7 +120,7 @@ def display_title(ref: ModelRef, settings: Settings | None = None) -> str:
     WORKBENCH_MODELS_DIR relative to it, another folder as its last two parts)."""
     if ref.kind != "local" or ref.path is None:
         return ref.raw if ref.path is None else f"{ref.raw} (from the models folder)"
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.current()
     root = settings.models_dir.resolve() if settings.models_dir is not None else None
     if root is not None and ref.path.is_relative_to(root):
         return f"models folder: {ref.path.relative_to(root).as_posix()}"
@@ -152,7 +152,7 @@ def parse_ref(model: str, settings: Settings | None = None) -> ModelRef:
 
     Args:
         model: the reference typed or chosen by the user.
-        settings: deployment settings (default: ``Settings.from_env()``).
+        settings: deployment settings (default: ``Settings.current()``).
 
     Returns:
         The parsed ModelRef.
@@ -163,7 +163,7 @@ def parse_ref(model: str, settings: Settings | None = None) -> ModelRef:
             models are off.
         ModelNotFound: a local path that is not a directory.
     """
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.current()
     text = (model or "").strip()
     if not text:
         raise InvalidModelRef("No model given: choose one from the list or type a Hub id like org/name.")

@@ -15,7 +15,7 @@ from contextlib import closing
 
 from engines import errors
 from engines.backends.endpoints import HF_ROUTER, OLLAMA_DEFAULT, Endpoint, endpoint  # noqa: F401
-from engines.config import Settings
+from engines.config import Settings, in_this_call
 from engines.redact import redact
 from engines.refs import ModelRef
 
@@ -31,7 +31,7 @@ def endpoint_for(ref: ModelRef, settings: Settings | None = None) -> Endpoint:
     Raises:
         InvalidModelRef: a prefix no backend serves (never a silent default).
     """
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.current()
     ep = endpoint(ref.kind, settings.endpoints)
     if ep is None:
         raise errors.InvalidModelRef(f"'{ref.raw}' is not served by an OpenAI-compatible endpoint this app knows.")
@@ -42,7 +42,7 @@ def openai_client(ref: ModelRef, settings: Settings | None = None):
     """An ``openai.OpenAI`` client for a remote reference. The key is read now, never stored or shown."""
     from openai import OpenAI
 
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.current()
     ep = endpoint_for(ref, settings)
     key = os.environ.get(ep.key_var, "").strip() if ep.key_var else ""
     if not key and not ep.key_required:
@@ -140,7 +140,7 @@ def read_within(open_stream: Callable[[], Iterable], seconds: float,
             put((False, exc))
 
     deadline = time.monotonic() + seconds
-    threading.Thread(target=read, name="remote-read", daemon=True).start()
+    threading.Thread(target=in_this_call(read), name="remote-read", daemon=True).start()
     try:
         while True:
             remaining = deadline - time.monotonic()

@@ -86,7 +86,7 @@ def _resolved(tokenizer: str, settings: Settings | None = None):
     from engines.backends.registry import require
 
     try:
-        return require(tokenizer, "tokenize", feature="Tokenizing", settings=settings or Settings.from_env())
+        return require(tokenizer, "tokenize", feature="Tokenizing", settings=settings or Settings.current())
     except errors.Unsupported:
         raise errors.Unsupported(f"'{tokenizer.strip()}' is an API model: its tokenizer is not available locally. "
                                  "Give a Hub id or a local folder.") from None
@@ -109,7 +109,7 @@ def check_text(text: str, *, allow_empty: bool = False, settings: Settings | Non
         raise errors.InvalidInput("Text must be a string.")
     if not allow_empty and not text:
         raise errors.InvalidInput("The text is empty: type or paste something to tokenize.")
-    limit = (settings or Settings.from_env()).max_input_chars
+    limit = (settings or Settings.current()).max_input_chars
     if len(text) > limit:
         raise errors.InvalidInput(f"The text has {len(text):,} characters; the limit is {limit:,} "
                                   "(WORKBENCH_MAX_INPUT_CHARS).")
@@ -135,7 +135,7 @@ def tokenize(tokenizer: str, text: str, *, add_special_tokens: bool = True,
         add_special_tokens: add BOS/EOS etc. the way the model sees a plain prompt.
         settings: the deployment's settings (read from the environment when None).
     """
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.current()
     check_text(text, settings=settings)
     tok = get_tokenizer(tokenizer, settings=settings)
     specials = special_ids(tok)
@@ -290,7 +290,7 @@ def round_trip(tokenizer: str, text: str, ids: list[int] | None = None, *,
         ids: ``text`` already encoded without added special tokens (saves encoding it again).
         settings: the deployment's settings (read from the environment when None).
     """
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.current()
     check_text(text, settings=settings)
     tok = get_tokenizer(tokenizer, settings=settings)
     if ids is None:
@@ -304,7 +304,7 @@ def round_trip(tokenizer: str, text: str, ids: list[int] | None = None, *,
 
 def compare(tokenizers: list[str], text: str, *, settings: Settings | None = None) -> list[CompareRow]:
     """Token counts of one text under several tokenizers; a tokenizer that fails gets its error in its row."""
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.current()
     check_text(text, settings=settings)
     if not tokenizers:
         raise errors.InvalidInput("Choose at least one tokenizer.")

@@ -16,6 +16,7 @@ from typing import Any
 import gradio as gr
 
 from engines.backends.types import Recipe
+from engines.config import using_settings
 from engines.errors import WorkbenchError
 from engines.redact import redact
 from tabs.components import ChoiceBox, ModelBox  # noqa: F401  (re-exported: every tab imports them from here)
@@ -159,7 +160,9 @@ def limiter_from_env(settings) -> RateLimiter | None:
 def with_settings(fn: Callable, ctx) -> Callable:
     """``fn`` (a handler with a keyword ``settings``) given the app's settings on every call: ``ctx`` is the app's
     ``engines.context.Context`` (or a bare Settings). The signature Gradio, the API and MCP see, the docstring and
-    the kind of callable stay those of ``fn``, without ``settings``."""
+    the kind of callable stay those of ``fn``, without ``settings``. The call runs with the settings bound
+    (``engines.config.using_settings``), so an engine reached without ``settings=`` reads them too
+    (``Settings.current()``), not the environment again."""
     settings = getattr(ctx, "settings", ctx)
     sig = inspect.signature(fn)
     shown = sig.replace(parameters=[p for name, p in sig.parameters.items() if name != "settings"])
@@ -167,12 +170,26 @@ def with_settings(fn: Callable, ctx) -> Callable:
 
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            yield from fn(*args, settings=settings, **kwargs)
+            # each step runs with the settings bound (Gradio runs the steps of a stream in different threads), and
+            # closing this stream (a cancelled event) closes the handler's at once
+            steps = fn(*args, settings=settings, **kwargs)
+            try:
+                while True:
+                    with using_settings(settings):
+                        try:
+                            update = next(steps)
+                        except StopIteration as done:
+                            return done.value
+                    yield update
+            finally:
+                with using_settings(settings):
+                    steps.close()
     else:
 
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            return fn(*args, settings=settings, **kwargs)
+            with using_settings(settings):
+                return fn(*args, settings=settings, **kwargs)
 
     wrapper.__signature__ = shown
     return wrapper

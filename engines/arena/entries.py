@@ -68,7 +68,7 @@ def parse_entries(models: Iterable[str] | str, quantization: str = "auto") -> li
 
 def available_locally(model: str, settings: Settings | None = None) -> bool:
     """Whether a model can load without a download (a local folder, WORKBENCH_MODELS_DIR, or the HF cache)."""
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.current()
     try:
         ref = parse_ref(model, settings)
     except errors.WorkbenchError:
@@ -96,7 +96,7 @@ def default_models(settings: Settings | None = None, n: int = 2) -> list[str]:
     Returns:
         ``n`` catalog ids.
     """
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.current()
     specs = [s for s in registry.by_kind("chat") if s.local]
     if settings.device != "cuda":
         specs.sort(key=lambda s: not s.cpu_friendly)

@@ -59,7 +59,7 @@ def available_memory(device: str, settings: Settings | None = None) -> tuple[int
     Returns:
         (bytes or None when unknown, pool name for messages).
     """
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.current()
     if device == "cuda":
         if settings.zero_gpu:
             return ZERO_GPU_BYTES, "the ZeroGPU slice's memory"
@@ -192,7 +192,7 @@ def check_fit(entries: list[Entry], *, settings: Settings | None = None,
     Returns:
         One FitCheck per entry, in order. Invalid references get a fitting check: their error shows when they run.
     """
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.current()
     device = settings.device
     pool = "memory"
     if available is None:

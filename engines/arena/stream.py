@@ -20,7 +20,7 @@ from engines.arena.entries import MAX_COLUMNS, Entry
 from engines.arena.memory import FitCheck, check_fit
 from engines.backends.registry import runs_locally
 from engines.chat import ChatChunk, GenerationStats, stream_chat, validate_messages
-from engines.config import Settings
+from engines.config import Settings, in_this_call
 from engines.redact import redact
 
 HEARTBEAT = -1  # the index merge_streams yields when nothing arrived for ``poll_s`` seconds
@@ -73,8 +73,8 @@ def merge_streams(factories: list[Callable[[], Iterator[Any]]], *, stop: threadi
     stop = stop or threading.Event()
     events: queue.SimpleQueue = queue.SimpleQueue()
 
-    threads = [threading.Thread(target=_work, args=(i, f, events, stop), name=f"compare-{i}", daemon=True)
-               for i, f in enumerate(factories)]
+    threads = [threading.Thread(target=in_this_call(_work), args=(i, f, events, stop), name=f"compare-{i}",
+                                daemon=True) for i, f in enumerate(factories)]
     for thread in threads:
         thread.start()
     pending = len(threads)
@@ -198,7 +198,7 @@ def stream_compare(entries: list[Entry], messages: list[dict], *, max_new_tokens
     Raises:
         InvalidInput: bad messages or too many columns (a problem shared by all columns).
     """
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.current()
     if not entries or len(entries) > MAX_COLUMNS:
         raise errors.InvalidInput(f"Choose between 1 and {MAX_COLUMNS} models.")
     if histories is not None and len(histories) != len(entries):

@@ -70,7 +70,7 @@ def default_db_path(settings: Settings | None = None) -> Path:
     Returns:
         The database file's path (a server path: never show it to users; see ``ArenaStore.describe``).
     """
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.current()
     return settings.arena_db or settings.data_dir / "arena.sqlite3"
 
 

@@ -342,7 +342,7 @@ def builtin_tools(settings: Settings | None = None, *, files_dir: str | Path | N
     Returns:
         name → BuiltinTool, in the order the chat lists the toggles.
     """
-    ctx = _Context(settings or Settings.from_env(), Path(files_dir) if files_dir else None, attachments,
+    ctx = _Context(settings or Settings.current(), Path(files_dir) if files_dir else None, attachments,
                    dict(models or {}))
     tools = [build(ctx) for build in BUILDERS]
     return {t.name: t for t in tools}

@@ -204,7 +204,7 @@ def stream_turn(conv: Conversation, *, max_new_tokens: int = 512, temperature: f
         ``Fitted`` first, then ``Delta`` / ``Note`` / ``Step`` events, and ``Done`` last.
     """
     model = conv.model
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.current()
     window = window_of(model, settings)
     tools = toolbox.schemas() if toolbox is not None else None
     fit: Fit = fit_to_window(conv.for_model(), counter_for(model, tools, settings), window, int(max_new_tokens))

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from engines.assistant.tool import Tool, ToolOutput
 from engines.backends.types import ToolCall
+from engines.config import in_this_call
 from engines.errors import WorkbenchError
 from engines.redact import hide_paths, redact
 
@@ -177,7 +178,7 @@ def _run(tool: Tool, call: ToolCall) -> ToolResult:
         except BaseException as exc:  # any failure of a tool is an answer for the model
             box["error"] = exc
 
-    worker = threading.Thread(target=work, name=f"tool-{tool.name}", daemon=True)
+    worker = threading.Thread(target=in_this_call(work), name=f"tool-{tool.name}", daemon=True)
     worker.start()
     worker.join(tool.timeout_s)
     if worker.is_alive():  # a thread cannot be killed: it is left to finish on its own, its result unused

@@ -74,7 +74,7 @@ def limit_param(prefix: str) -> str:
     """The request field that bounds an answer's tokens on this prefix's server."""
     from engines.config import Settings
 
-    ep = endpoint(prefix, Settings.from_env().endpoints)
+    ep = endpoint(prefix, Settings.current().endpoints)
     return ep.limit_param if ep is not None else "max_tokens"
 
 

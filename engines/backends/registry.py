@@ -136,4 +136,4 @@ def _settings(settings: Settings | None) -> Settings:
         return settings
     from engines.config import Settings
 
-    return Settings.from_env()
+    return Settings.current()

@@ -16,7 +16,7 @@ from engines.backends.base import Backend
 from engines.backends.registry import register
 from engines.backends.types import Capabilities, ChatChunk, GenerationStats, Recipe
 from engines.chat import check_context, context_window, encode_chat, no_system_role
-from engines.config import Settings
+from engines.config import Settings, in_this_call
 from engines.gpu import generation_pool, gpu
 from engines.loading import LoadedLM, load_causal_lm
 from engines.model_kind import is_vision_model
@@ -240,7 +240,7 @@ def generate_stream(lm: LoadedLM, ids: list[int] | dict, max_new_tokens: int, te
     if lm.device == "cuda":
         torch.cuda.reset_peak_memory_stats()
     t0 = time.perf_counter()
-    done = generation_pool().submit(run)
+    done = generation_pool().submit(in_this_call(run))
     try:
         for text in streamer:
             for marker in enders:

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 from engines import errors
 from engines.backends.registry import is_local
-from engines.config import Settings
+from engines.config import Settings, in_this_call
 from engines.evals import items as evaluate
 from engines.evals import scoring
 from engines.evals.items import RunConfig
@@ -103,7 +103,7 @@ def validate(testset: TestSet, models: list[str], config: RunConfig, settings: S
         InvalidInput, ModelNotAllowed, Unsupported: with the reason (a missing judge, a numeric reference without a
             number, an invalid regex, pass@k with k > n, code items where no sandbox works, ...).
     """
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.current()
     models = clean_models(models)
     refs = [parse_ref(m, settings) for m in models]
     if testset.size == 0:
@@ -310,7 +310,7 @@ def _remote(ref: ModelRef, items: list, config: RunConfig, stop: threading.Event
     try:
         while queue or running:
             while queue and len(running) < config.parallel and not stop.is_set():
-                running.add(pool.submit(evaluate.evaluate_generated, ref, queue.pop(), config))
+                running.add(pool.submit(in_this_call(evaluate.evaluate_generated), ref, queue.pop(), config))
             if stop.is_set() or not running:
                 return
             finished, running = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)

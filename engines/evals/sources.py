@@ -204,7 +204,7 @@ def read_dataset(dataset: str, config: str | None = None, split: str | None = No
         ModelNotAllowed: a local folder where local paths are disabled.
         HubUnreachable: a Hub id while the Hub cannot be reached.
     """
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.current()
     text = (dataset or "").strip()
     if not text:
         raise errors.InvalidInput("Give a dataset: a Hub id like 'org/name' or a local dataset folder.")

@@ -140,7 +140,7 @@ class RunStore:
     @classmethod
     def default(cls, settings: Settings | None = None, owner: str | None = None) -> RunStore:
         """The store in the app's data directory (``WORKBENCH_DATA_DIR``), as seen by ``owner``."""
-        settings = settings or Settings.from_env()
+        settings = settings or Settings.current()
         return cls(Path(settings.data_dir) / DB_NAME, owner)
 
     def _connect(self, write: bool = False) -> sqlite3.Connection | None:

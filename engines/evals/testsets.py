@@ -43,7 +43,7 @@ DEFAULT_MAX_ITEMS = 1000
 def max_items(settings: Settings | None = None) -> int:
     """The most items one test set may hold (``Settings.eval_max_items``: ``WORKBENCH_EVAL_MAX_ITEMS``, default
     1,000)."""
-    return (settings or Settings.from_env()).eval_max_items
+    return (settings or Settings.current()).eval_max_items
 
 
 @dataclass

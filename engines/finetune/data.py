@@ -41,7 +41,7 @@ LENGTH_SAMPLE = 5000  # examples whose length is measured exactly; larger sets a
 def max_rows(settings: Settings | None = None) -> int:
     """The most rows a training set may have (``Settings.finetune_max_rows``: WORKBENCH_FINETUNE_MAX_ROWS, default
     100,000)."""
-    return (settings or Settings.from_env()).finetune_max_rows
+    return (settings or Settings.current()).finetune_max_rows
 
 
 @dataclass
@@ -128,7 +128,7 @@ def read_hub(name: str, split: str = "train", settings: Settings | None = None) 
     Raises:
         DataError: no such dataset or split, unreachable Hub, or a local folder where local paths are off.
     """
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.current()
     name, split = (name or "").strip(), (split or "train").strip()
     if not name:
         raise DataError("Give a Hub dataset id (org/name) or a local dataset folder.")

@@ -84,7 +84,7 @@ def prepare(model: str, dataset: fdata.Dataset, hyper: Hyper, *, heldout_share: 
         Unsupported: ZeroGPU, an API model, not a causal LM. DataError: empty data, every example too long.
         InvalidInput: bad hyperparameters or target modules. OutOfMemory: full fine-tuning that can't fit.
     """
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.current()
     refuse_zero_gpu(settings)
     hyper = check_hyper(hyper)
     if not dataset.examples:
@@ -138,7 +138,7 @@ def check_training_slot(settings: Settings | None = None) -> None:
     Raises:
         Busy: as many runs as allowed are training; the message names them.
     """
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.current()
     limit = settings.max_training_runs
     busy = runs.training_runs(settings) if limit >= 1 else []
     if len(busy) >= limit >= 1:
@@ -167,7 +167,7 @@ def start_run(prep: Prepared, settings: Settings | None = None) -> runs.RunView:
     Returns:
         The new run, state *starting*.
     """
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.current()
     refuse_zero_gpu(settings)
     ref = prep.facts.ref
     target = _local_base(ref)
@@ -269,7 +269,7 @@ def resume_run(run_id: str, settings: Settings | None = None) -> runs.RunView:
     Raises:
         InvalidInput: the run is running, or finished. Unsupported: ZeroGPU.
     """
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.current()
     refuse_zero_gpu(settings)
     view = runs.read_run(run_id, settings)
     if view.live:

@@ -33,7 +33,7 @@ KEEP_CHECKPOINTS = 2  # the worker keeps the newest two checkpoints
 
 def runs_root(settings: Settings | None = None) -> Path:
     """The folder holding every run: ``<data dir>/finetune`` (WORKBENCH_DATA_DIR)."""
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.current()
     base = settings.data_dir
     return Path(base) / "finetune"
 

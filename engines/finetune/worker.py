@@ -189,7 +189,7 @@ def _settings_for(folder: Path):
 
     from engines.config import Settings
 
-    return replace(Settings.from_env(), data_dir=folder.parent.parent)
+    return replace(Settings.current(), data_dir=folder.parent.parent)
 
 
 def merge(folder: Path) -> None:

@@ -79,7 +79,7 @@ def endpoint() -> str:
 def viewer_endpoint(settings: Settings | None = None) -> str:
     """The dataset viewer's base URL (``Settings.datasets_server_url``: ``WORKBENCH_DATASETS_SERVER_URL``, default
     datasets-server; read now when ``settings`` is None)."""
-    return ((settings or Settings.from_env()).datasets_server_url or DEFAULT_VIEWER).strip().rstrip("/")
+    return ((settings or Settings.current()).datasets_server_url or DEFAULT_VIEWER).strip().rstrip("/")
 
 
 def token() -> str | None:
@@ -93,13 +93,13 @@ def timeout_s(settings: Settings | None = None) -> float:
     scope = _SCOPE.get() if settings is None else None
     if scope is not None:
         return scope.timeout_s
-    return min(max((settings or Settings.from_env()).hub_timeout_s, 0.2), 120.0)
+    return min(max((settings or Settings.current()).hub_timeout_s, 0.2), 120.0)
 
 
 def cache_ttl_s(settings: Settings | None = None) -> float:
     """Seconds a Hub answer is reused (``Settings.hub_cache_s``: ``WORKBENCH_HUB_CACHE_S``, default 120; 0 = no
     cache)."""
-    return max(0.0, (settings or Settings.from_env()).hub_cache_s)
+    return max(0.0, (settings or Settings.current()).hub_cache_s)
 
 
 def offline() -> bool:

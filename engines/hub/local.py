@@ -25,7 +25,7 @@ def local_models(settings: Settings | None = None) -> list[LocalModel]:
     """
     from engines.health import local_models as in_models_dir
 
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.current()
     out = [LocalModel(m, "models dir") for m in in_models_dir(settings)]
     seen = {m.id for m in out}
     try:

@@ -139,7 +139,7 @@ def memory_fit(params: int | None, settings: Settings | None = None, available: 
     from engines import arena
     from engines.quant import resolve_quantization
 
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.current()
     pool = "memory"
     if available is None:
         available, pool = arena.available_memory(settings.device, settings)
@@ -191,7 +191,7 @@ def model_detail(repo_id: str, *, settings: Settings | None = None, available: i
         InvalidInput: a malformed id; HubNotFound, HubAccessDenied, HubUnreachable, HubRateLimited, HubError.
     """
     repo_id = check_id(repo_id)
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.current()
 
     def fetch() -> ModelDetail:
         info = client.call(lambda: client.api().model_info(repo_id, files_metadata=True, timeout=client.timeout_s()),

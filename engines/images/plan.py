@@ -207,7 +207,7 @@ def plan_for(model: str | None = None, settings: Settings | None = None) -> tupl
     Returns:
         (ref, plan, flux).
     """
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.current()
     ref = parse_ref(model or default_model(settings), settings)
     if not _is_local(ref, settings):
         raise errors.Unsupported(f"'{ref.raw}' is an API model; image generation runs diffusers pipelines locally. "
@@ -226,7 +226,7 @@ def default_model(settings: Settings | None = None) -> str:
 
 def suggested_model(settings: Settings | None = None) -> str:
     """The model the tab starts with: FLUX.1 [schnell] where there is a GPU, SD-Turbo elsewhere."""
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.current()
     return registry.default_for("image", settings.device)
 
 

@@ -41,7 +41,7 @@ def run_task(task: str, inputs: dict, *, model: str | None = None, on_progress: 
     spec = get_spec(task)
     inputs = dict(inputs or {})
     progress = on_progress or (lambda *a, **k: None)
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.current()
     if spec.name == "text-to-image":
         return run_image(inputs, model, progress, settings)
     validate(spec, inputs, settings)

@@ -171,7 +171,7 @@ def _run_summarization(lt: LoadedTask, inputs: dict, progress: ProgressFn, setti
     lo, hi = int_opt(inputs, "min_length", 10), int_opt(inputs, "max_length", 60)
     if lo < 0 or hi < 1 or lo > hi:
         raise errors.InvalidInput(f"min_length ({lo}) must be between 0 and max_length ({hi}).")
-    hi = min(hi, (settings or Settings.from_env()).max_new_tokens)
+    hi = min(hi, (settings or Settings.current()).max_new_tokens)
     gen = {"min_new_tokens": lo, "max_new_tokens": hi}
     summary, n = _generate_text(lt, _seq2seq_prefix(lt, "summarization") + inputs["text"], gen)
     return summary, _truncation_notice(n, lt.max_len), {**gen, "tokens": n}
@@ -198,7 +198,7 @@ def _run_translation(lt: LoadedTask, inputs: dict, progress: ProgressFn, setting
 def _run_generation(lt: LoadedTask, inputs: dict, progress: ProgressFn, settings: Settings | None = None):
     text = inputs["text"]
     max_new = int_opt(inputs, "max_new_tokens", 40)
-    cap = (settings or Settings.from_env()).max_new_tokens
+    cap = (settings or Settings.current()).max_new_tokens
     if not 1 <= max_new <= cap:
         raise errors.InvalidInput(f"max_new_tokens must be between 1 and {cap}.")
     n = _token_count(lt.tokenizer, text, lt.max_len)

@@ -35,7 +35,7 @@ def budget_mode(settings: Settings | None = None) -> str:
         "cgroup" when a cgroup v2 group with the memory and pids controllers can be made per job (and
         ``WORKBENCH_BUDGET`` does not ask for the fallback), else "rlimit+watchdog".
     """
-    forced = (settings or Settings.from_env()).budget
+    forced = (settings or Settings.current()).budget
     if forced in ("rlimit+watchdog", "watchdog", "rlimit"):
         return "rlimit+watchdog"
     return "cgroup" if cgroups.parent() is not None else "rlimit+watchdog"

@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from engines.config import in_this_call
+
 JOIN_S = 10.0  # how long ``Background.cancel`` waits for the job to end (it takes a tick and a SIGTERM grace)
 
 
@@ -48,7 +50,8 @@ class Background:
         self.token = Cancel()
         self._out: dict[str, Any] = {}
         self._start = time.monotonic()
-        self._thread = threading.Thread(target=self._work, args=(fn, args, kwargs), daemon=True, name="sandbox-job")
+        self._thread = threading.Thread(target=in_this_call(self._work), args=(fn, args, kwargs), daemon=True,
+                                        name="sandbox-job")
         self._thread.start()
 
     def _work(self, fn, args, kwargs) -> None:

@@ -99,7 +99,7 @@ def parent() -> Path | None:
     if mount is None:
         return None
     own = _own(mount)
-    configured = Settings.from_env().cgroup
+    configured = Settings.current().cgroup
     base = Path(configured) if configured else own
     if base is None:
         return None

@@ -72,7 +72,7 @@ def run_python(code: str, *, limits: Limits | None = None, runs: int = 1, cancel
     """
     check_code(code, "Python")
     limits = check_limits(limits, runs)
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.current()
     mode = check_allowed(settings)
     python = python_for_jobs()
     if python is None:
@@ -141,7 +141,7 @@ def _build(job: Job, code: str, limits: Limits, cancel: Cancel | None = None,
 def _compile_and(code: str, limits: Limits, runs: int, cancel: Cancel | None = None,
                  settings: Settings | None = None) -> RunResult:
     check_code(code, "C++")
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.current()
     mode = check_allowed(settings)
     comp = detect_compiler()
     if comp is None:

@@ -47,7 +47,7 @@ def detect_compiler() -> Compiler | None:
     Returns:
         The compiler, or None when neither is installed.
     """
-    for name in [Settings.from_env().cxx, "g++", "clang++"]:
+    for name in [Settings.current().cxx, "g++", "clang++"]:
         path = shutil.which(name) if name else None
         if not path:
             continue
@@ -91,7 +91,7 @@ def isolation(settings: Settings | None = None) -> str:
     Returns:
         The strongest mode that works on this machine, or the forced one when it works.
     """
-    forced = (settings or Settings.from_env()).sandbox
+    forced = (settings or Settings.current()).sandbox
     if forced == "none":
         return "none"
     if forced in ("auto", "", "bwrap") and bwrap_works():
@@ -127,7 +127,7 @@ def check_allowed(settings: Settings | None = None) -> str:
     Raises:
         Unsupported: no isolation works here and this is a public deploy, or a local user has not opted in.
     """
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.current()
     if not shutil.which("prlimit"):
         raise errors.Unsupported("Running code needs prlimit (Debian package util-linux) to set resource limits.")
     mode = isolation(settings)

@@ -20,7 +20,7 @@ MAX_ENTRIES = 10_000  # more files than this in one scratch dir counts as over i
 def scratch_parent(uid: int | None, settings: Settings | None = None) -> str:
     """Where scratch dirs go: WORKBENCH_SCRATCH_DIR (``Settings.scratch_dir``), else the temp dir (or /tmp when a
     throw-away uid could not traverse the temp dir)."""
-    parent = (settings or Settings.from_env()).scratch_dir or tempfile.gettempdir()
+    parent = (settings or Settings.current()).scratch_dir or tempfile.gettempdir()
     if uid is not None and not all(p.stat().st_mode & 0o001 for p in [Path(parent), *Path(parent).parents]):
         return "/tmp"
     return parent

@@ -31,7 +31,7 @@ def slot(settings: Settings | None = None) -> Iterator[None]:
         settings: where the slot count comes from (read from the environment when None).
     """
     global _active
-    limit = (settings or Settings.from_env()).sandbox_slots
+    limit = (settings or Settings.current()).sandbox_slots
     with _cond:
         ticket = next(_tickets)
         _queue.append(ticket)

@@ -32,7 +32,7 @@ class AsrPlan:
 def default_model(settings: Settings | None = None) -> str:
     """The default speech model: Whisper large-v3 turbo on a GPU, faster-whisper small on CPU (which runs as
     transformers Whisper small, with a notice, when faster-whisper is not installed)."""
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.current()
     return registry.default_for("asr", settings.device)
 
 
@@ -58,7 +58,7 @@ def plan_backend(model: str | None, settings: Settings | None = None) -> AsrPlan
         InvalidModelRef, ModelNotAllowed: a bad reference. Unsupported: a remote kind without transcription, or a
             local CTranslate2 folder without faster-whisper installed.
     """
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.current()
     ref = parse_ref(model or default_model(settings), settings)
     from engines.backends.registry import capabilities
 

@@ -41,7 +41,7 @@ def run_openai(ref: ModelRef, audio, language: str | None, progress: ProgressFn,
     """Upload 10-minute WAV chunks to ``/audio/transcriptions``; segments when the model offers verbose_json."""
     from engines.remote import map_remote_error, openai_client
 
-    client = openai_client(ref, settings or Settings.from_env())
+    client = openai_client(ref, settings or Settings.current())
     total, verbose, detected = len(audio) / SAMPLE_RATE, True, None
     segments: list[Segment] = []
     for offset, block in split_blocks(audio, REMOTE_CHUNK_S, search_s=10.0):

@@ -81,7 +81,7 @@ def transcribe(audio: str | Path, *, model: str | None = None, on_progress: Prog
         WorkbenchError: the model can't be loaded or the API call fails.
     """
     start = time.perf_counter()
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.current()
     limits = AudioLimits.from_settings(settings)
     plan = plan_backend(model, settings)
     lang = normalize_language(language)

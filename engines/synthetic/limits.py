@@ -27,7 +27,7 @@ MAX_BINS = 100                   # histogram bins of a summary
 def max_rows(settings: Settings | None = None) -> int:
     """The most rows one run may ask for (``Settings.synthetic_max_rows``: ``WORKBENCH_SYNTHETIC_MAX_ROWS``,
     default 1,000)."""
-    return (settings or Settings.from_env()).synthetic_max_rows
+    return (settings or Settings.current()).synthetic_max_rows
 
 
 def clip(value: object, limit: int = 60) -> str:

@@ -38,7 +38,7 @@ def make_plan(description: Any, fields: Any, n_rows: Any, model: Any, *, max_att
     Raises:
         InvalidInput / InvalidModelRef: the first input out of its bounds, with the bound in the message.
     """
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.current()
     text = _description(description)
     checked = validate_fields(fields)
     rows = _n_rows(n_rows, settings)
@@ -98,7 +98,7 @@ def _temperature(temperature: Any) -> float:
 def _check_max_new_tokens(max_new_tokens: Any, settings: Settings | None = None) -> None:
     if max_new_tokens is None:
         return
-    limit = (settings or Settings.from_env()).max_new_tokens
+    limit = (settings or Settings.current()).max_new_tokens
     if not _is_int(max_new_tokens) or not 1 <= max_new_tokens <= limit:
         raise errors.InvalidInput(f"max_new_tokens must be a whole number between 1 and {limit:,} "
                                   "(WORKBENCH_MAX_NEW_TOKENS).")

@@ -41,7 +41,7 @@ def batch_tokens(plan: Plan, want: int) -> int:
     if plan.max_new_tokens:
         return plan.max_new_tokens
     per_row = 6 + sum(len(f.name) // 3 + 2 + (24 if f.type == "string" else 6) for f in plan.fields)
-    limit = (plan.settings or Settings.from_env()).max_new_tokens
+    limit = (plan.settings or Settings.current()).max_new_tokens
     return max(64, min(limit, int(per_row * want * 1.3) + 32))
 
 

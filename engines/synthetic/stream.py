@@ -54,7 +54,7 @@ def stream_rows(description: str, *, fields: list[Field | str], n_rows: int, mod
             options.
         NoValidRows: (while iterating) the retry budget ran out before any valid row.
     """
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.current()
     plan = make_plan(description, fields, n_rows, model, max_attempts=max_attempts, temperature=temperature,
                      diversity=diversity, batch_size=batch_size, seed=seed, max_new_tokens=max_new_tokens,
                      settings=settings)

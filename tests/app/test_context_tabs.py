@@ -116,3 +116,40 @@ def test_the_count_can_fail(demo, reads):
     reads.clear()
     assert "Offline mode is on" in hub.hub_search_models("qwen")["status"]
     assert reads["from_env"] > 0
+
+
+def test_an_evaluation_run_through_the_app_reads_no_settings(demo, reads, fake_server, tmp_path):
+    """A whole run, a code item included: the runner, its threads, the scoring and the sandbox read the app's
+    settings (``Settings.current()`` inside a bound call): it was ~18 reads of the environment per run."""
+    fake_server.respond("eval-ctx", lambda messages: "```python\ndef add(a, b):\n    return a + b\n\n\n"
+                                                     "def sub(a, b):\n    return a - b\n```")
+    path = tmp_path / "set.jsonl"
+    path.write_text('{"prompt": "Write add(a, b).", "tests": "assert add(1, 2) == 3"}\n'
+                    '{"prompt": "Write sub(a, b).", "tests": "assert sub(3, 1) == 2"}\n', encoding="utf-8")
+    loaded = outcome(handler(demo, "load_test_set"), "upload", None, str(path))
+    assert not isinstance(loaded, gr.Error), loaded
+    set_id = values(loaded)["Set id (sha256)"]
+    reads.clear()
+    out = outcome(handler(demo, "run_evaluation"), set_id, ["openai:eval-ctx"])
+    assert not isinstance(out, gr.Error), out
+    assert "2/2" in str(values(out)), values(out)  # both programs ran in the sandbox and passed
+    assert reads["from_env"] == 0, f"the run read the settings from the environment {reads['from_env']} times"
+
+
+def test_threads_an_engine_starts_keep_the_calls_settings():
+    """``in_this_call``: a worker thread sees the call's settings; a plain thread reads the environment."""
+    import threading
+
+    from engines.config import in_this_call, using_settings
+
+    bound = Settings.from_env()
+    seen = {}
+    with using_settings(bound):
+        assert Settings.current() is bound
+        workers = [threading.Thread(target=in_this_call(lambda: seen.setdefault("kept", Settings.current()))),
+                   threading.Thread(target=lambda: seen.setdefault("plain", Settings.current()))]
+        for w in workers:
+            w.start()
+            w.join()
+    assert seen["kept"] is bound and seen["plain"] is not bound
+    assert Settings.current() is not bound  # the block is over

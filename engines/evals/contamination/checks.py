@@ -84,7 +84,7 @@ def validate(options: CheckOptions, model: str, corpus: ngrams.Corpus | None,
         InvalidInput: no method, an unknown method, no model for a model method, no dataset name for guided
             completion, no corpus for n-gram overlap, a number out of range.
     """
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.current()
     methods = [m for m in METHODS if m in (options.methods or [])]
     unknown = sorted(set(options.methods or []) - set(METHODS))
     if unknown:

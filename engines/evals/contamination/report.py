@@ -97,7 +97,7 @@ class Report:
 
 def folder(settings: Settings | None = None) -> Path:
     """Where reports are stored."""
-    return Path((settings or Settings.from_env()).data_dir) / FOLDER
+    return Path((settings or Settings.current()).data_dir) / FOLDER
 
 
 def save(report: Report, settings: Settings | None = None) -> Path:

@@ -161,7 +161,7 @@ def prompt_logprobs(ref: ModelRef, text: str, top: int, settings=None):
     from engines.config import Settings
     from engines.remote import call_within, map_remote_error, openai_client, timeout_error
 
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.current()
     seconds = settings.remote_timeout_s
     client = openai_client(ref, settings)
     try:
