@@ -6,42 +6,22 @@ and let faster-whisper's sampling fallback run unseeded). SmolLM2's minutes note
 
 from __future__ import annotations
 
-import os
-import shutil
-
-import nbformat
 import pytest
-from tiny_minutes import SAMPLE_PATH
+from real_notebooks import check_transcription_notebook, execute
 
-from engines import minutes, speech
+from engines import minutes
 from engines import notebooks as nbs
 
 pytestmark = pytest.mark.real
 
-CASES = [("whisper-tiny.en", "transformers"), ("whisper-tiny.en-ct2", "faster-whisper"),
-         ("whisper-base", "transformers"), ("whisper-base-ct2", "faster-whisper")]
-
-
-def _execute(nb, cwd):
-    from nbclient import NotebookClient
-
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", nbs.SKIP_INSTALL_ENV: "1",
-           "PYTHONWARNINGS": "ignore"}
-    run = nbformat.from_dict(nb)
-    client = NotebookClient(run, kernel_name="python3", timeout=900, resources={"metadata": {"path": str(cwd)}})
-    client.execute(env=env)
-    return nbs.read_result(run)
+# Whisper base on both backends: tests/real/test_real_notebooks_base.py (a file of its own: parallel workers share
+# the files, and these were ~4.5 minutes together on a busy CPU)
+CASES = [("whisper-tiny.en", "transformers"), ("whisper-tiny.en-ct2", "faster-whisper")]
 
 
 @pytest.mark.parametrize(("name", "backend"), CASES)
 def test_transcription_notebook_writes_the_apps_words(real, name, backend, tmp_path):
-    if backend == "faster-whisper" and not speech.has_faster_whisper():
-        pytest.skip("faster-whisper not installed")
-    shutil.copy(SAMPLE_PATH, tmp_path / "meeting.mp3")
-    t = speech.transcribe(tmp_path / "meeting.mp3", model=str(real[name]))
-    assert t.backend == backend and t.duration_s > 30
-    result = _execute(nbs.transcription_notebook(t, audio_file="meeting.mp3"), tmp_path)
-    assert result == {"text": t.text}
+    check_transcription_notebook(real, name, backend, tmp_path)
 
 
 @pytest.mark.timeout(1500)  # two generations of up to 256 tokens by a 135M model on a busy CPU
@@ -53,4 +33,4 @@ def test_minutes_notebook_of_a_real_model_stops_where_the_app_did(real, fresh_ca
     last = chunks[-1]
     nb = nbs.minutes_notebook(transcript, str(real["smollm2"]), max_new_tokens=256, minutes=last.final_text,
                               quantization=last.stats.quantization, stats=last.stats)
-    assert _execute(nb, tmp_path) == {"text": last.final_text}
+    assert execute(nb, tmp_path) == {"text": last.final_text}
