@@ -114,7 +114,6 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or _serves_an_app(item):
             item.add_marker(pytest.mark.slow)
-    _longest_files_first(items)
     if any("gpu" in item.keywords for item in items) and not _has_cuda():  # torch only when a GPU test is chosen
         skip = pytest.mark.skip(reason="needs a CUDA GPU")
         for item in items:
@@ -127,22 +126,6 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if "real" in item.keywords:
                 item.add_marker(skip)
-
-
-def _longest_files_first(items) -> None:
-    """Files of real-weights tests first, then browser, then served-app (slow) ones, then the rest (stable within
-    each): parallel workers take whole files in this order, so the longest start first and the many short ones fill
-    in after, instead of one worker finishing a 2-minute file while the others wait."""
-
-    def weight(item) -> int:
-        keywords = item.keywords
-        return 0 if "real" in keywords else 1 if "browser" in keywords else 2 if "slow" in keywords else 3
-
-    first: dict[str, int] = {}
-    for item in items:
-        path = item.nodeid.split("::", 1)[0]
-        first[path] = min(first.get(path, 3), weight(item))
-    items.sort(key=lambda item: first[item.nodeid.split("::", 1)[0]])
 
 
 def _has_cuda() -> bool:
