@@ -11,6 +11,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from app_helpers import count_settings_reads
 
 ROOT = Path(__file__).resolve().parents[2]
 SCANNED = sorted((ROOT / "engines").rglob("*.py")) + sorted((ROOT / "tabs").rglob("*.py")) + [ROOT / "app.py"]
@@ -118,17 +119,9 @@ class CountingEnviron(dict):
 def counted(monkeypatch, models_dir):
     """(settings reads, environment reads) while a block runs: ``Settings.from_env`` calls are counted, and
     ``os.environ`` is a counting copy."""
-    from engines.config import Settings
 
     monkeypatch.setenv("WORKBENCH_MODELS_DIR", str(models_dir))
-    calls = Counter()
-    original = Settings.from_env.__func__
-
-    def counting(cls):
-        calls["from_env"] += 1
-        return original(cls)
-
-    monkeypatch.setattr(Settings, "from_env", classmethod(counting))
+    calls = count_settings_reads(monkeypatch)
 
     def start():
         calls.clear()

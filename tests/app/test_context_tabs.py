@@ -9,11 +9,10 @@ OpenAI server, the Hub is offline (its offline state lists the local models)."""
 from __future__ import annotations
 
 import inspect
-from collections import Counter
 
 import gradio as gr
 import pytest
-from app_helpers import SECRET_MARKER
+from app_helpers import SECRET_MARKER, count_settings_reads
 from tiny_pipelines import pl_models  # noqa: F401  (fixture)
 
 import app
@@ -36,14 +35,7 @@ def reads(monkeypatch, fake_server):
     monkeypatch.setenv("OPENAI_BASE_URL", fake_server.base_url)
     monkeypatch.setenv("OPENAI_API_KEY", SECRET_MARKER)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    calls = Counter()
-    original = Settings.from_env.__func__
-
-    def counting(cls):
-        calls["from_env"] += 1
-        return original(cls)
-
-    monkeypatch.setattr(Settings, "from_env", classmethod(counting))
+    calls = count_settings_reads(monkeypatch)
     return calls
 
 

@@ -126,3 +126,20 @@ def write_long_minutes(page, model: str) -> None:
     page.locator("#min-write").click()
     page.wait_for_function("() => (document.querySelector('#min-minutes')?.innerText || '').includes('word5')",
                            timeout=300_000)
+
+
+def count_settings_reads(monkeypatch):
+    """A Counter whose "from_env" counts ``Settings.from_env`` calls from now on (the environment read again)."""
+    from collections import Counter
+
+    from engines.config import Settings
+
+    calls = Counter()
+    original = Settings.from_env.__func__
+
+    def counting(cls):
+        calls["from_env"] += 1
+        return original(cls)
+
+    monkeypatch.setattr(Settings, "from_env", classmethod(counting))
+    return calls
