@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))  # tiny mod
 
 import leftovers  # noqa: E402
 import tiny_models  # noqa: E402  (sets HF_HUB_OFFLINE=1 before anything imports transformers)
-from app_helpers import SCREENSHOTS, SECRET_MARKER, serve_app  # noqa: E402,F401  (shared with test modules)
+from app_helpers import BROWSER_WAIT_MS, SCREENSHOTS, SECRET_MARKER, serve_app  # noqa: E402,F401  (shared with test modules)
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 # Every process this session starts (served apps, fine-tune workers) inherits this mark; the next session ends those
@@ -110,10 +110,17 @@ def _serves_an_app(item) -> bool:
     return any("serve_app" in getattr(getattr(f, "__code__", None), "co_names", ()) for f in funcs)
 
 
+# pyproject's per-test limit (300 s) catches a hang; a browser or real-weights test that waits on its conditions for
+# minutes on a loaded machine gets longer (4 busy processes on 2 cores: a Whisper notebook took over 300 s)
+HEAVY_TEST_TIMEOUT_S = 1500
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or _serves_an_app(item):
             item.add_marker(pytest.mark.slow)
+        if ("browser" in item.keywords or "real" in item.keywords) and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(HEAVY_TEST_TIMEOUT_S))
     if any("gpu" in item.keywords for item in items) and not _has_cuda():  # torch only when a GPU test is chosen
         skip = pytest.mark.skip(reason="needs a CUDA GPU")
         for item in items:
@@ -229,8 +236,8 @@ def browser():
             raise RuntimeError("Debian chromium is not installed (apt-get install chromium)")
         pytest.skip("chromium not installed")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    # every expect() waits on its condition for up to a minute (the default 5 s fails on a busy machine)
-    expect.set_options(timeout=60_000)
+    # every expect() waits on its condition for minutes (the default 5 s fails on a busy machine)
+    expect.set_options(timeout=BROWSER_WAIT_MS)
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -244,7 +251,7 @@ def page(browser, app_url):
     """A fresh page on the app (1280×1400)."""
     context = browser.new_context(viewport={"width": 1280, "height": 1400})
     pg = context.new_page()
-    pg.set_default_timeout(60_000)
+    pg.set_default_timeout(BROWSER_WAIT_MS)
     pg.goto(app_url)
     yield pg
     context.close()

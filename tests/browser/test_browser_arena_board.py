@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import gradio as gr
 import pytest
-from app_helpers import SCREENSHOTS
+from app_helpers import BROWSER_WAIT_MS, SCREENSHOTS
 
 from engines import arena
 from tabs.compare import handlers as compare
@@ -37,12 +37,12 @@ def test_an_undetermined_rating_reads_not_determined(browser, arena_url):
     for width in (1440, 390):
         context = browser.new_context(viewport={"width": width, "height": 1200})
         page = context.new_page()
-        page.set_default_timeout(60_000)
+        page.set_default_timeout(BROWSER_WAIT_MS)
         try:
             page.goto(arena_url)
             page.get_by_role("button", name="Refresh leaderboard").click()
             board = page.locator("#arena-board")
-            expect(board).to_contain_text("org/champion", timeout=60_000)
+            expect(board).to_contain_text("org/champion")
             cell = board.get_by_text("not determined", exact=True).locator("visible=true")
             expect(cell).to_have_count(1)  # the table renders its cells twice; one is shown
             expect(board).to_contain_text("won every vote")

@@ -4,7 +4,7 @@ regenerate, the downloads; screenshots artifacts/screenshots/chat-<width>.png.""
 from __future__ import annotations
 
 import pytest
-from app_helpers import SCREENSHOTS, open_tab
+from app_helpers import BROWSER_WAIT_MS, SCREENSHOTS, open_tab
 
 pytestmark = pytest.mark.browser
 
@@ -23,7 +23,7 @@ def test_chat_tab_in_browser(browser, app_url, fake_server, width):
     fake_server.respond(name, lambda messages: f"Answer number {sum(m['role'] == 'user' for m in messages)}.")
     context = browser.new_context(viewport={"width": width, "height": 1000})
     page = context.new_page()
-    page.set_default_timeout(60_000)
+    page.set_default_timeout(BROWSER_WAIT_MS)
     try:
         page.goto(app_url)
         open_tab(page, "Chat")
@@ -32,15 +32,15 @@ def test_chat_tab_in_browser(browser, app_url, fake_server, width):
         model.press("Enter")
         _send(page, "Hello there")
         chat = page.locator("#chat-chatbot")
-        expect(chat).to_contain_text("Answer number 1.", timeout=60_000)
+        expect(chat).to_contain_text("Answer number 1.")
         expect(page.locator("#chat-status")).to_contain_text("tokens/s")
         _send(page, "And again")
-        expect(chat).to_contain_text("Answer number 2.", timeout=60_000)
+        expect(chat).to_contain_text("Answer number 2.")
         expect(page.locator("#chat-stats")).to_contain_text("Turn 2")
         expect(page.locator("#chat-message textarea")).to_have_value("")
         expect(page.locator("#chat-files")).to_contain_text("chat-replay")
         page.locator("#chat-regenerate").click()
-        expect(page.locator("#chat-status")).to_contain_text("tokens/s", timeout=60_000)
+        expect(page.locator("#chat-status")).to_contain_text("tokens/s")
         expect(chat).to_contain_text("Answer number 2.")
         assert page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth") <= 0
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)

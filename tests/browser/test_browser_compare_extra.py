@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from app_helpers import SCREENSHOTS
+from app_helpers import BROWSER_WAIT_MS, SCREENSHOTS
 from tiny_compare_extra import panels_server
 
 pytestmark = pytest.mark.browser
@@ -16,7 +16,7 @@ def _run_next_token_view(page) -> None:
     page.locator("#nt-model input").fill("meta-llama/Llama-3.1-8B-Instruct")
     page.locator("#nt-model input").press("Enter")
     page.locator("#nt-go").click()
-    expect(page.locator("#nt-status [data-state='done']")).to_have_count(1, timeout=90_000)
+    expect(page.locator("#nt-status [data-state='done']")).to_have_count(1)
     expect(page.locator("#nt-visual .nt-chip").first).to_be_visible()
     expect(page.locator("#nt-table")).to_contain_text("p(chosen)")
     expect(page.locator("#nt-seen summary")).to_contain_text("raw text, no chat template")
@@ -29,16 +29,16 @@ def test_panels_in_browser(browser, models_dir, fake_server):
     with panels_server(models_dir, fake_server.base_url) as url:
         context = browser.new_context(viewport={"width": 1280, "height": 1400})
         page = context.new_page()
-        page.set_default_timeout(60_000)
+        page.set_default_timeout(BROWSER_WAIT_MS)
         try:
             page.goto(url)
             page.get_by_role("tab", name="Benchmarks & leaderboards").click()
             page.locator("#bench-go").click()
-            expect(page.locator("#bench-table")).to_contain_text("Llama 3.1 8B Instruct", timeout=60_000)
+            expect(page.locator("#bench-table")).to_contain_text("Llama 3.1 8B Instruct")
             page.screenshot(path=str(SCREENSHOTS / "compare_extra_benchmarks.png"), full_page=True)
             page.get_by_role("tab", name="Model internals").click()
             page.locator("#int-go").click()
-            expect(page.locator("#int-summary")).to_contain_text("meta device", timeout=60_000)
+            expect(page.locator("#int-summary")).to_contain_text("meta device")
             page.screenshot(path=str(SCREENSHOTS / "compare_extra_internals.png"), full_page=True)
             _run_next_token_view(page)
             page.screenshot(path=str(SCREENSHOTS / "compare_extra.png"), full_page=True)
@@ -63,7 +63,7 @@ def test_next_token_prompt_format_at_two_widths(browser, models_dir, fake_server
     with panels_server(models_dir, fake_server.base_url) as url:
         context = browser.new_context(viewport={"width": 1440, "height": 900})
         page = context.new_page()
-        page.set_default_timeout(60_000)
+        page.set_default_timeout(BROWSER_WAIT_MS)
         try:
             page.goto(url)
             page.get_by_role("tab", name="Next-token view").click()
@@ -72,7 +72,7 @@ def test_next_token_prompt_format_at_two_widths(browser, models_dir, fake_server
             page.locator("#nt-model input").fill("meta-llama/Llama-3.1-8B-Instruct")
             page.locator("#nt-model input").press("Enter")
             page.locator("#nt-go").click()
-            expect(page.locator("#nt-status [data-state='done']")).to_have_count(1, timeout=90_000)
+            expect(page.locator("#nt-status [data-state='done']")).to_have_count(1)
             expect(page.locator("#nt-seen summary")).to_contain_text("wrapped in the chat template")
             expect(page.locator("#nt-seen pre")).to_contain_text("<|start_header_id|>user")
             page.screenshot(path=str(SCREENSHOTS / "compare_next_token_format_1440.png"), full_page=True)

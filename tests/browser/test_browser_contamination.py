@@ -23,7 +23,7 @@ def test_contamination_panel_in_browser(page):
     page.set_viewport_size({"width": 1440, "height": 1400})
     page.get_by_role("tab", name="Evaluate").click()
     page.locator("#eval-load").click()  # the default example set: short QA
-    expect(page.locator("#eval-set-status")).to_contain_text("items loaded", timeout=60_000)
+    expect(page.locator("#eval-set-status")).to_contain_text("items loaded")
     set_id = page.locator("#eval-set-id textarea")
     expect(set_id).not_to_have_value("")
     page.get_by_text("Contamination: has this model seen my test set?").click()
@@ -38,7 +38,7 @@ def test_contamination_panel_in_browser(page):
     n.press("Tab")  # the slider takes the typed value on blur: wait until its range thumb shows it
     expect(page.locator("#contam-n input[type=range]")).to_have_value("5")
     page.locator("#contam-run").click()
-    expect(page.locator("#contam-status")).to_contain_text("complete", timeout=180_000)
+    expect(page.locator("#contam-status")).to_contain_text("complete")
     summary = page.locator("#contam-summary")
     expect(summary).to_contain_text("AUROC test vs reference")
     expect(summary).to_contain_text("share a 5-gram with the corpus")
@@ -46,7 +46,7 @@ def test_contamination_panel_in_browser(page):
     expect(page.locator("#contam-files")).to_contain_text(".csv")
     page.locator("#contam-table").get_by_text("qa-06", exact=True).click()
     details = page.locator("#contam-details")
-    expect(details.locator("mark.contam-span")).to_have_count(1, timeout=60_000)
+    expect(details.locator("mark.contam-span")).to_have_count(1)
     expect(details).to_contain_text("Least likely tokens")
     expect(page.locator("#contam-item-id textarea")).to_have_value("qa-06")
     page.locator("#contam").scroll_into_view_if_needed()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import tiny_finetune as tf
-from app_helpers import SCREENSHOTS
+from app_helpers import BROWSER_WAIT_MS, SCREENSHOTS
 
 pytestmark = pytest.mark.browser
 
@@ -40,7 +40,7 @@ def test_finetune_tab_in_browser(browser, app_url, tiny, tmp_path):
 
     context = browser.new_context(viewport={"width": 1440, "height": 1600})
     page = context.new_page()
-    page.set_default_timeout(120_000)
+    page.set_default_timeout(BROWSER_WAIT_MS)
     page.goto(app_url)
     run_id = None
     try:
@@ -112,7 +112,7 @@ def test_the_explanation_follows_the_settings(browser, app_url, tiny):
     for width in (1440, 390):
         context = browser.new_context(viewport={"width": 1440, "height": 1400})
         page = context.new_page()
-        page.set_default_timeout(60_000)
+        page.set_default_timeout(BROWSER_WAIT_MS)
         try:
             page.goto(app_url)
             page.get_by_role("tab", name="Fine-tune").click()

@@ -7,7 +7,7 @@ register their targets as the lead wires them; the "Compare" tab here is a dummy
 from __future__ import annotations
 
 import pytest
-from app_helpers import SCREENSHOTS, SECRET_MARKER
+from app_helpers import BROWSER_WAIT_MS, SCREENSHOTS, SECRET_MARKER
 from fake_hub import served_hub
 
 from engines import hub as engine
@@ -42,7 +42,7 @@ def _tab(page, name: str) -> None:
 def _open_hub(browser, url: str, width: int, height: int = 1600):
     context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
-    page.set_default_timeout(60_000)
+    page.set_default_timeout(BROWSER_WAIT_MS)
     page.goto(url)
     _tab(page, "Hub")
     return context, page
@@ -56,12 +56,12 @@ def test_search_open_and_send_to_compare(browser, hub_url):
     try:
         page.locator("#hub-m-text textarea, #hub-m-text input").first.fill("acme")
         page.locator("#hub-m-go").click()
-        expect(page.locator("#hub-m-status")).to_contain_text("models", timeout=60_000)
+        expect(page.locator("#hub-m-status")).to_contain_text("models")
         table = page.locator("#hub-m-table")
         expect(table).to_contain_text("acme/chat-1b")
         table.get_by_text("acme/chat-1b", exact=True).first.click()
         facts = page.locator("#hub-m-facts")
-        expect(facts).to_contain_text("safetensors headers", timeout=60_000)
+        expect(facts).to_contain_text("safetensors headers")
         expect(facts).to_contain_text("4-bit (NF4)")
         expect(page.locator("#hub-m-card")).to_contain_text("Acme Chat 1B")
         send = page.locator("#hub-send-compare-models")
@@ -75,7 +75,7 @@ def test_search_open_and_send_to_compare(browser, hub_url):
         _tab(page, "Datasets")
         page.locator("#hub-d-id textarea, #hub-d-id input").first.fill("acme/qa-pairs")
         page.locator("#hub-d-open").click()
-        expect(page.locator("#hub-d-page")).to_contain_text("Rows 1–10 of 30 · en / validation", timeout=60_000)
+        expect(page.locator("#hub-d-page")).to_contain_text("Rows 1–10 of 30 · en / validation")
         expect(page.locator("#hub-d-facts")).to_contain_text("{title: string, lines: list[string]}")
         expect(page.locator("#hub-d-config input")).to_have_value("en")  # the pickers offer its configs
         page.screenshot(path=str(SCREENSHOTS / "hub-dataset.png"), full_page=True)
@@ -90,14 +90,14 @@ def test_dataset_rows_and_phone_layout(browser, hub_url):
     context, page = _open_hub(browser, hub_url, 390, 1800)
     try:
         page.locator("#hub-m-go").click()
-        expect(page.locator("#hub-m-table")).to_contain_text("acme/chat-1b", timeout=60_000)
+        expect(page.locator("#hub-m-table")).to_contain_text("acme/chat-1b")
         page.screenshot(path=str(SCREENSHOTS / "hub-models-390.png"), full_page=True)
         _tab(page, "Datasets")
         page.locator("#hub-d-id textarea, #hub-d-id input").first.fill("acme/reviews")
         page.locator("#hub-d-open").click()
-        expect(page.locator("#hub-d-page")).to_contain_text("Rows 1–10 of 25", timeout=60_000)
+        expect(page.locator("#hub-d-page")).to_contain_text("Rows 1–10 of 25")
         page.locator("#hub-d-next").click()
-        expect(page.locator("#hub-d-page")).to_contain_text("Rows 11–20 of 25", timeout=60_000)
+        expect(page.locator("#hub-d-page")).to_contain_text("Rows 11–20 of 25")
         expect(page.locator("#hub-send-evaluate-dataset")).to_be_visible()
         page.screenshot(path=str(SCREENSHOTS / "hub-dataset-390.png"), full_page=True)
     finally:

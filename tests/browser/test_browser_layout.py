@@ -8,7 +8,7 @@ Main actions here are the cheap ones (tiny models, the fake server), so the whol
 from __future__ import annotations
 
 import pytest
-from app_helpers import SCREENSHOTS, open_tab
+from app_helpers import BROWSER_WAIT_MS, SCREENSHOTS, open_tab
 
 pytestmark = pytest.mark.browser
 
@@ -33,7 +33,7 @@ def test_every_tab_fits_and_its_main_action_answers(browser, app_url, served, wi
 
     context = browser.new_context(viewport={"width": width, "height": 900})
     page = context.new_page()
-    page.set_default_timeout(60_000)
+    page.set_default_timeout(BROWSER_WAIT_MS)
     try:
         page.goto(app_url)
         expect(page.locator("#status-line")).to_be_visible()
@@ -50,7 +50,7 @@ def test_every_tab_fits_and_its_main_action_answers(browser, app_url, served, wi
                 if box is None or box["x"] < 0 or box["x"] + box["width"] > width + 1:
                     problems.append(f"{tab}: main action not reachable ({box})")
                 target.click()
-                expect(page.locator(result)).to_contain_text(text, timeout=120_000)
+                expect(page.locator(result)).to_contain_text(text)
             over = _overflow(page)
             if over > 2:
                 problems.append(f"{tab}: the page is {over} px wider than the screen")

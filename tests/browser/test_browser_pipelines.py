@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from app_helpers import SCREENSHOTS
+from app_helpers import BROWSER_WAIT_MS, SCREENSHOTS
 
 pytestmark = pytest.mark.browser
 
@@ -19,19 +19,18 @@ def test_pipelines_tab_in_browser(page, served):  # noqa: F811
     page.get_by_role("tab", name="Pipelines").click()
     expect(page.locator("#pl-text textarea")).not_to_have_value("")
     page.locator("#pl-run-classify").click()
-    expect(page.locator("#pl-labels-out")).to_contain_text("POSITIVE", timeout=60_000)
+    expect(page.locator("#pl-labels-out")).to_contain_text("POSITIVE")
     expect(page.locator("#pl-info")).to_contain_text("Device")
     page.get_by_text("Show code and notebook", exact=True).click()
-    expect(page.locator("#pl-code")).to_contain_text("pipeline(", timeout=10_000)
+    expect(page.locator("#pl-code")).to_contain_text("pipeline(")
 
     _pick_task(page, "Text to speech")
     expect(page.locator("#pl-run-audio_out")).to_be_visible()
     expect(page.locator("#pl-run-classify")).to_be_hidden()
     page.locator("#pl-text textarea").fill("hello world, this is a test")
     page.locator("#pl-run-audio_out").click()
-    expect(page.locator("#pl-info")).to_contain_text("mms-tts-eng", timeout=60_000)
-    expect(page.locator("#pl-audio-out audio, #pl-audio-out [data-testid='waveform-Audio']").first).to_be_attached(
-        timeout=30_000)
+    expect(page.locator("#pl-info")).to_contain_text("mms-tts-eng")
+    expect(page.locator("#pl-audio-out audio, #pl-audio-out [data-testid='waveform-Audio']").first).to_be_attached()
     expect(page.locator("#pl-code")).to_contain_text("text-to-audio")
     page.screenshot(path=str(SCREENSHOTS / "pipelines.png"), full_page=True)
     assert (SCREENSHOTS / "pipelines.png").stat().st_size > 10_000
@@ -58,7 +57,7 @@ def test_task_dropdown_arrow_stays_clear_of_its_text(browser, app_url, width):
 
     context = browser.new_context(viewport={"width": width, "height": 844})
     page = context.new_page()
-    page.set_default_timeout(60_000)
+    page.set_default_timeout(BROWSER_WAIT_MS)
     try:
         page.goto(app_url)
         open_tab(page, "Pipelines")

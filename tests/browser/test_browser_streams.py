@@ -21,7 +21,7 @@ def test_a_click_is_answered_while_a_long_stream_runs(page, fake_server):
     page.get_by_text("Decode ids", exact=True).click()
     page.locator("#dec-ids").locator("textarea, input").first.fill("1, 2, 3")
     page.locator("#dec-go").click()
-    expect(page.locator("#dec-out").locator("textarea, input").first).not_to_have_value("", timeout=120_000)
+    expect(page.locator("#dec-out").locator("textarea, input").first).not_to_have_value("")
     # the stream had not finished when the click was answered
     assert status.locator("[data-state='running']").count() == 1, "the stream ended before the click was answered"
 

@@ -38,7 +38,7 @@ def test_synthetic_tab_in_browser(page, fake_server):
                        "\n".join(json.dumps(customer(i)) for i in range(5, 12)) + "\n")
     _generate(page, "openai:synth-browser", 8)
     status = page.locator("#syn-status")
-    expect(status).to_contain_text("complete", timeout=60_000)
+    expect(status).to_contain_text("complete")
     expect(status).to_contain_text("8 rows")
     expect(page.locator("#syn-rows")).to_contain_text("Customer 7")
     expect(page.locator("#syn-files")).to_contain_text(".csv")
@@ -58,11 +58,11 @@ def test_synthetic_rows_go_to_evaluate_in_one_click(page, fake_server):
 
     fake_server.script("synth-to-eval", "\n".join(json.dumps(customer(i)) for i in range(20, 26)) + "\n")
     _generate(page, "openai:synth-to-eval", 4)
-    expect(page.locator("#syn-status")).to_contain_text("complete", timeout=60_000)
+    expect(page.locator("#syn-status")).to_contain_text("complete")
     send = page.locator("#syn-to-eval")
     expect(send).to_be_visible()
     send.click()
     expect(page.get_by_role("tab", name="Evaluate", exact=True)).to_have_attribute("aria-selected", "true")
     # the rows arrived; customers have no question column, so the mapping step asks for one
-    expect(page.locator("#eval-preview")).to_contain_text("Customer 20", timeout=60_000)
+    expect(page.locator("#eval-preview")).to_contain_text("Customer 20")
     expect(page.locator("#eval-set-status")).to_contain_text("Map a column to 'question'")

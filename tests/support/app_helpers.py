@@ -13,6 +13,9 @@ ROOT = Path(__file__).resolve().parents[2]
 # responses and child environments for it. The fake OpenAI server accepts exactly this key.
 SECRET_MARKER = "sk-wbtest-MARKER-5e1f0c9a7b3d"
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+# how long a browser step waits on its condition (Playwright's 5 s default, and even 60 s, fail on a loaded machine:
+# 4 busy processes on 2 cores made one Fine-tune click take over a minute)
+BROWSER_WAIT_MS = 240_000
 
 
 def free_port() -> int:
