@@ -411,7 +411,7 @@ def _coalesced(updates, min_interval_s: float, urgent: frozenset):
 
     pending: dict = {}
     latest: dict = {}  # every output's newest value: the last update carries them all
-    last = 0.0
+    last = float("-inf")  # the first update goes out at once (monotonic() counts from boot: it may be < the interval)
     for update in updates:
         if not isinstance(update, dict):
             if pending:

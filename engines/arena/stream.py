@@ -327,7 +327,7 @@ def _factory(model: str, messages: list[dict], max_new_tokens: int, temperature:
 def _run_columns(cols: list[ColumnState], runnable: list[ColumnState], factories: list, stop: threading.Event | None,
                  min_interval_s: float, start: float) -> Iterator[list[ColumnState]]:
     stop = stop or threading.Event()
-    last = 0.0
+    last = float("-inf")  # the first change goes out at once, however young the machine
     merged = merge_streams(factories, stop=stop)
     try:
         for index, item in merged:

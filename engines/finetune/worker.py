@@ -34,7 +34,7 @@ class Status:
     def __init__(self, folder: Path):
         self.path = folder / "status.json"
         self.data: dict[str, Any] = {**runs.read_json(self.path, {}), "pid": os.getpid()}
-        self._last = 0.0
+        self._last = float("-inf")  # monotonic() counts from boot
 
     def update(self, force: bool = True, **values: Any) -> None:
         """Merge ``values`` into the state and write it (a progress update may be skipped when too soon)."""

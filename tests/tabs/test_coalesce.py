@@ -53,3 +53,14 @@ def test_evaluate_has_no_throttle_of_its_own():
     for path in files:
         assert not re.search(r"time\.monotonic|shown >= STREAM", path.read_text(encoding="utf-8")), path
     assert sum("coalesce(" in p.read_text(encoding="utf-8") for p in files) >= 2  # the evaluation and the check
+
+
+def test_the_first_update_goes_out_at_once_on_a_machine_up_for_seconds(monkeypatch):
+    """time.monotonic() counts from boot: on a VM up for 10 minutes, a 1-hour interval held back the first update
+    too (the coalescer's clock started at 0, not at minus infinity)."""
+    import time
+
+    clock = iter(range(5, 10_000))
+    monkeypatch.setattr(time, "monotonic", lambda: float(next(clock)))  # up for 5 s
+    out = list(coalesce(iter([{"status": "a"}, {"status": "b"}, {"status": "c"}]), min_interval_s=3600))
+    assert out[0] == {"status": "a"} and out[-1] == {"status": "c"}
