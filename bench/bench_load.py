@@ -269,7 +269,7 @@ def _cheap_clients(url: str, cheap: dict[str, tuple], first: int, n: int, total:
 
 
 def crowd(url: str, model_plan: list[tuple], cheap: dict[str, tuple], clients: int, duration: float,
-          think: float, procs: int, gradio: bool) -> tuple[dict[str, list[float]], Counter]:
+          think: float, procs: int, gradio: bool, n_model: int) -> tuple[dict[str, list[float]], Counter]:
     """Run ``clients`` clients for ``duration`` s: a third run model events back to back (gradio_client, streaming,
     a process of their own), the rest call the cheap endpoints with ``think`` s between calls, spread over
     ``procs`` processes (people's clients run on their own machines: 20 client threads in one Python process
@@ -277,12 +277,12 @@ def crowd(url: str, model_plan: list[tuple], cheap: dict[str, tuple], clients: i
     the cheap calls' latencies per endpoint and the errors."""
     import multiprocessing
 
-    n_model = max(1, clients // 3)
     n_cheap = clients - n_model
     ctx = multiprocessing.get_context("spawn")
     model_errors = ctx.Value("i", 0)
     models = ctx.Process(target=_model_clients, args=(url, model_plan, n_model, duration + 15, model_errors))
-    models.start()
+    if n_model:
+        models.start()
     out = ctx.Queue()
     start_at = time.time() + 15  # the model clients connect and start (gradio_client fetches the whole config)
     share = [n_cheap // procs + (1 if i < n_cheap % procs else 0) for i in range(procs)]
@@ -301,15 +301,15 @@ def crowd(url: str, model_plan: list[tuple], cheap: dict[str, tuple], clients: i
         errors.update(errs)
     for w in workers:
         w.join(60)
-    models.join(300)
+    if n_model:
+        models.join(300)
     if model_errors.value:
         errors["model events failed"] = model_errors.value
     return lat, errors
 
 
 def print_crowd(idle: dict[str, list[float]], busy: dict[str, list[float]], clients: int, duration: float,
-                think: float, how: str) -> None:
-    n_model = max(1, clients // 3)
+                think: float, how: str, n_model: int) -> None:
     print(f"\nCheap calls ({how}), idle (one client) vs a crowd of {clients} clients for {duration:.0f} s "
           f"({n_model} running model events back to back, {clients - n_model} cheap clients, {think} s between calls)")
     print(f"{'endpoint':16} {'idle p50':>9} {'idle p95':>9} {'crowd n':>8} {'crowd p50':>10} {'crowd p95':>10} "
@@ -326,7 +326,7 @@ def print_crowd(idle: dict[str, list[float]], busy: dict[str, list[float]], clie
             report(f"crowd_{name.strip('/').replace(' ', '_')}_p95", p95(busy[name]), p95(idle[name]))
 
 
-def main_crowd(clients: int, duration: float, think: float, procs: int, gradio: bool) -> None:
+def main_crowd(clients: int, duration: float, think: float, procs: int, gradio: bool, n_model: int) -> None:
     """``--clients N``: idle sample, then the crowd, on one served app."""
     import tiny_models
     from fake_openai import FakeOpenAI
@@ -348,9 +348,9 @@ def main_crowd(clients: int, duration: float, think: float, procs: int, gradio: 
             model_plan = [((bench_lm, "", "The crowd waits for", 40, 3, 0.0), "/next_tokens"),
                           (([str(paths["lm-qwen2"]), "openai:fake-echo"], "Be brief.", "Hi", 16, 0.0, "auto", True),
                            "/compare")]
-            busy, errors = crowd(url, model_plan, cheap, clients, duration, think, procs, gradio)
+            busy, errors = crowd(url, model_plan, cheap, clients, duration, think, procs, gradio, n_model)
             how = "gradio_client" if gradio else "plain HTTP through the queue"
-            print_crowd(idle, busy, clients, duration, think, how)
+            print_crowd(idle, busy, clients, duration, think, how, n_model)
             print(f"errors under the crowd: {dict(errors) or 'none'}")
         finally:
             proc.terminate()
@@ -363,12 +363,16 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=90.0, help="seconds of crowd (with --clients)")
     parser.add_argument("--think", type=float, default=1.0, help="seconds between a cheap client's calls")
     parser.add_argument("--procs", type=int, default=4, help="processes the crowd's cheap clients run in")
+    parser.add_argument("--model-clients", type=int, default=None,
+                        help="how many of the clients run model events (default a third; 0 = a crowd of cheap "
+                             "clients only, to tell the model's share of a slowdown from the crowd's own)")
     parser.add_argument("--gradio-client", action="store_true",
                         help="cheap clients call through gradio_client (its own ~70 ms per call included)")
     args = parser.parse_args()
     sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "support")]
     if args.clients:
-        main_crowd(args.clients, args.duration, args.think, args.procs, args.gradio_client)
+        n_model = max(1, args.clients // 3) if args.model_clients is None else args.model_clients
+        main_crowd(args.clients, args.duration, args.think, args.procs, args.gradio_client, n_model)
         return
     sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "support")]
     import tiny_models

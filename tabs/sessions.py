@@ -8,8 +8,8 @@ app's ~760 blocks, built on the event loop (every other request waits meanwhile)
 - at most ``Settings.max_sessions`` sessions (WORKBENCH_MAX_SESSIONS), the least recently used go first;
 - at most ``Settings.max_sessions_per_address`` per client address (WORKBENCH_MAX_SESSIONS_PER_ADDRESS): an address
   past its cap loses its own oldest session, so one client can't push everyone else's state out;
-- each session is a ``LeanSessionState``: the per-block config is made only for blocks a call updates (and, for
-  the others, when a deep link asks), not copied for all ~760 blocks up front.
+- each session is a ``LeanSessionState``: the per-block config is made only when a deep link asks, not copied for
+  all ~760 blocks up front nor remade for a call's inputs and outputs.
 """
 
 from __future__ import annotations
@@ -48,12 +48,15 @@ class SessionAddress:
 
 
 class LeanSessionState(SessionState):
-    """Gradio's ``SessionState`` without its up-front copy of every block's config.
+    """Gradio's ``SessionState`` without its copy of every block's config, made up front and at every call.
 
-    Gradio reads ``config_values`` in three places: ``__setitem__`` and ``_update_config`` write an entry,
-    ``_update_value_in_config`` makes the entry when missing, and ``components`` (deep links) lists them all; here
-    ``components`` makes the missing entries on demand, from the same per-session blocks, so it lists the same
-    configs. The attributes are Gradio 6.31's (tests/app/test_sessions.py checks they still match).
+    Gradio reads ``config_values`` in one place only, ``components`` (a deep link lists the session's configs); it
+    writes them in three: ``__setitem__`` and ``_update_config`` remake a block's entry, ``_update_value_in_config``
+    sets its value (making the entry when missing). Each entry costs ``config_for_block``, the block's config with its
+    API schema (pydantic) three times: ~0.1-1 ms a block, on the event loop, for every input and output of every call,
+    since an API call without a session is a new one. Here the writes only note what changed, and ``components``
+    makes the entries from the same per-session blocks when a deep link asks, so it lists the same configs. The
+    attributes are Gradio 6.31's (tests/app/test_sessions.py checks they still match).
     """
 
     def __init__(self, blocks):  # noqa: D107  (deliberately not calling SessionState.__init__: that is the cost)
@@ -64,14 +67,47 @@ class LeanSessionState(SessionState):
         self.is_closed = False
         self.STATE_TTL_WHEN_CLOSED = 1 if os.getenv("GRADIO_IS_E2E_TEST", None) else 3600
         self._root_ids = frozenset(blocks.blocks)
+        self._changed: set[int] = set()  # blocks whose entry is made from the session's block when listed
+        self._values: dict[int, object] = {}  # values set in a block's entry since it was last made
+
+    def __setitem__(self, key: int, value) -> None:
+        from gradio.components import State
+
+        block = self.blocks_config.blocks.get(key)
+        if isinstance(block, State):
+            self._state_ttl[key] = (block.time_to_live, datetime.datetime.now())
+            self.state_data[key] = value
+        else:
+            self.blocks_config.blocks[key] = value
+        if block:
+            self._remake(key)
+
+    def _update_config(self, key: int) -> None:
+        if self[key] is not None:
+            self._remake(key)
+
+    def _remake(self, key: int) -> None:
+        """The entry of ``key`` is made again, from its block as it is then (a value set before is gone, as in
+        Gradio's entry made at once)."""
+        self.config_values.pop(key, None)
+        self._values.pop(key, None)
+        self._changed.add(key)
+
+    def _update_value_in_config(self, key: int, value) -> None:
+        self._values[key] = value
+        self._changed.add(key)
 
     @property
     def components(self):
-        """Every block's config for this session, as Gradio's eager copy would list them."""
+        """Every block's config for this session, as Gradio's copy would list them."""
         for key, block in list(self.blocks_config.blocks.items()):
+            if key not in self._root_ids and key not in self._changed:
+                continue
             config = self.config_values.get(key)
-            if config is None and key in self._root_ids:
-                config = self.blocks_config.config_for_block(key, [], block)
+            if config is None:
+                config = self.config_values[key] = self.blocks_config.config_for_block(key, [], block)
+            if key in self._values and "props" in config:
+                config["props"]["value"] = self._values[key]
             if config:
                 yield config
 

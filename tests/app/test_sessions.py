@@ -108,7 +108,7 @@ def test_lean_session_has_gradio_sessions_attributes_and_deep_link_configs():
 
     small = _small_blocks()
     plain, lean = SessionState(small), LeanSessionState(small)
-    assert set(vars(lean)) - {"_root_ids"} == set(vars(plain))
+    assert set(vars(lean)) - {"_root_ids", "_changed", "_values"} == set(vars(plain))
     assert list(lean.components) == list(plain.components)
     box = next(b for b in small.blocks.values() if getattr(b, "label", None) == "in")
     for state in (plain, lean):
@@ -117,6 +117,40 @@ def test_lean_session_has_gradio_sessions_attributes_and_deep_link_configs():
     assert any(c.get("props", {}).get("value") == "changed" for c in lean.components)
     state_block = next(k for k, b in small.blocks.items() if isinstance(b, gr.State))
     assert lean[state_block] == {"kept": 1}
+
+
+def test_a_calls_updates_make_no_block_config_and_deep_links_list_the_same(monkeypatch):
+    """Issue 26 (10): every input and output of a call remade that block's config (its API schema, three times) on
+    the event loop, ~11 % of the loop's time under a crowd of fresh-session calls; now a deep link makes them, and
+    lists what Gradio's own session would after the same updates."""
+    from gradio.blocks import BlocksConfig
+    from gradio.state_holder import SessionState
+
+    small = _small_blocks()
+    box = next(b for b in small.blocks.values() if getattr(b, "label", None) == "in")
+    out = next(b for b in small.blocks.values() if getattr(b, "label", None) == "out")
+    plain, lean = SessionState(small), LeanSessionState(small)
+
+    def updates(state):
+        state._update_value_in_config(box._id, "typed")  # an input's value (preprocess)
+        state[out._id] = gr.Textbox(label="out", lines=4, render=False)  # a prop update (postprocess)
+        state._update_config(out._id)
+        state._update_value_in_config(out._id, "answer")
+        state[box._id] = gr.Textbox("hello", label="in", interactive=False, render=False)
+        state._update_config(box._id)  # remade: the value typed before is gone, as in Gradio's
+
+    updates(plain)
+    made = []
+    real = BlocksConfig.config_for_block
+    monkeypatch.setattr(BlocksConfig, "config_for_block",
+                        staticmethod(lambda *a, **k: made.append(a[0]) or real(*a, **k)))
+    updates(lean)
+    assert made == []  # nothing made during the call
+    assert list(lean.components) == list(plain.components)
+    assert made  # ...made when listed
+    listed = {c["id"]: c for c in lean.components}
+    assert listed[out._id]["props"]["value"] == "answer" and listed[out._id]["props"]["lines"] == 4
+    assert listed[box._id]["props"]["interactive"] is False
 
 
 def test_a_new_session_costs_a_small_fraction_of_gradios(demo):
