@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from engines import errors, prompts
 from engines.chat import check_context, context_window, encode_chat, no_system_role, validate_messages
 from engines.config import Settings
-from engines.gpu import gpu, on_model_threads
+from engines.gpu import gpu
 from engines.loading import LoadedLM, load_causal_lm
 from engines.redact import redact
 from engines.refs import ModelRef, parse_ref
@@ -209,8 +209,7 @@ def _next_tokens_local(ref: ModelRef, messages: list[dict], steps: int, top_k: i
     penalty_notice = (f"This model's generation config sets repetition_penalty={penalty:g}: it is applied before "
                       "the softmax, as generate() does.") if penalty else None
     notice = " ".join(n for n in (quant_notice, template_notice, penalty_notice) if n) or None
-    # each step on a model thread (lower CPU priority: cheap events stay quick while it computes)
-    for row in on_model_threads(token_steps(lm, ids, steps, top_k, temperature, seed, penalty)):
+    for row in token_steps(lm, ids, steps, top_k, temperature, seed, penalty):
         row.backend, row.device, row.prompt_format = "transformers", lm.device, prompt_format
         if row.step == 1:
             row.notice = notice

@@ -176,27 +176,6 @@ def test_internals_errors(tiny):
 # ------------------------------------------------------------------------------------------------ next token
 
 
-def test_next_token_steps_compute_on_the_model_threads(tiny, monkeypatch):
-    """Issue 26 (10): each next-token step runs on the generation pool (lower priority), not on the server's worker
-    thread that consumes the rows (and streamed generation already did)."""
-    import threading
-
-    from engines import next_token
-
-    where = []
-    real_step = next_token.token_steps
-
-    def recording(*args, **kwargs):
-        for row in real_step(*args, **kwargs):
-            where.append(threading.current_thread().name)
-            yield row
-
-    monkeypatch.setattr(next_token, "token_steps", recording)
-    rows = list(next_token_table(str(tiny["lm-llama"]), USER, steps=3, top_k=2, temperature=0.0))
-    assert rows and len(where) == len(rows)
-    assert all(name.startswith("generate") for name in where), where
-
-
 @pytest.mark.parametrize("arch", ["llama", "gemma2", "qwen2"])
 def test_next_token_matches_stream_chat_at_temperature_0(tiny, arch):
     from transformers import AutoTokenizer
