@@ -14,6 +14,20 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))  # tiny model builders, fake servers
 
+
+def _share_the_cores() -> None:
+    """In a pytest-xdist worker: torch (OpenMP, MKL) in this worker and in everything it starts (served apps, notebook
+    kernels, fine-tune workers inherit the variables) uses its share of the cores, not all of them. Three workers each
+    running a two-thread torch on two cores kept 6+ compute threads spinning for 2 cores."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0") or 0)
+    if workers > 1:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ.setdefault(var, str(max(1, cores // workers)))
+
+
+_share_the_cores()  # before anything imports torch
+
 import leftovers  # noqa: E402
 import tiny_models  # noqa: E402  (sets HF_HUB_OFFLINE=1 before anything imports transformers)
 from app_helpers import BROWSER_WAIT_MS, SCREENSHOTS, SECRET_MARKER, serve_app  # noqa: E402,F401  (shared with test modules)
