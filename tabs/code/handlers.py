@@ -3,6 +3,9 @@ outputs match, and time the speedup."""
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
+
 import gradio as gr
 
 from engines import codeconv, registry, sandbox
@@ -175,22 +178,42 @@ def _record(r: sandbox.RunResult) -> dict:
             "isolation": r.isolation, "ok": r.ok}
 
 
-def _in_sandbox(status: str, what: str, run, *args, **kwargs):
+# Sandbox jobs of this tab still running, per session: Stop's own update waits until its session's are over, so it is
+# the last word on the status lines (a tick a cancelled run yielded after Stop's update read "Running" again).
+_RUNNING: Counter = Counter()
+_RUNNING_CHANGED = threading.Condition()
+STOP_WAIT_S = 60  # at most; a cancelled job is killed at once (its generator's close), so this is a bound, not a wait
+
+
+def _session(request) -> str:
+    return getattr(request, "session_hash", None) or ""
+
+
+def _in_sandbox(status: str, what: str, run, *args, request=None, **kwargs):
     """Run a sandbox job in the background, yielding the elapsed time on ``status``; the job's result is the
     generator's return value. Closing the generator (Stop cancels the event) kills the program at once: without
     this, a stopped event left an endless loop running to its time limit, holding the sandbox slot."""
+    key = _session(request)
     job = sandbox.Background(run, *args, **kwargs)
+    with _RUNNING_CHANGED:
+        _RUNNING[key] += 1
     try:
         for elapsed in job.ticks(1.0):
             yield {status: status_html("running", f"{what} in the sandbox… {elapsed:.0f} s (Stop ends it)")}
         return job.result()
     finally:
         job.cancel()
+        with _RUNNING_CHANGED:
+            _RUNNING[key] -= 1
+            if _RUNNING[key] <= 0:
+                del _RUNNING[key]
+            _RUNNING_CHANGED.notify_all()
 
 
 @expensive
 @ui_errors
-def run_python(python_code: str, runs: float = 1, time_limit_s: float = 300, *, settings=None):
+def run_python(python_code: str, runs: float = 1, time_limit_s: float = 300, request: gr.Request | None = None, *,
+               settings=None):
     """Run the Python program in the sandbox and time it.
 
     Args:
@@ -203,14 +226,14 @@ def run_python(python_code: str, runs: float = 1, time_limit_s: float = 300, *, 
     """
     limits, n = _limits(time_limit_s), _runs(runs)
     r = yield from _in_sandbox("status", "Running the Python program", sandbox.run_python, python_code,
-                               limits=limits, runs=n, settings=settings)
+                               limits=limits, runs=n, settings=settings, request=request)
     yield {"status": _summary(r, "Python"), "output": _output(r), "result": _record(r)}
 
 
 @expensive
 @ui_errors
-def run_cpp(cpp_code: str, runs: float = 5, time_limit_s: float = 60, python_result: dict | None = None, *,
-            settings=None):
+def run_cpp(cpp_code: str, runs: float = 5, time_limit_s: float = 60, python_result: dict | None = None,
+            request: gr.Request | None = None, *, settings=None):
     """Compile and run C++ in the sandbox, check its output against the Python run, and compute the speedup.
 
     Args:
@@ -227,7 +250,7 @@ def run_cpp(cpp_code: str, runs: float = 5, time_limit_s: float = 60, python_res
         raise InvalidInput("The C++ is empty: convert first, or paste C++ into the box.")
     limits, n, source = _limits(time_limit_s), _runs(runs), codeconv.cpp_source(cpp_code)
     r = yield from _in_sandbox("run_status", "Compiling and running", sandbox.compile_and_run_cpp, source,
-                               limits=limits, runs=n, settings=settings)
+                               limits=limits, runs=n, settings=settings, request=request)
     record, verdict = _record(r), ""
     if isinstance(python_result, dict) and python_result.get("stdout") is not None and not r.compile_failed:
         verdict = _verdict(r, python_result, record)
@@ -351,9 +374,12 @@ def _model_column(title: str, picker: dict, default: str, elem: str, python_code
     return {"model": model, **out, "run_status": ran["run_status"], "run_event": run_event}
 
 
-def stop_runs(python: str | None, a: str | None, b: str | None):
+def stop_runs(python: str | None, a: str | None, b: str | None, request: gr.Request | None = None):
     """Stop's own update (its click cancels the running sandbox events, whose programs are then killed): every
-    status line still showing a run in progress says it was stopped."""
+    status line still showing a run in progress says it was stopped, once the session's runs are over."""
+    key = _session(request)
+    with _RUNNING_CHANGED:
+        _RUNNING_CHANGED.wait_for(lambda: not _RUNNING.get(key), timeout=STOP_WAIT_S)
     stopped = status_html("stopped", "Stopped: the program was ended (Stop).")
     return {name: stopped for name, line in (("python", python), ("a", a), ("b", b))
             if "data-state='running'" in (line or "")}

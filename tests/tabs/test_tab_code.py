@@ -117,3 +117,33 @@ def test_stop_marks_only_running_status_lines():
 
     out = tab.stop_runs(status_html("running", "Running…"), status_html("done", "ran"), None)
     assert set(out) == {"python"} and "data-state='stopped'" in out["python"]
+
+
+def test_stops_update_comes_after_the_runs_last_tick():
+    """A stopped run's last "Running … s" tick reached the browser after Stop's "Stopped" (at 390 px, on a busy
+    machine) and the line read Running again. Stop's update now waits until its session's runs are over: nothing
+    the run yields can follow it."""
+    import threading
+    import time
+    from types import SimpleNamespace
+
+    from tabs.code import handlers as tab
+
+    alice, bob = SimpleNamespace(session_hash="alice"), SimpleNamespace(session_hash="bob")
+    gen = tab.run_python(ENDLESS, 1, 300, alice)
+    running = next(gen)["status"]
+    events = []
+
+    def cancel_later():  # what Gradio's cancel does, a little after the click
+        time.sleep(1.0)
+        events.append("run closed")
+        gen.close()
+
+    closer = threading.Thread(target=cancel_later)
+    closer.start()
+    assert "python" in tab.stop_runs(running, None, None, bob) and events == []  # Bob's Stop: no wait for Alice
+    out = tab.stop_runs(running, None, None, alice)
+    events.append("stop answered")
+    closer.join()
+    assert events == ["run closed", "stop answered"]
+    assert "data-state='stopped'" in out["python"]
