@@ -129,22 +129,7 @@ def _serves_an_app(item) -> bool:
 HEAVY_TEST_TIMEOUT_S = 1500
 
 
-# Seconds each test file took in a whole run (3 workers on 2 cores, from ``--durations=0``; files under 5 s left out).
-# With parallel workers the longest files start first and the short ones fill in after: in collection order the
-# real-weights and tab files came last, and one worker ran them alone for the last ~3 minutes.
-FILE_DURATIONS = Path(__file__).resolve().parent / "support" / "file_durations.json"
-
-
-def _longest_files_first(items) -> None:
-    import json
-
-    weights = json.loads(FILE_DURATIONS.read_text(encoding="utf-8"))
-    items.sort(key=lambda item: -weights.get(item.nodeid.split("::", 1)[0], 0))  # stable: a file's order is kept
-
-
 def pytest_collection_modifyitems(config, items):
-    if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0") or 0) > 1:
-        _longest_files_first(items)
     for item in items:
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or _serves_an_app(item):
             item.add_marker(pytest.mark.slow)
