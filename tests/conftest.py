@@ -15,13 +15,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))  # tiny model builders, fake servers
 
 
+def _cores() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def _share_the_cores() -> None:
     """In a pytest-xdist worker: torch (OpenMP, MKL) in this worker and in everything it starts (served apps, notebook
     kernels, fine-tune workers inherit the variables) uses its share of the cores, not all of them. Three workers each
     running a two-thread torch on two cores kept 6+ compute threads spinning for 2 cores."""
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0") or 0)
     if workers > 1:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        cores = _cores()
         for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ.setdefault(var, str(max(1, cores // workers)))
 
@@ -85,7 +90,7 @@ def pytest_xdist_auto_num_workers(config):
     """``-n auto`` (pyproject's addopts): a worker per core and one more, at most MAX_WORKERS; 0 (this process) for
     one core. Much of the suite waits on subprocesses, served apps and a browser: on 2 cores the whole suite took
     ~14 min in one process, 10.5 min with 2 workers, 10 min with 3."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    cores = _cores()
     return 0 if cores < 2 else min(cores + 1, MAX_WORKERS)
 
 
