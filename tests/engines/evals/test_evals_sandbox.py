@@ -56,8 +56,12 @@ def _code_set(n: int) -> Set:
 
 
 @pytest.mark.skipif(not _sandbox_ok(), reason="no sandbox works on this machine")
-def test_evaluate_and_direct_runs_share_the_sandbox_slot(remote_env, running):
+def test_evaluate_and_direct_runs_share_the_sandbox_slot(remote_env, running, monkeypatch):
     # regression: Evaluate ran its code items outside the sandbox slot, 4 programs at once (5-6 with the Code tab)
+    from engines.evals import items
+
+    # what is tested is the slot, not the clock: a 0.3 s program hit Evaluate's 10 s limit (12.8 s) in a loaded run
+    monkeypatch.setitem(items.SANDBOX_LIMITS, "wall_s", 120.0)
     remote_env.respond("slow-coder", lambda m: "```python\nimport time\ntime.sleep(0.3)\ndef f():\n    return 1\n```")
     store = evals.RunStore.default()
     events = evals.start_run(_code_set(8), ["openai:slow-coder"], evals.RunConfig(parallel=4), store=store)
