@@ -4,7 +4,6 @@ outputs match, and time the speedup."""
 from __future__ import annotations
 
 import threading
-from collections import Counter
 
 import gradio as gr
 
@@ -178,11 +177,13 @@ def _record(r: sandbox.RunResult) -> dict:
             "isolation": r.isolation, "ok": r.ok}
 
 
-# Sandbox jobs of this tab still running, per session: Stop's own update waits until its session's are over, so it is
-# the last word on the status lines (a tick a cancelled run yielded after Stop's update read "Running" again).
-_RUNNING: Counter = Counter()
-_RUNNING_CHANGED = threading.Condition()
-STOP_WAIT_S = 60  # at most; a cancelled job is killed at once (its generator's close), so this is a bound, not a wait
+# Sandbox jobs of this tab still running, per session. Stop ends its session's jobs itself and answers once they are
+# over: the browser sends the cancel of the running events only after Stop's own event has finished (seen in
+# Chromium: /cancel came 60 s late, when Stop waited for the runs to end), so Stop can't leave the killing to it. A
+# stopped job's last update says "Stopped" too, whichever of the two reaches the page last.
+_JOBS: dict[str, set] = {}
+_JOBS_CHANGED = threading.Condition()
+STOP_WAIT_S = 60  # at most: a killed job ends within a tick (~1 s); a bound, not a wait
 
 
 def _session(request) -> str:
@@ -191,23 +192,24 @@ def _session(request) -> str:
 
 def _in_sandbox(status: str, what: str, run, *args, request=None, **kwargs):
     """Run a sandbox job in the background, yielding the elapsed time on ``status``; the job's result is the
-    generator's return value. Closing the generator (Stop cancels the event) kills the program at once: without
-    this, a stopped event left an endless loop running to its time limit, holding the sandbox slot."""
+    generator's return value. Closing the generator (a cancelled event) or Stop (``stop_runs``) kills the program at
+    once: without this, a stopped event left an endless loop running to its time limit, holding the sandbox slot."""
     key = _session(request)
     job = sandbox.Background(run, *args, **kwargs)
-    with _RUNNING_CHANGED:
-        _RUNNING[key] += 1
+    with _JOBS_CHANGED:
+        _JOBS.setdefault(key, set()).add(job)
     try:
         for elapsed in job.ticks(1.0):
             yield {status: status_html("running", f"{what} in the sandbox… {elapsed:.0f} s (Stop ends it)")}
         return job.result()
     finally:
         job.cancel()
-        with _RUNNING_CHANGED:
-            _RUNNING[key] -= 1
-            if _RUNNING[key] <= 0:
-                del _RUNNING[key]
-            _RUNNING_CHANGED.notify_all()
+        with _JOBS_CHANGED:
+            mine = _JOBS.get(key, set())
+            mine.discard(job)
+            if not mine:
+                _JOBS.pop(key, None)
+            _JOBS_CHANGED.notify_all()
 
 
 @expensive
@@ -378,8 +380,10 @@ def stop_runs(python: str | None, a: str | None, b: str | None, request: gr.Requ
     """Stop's own update (its click cancels the running sandbox events, whose programs are then killed): every
     status line still showing a run in progress says it was stopped, once the session's runs are over."""
     key = _session(request)
-    with _RUNNING_CHANGED:
-        _RUNNING_CHANGED.wait_for(lambda: not _RUNNING.get(key), timeout=STOP_WAIT_S)
+    with _JOBS_CHANGED:
+        for job in _JOBS.get(key, ()):
+            job.token.set()  # the job's program is killed at its next check; its thread then ends
+        _JOBS_CHANGED.wait_for(lambda: not _JOBS.get(key), timeout=STOP_WAIT_S)
     stopped = status_html("stopped", "Stopped: the program was ended (Stop).")
     return {name: stopped for name, line in (("python", python), ("a", a), ("b", b))
             if "data-state='running'" in (line or "")}

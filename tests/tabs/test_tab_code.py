@@ -119,31 +119,37 @@ def test_stop_marks_only_running_status_lines():
     assert set(out) == {"python"} and "data-state='stopped'" in out["python"]
 
 
-def test_stops_update_comes_after_the_runs_last_tick():
-    """A stopped run's last "Running … s" tick reached the browser after Stop's "Stopped" (at 390 px, on a busy
-    machine) and the line read Running again. Stop's update now waits until its session's runs are over: nothing
-    the run yields can follow it."""
+def test_stop_ends_the_sessions_runs_itself_and_answers_after_their_last_update(monkeypatch):
+    """Two defects. (1) A stopped run's last "Running … s" tick reached the browser after Stop's "Stopped" (at 390 px,
+    on a busy machine) and the line read Running again. (2) Stop's update then waited for the runs to end, but the
+    browser sends the cancel of the running events only after Stop's event has finished: every Stop took its whole
+    60 s wait and the program ran on meanwhile. Stop now ends its session's programs itself and answers once their
+    generators are done; the run's own last update says Stopped as well. Here nobody closes the run's generator
+    (no cancel arrives): a thread iterates it as Gradio does."""
     import threading
-    import time
     from types import SimpleNamespace
 
     from tabs.code import handlers as tab
 
+    monkeypatch.setattr(tab, "STOP_WAIT_S", 600)  # the old code waited this long for a cancel that never came
     alice, bob = SimpleNamespace(session_hash="alice"), SimpleNamespace(session_hash="bob")
     gen = tab.run_python(ENDLESS, 1, 300, alice)
-    running = next(gen)["status"]
-    events = []
+    updates, events = [next(gen)["status"]], []
 
-    def cancel_later():  # what Gradio's cancel does, a little after the click
-        time.sleep(1.0)
-        events.append("run closed")
-        gen.close()
+    def iterate():  # Gradio's worker: next() until the generator ends
+        for update in gen:
+            updates.append(update.get("status", ""))
+            events.append("running" if "data-state='running'" in updates[-1] else "other")
+        events.append("run ended")
 
-    closer = threading.Thread(target=cancel_later)
-    closer.start()
-    assert "python" in tab.stop_runs(running, None, None, bob) and events == []  # Bob's Stop: no wait for Alice
-    out = tab.stop_runs(running, None, None, alice)
+    runner = threading.Thread(target=iterate, daemon=True)
+    runner.start()
+    assert "python" in tab.stop_runs(updates[0], None, None, bob) and runner.is_alive()  # Bob's Stop: not Alice's run
+    out = tab.stop_runs(updates[0], None, None, alice)
     events.append("stop answered")
-    closer.join()
-    assert events == ["run closed", "stop answered"]
+    runner.join(300)
+    assert "running" not in events[events.index("stop answered"):]  # no "Running" tick can follow Stop's answer
+    assert events[-1] in ("run ended", "stop answered")
     assert "data-state='stopped'" in out["python"]
+    assert "data-state='stopped'" in updates[-1] and "data-state='running'" not in updates[-1]
+    assert not tab._JOBS
