@@ -24,13 +24,13 @@ def test_transcription_notebook_writes_the_apps_words(real, name, backend, tmp_p
     check_transcription_notebook(real, name, backend, tmp_path)
 
 
-@pytest.mark.timeout(1500)  # two generations of up to 256 tokens by a 135M model on a busy CPU
+@pytest.mark.timeout(1500)  # two generations of up to 128 tokens by a 135M model on a busy CPU
 def test_minutes_notebook_of_a_real_model_stops_where_the_app_did(real, fresh_cache, tmp_path):
     transcript = ("[00:00:01] Alice: Good morning everyone, this is the weekly planning meeting.\n"
                   "[00:00:06] Bob: The supplier delayed our order by two weeks.\n"
                   "[00:00:12] Alice: Bob, please call the supplier on Monday to get a new date.\n")
-    chunks = list(minutes.stream_minutes(transcript, model=str(real["smollm2"]), max_new_tokens=256))
+    chunks = list(minutes.stream_minutes(transcript, model=str(real["smollm2"]), max_new_tokens=128))
     last = chunks[-1]
-    nb = nbs.minutes_notebook(transcript, str(real["smollm2"]), max_new_tokens=256, minutes=last.final_text,
+    nb = nbs.minutes_notebook(transcript, str(real["smollm2"]), max_new_tokens=128, minutes=last.final_text,
                               quantization=last.stats.quantization, stats=last.stats)
     assert execute(nb, tmp_path) == {"text": last.final_text}

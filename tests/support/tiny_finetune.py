@@ -110,6 +110,33 @@ def prepare(model: Path | str, **over):
     return ft.prepare(str(model), data, ft.Hyper(**{**HYPER, **over}), heldout_share=share)
 
 
+def shared_done_run(model: Path, ft_root: Path, tmp_path_factory):
+    """The standard short run on ``model``, trained to the end once per test session and copied into ``ft_root`` (a
+    pytest-xdist worker's runs folder) by every other worker that asks: its own folder, so what a test writes there
+    (a merge) stays its own."""
+    import shutil
+
+    from filelock import FileLock
+
+    from engines import finetune as ft
+
+    base = tmp_path_factory.getbasetemp()
+    shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "ft-done-run"  # this session's
+    with FileLock(f"{shared}.lock"):
+        if not (shared / "id").exists():
+            run = ft.start_run(prepare(model))
+            view = wait_for(lambda: ft.read_run(run.id), lambda v: not v.live)
+            assert view.state == "done", _describe(view)
+            shutil.copytree(view.folder, shared / view.id)
+            (shared / "id").write_text(view.id, encoding="utf-8")
+            return view
+        run_id = (shared / "id").read_text(encoding="utf-8")
+    shutil.copytree(shared / run_id, ft_root / run_id)
+    view = ft.read_run(run_id)
+    assert view.state == "done" and view.folder == ft_root / run_id, _describe(view)
+    return view
+
+
 class SlowStart:
     """Stands in for ``subprocess.Popen`` in ``engines.finetune.jobs``: the process it starts lives (sleeps) but its
     command line doesn't name the worker, as a just-spawned worker's reads until its exec completes. ``peek`` runs

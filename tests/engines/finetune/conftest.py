@@ -16,11 +16,8 @@ def ft_root(tmp_path_factory):
 
 
 @pytest.fixture(scope="package")
-def done_run(tiny, ft_root):
-    """The standard short run (tiny Llama, 20 LoRA steps), trained to the end in a worker process."""
-    from engines import finetune as ft
-
-    run = ft.start_run(tiny_finetune.prepare(tiny["lm-llama"]))
-    view = tiny_finetune.wait_for(lambda: ft.read_run(run.id), lambda v: not v.live)
-    assert view.state == "done", tiny_finetune._describe(view)
-    return view
+def done_run(tiny, ft_root, tmp_path_factory):
+    """The standard short run (tiny Llama, 20 LoRA steps), trained to the end in a worker process once per test
+    session: parallel workers (pytest-xdist) that need it too get a copy of its folder (the files that use it were
+    spread over up to three workers, and each trained it again: ~20 s of CPU each)."""
+    return tiny_finetune.shared_done_run(tiny["lm-llama"], ft_root, tmp_path_factory)
