@@ -18,3 +18,31 @@ def test_building_the_app_imports_no_model_library():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1:] in ([], [""]), f"imported while building: {out.stdout.strip()}"
+
+
+def test_each_data_models_api_schema_is_made_once(monkeypatch):
+    """A component's api_info is its data model's pydantic JSON schema: made per component, the app's 192 components
+    asked pydantic 64 times at every start (~0.1 s) for a handful of models. Now once per model; each component still
+    gets its own copy, equal to what Gradio makes."""
+    import gradio as gr
+    from gradio.data_classes import FileData
+
+    from tabs.server import WorkbenchBlocks, share_api_schemas
+
+    from gradio.components.base import Component
+
+    share_api_schemas()
+    Component.api_info.schemas.clear()  # as at a start: no schema made yet
+    made = []
+    schema = FileData.model_json_schema.__func__
+
+    monkeypatch.setattr(FileData, "model_json_schema",
+                        classmethod(lambda cls, *a, **k: made.append(cls) or schema(cls, *a, **k)))
+    with WorkbenchBlocks():
+        a, b = gr.File(file_count="single"), gr.File(file_count="single")
+    first, second = a.api_info(), b.api_info()
+    assert made == [FileData]
+    assert first == second and first is not second
+    expected = schema(FileData)
+    expected["additional_description"] = expected.pop("description", None)
+    assert first == expected
