@@ -12,7 +12,6 @@ import functools
 import inspect
 import logging
 import re
-import threading
 
 import gradio as gr
 
@@ -65,16 +64,15 @@ def share_api_schemas() -> None:
 
     if getattr(Component.api_info, "shared", False):
         return
-    made = Component.api_info
-    schemas: dict[type, dict] = {}
-    lock = threading.Lock()
+    made = Component.api_info  # Gradio's: makes the schema and keeps it on the component
+    schemas: dict[type, dict] = {}  # data model → its schema (two threads making one at once is only wasted work)
 
     def api_info(self) -> dict:
-        if getattr(self, "_api_info_cache", None) is None and getattr(self, "data_model", None) is not None:
-            with lock:
-                if self.data_model not in schemas:
-                    schemas[self.data_model] = copy.deepcopy(made(self))
-            self._api_info_cache = copy.deepcopy(schemas[self.data_model])
+        model = getattr(self, "data_model", None)
+        if self._api_info_cache is None and model is not None:
+            if model not in schemas:
+                schemas[model] = copy.deepcopy(made(self))
+            self._api_info_cache = copy.deepcopy(schemas[model])
         return made(self)
 
     api_info.shared, api_info.schemas = True, schemas

@@ -377,8 +377,9 @@ def _model_column(title: str, picker: dict, default: str, elem: str, python_code
 
 
 def stop_runs(python: str | None, a: str | None, b: str | None, request: gr.Request | None = None):
-    """Stop's own update (its click cancels the running sandbox events, whose programs are then killed): every
-    status line still showing a run in progress says it was stopped, once the session's runs are over."""
+    """Stop: end this session's sandbox programs, and once their runs are over, say so on every status line still
+    showing a run in progress (the click also cancels the run events, but the browser sends that cancel only after
+    this event has finished)."""
     key = _session(request)
     with _JOBS_CHANGED:
         for job in _JOBS.get(key, ()):
