@@ -264,6 +264,10 @@ class RunView:
         return f"{when} · {s.base_display or '?'} · {s.hyper.method} · {s.total_steps or '?'} steps"
 
 
+def _status(folder: Path) -> dict:
+    return read_json(folder / "status.json", {}) or {"state": "starting", "spawned": _mtime(folder / "run.json")}
+
+
 def read_run(run_id: str, settings: Settings | None = None) -> RunView:
     """Everything about one run, from its folder (a worker that died without a word shows as *crashed*).
 
@@ -272,12 +276,14 @@ def read_run(run_id: str, settings: Settings | None = None) -> RunView:
     """
     folder = run_dir(run_id, settings)
     spec = read_spec(folder)
-    status = read_json(folder / "status.json", {}) or {"state": "starting", "spawned": _mtime(folder / "run.json")}
+    status = _status(folder)
+    pid, created = worker_pid(folder, status)
+    alive = worker_alive(pid, folder, created)
+    if status.get("state", "starting") in LIVE and not alive:
+        status = _status(folder)  # the worker may have written its last word and exited since the first read
     state = status.get("state", "starting")
     cps = checkpoints(folder)
     message = status.get("message", "")
-    pid, created = worker_pid(folder, status)
-    alive = worker_alive(pid, folder, created)
     if state in LIVE and not alive and not (pid is None and _just_spawned(status)):
         state = "crashed"
         where = f"from step {cps[-1][0]}" if cps else "from the start (no checkpoint was saved yet)"

@@ -58,3 +58,23 @@ def test_a_pid_reused_by_another_process_is_not_the_worker(tiny, ft_root, slow_s
     runs.write_json(run.folder / "spawn.json", {**spawned, "created": spawned["created"] - 100})
     assert psutil.pid_exists(spawned["pid"])
     assert ft.read_run(run.id).state == "crashed"
+
+
+def test_a_worker_that_finishes_while_its_run_is_read_reads_done_not_crashed(tiny, ft_root, slow_start, monkeypatch):
+    """Seen in a loaded run: Stop answered "not running (it is crashed)" for a run that had just finished. The run was
+    read as "running" from status.json, then the worker wrote "done" and exited before its process was checked: a
+    dead worker with a live record read as crashed."""
+    run = ft.start_run(tf.prepare(tiny["lm-llama"]))
+    runs.write_json(run.folder / "status.json", {"state": "running", "pid": slow_start.procs[-1].pid, "step": 19})
+    alive = runs.worker_alive
+
+    def finishes_meanwhile(pid, folder, created=None):  # between reading the record and checking the process
+        runs.write_json(folder / "status.json", {"state": "done", "pid": pid, "step": 20, "message": "Done: 20 steps."})
+        proc = slow_start.procs[-1]
+        proc.kill()
+        proc.wait()
+        return alive(pid, folder, created)
+
+    monkeypatch.setattr(runs, "worker_alive", finishes_meanwhile)
+    view = ft.read_run(run.id)
+    assert view.state == "done" and view.message == "Done: 20 steps." and not view.process_alive
