@@ -152,10 +152,10 @@ def test_empty_file_and_not_a_causal_lm(client, tiny, tmp_path):
 
 @pytest.mark.slow
 def test_start_follow_stop_resume_and_list(client, tiny, data_file, ft_dir):
-    # 40 steps, and Stop as soon as the worker reports its first step (read from the run folder, not through the
-    # queue): with 10 steps, on a loaded machine the run finished before the status calls saw it running and Stop
-    # arrived, and "stopped" never came
-    out = client.predict(**_args(tiny["lm-llama"], data_file, max_steps=40), api_name="/finetune_start")
+    # 400 steps, and Stop as soon as the worker reports its first step (read from the run folder, not through the
+    # queue): the tiny model trains at ~36-100 steps/s even on a loaded machine, and with 10 or 40 steps the run
+    # finished before the status call and Stop arrived ("stopped" never came)
+    out = client.predict(**_args(tiny["lm-llama"], data_file, max_steps=400), api_name="/finetune_start")
     run_id = out[-1]  # the run picker holds the new run
     assert ft.read_run(run_id).spec.data.train == 18
     first = tf.wait_for(lambda: ft.read_run(run_id), lambda v: v.status.get("step", 0) >= 1 or not v.live)
@@ -168,7 +168,7 @@ def test_start_follow_stop_resume_and_list(client, tiny, data_file, ft_dir):
     assert "data-state='stopped'" in stopped[STATUS] and "Resume continues" in stopped[STATUS]
     client.predict(run_id, api_name="/finetune_resume")
     done = _wait_state(client, run_id, "done")
-    assert "data-state='done'" in done[STATUS] and "40 / 40" in done[PANEL] and "<svg" in done[PANEL]
+    assert "data-state='done'" in done[STATUS] and "400 / 400" in done[PANEL] and "<svg" in done[PANEL]
     assert "The adapter of" in done[3] and "from trl import SFTConfig" in done[4]
     assert str(done[5]).endswith(".ipynb") and "train.jsonl" in open(done[5], encoding="utf-8").read()  # notebook
     runs = client.predict(api_name="/finetune_runs")
