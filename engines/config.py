@@ -137,6 +137,9 @@ class Settings:
     sandbox_slots: int = 1  # sandboxed programs running at once, all tabs and Evaluate together
     max_eval_sandbox_s: float = 20_000.0  # an evaluation's worst-case sandbox time (0 = no bound)
     max_training_runs: int = 1  # fine-tuning workers training at once (each can fill a GPU); below 1: no limit
+    # how much lower the CPU priority of the threads computing with local models is (Linux nice, 0 to 19; 0 = the
+    # same): where the CPU is short (a CPU Space, a laptop), serving the page and cheap calls comes first
+    model_nice: int = 10
     # where the app keeps what it saves (arena votes, evaluation runs, contamination reports, fine-tuning runs)
     data_dir: Path = Path.home() / ".local" / "share" / "llm-workbench"
     # proxies whose X-Forwarded-For is believed (addresses or CIDRs); on a Space with none, its proxy's hop
@@ -221,6 +224,7 @@ class Settings:
             sandbox_slots=max(1, int(_number("WORKBENCH_SANDBOX_SLOTS", 1))),
             max_eval_sandbox_s=max(0.0, _number("WORKBENCH_MAX_EVAL_SANDBOX_S", 20_000.0)),
             max_training_runs=int(_number("WORKBENCH_MAX_TRAINING_RUNS", 1)),
+            model_nice=min(19, max(0, int(_number("WORKBENCH_MODEL_NICE", 10)))),
             data_dir=default_data_dir(on_space),
             trusted_proxies=tuple(p.strip() for p in os.environ.get("WORKBENCH_TRUSTED_PROXIES", "").split(",")
                                   if p.strip()),

@@ -209,7 +209,7 @@ def _next_tokens_local(ref: ModelRef, messages: list[dict], steps: int, top_k: i
     penalty_notice = (f"This model's generation config sets repetition_penalty={penalty:g}: it is applied before "
                       "the softmax, as generate() does.") if penalty else None
     notice = " ".join(n for n in (quant_notice, template_notice, penalty_notice) if n) or None
-    for row in token_steps(lm, ids, steps, top_k, temperature, seed, penalty):
+    for row in token_steps(lm, ids, steps, top_k, temperature, seed, penalty):  # on the model threads (@gpu)
         row.backend, row.device, row.prompt_format = "transformers", lm.device, prompt_format
         if row.step == 1:
             row.notice = notice

@@ -163,7 +163,7 @@ def _gpu_seconds(lm, ids, max_new_tokens, *args) -> int:
     return int(min(300, 20 + max_new_tokens * 0.05))
 
 
-@gpu(duration=_gpu_seconds)
+@gpu(duration=_gpu_seconds, model_threads=False)  # generate() itself runs on a model thread (below)
 def generate_stream(lm: LoadedLM, ids: list[int] | dict, max_new_tokens: int, temperature: float,
                     stats: GenerationStats, top_p: float | None = None, keep_special: bool = False) -> Iterator[str]:
     """Run ``generate`` in a thread and yield decoded text as each token arrives; fills ``stats`` in place.
