@@ -23,6 +23,7 @@ from tabs.charts import grouped_bars
 from tabs.common import (
     GPU_EVENT,
     NOTEBOOK_LABEL,
+    Later,
     Links,
     esc,
     expensive,
@@ -322,7 +323,9 @@ def next_tokens(model: str, system: str | None = None, prompt: str | None = None
                                 seed=seed, prompt_format=fmt, settings=settings):
         rows.append(row)
         notice = notice or row.notice
-        yield {"visual": _visual(rows), "table": pd.DataFrame([_row_dict(r, top_k) for r in rows]),
+        # rendered only for the updates that go out (a fast model's steps are coalesced to ~20 updates a second)
+        yield {"visual": Later(lambda shown=tuple(rows): _visual(list(shown))),
+               "table": Later(lambda shown=tuple(rows): pd.DataFrame([_row_dict(r, top_k) for r in shown])),
                "status": _status(rows, False, notice)}
     if not rows:
         yield {"status": status_html("warning", "The model produced no token.")}
