@@ -329,10 +329,9 @@ def test_transcription_notebooks_write_the_apps_words_on_a_long_recording(kernel
 
 def test_image_notebook_gives_the_same_pixels(kernel, tmp_path):
     import tiny_images
+    import torch
 
     from engines import images as im
-
-    import torch
 
     r = im.generate_image("a small robot reading a book", model=str(tiny_images.build_tiny_sd()), seed=424242,
                           num_inference_steps=2, width=64, height=64)

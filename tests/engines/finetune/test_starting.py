@@ -69,7 +69,8 @@ def test_a_worker_that_finishes_while_its_run_is_read_reads_done_not_crashed(tin
     alive = runs.worker_alive
 
     def finishes_meanwhile(pid, folder, created=None):  # between reading the record and checking the process
-        runs.write_json(folder / "status.json", {"state": "done", "pid": pid, "step": 20, "message": "Done: 20 steps."})
+        runs.write_json(folder / "status.json",
+                        {"state": "done", "pid": pid, "step": 20, "message": "Done: 20 steps."})
         proc = slow_start.procs[-1]
         proc.kill()
         proc.wait()
