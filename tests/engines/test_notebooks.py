@@ -331,6 +331,7 @@ def test_image_notebook_gives_the_same_pixels(kernel, tmp_path):
     import tiny_images
     import torch
 
+    from engines import gpu
     from engines import images as im
 
     r = im.generate_image("a small robot reading a book", model=str(tiny_images.build_tiny_sd()), seed=424242,
@@ -338,8 +339,10 @@ def test_image_notebook_gives_the_same_pixels(kernel, tmp_path):
     nb = nbs.image_notebook(r)
     assert "attachment:app-image.png" in nb.cells[-1].source and nb.cells[-1].attachments
     # same pixels at the same number of CPU threads (float sums split over threads round differently): the kernel
-    # computes with this process's count (an earlier notebook in the shared kernel, faster-whisper's, may set its own)
-    nb.cells.insert(0, nbformat.v4.new_code_cell(f"import torch\ntorch.set_num_threads({torch.get_num_threads()})"))
+    # computes with the count the app computed with, on its model threads (an earlier notebook in the shared kernel,
+    # faster-whisper's, may set its own; a library may have set another in this process's main thread)
+    threads = gpu.run_on_model_threads(torch.get_num_threads)
+    nb.cells.insert(0, nbformat.v4.new_code_cell(f"import torch\ntorch.set_num_threads({threads})"))
     result, _ = execute(kernel, nb, tmp_path)
     pixels = np.asarray(r.image.convert("RGB"))
     assert result == {"size": [64, 64], "sha256": hashlib.sha256(pixels.tobytes()).hexdigest()}
