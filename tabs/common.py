@@ -406,17 +406,46 @@ def coalesce(updates, min_interval_s: float = STREAM_MIN_INTERVAL_S, urgent: fro
         getattr(updates, "close", lambda: None)()  # a stopped stream stops its source (its finally runs now)
 
 
+_PLAIN = (str, int, float, bool, bytes, type(None), tuple, list, dict)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Whether an output's new value is the one already sent (plain values, and component updates by their
+    arguments: ``gr.Column(visible=True)`` again); anything else (a frame, an array) counts as changed."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, gr.blocks.Block):
+        a, b = a.constructor_args, b.constructor_args
+    elif not isinstance(a, _PLAIN):
+        return False
+    try:
+        return (a == b) is True
+    except Exception:  # noqa: BLE001  (a container holding a frame or an array: "ambiguous truth value")
+        return False
+
+
+def _changed(update: dict, sent: dict) -> dict:
+    """``update`` without the outputs whose value is the one sent last (the page keeps what it shows); ``sent``
+    learns the rest. A streaming run resent every column's header, metrics and visibility at each token: work for
+    the server's one event loop, which every other call waits on, for nothing the user sees."""
+    out = {k: v for k, v in update.items() if not (k in sent and _same(v, sent[k]))}
+    sent.update(out)
+    return out
+
+
 def _coalesced(updates, min_interval_s: float, urgent: frozenset):
     import time
 
     pending: dict = {}
     latest: dict = {}  # every output's newest value: the last update carries them all
+    sent: dict = {}  # each output's value as last sent
     last = float("-inf")  # the first update goes out at once (monotonic() counts from boot: it may be < the interval)
     for update in updates:
         if not isinstance(update, dict):
             if pending:
                 yield _ready(pending)
                 pending = {}
+            sent.clear()  # a non-dict update (Gradio's own form) may have set any output
             yield update
             continue
         now_please = URGENT in update
@@ -425,7 +454,9 @@ def _coalesced(updates, min_interval_s: float, urgent: frozenset):
         latest.update(update)
         now = time.monotonic()
         if now_please or now - last >= min_interval_s or not urgent.isdisjoint(update):
-            yield _ready(pending)
+            out = _changed(_ready(pending), sent)
+            if out:
+                yield out
             pending, last = {}, now
     if latest:
         # an API client gets only the last update: it must hold every output, not "unchanged" placeholders

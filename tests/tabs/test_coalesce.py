@@ -64,3 +64,29 @@ def test_the_first_update_goes_out_at_once_on_a_machine_up_for_seconds(monkeypat
     monkeypatch.setattr(time, "monotonic", lambda: float(next(clock)))  # up for 5 s
     out = list(coalesce(iter([{"status": "a"}, {"status": "b"}, {"status": "c"}]), min_interval_s=3600))
     assert out[0] == {"status": "a"} and out[-1] == {"status": "c"}
+
+
+def test_outputs_whose_value_was_already_sent_are_left_out_of_a_streams_updates():
+    """A Compare stream resent every column's header, metrics and visibility with each token: 16 outputs per update
+    for one that changed, each postprocessed and diffed on the server's one event loop."""
+    import gradio as gr
+    import pandas as pd
+
+    frame = pd.DataFrame({"a": [1]})
+    updates = [{"head": "<b>m</b>", "col": gr.Column(visible=True), "text": "H", "table": frame},
+               {"head": "<b>m</b>", "col": gr.Column(visible=True), "text": "He", "table": frame},
+               {"head": "<b>m</b>", "col": gr.Column(visible=False), "text": "He"},
+               {"head": "<b>m2</b>", "text": "Hel"}]
+    out = list(coalesce(iter(updates), min_interval_s=0))
+    assert set(out[0]) == {"head", "col", "text", "table"}
+    assert set(out[1]) == {"text", "table"}  # a frame can't be compared cheaply: it goes out again
+    assert set(out[2]) == {"col"} and out[2]["col"].constructor_args == {"visible": False}
+    assert out[3] == {"head": "<b>m2</b>", "text": "Hel"}
+    last = out[-1]  # an API client reads only the last update: it still holds every output's newest value
+    assert set(last) == {"head", "col", "text", "table"} and last["text"] == "Hel"
+
+
+def test_an_update_with_nothing_new_is_not_sent():
+    updates = [{"status": "a"}, {"status": "a"}, {"status": "a", URGENT: True}, {"status": "b"}]
+    out = list(coalesce(iter(updates), min_interval_s=0))
+    assert out == [{"status": "a"}, {"status": "b"}, {"status": "b"}]  # the last: every output's newest value
