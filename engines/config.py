@@ -138,8 +138,10 @@ class Settings:
     max_eval_sandbox_s: float = 20_000.0  # an evaluation's worst-case sandbox time (0 = no bound)
     max_training_runs: int = 1  # fine-tuning workers training at once (each can fill a GPU); below 1: no limit
     # how much lower the CPU priority of the threads computing with local models is (Linux nice, 0 to 19; 0 = the
-    # same): where the CPU is short (a CPU Space, a laptop), serving the page and cheap calls comes first
-    model_nice: int = 10
+    # same). On a Space (a container of its own) 10: where the cores are short, the page and cheap calls come first.
+    # Locally 0: a nice counts against every process of the machine, so the user's own busy programs would starve
+    # the models (a model at nice 10 gets ~10 % of a core that a normal busy process wants)
+    model_nice: int = 0
     # where the app keeps what it saves (arena votes, evaluation runs, contamination reports, fine-tuning runs)
     data_dir: Path = Path.home() / ".local" / "share" / "llm-workbench"
     # proxies whose X-Forwarded-For is believed (addresses or CIDRs); on a Space with none, its proxy's hop
@@ -224,7 +226,7 @@ class Settings:
             sandbox_slots=max(1, int(_number("WORKBENCH_SANDBOX_SLOTS", 1))),
             max_eval_sandbox_s=max(0.0, _number("WORKBENCH_MAX_EVAL_SANDBOX_S", 20_000.0)),
             max_training_runs=int(_number("WORKBENCH_MAX_TRAINING_RUNS", 1)),
-            model_nice=min(19, max(0, int(_number("WORKBENCH_MODEL_NICE", 10)))),
+            model_nice=min(19, max(0, int(_number("WORKBENCH_MODEL_NICE", 10 if on_space else 0)))),
             data_dir=default_data_dir(on_space),
             trusted_proxies=tuple(p.strip() for p in os.environ.get("WORKBENCH_TRUSTED_PROXIES", "").split(",")
                                   if p.strip()),
