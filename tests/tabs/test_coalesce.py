@@ -90,3 +90,15 @@ def test_an_update_with_nothing_new_is_not_sent():
     updates = [{"status": "a"}, {"status": "a"}, {"status": "a", URGENT: True}, {"status": "b"}]
     out = list(coalesce(iter(updates), min_interval_s=0))
     assert out == [{"status": "a"}, {"status": "b"}, {"status": "b"}]  # the last: every output's newest value
+
+
+def test_the_next_token_view_renders_its_table_and_tokens_only_for_the_updates_that_go_out(tiny, monkeypatch):
+    """It built a pandas frame and the coloured tokens at every step, for updates the coalescer then replaced."""
+    from tabs.compare import extra
+
+    renders = []
+    real = extra._visual
+    monkeypatch.setattr(extra, "_visual", lambda rows: renders.append(len(rows)) or real(rows))
+    out = list(coalesce(extra.next_tokens(str(tiny["lm-llama"]), "", "Hello", 12, 3, 0.0), min_interval_s=3600))
+    assert out[-1]["table"] is not None and "Hello" in out[-1]["visual"]
+    assert len(renders) <= 2, renders  # the run's last update (and the last step's, if it went out); not 12
