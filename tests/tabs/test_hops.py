@@ -13,38 +13,32 @@ from tabs import hops
 from tabs.server import NEVER
 
 
-def _in_place(func, *args) -> bool:
-    """Whether Gradio's ``anyio.to_thread.run_sync(func, *args)`` ran ``func`` on the event loop's own thread (an event
-    loop of its own, in a thread of its own: another test may have left this thread's loop running)."""
-    names = []
-
-    def spy(*a):
-        names.append(threading.current_thread().name)
-        return func(*a)
-
-    spy.__self__, spy.__name__ = getattr(func, "__self__", None), getattr(func, "__name__", "")
-
+def _thread_of(func, *args) -> str:
     async def go():
-        names.append(threading.current_thread().name)
-        await blocks.anyio.to_thread.run_sync(spy, *args)
+        names = []
 
-    runner = threading.Thread(target=asyncio.run, args=(go(),), name="event-loop")
-    runner.start()
-    runner.join(60)
-    assert len(names) == 2, names
-    return names[1] == names[0] == "event-loop"
+        def spy(*a):
+            names.append(threading.current_thread().name)
+            return func(*a)
+
+        spy.__self__, spy.__name__ = getattr(func, "__self__", None), getattr(func, "__name__", "")
+        await blocks.anyio.to_thread.run_sync(spy, *args)
+        return names[0]
+
+    return asyncio.run(go())
 
 
 def test_quick_steps_run_in_place_and_the_rest_on_the_pool():
     hops.inline_quick_steps()
     hops.inline_quick_steps()  # idempotent: one proxy, one wrapper
     assert isinstance(blocks.anyio, hops._AnyioForBlocks) and queueing.run_sync.inlines_quick_steps
-    assert _in_place(gr.Textbox().postprocess, "hello")
-    assert _in_place(gr.Number().preprocess, 3.0)
-    assert _in_place(gr.HTML().postprocess, "<b>x</b>")
-    assert not _in_place(gr.Markdown().postprocess, "x" * (hops.INLINE_MAX_CHARS + 1))  # long: off the loop
-    assert not _in_place(gr.File().postprocess, None)  # files, images, tables: on the pool
-    assert not _in_place(lambda: 1)  # the event's function: on the pool
+    here = threading.current_thread().name
+    assert _thread_of(gr.Textbox().postprocess, "hello") == here
+    assert _thread_of(gr.Number().preprocess, 3.0) == here
+    assert _thread_of(gr.HTML().postprocess, "<b>x</b>") == here
+    assert _thread_of(gr.Markdown().postprocess, "x" * (hops.INLINE_MAX_CHARS + 1)) != here  # long: off the loop
+    assert _thread_of(gr.File().postprocess, None) != here  # files, images, tables: on the pool
+    assert _thread_of(lambda: 1) != here  # the event's function: on the pool
 
     class Queue:
         ANAYLTICS_CACHE_FREQUENCY = NEVER
