@@ -19,7 +19,6 @@ from engines.config import Settings
 from tabs.access import BearerAuth, ClientAddress, LoginThrottle  # noqa: F401  (LoginThrottle: re-export)
 from tabs.build_once import BuildOnce
 from tabs.common import RateLimiter, limiter_from_env
-from tabs.hops import inline_quick_steps
 from tabs.inputs import check_inputs
 from tabs.sessions import BoundedStateHolder, SessionAddress
 
@@ -117,7 +116,6 @@ class WorkbenchBlocks(BuildOnce, gr.Blocks):
             # unless asked for: with the page off, the summary is never made
             self._queue.ANAYLTICS_CACHE_FREQUENCY = NEVER  # (sic: Gradio's name)
         skip_matplotlib_probe()
-        inline_quick_steps()  # a textbox's pre/postprocess in place, not a thread hop each (tabs/hops.py)
         return super().launch(*args, **kwargs)
 
     async def process_api(self, block_fn, inputs, state=None, request=None, iterator=None, *args, **kwargs):
