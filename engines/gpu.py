@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -81,8 +82,6 @@ def lower_this_threads_priority(nice: int) -> bool:
     Returns whether it was lowered."""
     if nice <= 0 or not sys.platform.startswith("linux"):
         return False
-    import os
-
     tid = threading.get_native_id()
     try:
         os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + nice))
