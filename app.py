@@ -9,8 +9,8 @@ import gc
 
 if __name__ == "__main__":
     # no cyclic garbage collection while the app starts: what it imports and builds lives as long as the server
-    # (main() freezes it out of later collections, then turns collection back on). Each full collection over the growing heap
-    # took 0.1-0.3 s, a dozen of them in a start
+    # (main() freezes it out of later collections, then turns collection back on). Each full collection over the
+    # growing heap took 0.1-0.3 s, a dozen of them in a start
     gc.disable()
 
 import argparse
