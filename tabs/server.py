@@ -22,7 +22,7 @@ from tabs.access import BearerAuth, ClientAddress, LoginThrottle  # noqa: F401  
 from tabs.build_once import BuildOnce
 from tabs.common import RateLimiter, limiter_from_env
 from tabs.inputs import check_inputs
-from tabs.sessions import BoundedStateHolder, SessionAddress
+from tabs.sessions import BoundedStateHolder, SessionAddress, lean_throwaway_sessions
 
 log = logging.getLogger("workbench.server")
 NEVER = 2**62  # events between two summaries of Gradio's monitoring page, when the page is off
@@ -104,6 +104,7 @@ class WorkbenchBlocks(BuildOnce, gr.Blocks):
             settings = self.workbench_settings
             value.state_holder = BoundedStateHolder(settings.max_sessions, settings.max_sessions_per_address)
             value.state_holder.set_blocks(self)
+            lean_throwaway_sessions()  # and calls without a session get a lean one too
             # which address each new session comes from: the innermost middleware (appended, where add_middleware
             # would put it outermost), so it sees the address access.ClientAddress resolved from a trusted proxy
             from starlette.middleware import Middleware

@@ -9,7 +9,8 @@ app's ~760 blocks, built on the event loop (every other request waits meanwhile)
 - at most ``Settings.max_sessions_per_address`` per client address (WORKBENCH_MAX_SESSIONS_PER_ADDRESS): an address
   past its cap loses its own oldest session, so one client can't push everyone else's state out;
 - each session is a ``LeanSessionState``: the per-block config is made only when a deep link asks, not copied for
-  all ~760 blocks up front nor remade for a call's inputs and outputs.
+  all ~760 blocks up front nor remade for a call's inputs and outputs; a call without a session gets a throwaway
+  one of those too (``lean_throwaway_sessions``).
 """
 
 from __future__ import annotations
@@ -186,3 +187,18 @@ class BoundedStateHolder(StateHolder):
         """How many live sessions ``address`` holds."""
         with self.lock:
             return len(self._by_address.get(address, ()))
+
+
+def lean_throwaway_sessions() -> None:
+    """Calls without a session (``POST /gradio_api/run/<name>`` with no ``session_hash``, as curl sends it; an MCP
+    client's call of a tool that isn't queued) get a throwaway ``LeanSessionState``: Gradio made its full
+    ``SessionState`` for each, a copy of every block's config (~50 ms of the event loop per call, while every other
+    call waited: a crowd of such calls stalled the whole server). Process-wide and idempotent."""
+    import gradio.route_utils
+
+    gradio.route_utils.SessionState = LeanSessionState
+    try:
+        import gradio.mcp
+    except ImportError:  # gradio without the mcp extra
+        return
+    gradio.mcp.SessionState = LeanSessionState

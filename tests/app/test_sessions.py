@@ -167,3 +167,32 @@ def test_a_new_session_costs_a_small_fraction_of_gradios(demo):
         return size
 
     assert retained(LeanSessionState) * 10 < retained(SessionState)
+
+
+def test_a_call_without_a_session_makes_no_full_session_state(monkeypatch):
+    """curl's ``POST /gradio_api/run/<name>`` without a ``session_hash`` (an event that isn't queued: the status line)
+    made Gradio's full ``SessionState`` per call: a copy of every block's config, ~50 ms of the event loop for this
+    app while every other call waited."""
+    from gradio.state_holder import SessionState
+
+    with WorkbenchBlocks() as small:
+        box, out = gr.Textbox(), gr.Textbox()
+        gr.Button().click(lambda text: text.upper(), box, out, api_name="shout", queue=False)
+    full: list[str] = []
+    original = SessionState.__init__
+
+    def counting(self, blocks):
+        full.append(type(self).__name__)
+        original(self, blocks)
+
+    monkeypatch.setattr(SessionState, "__init__", counting)  # LeanSessionState doesn't call it: only full ones count
+    _, url, _ = small.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
+    try:
+        for word in ("hi", "there"):
+            request = urllib.request.Request(f"{url}gradio_api/run/shout", data=json.dumps({"data": [word]}).encode(),
+                                             headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(request, timeout=120) as r:
+                assert json.loads(r.read())["data"] == [word.upper()]
+    finally:
+        small.close()
+    assert full == []
