@@ -5,7 +5,8 @@ Prints a table per phase: requests served, errors by kind, p50/p95 latency; then
       model queue, vs the same call on the idle app (target ≤ 3), with a table of both
   busy_answer_s: how fast a full queue answers "busy" (target ≤ 1 s)
 
-``--clients 30 [--duration 90] [--think 1.0] [--procs 4] [--gradio-client]``: a crowd instead. A third of the
+``--clients 30 [--duration 90] [--think 1.0] [--procs 4] [--gradio-client] [--model-clients K] [--bare]``: a crowd
+instead. A third of the
 clients run model events back to back (``/next_tokens`` on a 30M model, ``/compare``; gradio_client, streaming, a
 process of their own), the rest call the cheap CPU-only endpoints like people do (a call, ``--think`` seconds, the
 next; started spread over one think time, pauses ± 50 %), spread over ``--procs``
@@ -14,6 +15,9 @@ and its result stream: what the server adds to a call); ``--gradio-client`` make
 (its own ~70 ms a call, and ~1 core of client work on a 2-core machine, included). Prints idle vs crowd p50/p95
 per cheap endpoint and
   crowd_<endpoint>_p95: the crowd's p95 vs the idle p95 (target ≤ 3)
+``--model-clients 0``: cheap clients only. ``--bare``: the same idle sample and crowd of cheap clients against
+``bench/bare_app.py``, a bare Gradio app whose handlers do next to nothing: the part of the ratio that Gradio and
+this machine (the clients share its cores) add by themselves.
 """
 
 from __future__ import annotations
@@ -326,6 +330,47 @@ def print_crowd(idle: dict[str, list[float]], busy: dict[str, list[float]], clie
             report(f"crowd_{name.strip('/').replace(' ', '_')}_p95", p95(busy[name]), p95(idle[name]))
 
 
+def start_bare(log: Path):
+    """Serve ``bench/bare_app.py`` (the cheap API names, doing next to nothing) on a free port; (process, url)."""
+    import subprocess
+    import urllib.request
+
+    from app_helpers import free_port
+
+    port = free_port()
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "bare_app.py"), str(port)], stdout=out,
+                                stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    while proc.poll() is None:
+        try:
+            with urllib.request.urlopen(url, timeout=10):
+                return proc, url
+        except OSError:
+            time.sleep(0.5)
+    raise RuntimeError(f"the bare app did not start: {log.read_text()[-2000:]}")
+
+
+def main_bare(clients: int, duration: float, think: float, procs: int, gradio: bool) -> None:
+    """``--clients N --bare``: the same idle sample and crowd of cheap clients (no model clients: it has no models)
+    against a bare Gradio app whose handlers do next to nothing: the part of the crowd's p95 that Gradio and this
+    machine's shared cores add by themselves."""
+    import tiny_models
+
+    paths = tiny_models.build_all()
+    tmp = Path(tempfile.mkdtemp())
+    proc, url = start_bare(tmp / "bare.log")
+    try:
+        cheap = crowd_cheap_calls(paths)
+        idle = {name: [raw_call(url, name, args) for _ in range(102)][2:] for name, args in cheap.items()}
+        busy, errors = crowd(url, [], cheap, clients, duration, think, procs, gradio, 0)
+        print_crowd(idle, busy, clients, duration, think, "bare Gradio, plain HTTP through the queue", 0)
+        print(f"errors under the crowd: {dict(errors) or 'none'}")
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
 def main_crowd(clients: int, duration: float, think: float, procs: int, gradio: bool, n_model: int) -> None:
     """``--clients N``: idle sample, then the crowd, on one served app."""
     import tiny_models
@@ -367,10 +412,16 @@ def main() -> None:
     parser.add_argument("--model-clients", type=int, default=None,
                         help="how many of the clients run model events (default a third; 0 = a crowd of cheap "
                              "clients only, to tell the model's share of a slowdown from the crowd's own)")
+    parser.add_argument("--bare", action="store_true",
+                        help="the same crowd of cheap clients (no model clients) against a bare Gradio app whose "
+                             "handlers do next to nothing (bench/bare_app.py): what Gradio and the machine add")
     parser.add_argument("--gradio-client", action="store_true",
                         help="cheap clients call through gradio_client (its own ~70 ms per call included)")
     args = parser.parse_args()
     sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "support")]
+    if args.clients and args.bare:
+        main_bare(args.clients, args.duration, args.think, args.procs, args.gradio_client)
+        return
     if args.clients:
         n_model = max(1, args.clients // 3) if args.model_clients is None else args.model_clients
         main_crowd(args.clients, args.duration, args.think, args.procs, args.gradio_client, n_model)

@@ -48,6 +48,15 @@ def test_events_dont_search_for_a_missing_matplotlib(monkeypatch):
     assert "matplotlib" not in lookups.names
 
 
+def _run(coro):
+    """``asyncio.run(coro)`` in a thread of its own: in the whole suite the worker's main thread may already have a
+    running loop (a browser test's Playwright, whose sync API keeps one there)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 def _count_constructions(monkeypatch, classes) -> list[str]:
     made: list[str] = []
     for cls in classes:
@@ -71,10 +80,10 @@ def test_outputs_a_handler_leaves_unchanged_make_no_component_and_go_out_as_no_c
         md, html, col, box, kept = gr.Markdown("a"), gr.HTML("<b>x</b>"), gr.Column(), gr.Textbox(), gr.State(1)
         gr.Button().click(lambda: None, None, [md, html, col, box, kept])
     fn = next(iter(demo.fns.values()))
-    own = asyncio.run(gr.Blocks.postprocess_data(demo, fn, {box: "new"}, LeanSessionState(demo)))
+    own = _run(gr.Blocks.postprocess_data(demo, fn, {box: "new"}, LeanSessionState(demo)))
     made = _count_constructions(monkeypatch, (gr.Markdown, gr.HTML, gr.Column, gr.Textbox))
 
-    out = asyncio.run(demo.postprocess_data(fn, {box: "new"}, LeanSessionState(demo)))
+    out = _run(demo.postprocess_data(fn, {box: "new"}, LeanSessionState(demo)))
     assert made == []
     assert out == [gr.skip(), gr.skip(), gr.skip(), "new", None]
     assert out[3] == own[3] and out[4] == own[4]
@@ -82,8 +91,8 @@ def test_outputs_a_handler_leaves_unchanged_make_no_component_and_go_out_as_no_c
         assert gradios.get("__type__") == "update" and set(gradios) <= {"__type__", "props"}
         assert gradios.get("props", {"__type__": "update"}) == {"__type__": "update"}
 
-    assert asyncio.run(demo.postprocess_data(fn, gr.skip(), LeanSessionState(demo))) == [gr.skip()] * 4 + [None]
+    assert _run(demo.postprocess_data(fn, gr.skip(), LeanSessionState(demo))) == [gr.skip()] * 4 + [None]
     assert made == []
     # an output given a value or an update still goes through Gradio (its value postprocessed, the update applied)
-    out = asyncio.run(demo.postprocess_data(fn, {md: "**b**", col: gr.Column(visible=False)}, LeanSessionState(demo)))
+    out = _run(demo.postprocess_data(fn, {md: "**b**", col: gr.Column(visible=False)}, LeanSessionState(demo)))
     assert out[0] == "**b**" and out[2]["visible"] is False and out[1] == out[3] == gr.skip()
