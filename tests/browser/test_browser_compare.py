@@ -33,8 +33,10 @@ def test_compare_tab_in_browser(page):
     page.locator("#cmp-run").click()
     expect(status).to_contain_text("Running")
     page.locator("#cmp-stop").click()
-    expect(status.locator("[data-state='stopped']")).to_have_count(1)
+    # the text first: if Stop is lost, the failure shows what the status line says instead (seen once in a whole
+    # quiet suite, not reproduced alone or loaded: was the run done, or still running?)
     expect(status).to_contain_text("stopped (their text so far stays)")
+    expect(status.locator("[data-state='stopped']")).to_have_count(1)
     expect(page.locator("#cmp-metrics-0")).to_contain_text("stopped")
     expect(page.locator("#cmp-table")).to_contain_text("stopped")
 
