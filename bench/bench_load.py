@@ -333,22 +333,22 @@ def print_crowd(idle: dict[str, list[float]], busy: dict[str, list[float]], clie
 def start_bare(log: Path):
     """Serve ``bench/bare_app.py`` (the cheap API names, doing next to nothing) on a free port; (process, url)."""
     import subprocess
-    import urllib.request
 
-    from app_helpers import free_port
+    from app_helpers import free_port, wait_until_up
 
     port = free_port()
     with open(log, "w") as out:
         proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "bare_app.py"), str(port)], stdout=out,
                                 stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
-    while proc.poll() is None:
-        try:
-            with urllib.request.urlopen(url, timeout=10):
-                return proc, url
-        except OSError:
-            time.sleep(0.5)
-    raise RuntimeError(f"the bare app did not start: {log.read_text()[-2000:]}")
+    wait_until_up(proc, url, log, timeout=300)
+    return proc, url
+
+
+def idle_sample(url: str, cheap: dict[str, tuple]) -> dict[str, list[float]]:
+    """100 calls of each cheap endpoint, one at a time, over plain HTTP, after 2 to warm up (a p95 of 20 was the
+    19th value: one slow call moved it by half)."""
+    return {name: [raw_call(url, name, args) for _ in range(102)][2:] for name, args in cheap.items()}
 
 
 def main_bare(clients: int, duration: float, think: float, procs: int, gradio: bool) -> None:
@@ -362,7 +362,7 @@ def main_bare(clients: int, duration: float, think: float, procs: int, gradio: b
     proc, url = start_bare(tmp / "bare.log")
     try:
         cheap = crowd_cheap_calls(paths)
-        idle = {name: [raw_call(url, name, args) for _ in range(102)][2:] for name, args in cheap.items()}
+        idle = idle_sample(url, cheap)
         busy, errors = crowd(url, [], cheap, clients, duration, think, procs, gradio, 0)
         print_crowd(idle, busy, clients, duration, think, "bare Gradio, plain HTTP through the queue", 0)
         print(f"errors under the crowd: {dict(errors) or 'none'}")
@@ -389,8 +389,7 @@ def main_crowd(clients: int, duration: float, think: float, procs: int, gradio: 
                 sample(url, cheap, n=2)  # warm: tokenizers and facts are loaded once
                 idle = sample(url, cheap)
             else:
-                # 100 calls each after 2 to warm up (a p95 of 20 was the 19th value: one slow call moved it by half)
-                idle = {name: [raw_call(url, name, args) for _ in range(102)][2:] for name, args in cheap.items()}
+                idle = idle_sample(url, cheap)
             model_plan = [((bench_lm, "", "The crowd waits for", 40, 3, 0.0), "/next_tokens"),
                           (([str(paths["lm-qwen2"]), "openai:fake-echo"], "Be brief.", "Hi", 16, 0.0, "auto", True),
                            "/compare")]

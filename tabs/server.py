@@ -144,7 +144,6 @@ class WorkbenchBlocks(BuildOnce, gr.Blocks):
                 raise gr.Error(_processing_message(fn, exc), title="Invalid input", print_exception=False) from None
             raise
 
-
     async def postprocess_data(self, block_fn, predictions, state):
         """Gradio's postprocessing, minus its work for the outputs a handler left unchanged.
 
@@ -168,13 +167,14 @@ class WorkbenchBlocks(BuildOnce, gr.Blocks):
         if len(keep) == len(outputs):
             return await super().postprocess_data(block_fn, predictions, state)
         out = [gr.skip() for _ in outputs]
-        if keep:
-            part = copy.copy(block_fn)
-            part.outputs = [outputs[i] for i in keep]
-            values = [predictions[i] for i in keep]
-            done = await super().postprocess_data(part, values if len(keep) > 1 else values[0], state)
-            for i, value in zip(keep, done, strict=True):
-                out[i] = value
+        if not keep:
+            return out
+        part = copy.copy(block_fn)  # the same event, with only the outputs that change
+        part.outputs = [outputs[i] for i in keep]
+        values = [predictions[i] for i in keep]
+        done = await super().postprocess_data(part, values if len(keep) > 1 else values[0], state)
+        for i, value in zip(keep, done, strict=True):
+            out[i] = value
         return out
 
     def get_api_info(self, all_endpoints: bool = False, page: str | None = None):

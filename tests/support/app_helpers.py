@@ -43,7 +43,7 @@ def serve_app(env: dict[str, str], log_path: Path, timeout: float = 1200.0, args
     for attempt in range(3):
         proc, url = _start(env, log_path, args)
         try:
-            _wait_until_up(proc, url, log_path, timeout)
+            wait_until_up(proc, url, log_path, timeout)
             return proc, url
         except _StartFailed:
             if attempt == 2:
@@ -65,7 +65,9 @@ def _start(env: dict[str, str], log_path: Path, args: tuple[str, ...]):
     return proc, f"http://127.0.0.1:{port}/"
 
 
-def _wait_until_up(proc, url: str, log_path: Path, timeout: float) -> None:
+def wait_until_up(proc, url: str, log_path: Path, timeout: float) -> None:
+    """Return once ``url`` answers 200 while ``proc`` lives; raise with the tail of ``log_path`` if ``proc`` exits
+    first or ``timeout`` s pass (the bench serves its bare Gradio app through this too)."""
     import time
     import urllib.request
 
