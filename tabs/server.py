@@ -125,6 +125,7 @@ class WorkbenchBlocks(BuildOnce, gr.Blocks):
         """Check the inputs (first call of an event only), then let Gradio run it."""
         fn = self.fns[block_fn] if isinstance(block_fn, int) else block_fn
         if iterator is None:
+            _refuse_a_stream_called_directly(fn, request)
             try:
                 check_inputs(fn, inputs, self.workbench_settings)
             except gr.Error:
@@ -196,6 +197,25 @@ class WorkbenchBlocks(BuildOnce, gr.Blocks):
                         and not p.get("parameter_has_default"):
                     p["parameter_has_default"], p["parameter_default"] = True, param.default
         return info
+
+
+_DIRECT = re.compile(r"/(?:run|api)/[^/]+/?$")  # Gradio's routes that run an event at once, outside the queue
+
+
+def _refuse_a_stream_called_directly(block_fn, request) -> None:
+    """A streaming event called on Gradio's direct route (``POST /gradio_api/run/<name>``, which answers with the
+    first update only) is refused, naming the route that gives the whole result. Its first update is the status
+    line's "Running…" with every result empty: a curl user took that for the answer."""
+    if not (inspect.isgeneratorfunction(block_fn.fn) or inspect.isasyncgenfunction(block_fn.fn)):
+        return
+    request = request[0] if isinstance(request, list) and request else request
+    path = str(getattr(getattr(request, "url", None), "path", "") or "")
+    if _DIRECT.search(path):
+        name = block_fn.api_name or "<name>"
+        raise gr.Error(f"'{name}' streams its result, so a direct call would get only its first update. Call it "
+                       f"through the queue: POST /gradio_api/call/{name} with {{\"data\": [...]}}, then GET "
+                       f"/gradio_api/call/{name}/<event_id> (or use gradio_client).", title="Use the queue",
+                       print_exception=False)
 
 
 def _unchanged(value) -> bool:

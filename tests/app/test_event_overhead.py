@@ -96,3 +96,43 @@ def test_outputs_a_handler_leaves_unchanged_make_no_component_and_go_out_as_no_c
     # an output given a value or an update still goes through Gradio (its value postprocessed, the update applied)
     out = _run(demo.postprocess_data(fn, {md: "**b**", col: gr.Column(visible=False)}, LeanSessionState(demo)))
     assert out[0] == "**b**" and out[2]["visible"] is False and out[1] == out[3] == gr.skip()
+
+
+def test_a_streaming_event_called_directly_is_refused_with_the_route_that_gives_its_result():
+    """``POST /gradio_api/run/<name>`` answers with a stream's first update only: for the app's events that is the
+    status line's "Running…" with every result empty, which a curl user took for the answer."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    def count(n):
+        for i in range(int(n)):
+            yield str(i + 1)
+
+    with WorkbenchBlocks() as demo:
+        box, out = gr.Number(), gr.Textbox()
+        gr.Button().click(count, box, out, api_name="count")
+        gr.Button().click(lambda n: str(n), box, out, api_name="echo")
+    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
+
+    def post(route: str, data: list):
+        request = urllib.request.Request(f"{url}gradio_api/{route}", data=json.dumps({"data": data}).encode(),
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=120) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as err:
+            return err.code, json.loads(err.read())
+
+    try:
+        status, body = post("run/count", [3])
+        assert status != 200 and "data" not in body
+        assert "/gradio_api/call/count" in body["error"] and "first update" in body["error"]
+        status, body = post("run/echo", [3])  # an event that doesn't stream still answers on the direct route
+        assert status == 200 and body["data"] == ["3"]
+        status, body = post("call/count", [3])  # the queue gives the whole stream
+        with urllib.request.urlopen(f"{url}gradio_api/call/count/{body['event_id']}", timeout=120) as r:
+            stream = r.read().decode()
+        assert 'event: complete\ndata: ["3"]' in stream
+    finally:
+        demo.close()
