@@ -11,7 +11,6 @@ import inspect
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import gradio as gr
 
@@ -21,6 +20,7 @@ from engines.errors import WorkbenchError
 from engines.redact import redact
 from tabs.components import ChoiceBox, ModelBox  # noqa: F401  (re-exported: every tab imports them from here)
 from tabs.kit.links import Link, Links  # noqa: F401  (re-exported: cross-tab links live in the kit)
+from tabs.streams import STREAM_MIN_INTERVAL_S, URGENT, Later, coalesce  # noqa: F401  (re-exported: tabs stream with them)
 
 log = logging.getLogger("workbench.ui")
 
@@ -369,98 +369,6 @@ def named(fn: Callable, outputs: dict[str, gr.Component]) -> Callable:
             return convert(fn(*args, **kwargs))
 
     return wrapper
-
-
-STREAM_MIN_INTERVAL_S = 0.05  # streams coalesce UI updates to at most ~20 per second
-
-
-URGENT = "__urgent__"  # a key in a stream's update: it goes out at once (the key itself is never sent)
-
-
-class Later:
-    """A value of a streamed update computed only when the update goes out: an expensive render (a results matrix)
-    that a newer update would replace before it is shown is never rendered."""
-
-    __slots__ = ("make",)
-
-    def __init__(self, make: Callable[[], Any]) -> None:
-        self.make = make
-
-
-def _ready(update: dict) -> dict:
-    return {k: v.make() if isinstance(v, Later) else v for k, v in update.items()}
-
-
-def coalesce(updates, min_interval_s: float = STREAM_MIN_INTERVAL_S, urgent: frozenset = frozenset()):
-    """Merge a stream of dict updates so at most one goes out per ``min_interval_s`` (later values win per key).
-
-    Nothing is lost: the last update carries every key's newest value (what an API client receives); an update
-    touching an ``urgent`` key (the status line: a new stage such as "Loading the model…"), or carrying the
-    ``URGENT`` key, goes out at once, so it is never held back behind the slow step that follows it. ``Later``
-    values are computed only when their update goes out. Without this, a fast stream (1,000+ tokens into a Markdown
-    box) sends an update per token and the browser stops responding.
-    """
-    try:
-        yield from _coalesced(updates, min_interval_s, urgent)
-    finally:
-        getattr(updates, "close", lambda: None)()  # a stopped stream stops its source (its finally runs now)
-
-
-_PLAIN = (str, int, float, bool, bytes, type(None), tuple, list, dict)
-
-
-def _same(a: Any, b: Any) -> bool:
-    """Whether an output's new value is the one already sent (plain values, and component updates by their
-    arguments: ``gr.Column(visible=True)`` again); anything else (a frame, an array) counts as changed."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, gr.blocks.Block):
-        a, b = a.constructor_args, b.constructor_args
-    elif not isinstance(a, _PLAIN):
-        return False
-    try:
-        return (a == b) is True
-    except Exception:  # noqa: BLE001  (a container holding a frame or an array: "ambiguous truth value")
-        return False
-
-
-def _changed(update: dict, sent: dict) -> dict:
-    """``update`` without the outputs whose value is the one sent last (the page keeps what it shows); ``sent``
-    learns the rest. A streaming run resent every column's header, metrics and visibility at each token: work for
-    the server's one event loop, which every other call waits on, for nothing the user sees."""
-    out = {k: v for k, v in update.items() if not (k in sent and _same(v, sent[k]))}
-    sent.update(out)
-    return out
-
-
-def _coalesced(updates, min_interval_s: float, urgent: frozenset):
-    import time
-
-    pending: dict = {}
-    latest: dict = {}  # every output's newest value: the last update carries them all
-    sent: dict = {}  # each output's value as last sent
-    last = float("-inf")  # the first update goes out at once (monotonic() counts from boot: it may be < the interval)
-    for update in updates:
-        if not isinstance(update, dict):
-            if pending:
-                yield _ready(pending)
-                pending = {}
-            sent.clear()  # a non-dict update (Gradio's own form) may have set any output
-            yield update
-            continue
-        now_please = URGENT in update
-        update = {k: v for k, v in update.items() if k != URGENT} if now_please else update
-        pending.update(update)
-        latest.update(update)
-        now = time.monotonic()
-        if now_please or now - last >= min_interval_s or not urgent.isdisjoint(update):
-            out = _changed(_ready(pending), sent)
-            if out:
-                yield out
-            pending, last = {}, now
-    if latest:
-        # an API client gets only the last update: it must hold every output, not "unchanged" placeholders
-        yield _ready(latest)
 
 
 def on(event: Callable, fn: Callable | None, inputs, outputs: dict[str, gr.Component] | list | gr.Component | None,

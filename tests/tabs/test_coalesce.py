@@ -89,7 +89,30 @@ def test_outputs_whose_value_was_already_sent_are_left_out_of_a_streams_updates(
 def test_an_update_with_nothing_new_is_not_sent():
     updates = [{"status": "a"}, {"status": "a"}, {"status": "a", URGENT: True}, {"status": "b"}]
     out = list(coalesce(iter(updates), min_interval_s=0))
-    assert out == [{"status": "a"}, {"status": "b"}, {"status": "b"}]  # the last: every output's newest value
+    assert out == [{"status": "a"}, {"status": "b"}]  # the last already holds every output's newest value
+
+
+def test_a_status_that_only_counts_on_is_coalesced_and_a_new_stage_goes_out_at_once():
+    """Every step of a stream resets its status line ("12 tokens so far · 35 ms/token"); the status was urgent, so
+    every step's update went out at once: the Next-token view sent one update per token (~40 a second, each
+    postprocessed on the server's event loop) instead of at most 20."""
+    steps = [{"status": f"<b>{i} tokens</b> so far · {30 + i} ms/token", "text": "x" * i} for i in range(1, 201)]
+    updates = [{"status": "Loading the model…"}, *steps, {"status": "<b>200 tokens</b> (stop) · done"}]
+    out = list(coalesce(iter(updates), min_interval_s=3600, urgent=frozenset({"status"})))
+    assert [u.get("status") for u in out] == [
+        "Loading the model…",
+        "<b>1 tokens</b> so far · 31 ms/token",  # a new stage: out at once, not held behind the steps that follow
+        "<b>200 tokens</b> (stop) · done",  # and the end, with every output's newest value
+    ]
+    assert out[-1]["text"] == "x" * 200
+
+
+def test_a_handlers_one_result_is_not_sent_twice():
+    """A handler that returns its result (run_state streams "running", then the result) had the whole result sent
+    again at the end: its table, chart and notebook file postprocessed twice on the event loop per call."""
+    updates = [{"status": "running", "table": None, "file": None}, {"status": "done", "table": "T", "file": "f"}]
+    out = list(coalesce(iter(updates), min_interval_s=0, urgent=frozenset({"status"})))
+    assert out == updates
 
 
 def test_the_next_token_view_renders_its_table_and_tokens_only_for_the_updates_that_go_out(tiny, monkeypatch):
@@ -102,3 +125,13 @@ def test_the_next_token_view_renders_its_table_and_tokens_only_for_the_updates_t
     out = list(coalesce(extra.next_tokens(str(tiny["lm-llama"]), "", "Hello", 12, 3, 0.0), min_interval_s=3600))
     assert out[-1]["table"] is not None and "Hello" in out[-1]["visual"]
     assert len(renders) <= 2, renders  # the run's last update (and the last step's, if it went out); not 12
+
+
+def test_the_next_token_view_sends_its_steps_coalesced_with_its_status_urgent(tiny):
+    """As the app streams it (``tabs.common.on``: the status output urgent): not one update per token."""
+    from tabs.compare import extra
+
+    out = list(coalesce(extra.next_tokens(str(tiny["lm-llama"]), "", "Hello", 12, 3, 0.0), min_interval_s=3600,
+                        urgent=frozenset({"status"})))
+    assert len(out) <= 3, [u.get("status") for u in out]  # loading, the first step, the end; it sent 14
+    assert "12 tokens" in out[-1]["status"] and out[-1]["table"] is not None
