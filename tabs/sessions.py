@@ -7,7 +7,8 @@ app's ~760 blocks, built on the event loop (every other request waits meanwhile)
 ``BoundedStateHolder`` replaces Gradio's holder on the served app (``WorkbenchBlocks.app``):
 - at most ``Settings.max_sessions`` sessions (WORKBENCH_MAX_SESSIONS), the least recently used go first;
 - at most ``Settings.max_sessions_per_address`` per client address (WORKBENCH_MAX_SESSIONS_PER_ADDRESS): an address
-  past its cap loses its own oldest session, so one client can't push everyone else's state out;
+  past its cap loses its own least recently used session, so one client can't push everyone else's state out;
+- a session with an event queued or running is never forgotten (its run's state, Stop and history live there);
 - each session is a ``LeanSessionState``: the per-block config is made only when a deep link asks, not copied for
   all ~760 blocks up front nor remade for a call's inputs and outputs; a call without a session gets a throwaway
   one of those too (``lean_throwaway_sessions``).
@@ -147,9 +148,10 @@ class BoundedStateHolder(StateHolder):
         with self.lock:
             if session_id in self.session_data:
                 self.session_data.move_to_end(session_id)
-            while len(self.session_data) > self.capacity:
-                evicted, _ = self.session_data.popitem(last=False)
-                self._forget(evicted)
+                address = self._owner.get(session_id)
+                if address is not None and session_id in self._by_address.get(address, ()):
+                    self._by_address[address].move_to_end(session_id)
+            self._evict(self.session_data, len(self.session_data) - self.capacity, keep=session_id)
 
     def _claim(self, session_id: str, address: str | None) -> None:
         if address is None:  # made outside a request (a queued job whose session was evicted meanwhile)
@@ -158,10 +160,25 @@ class BoundedStateHolder(StateHolder):
             sessions = self._by_address.setdefault(address, OrderedDict())
             sessions[session_id] = None
             self._owner[session_id] = address
-            while len(sessions) > self.per_address:
-                oldest = next(iter(sessions))
-                self.session_data.pop(oldest, None)
-                self._forget(oldest)
+            self._evict(sessions, len(sessions) - self.per_address, keep=session_id)
+
+    def _evict(self, order, excess: int, keep: str) -> None:
+        """Forget ``excess`` sessions of ``order`` (least recently used first; call with ``self.lock`` held), never
+        ``keep`` nor a session with an event queued or running: a page streaming a long run, whose Stop, history
+        and run state live in its session, lost them to a crowd of newer sessions from its address (a shared NAT or
+        proxy; the browser tests' loopback) and its Stop then found an empty session. Such sessions are few (the
+        queue's size bounds them), so the caps hold again once their runs end."""
+        if excess <= 0:
+            return
+        victims = [s for s in order if s != keep and not self._busy(s)][:excess]
+        for session_id in victims:
+            self.session_data.pop(session_id, None)
+            self._forget(session_id)
+
+    def _busy(self, session_id: str) -> bool:
+        """Whether ``session_id`` has an event queued or running (Gradio's queue lists it until it completes)."""
+        queue = getattr(self.blocks, "_queue", None) if hasattr(self, "blocks") else None
+        return bool(queue is not None and queue.pending_event_ids_session.get(session_id))
 
     def _forget(self, session_id: str) -> None:
         """Drop a session's bookkeeping, and the queue's once it has nothing pending (call with ``self.lock`` held).
