@@ -9,6 +9,7 @@ import functools
 import html
 import inspect
 import logging
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -310,7 +311,19 @@ def status_html(state: str, text: str = "") -> str:
     return f"<div class='run-status' data-state='{state}'>{pill}{body}</div>"
 
 
-def run_state(status: gr.Component, clear: tuple[gr.Component, ...] = (), running: str = "Working…") -> Callable:
+def run_stop_flag(holder) -> threading.Event:
+    """This run's stop flag: the one ``on(..., stop_flag=holder)`` put in the session's holder (a ``gr.State`` dict)
+    before the run's first update went out, else a new one, put there. Stop sets ``holder["stop"]``."""
+    stop = holder.get("stop") if isinstance(holder, dict) else None
+    if not isinstance(stop, threading.Event):
+        stop = threading.Event()
+        if isinstance(holder, dict):
+            holder["stop"] = stop
+    return stop
+
+
+def run_state(status: gr.Component, clear: tuple[gr.Component, ...] = (), running: str = "Working…",
+              stop_flag: int | None = None) -> Callable:
     """The one run-state mechanism: wrap a handler that yields (or returns) dicts of component updates.
 
     At the start of a run the status shows *running* and every component in ``clear`` is emptied, so no result of
@@ -321,11 +334,17 @@ def run_state(status: gr.Component, clear: tuple[gr.Component, ...] = (), runnin
         status: the tab's status component (gr.HTML), updated with ``status_html``.
         clear: result components emptied when a run starts.
         running: the status text while the run starts.
+        stop_flag: the position of the input holding the session's run holder (a ``gr.State`` dict): a new stop flag
+            goes there before "running" goes out (``run_stop_flag``). The handler made its own when its body
+            began, a step later: a Stop pressed as soon as the page showed "Running" set the last run's flag,
+            and the new run went on to its end.
     """
 
     def decorate(fn: Callable) -> Callable:
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
+            if stop_flag is not None and stop_flag < len(args) and isinstance(args[stop_flag], dict):
+                args[stop_flag]["stop"] = threading.Event()
             yield {status: status_html("running", running), **{c: None for c in clear}}
             said = False
             try:
@@ -372,14 +391,16 @@ def named(fn: Callable, outputs: dict[str, gr.Component]) -> Callable:
 
 
 def on(event: Callable, fn: Callable | None, inputs, outputs: dict[str, gr.Component] | list | gr.Component | None,
-       *, status: str | None = None, clear: tuple[str, ...] = (), running: str = "Working…", **kwargs):
+       *, status: str | None = None, clear: tuple[str, ...] = (), running: str = "Working…",
+       stop_flag: gr.State | None = None, **kwargs):
     """Register ``fn`` on ``event`` (e.g. ``button.click``): ``fn`` returns or yields dicts keyed by the names of
     ``outputs``; a stream's updates are coalesced (``coalesce``).
 
     With ``status`` (the name of the status output) the run-state mechanism applies (``run_state``): ``clear``
     names the results emptied when a run starts, and Gradio's progress and error marks go on the status line only
-    (not on every output). Either way errors become the app's own messages (``ui_errors``). Other keyword arguments
-    go to the event.
+    (not on every output); ``stop_flag`` (an input: the session's run holder) gets the run's stop flag before the
+    run shows "running" (``run_stop_flag``). Either way errors become the app's own messages (``ui_errors``). Other
+    keyword arguments go to the event.
 
     This is the one way tabs register events (tests/app/test_events.py checks it). ``outputs`` may also be what
     Gradio takes (a component, a list, None): ``fn`` (or None, for a ``js``-only event) then returns what Gradio
@@ -391,7 +412,8 @@ def on(event: Callable, fn: Callable | None, inputs, outputs: dict[str, gr.Compo
         return event(None if fn is None else ui_errors(fn), inputs, outputs, **kwargs)
     handler = named(fn, outputs)
     if status is not None:
-        handler = run_state(outputs[status], tuple(outputs[c] for c in clear), running)(handler)
+        index = None if stop_flag is None else list(inputs).index(stop_flag)
+        handler = run_state(outputs[status], tuple(outputs[c] for c in clear), running, index)(handler)
         kwargs.setdefault("show_progress_on", outputs[status])
     else:
         handler = ui_errors(handler)  # no status line: the error still reaches the user as the app's own message

@@ -7,7 +7,6 @@ turn, so the chat goes on after any error.
 
 from __future__ import annotations
 
-import threading
 import time
 
 import gradio as gr
@@ -18,7 +17,7 @@ from engines.assistant.replay import conversation_notebook
 from engines.config import Settings
 from engines.errors import InvalidInput
 from tabs.chat import view
-from tabs.common import expensive, notebook_file, status_html, ui_errors, write_exports
+from tabs.common import expensive, notebook_file, run_stop_flag, status_html, ui_errors, write_exports
 
 
 def new_state() -> dict:
@@ -32,6 +31,7 @@ def _state(state) -> dict:
     if not isinstance(state, dict) or "conv" not in state:
         fresh = new_state()
         if isinstance(state, dict):
+            fresh["stop"] = state.get("stop")  # a run's stop flag, put there before the run began (tabs.common.on)
             state.update(fresh)
             return state
         return fresh
@@ -89,8 +89,7 @@ def _answer(state: dict, gen: dict, tools: tuple, snapshot: tuple, first: dict |
     """Stream the answer to the conversation's last user message; restore ``snapshot`` (messages, stats) on an
     error or a stop before any text."""
     conv = state["conv"]
-    stop = threading.Event()
-    state["stop"] = stop
+    stop = run_stop_flag(state)  # the one put there before the page showed "Thinking…" (tabs.common.on)
     toolbox = _toolbox(state, *tools, gen.get("settings"))
     live: list[dict] = []
     text, started, done = "", time.perf_counter(), None

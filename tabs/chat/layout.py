@@ -90,7 +90,7 @@ def build(ctx: Context | Settings | None = None, links: Links | None = None) -> 
 
         gen = [c["model"], c["system"], c["temperature"], c["top_p"], c["max_new"], c["builtin"], c["mcp_tools"],
                c["step_limit"]]
-        run = {"status": "status", "running": "Thinking…", **GPU_EVENT}
+        run = {"status": "status", "running": "Thinking…", "stop_flag": state, **GPU_EVENT}
         sending = [out["message"], out["image"], out["audio"], state, c["model"], c["system"], c["temperature"],
                    c["top_p"], c["max_new"], c["builtin"], c["mcp_tools"], c["step_limit"]]
         send_message = with_settings(hd.send_message, settings)

@@ -3,8 +3,6 @@ follow-up continues every column's own conversation (``turns``)."""
 
 from __future__ import annotations
 
-import threading
-
 import gradio as gr
 import pandas as pd
 
@@ -22,6 +20,7 @@ from tabs.common import (
     export_folder,
     notebook_file,
     on,
+    run_stop_flag,
     ui_errors,
     with_settings,
 )
@@ -148,9 +147,7 @@ def compare_models(models: list[str], system: str | None = None, prompt: str | N
     entries = arena.parse_entries(models, quantization)
     messages = _messages(system, prompt)
     max_new_tokens, temperature, sequential = int(max_new_tokens), float(temperature), bool(sequential)
-    stop = threading.Event()
-    if isinstance(run, dict):
-        run["stop"] = stop
+    stop = run_stop_flag(run)
     device = (settings := settings or Settings.from_env()).device_name
     final: list[arena.ColumnState] = []
     first = {**_layout(False), "convo": {}}  # a new run is a new conversation
@@ -184,9 +181,7 @@ def _continue(entries: list[arena.Entry], histories: list[list[dict]], notes: li
         raise InvalidInput("Write a follow-up message first.")
     turn = [{"role": "user", "content": prompt}]
     max_new_tokens, temperature, sequential = int(max_new_tokens), float(temperature), bool(sequential)
-    stop = threading.Event()
-    if isinstance(run, dict):
-        run["stop"] = stop
+    stop = run_stop_flag(run)
     device = (settings := settings or Settings.from_env()).device_name
     final: list[arena.ColumnState] = []
     for cols in arena.stream_compare(entries, turn, max_new_tokens=max_new_tokens, temperature=temperature,
@@ -352,7 +347,8 @@ def _side_by_side(defaults: list[str], settings: Settings | None = None) -> Mode
         convo = gr.State({})  # per session: the columns' conversations (bounded: see turns.bound)
         inputs = [models, system, prompt, max_tokens, temperature, quant, memory_check, sequential, holder]
         clear = tuple(k for k in out if k != "status" and not k.startswith("col"))
-        run_state = {"status": "status", "clear": clear, "running": "Starting the models…", **GPU_EVENT}
+        run_state = {"status": "status", "clear": clear, "running": "Starting the models…", "stop_flag": holder,
+                     **GPU_EVENT}
         first = {**out, **layout, "convo": convo}
         on(run.click, handler := with_settings(compare_models, settings), inputs, first, api_name="compare",
            **run_state)

@@ -257,3 +257,18 @@ def test_stop_keeps_the_answer_so_far(remote_env):
 def test_an_unreachable_mcp_server_with_the_real_client():
     with pytest.raises(gr.Error, match="127.0.0.1"):
         hd.connect_mcp("http://127.0.0.1:9/mcp", hd.new_state())
+
+
+def test_a_stop_pressed_as_soon_as_thinking_shows_stops_that_turn(remote_env):
+    """The turn made its stop flag when its body began, a step after "Thinking…" went out: a Stop in between
+    found no flag and the turn went on to its end. ``on(..., stop_flag=state)`` puts the flag there first."""
+    from tabs.common import run_state
+
+    remote_env.script("chat-early", " ".join(f"w{i}" for i in range(400)), pace=0.05)
+    state = hd.new_state()
+    turn = run_state("status", (), "Thinking…", stop_flag=3)(hd.send_message)  # state: the 4th input
+    run = turn("Go on and on", None, None, state, "openai:chat-early", "", 0.0, 1.0, 512, [], [], 5)
+    assert "Thinking" in next(run)["status"]
+    hd.stop_chat(state)  # Stop, as soon as the page shows "Thinking…"
+    out = merged(list(run))
+    assert "data-state='stopped'" in out["status"] and "w399" not in str(state["conv"].messages)
