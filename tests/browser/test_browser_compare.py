@@ -33,8 +33,8 @@ def test_compare_tab_in_browser(page):
     page.locator("#cmp-run").click()
     expect(status).to_contain_text("Running")
     page.locator("#cmp-stop").click()
-    # the text first: if Stop is lost, the failure shows what the status line says instead (seen once in a whole
-    # quiet suite, not reproduced alone or loaded: was the run done, or still running?)
+    # Stop as soon as the page shows "Running": the run's stop flag is already in the session (it was made a step
+    # later, and this Stop was lost twice in whole quiet suites: tests/tabs/test_stop_early.py)
     expect(status).to_contain_text("stopped (their text so far stays)")
     expect(status.locator("[data-state='stopped']")).to_have_count(1)
     expect(page.locator("#cmp-metrics-0")).to_contain_text("stopped")
