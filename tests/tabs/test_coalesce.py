@@ -133,5 +133,5 @@ def test_the_next_token_view_sends_its_steps_coalesced_with_its_status_urgent(ti
 
     out = list(coalesce(extra.next_tokens(str(tiny["lm-llama"]), "", "Hello", 12, 3, 0.0), min_interval_s=3600,
                         urgent=frozenset({"status"})))
-    assert len(out) <= 3, [u.get("status") for u in out]  # loading, the first step, the end; it sent 14
+    assert len(out) <= 3, [u.get("status") for u in out]  # loading, the first step, the end; it sent 15
     assert "12 tokens" in out[-1]["status"] and out[-1]["table"] is not None
