@@ -38,6 +38,43 @@ CSS = """
 """
 
 
+def patient_start_check(limit_s: float = 300.0) -> None:
+    """Gradio's start check (``networking.url_ok``: is the new server answering ``HEAD /``?) with a generous limit.
+
+    Gradio sends one HEAD with a 3 s timeout and takes a timeout as "localhost is not accessible": the launch then
+    failed with "a shareable link must be created". This app's page takes 70-220 ms to make on a quiet machine,
+    and more than 3 s on a loaded one (an in-process launch failed so in a loaded test run). Here a slow answer is
+    waited for (up to ``limit_s``); a refused connection still fails at once, as in Gradio. Process-wide,
+    idempotent."""
+    import time
+
+    import httpx
+    from gradio import networking
+
+    if getattr(networking.url_ok, "_workbench", False):
+        return
+
+    def url_ok(url: str) -> bool:
+        deadline, answers = time.monotonic() + limit_s, 0
+        while answers < 5:  # as Gradio: five answers that aren't OK fail it
+            try:
+                response = httpx.head(url, timeout=30, verify=False)
+            except httpx.TimeoutException:
+                if time.monotonic() > deadline:
+                    return False
+                continue
+            except (ConnectionError, httpx.ConnectError):
+                return False
+            if response.status_code in (200, 401, 301, 302, 303, 307, 308):
+                return True
+            answers += 1
+            time.sleep(0.5)
+        return False
+
+    url_ok._workbench = True
+    networking.url_ok = url_ok
+
+
 def skip_matplotlib_probe() -> None:
     """Without matplotlib installed, make Gradio's per-event matplotlib backend switch a no-op.
 
@@ -119,6 +156,7 @@ class WorkbenchBlocks(BuildOnce, gr.Blocks):
             # unless asked for: with the page off, the summary is never made
             self._queue.ANAYLTICS_CACHE_FREQUENCY = NEVER  # (sic: Gradio's name)
         skip_matplotlib_probe()
+        patient_start_check()
         return super().launch(*args, **kwargs)
 
     async def process_api(self, block_fn, inputs, state=None, request=None, iterator=None, *args, **kwargs):

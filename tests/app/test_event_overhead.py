@@ -136,3 +136,31 @@ def test_a_streaming_event_called_directly_is_refused_with_the_route_that_gives_
         assert 'event: complete\ndata: ["3"]' in stream
     finally:
         demo.close()
+
+
+def test_the_start_check_waits_for_a_slow_page_and_still_fails_a_refused_connection(monkeypatch):
+    """Gradio's start check sent one HEAD / with a 3 s timeout and took a timeout as "localhost is not accessible":
+    an in-process launch of the app failed so in a loaded test run ("a shareable link must be created")."""
+    import httpx
+    from gradio import networking
+
+    from tabs.server import patient_start_check
+
+    answers = iter([httpx.TimeoutException("slow"), httpx.TimeoutException("slow"), httpx.Response(200)])
+
+    def head(url, **kwargs):
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    monkeypatch.setattr(httpx, "head", head)
+    monkeypatch.setattr(networking, "url_ok", networking.url_ok)  # restored after the test
+    patient_start_check()
+    assert networking.url_ok("http://127.0.0.1:1/")  # answered after two timeouts
+
+    def refused(url, **kwargs):
+        raise httpx.ConnectError("refused")
+
+    monkeypatch.setattr(httpx, "head", refused)
+    assert not networking.url_ok("http://127.0.0.1:1/")  # at once, as Gradio's own

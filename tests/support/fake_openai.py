@@ -243,6 +243,12 @@ class _Handler(BaseHTTPRequestHandler):
         if seconds > 0 and self.fake._stopping.wait(seconds):
             raise _ClientGone
 
+    def _wait_for(self, gate: threading.Event) -> None:
+        """Wait until the test sets ``gate`` (``FakeOpenAI.hold``), or the server stops."""
+        while not gate.wait(0.1):
+            if self.fake._stopping.is_set():
+                raise _ClientGone
+
     def _dispatch(self, method: str) -> None:
         try:
             body_bytes = self._read_body() if method == "POST" else b""
@@ -520,6 +526,9 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             if fault == "hang" and index == 1:
                 self._hang()
+            held = self.fake._holds.get(model)
+            if held is not None and index == held[0]:
+                self._wait_for(held[1])
             self._pause(delay)
             delta = {"role": "assistant", "content": piece} if index == 0 else {"content": piece}
             self._send_event(chunk(delta, None, index))
@@ -612,6 +621,7 @@ class FakeOpenAI:
         self.requests: list[dict] = []
         self._scripts: dict[str, list[str]] = {}
         self._paces: dict[str, float] = {}
+        self._holds: dict[str, tuple[int, threading.Event]] = {}
         self._responders: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -680,6 +690,14 @@ class FakeOpenAI:
             self._scripts[model] = list(batches)
             if pace is not None:
                 self._paces[model] = pace
+
+    def hold(self, model: str, after: int) -> threading.Event:
+        """Make ``model``'s streams stop after ``after`` chunks until the returned event is set: a test's gate, so
+        "the stream is still running" holds on a loaded machine as on a quiet one, with no time to guess."""
+        gate = threading.Event()
+        with self._lock:
+            self._holds[model] = (after, gate)
+        return gate
 
     def script_tool_calls(self, model: str, *calls: tuple[str, str], then: str | None = None) -> None:
         """Queue one answer of tool calls for ``model`` (``(name, arguments JSON text)`` each, ids ``call_<n>``),
