@@ -22,6 +22,7 @@ import threading
 from collections import OrderedDict
 from contextvars import ContextVar
 from copy import copy
+from itertools import islice
 
 from gradio.state_holder import SessionState, StateHolder
 
@@ -148,9 +149,9 @@ class BoundedStateHolder(StateHolder):
         with self.lock:
             if session_id in self.session_data:
                 self.session_data.move_to_end(session_id)
-                address = self._owner.get(session_id)
-                if address is not None and session_id in self._by_address.get(address, ()):
-                    self._by_address[address].move_to_end(session_id)
+                mine = self._by_address.get(self._owner.get(session_id))
+                if mine is not None and session_id in mine:
+                    mine.move_to_end(session_id)
             self._evict(self.session_data, len(self.session_data) - self.capacity, keep=session_id)
 
     def _claim(self, session_id: str, address: str | None) -> None:
@@ -166,19 +167,19 @@ class BoundedStateHolder(StateHolder):
         """Forget ``excess`` sessions of ``order`` (least recently used first; call with ``self.lock`` held), never
         ``keep`` nor a session with an event queued or running: a page streaming a long run, whose Stop, history
         and run state live in its session, lost them to a crowd of newer sessions from its address (a shared NAT or
-        proxy; the browser tests' loopback) and its Stop then found an empty session. Such sessions are few (the
-        queue's size bounds them), so the caps hold again once their runs end."""
+        proxy) and its Stop then found an empty session. Such sessions are few (the queue's size bounds them), so
+        the caps hold again once their runs end."""
         if excess <= 0:
             return
-        victims = [s for s in order if s != keep and not self._busy(s)][:excess]
-        for session_id in victims:
+        queue = self._queue()
+        idle = (s for s in order if s != keep and not (queue is not None and queue.pending_event_ids_session.get(s)))
+        for session_id in list(islice(idle, excess)):  # the oldest idle ones: the scan stops there
             self.session_data.pop(session_id, None)
             self._forget(session_id)
 
-    def _busy(self, session_id: str) -> bool:
-        """Whether ``session_id`` has an event queued or running (Gradio's queue lists it until it completes)."""
-        queue = getattr(self.blocks, "_queue", None) if hasattr(self, "blocks") else None
-        return bool(queue is not None and queue.pending_event_ids_session.get(session_id))
+    def _queue(self):
+        """The served Blocks' queue (it lists each session's pending events until they complete), or None."""
+        return getattr(self.blocks, "_queue", None) if hasattr(self, "blocks") else None
 
     def _forget(self, session_id: str) -> None:
         """Drop a session's bookkeeping, and the queue's once it has nothing pending (call with ``self.lock`` held).
@@ -187,7 +188,7 @@ class BoundedStateHolder(StateHolder):
         session), and a message queue per session (up to 2,000): both go with the session when idle.
         """
         self.time_last_used.pop(session_id, None)
-        queue = getattr(self.blocks, "_queue", None) if hasattr(self, "blocks") else None
+        queue = self._queue()
         if queue is not None and not queue.pending_event_ids_session.get(session_id):
             queue.pending_event_ids_session.pop(session_id, None)
             messages = queue.pending_messages_per_session.get(session_id)
