@@ -21,6 +21,7 @@ from engines.config import Settings
 from tabs.access import BearerAuth, ClientAddress, LoginThrottle  # noqa: F401  (LoginThrottle: re-export)
 from tabs.build_once import BuildOnce
 from tabs.common import RateLimiter, limiter_from_env
+from tabs.event_queue import WakingQueue
 from tabs.inputs import check_inputs
 from tabs.sessions import BoundedStateHolder, SessionAddress, lean_throwaway_sessions
 
@@ -148,6 +149,13 @@ class WorkbenchBlocks(BuildOnce, gr.Blocks):
 
             value.user_middleware.append(Middleware(SessionAddress))
         self.__dict__["_workbench_app"] = value
+
+    def queue(self, *args, **kwargs):
+        """Gradio's queue (``Blocks.__init__`` makes one, ``demo.queue(...)`` another), its processing loop woken
+        when there is an event to start instead of every millisecond (``tabs/event_queue.py``)."""
+        super().queue(*args, **kwargs)
+        self._queue.__class__ = WakingQueue  # made as Gradio makes it; only the loop's waiting differs
+        return self
 
     def launch(self, *args, **kwargs):
         if not kwargs.get("enable_monitoring"):
