@@ -92,8 +92,10 @@ def test_each_event_starts_when_pushed_or_when_its_slot_frees(served):
     demo, url, gate = served
     client = Client(url, verbose=False)
     held = client.submit("x", api_name="/held")
-    while held.status().code.name != "PROCESSING":  # the held call has its group's one slot
+    deadline = time.monotonic() + 120
+    while held.status().code.name != "PROCESSING" and time.monotonic() < deadline:  # it has its group's one slot
         time.sleep(0.05)
+    assert held.status().code.name == "PROCESSING"
     jobs = [client.submit(f"w{i}", api_name="/shout") for i in range(20)]
     assert [job.result(timeout=120) for job in jobs] == [f"W{i}" for i in range(20)]
     waiting = client.submit("y", api_name="/held")  # behind the held call, in its group
@@ -110,7 +112,8 @@ def test_a_running_events_progress_goes_out(served):
     _, url, gate = served
     job = Client(url, verbose=False).submit("z", api_name="/counted")
     seen, deadline = [], time.monotonic() + 120
-    while not seen and not job.done() and time.monotonic() < deadline:  # the event holds until the gate opens: its progress is all there is
+    # the event holds until the gate opens: its progress is all there is to see
+    while not seen and not job.done() and time.monotonic() < deadline:
         status = job.status()
         seen = [unit.desc for unit in status.progress_data or []]
         time.sleep(0.05)
