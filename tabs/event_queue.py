@@ -41,32 +41,33 @@ async def _wait(signal: asyncio.Event) -> None:
 class WakingQueue(queueing.Queue):
     """``gradio.queueing.Queue`` whose loops wait to be woken (an event pushed, started or finished).
 
-    Made by Gradio as its own ``Queue`` (``WorkbenchBlocks.queue`` then swaps the class), so it has no ``__init__``:
-    its two signals are made when first needed (``asyncio.Event`` binds to the running loop on first wait)."""
+    Made by Gradio as its own ``Queue`` (``WorkbenchBlocks.queue`` then swaps the class), so it has no ``__init__``.
+    Each run of a loop makes its own signal: a launch runs the loops on a new event loop, and an ``asyncio.Event``
+    belongs to the loop it first waited on (one kept from an earlier launch failed the next one's loop)."""
 
     _changed: asyncio.Event | None = None  # an event was pushed or finished: look for one to start
     _started: asyncio.Event | None = None  # an event started: its progress may need sending
 
-    def _signal(self, name: str) -> asyncio.Event:
-        if getattr(self, name) is None:
-            setattr(self, name, asyncio.Event())
-        return getattr(self, name)
+    @staticmethod
+    def _set(signal: asyncio.Event | None) -> None:
+        if signal is not None:  # None: the loop that waits on it hasn't started
+            signal.set()
 
     async def push(self, *args, **kwargs):
         try:
             return await super().push(*args, **kwargs)
         finally:
-            self._signal("_changed").set()
+            self._set(self._changed)
 
     async def process_events(self, *args, **kwargs):
         try:
             return await super().process_events(*args, **kwargs)
         finally:  # a worker and a concurrency slot are free again
-            self._signal("_changed").set()
+            self._set(self._changed)
 
     async def start_processing(self) -> None:
         """Gradio 6.31's loop (``Queue.start_processing``), waiting to be woken where it slept 1 ms."""
-        changed = self._signal("_changed")
+        self._changed = changed = asyncio.Event()
         try:
             while not self.stopped:
                 changed.clear()  # before looking: a push while this loop looks sets it again
@@ -99,13 +100,13 @@ class WakingQueue(queueing.Queue):
         task.add_done_callback(self._asyncio_tasks.discard)
         if self.live_updates:
             self.broadcast_estimations(concurrency_id)
-        self._signal("_started").set()
+        self._set(self._started)
         return True
 
     async def start_progress_updates(self) -> None:
         """Gradio 6.31's loop (``Queue.start_progress_updates``): while events run, their newest progress goes out
         every 10 ms; while none runs, it waits for one to start instead of looking every 10 ms."""
-        started = self._signal("_started")
+        self._started = started = asyncio.Event()
         while not self.stopped:
             started.clear()
             events = [evt for job in self.active_jobs if job is not None for evt in job]

@@ -120,3 +120,21 @@ def test_a_running_events_progress_goes_out(served):
     gate.set()
     assert seen == ["half way"]
     assert job.result(timeout=120) == "z"
+
+
+def test_a_closed_app_launched_again_still_runs_its_events():
+    """Each launch runs the queue's loops on a new event loop: what wakes them is made for that loop (one made for
+    the first launch's loop failed the second launch's processing loop, and every call then found the queue full)."""
+    from gradio_client import Client
+
+    with WorkbenchBlocks() as demo:
+        box = gr.Textbox()
+        out = gr.Textbox()
+        gr.Button().click(lambda text: text.upper(), box, out, api_name="shout")
+    for word in ("first", "second"):
+        port = _port()
+        demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+        try:
+            assert Client(f"http://127.0.0.1:{port}/", verbose=False).predict(word, api_name="/shout") == word.upper()
+        finally:
+            demo.close()
