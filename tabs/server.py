@@ -151,8 +151,8 @@ class WorkbenchBlocks(BuildOnce, gr.Blocks):
         self.__dict__["_workbench_app"] = value
 
     def queue(self, *args, **kwargs):
-        """Gradio's queue (``Blocks.__init__`` makes one, ``demo.queue(...)`` another), its processing loop woken
-        when there is an event to start instead of every millisecond (``tabs/event_queue.py``)."""
+        """Gradio's queue (``Blocks.__init__`` makes one, ``demo.queue(...)`` another), its loops woken when there
+        is something to do instead of polling (``tabs/event_queue.py``)."""
         super().queue(*args, **kwargs)
         self._queue.__class__ = WakingQueue  # made as Gradio makes it; only the loop's waiting differs
         return self
