@@ -138,3 +138,37 @@ def test_a_closed_app_launched_again_still_runs_its_events():
             assert Client(f"http://127.0.0.1:{port}/", verbose=False).predict(word, api_name="/shout") == word.upper()
         finally:
             demo.close()
+
+
+def test_a_full_queue_says_so_at_once_and_serves_again_once_it_drains(monkeypatch):
+    """Too many calls: the one past the queue's size is told the queue is full (Gradio's answer, through this
+    queue's push), the waiting ones start as the slot frees, and the app serves the next call."""
+    from gradio_client import Client
+    from gradio_client.utils import QueueError
+
+    monkeypatch.setattr(event_queue, "SAFETY_S", 3600.0)
+    gate = threading.Event()
+    with WorkbenchBlocks() as demo:
+        box = gr.Textbox()
+        out = gr.Textbox()
+        gr.Button().click(lambda text: gate.wait(120) and text, box, out, api_name="held", concurrency_limit=1)
+    demo.queue(max_size=2)
+    port = _port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        running = client.submit("a", api_name="/held")
+        deadline = time.monotonic() + 120
+        while running.status().code.name != "PROCESSING" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        waiting = [client.submit(word, api_name="/held") for word in ("b", "c")]
+        while len(demo._queue) < 2 and time.monotonic() < deadline:  # both wait in the queue
+            time.sleep(0.05)
+        with pytest.raises(QueueError, match="full"):
+            client.predict("d", api_name="/held")
+        gate.set()
+        assert [job.result(timeout=120) for job in (running, *waiting)] == ["a", "b", "c"]
+        assert client.predict("e", api_name="/held") == "e"
+    finally:
+        gate.set()
+        demo.close()
