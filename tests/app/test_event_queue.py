@@ -5,21 +5,35 @@ look every ``SAFETY_S``) out of the way, so each event below can only start beca
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
+from contextlib import contextmanager
 
 import gradio as gr
 import pytest
+from app_helpers import free_port
 
 from tabs import event_queue
 from tabs.server import WorkbenchBlocks
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+@contextmanager
+def _serving(demo: WorkbenchBlocks):
+    """``demo`` launched on a free port: its URL; closed after."""
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()
+
+
+def _until_processing(job) -> None:
+    """Wait (up to 120 s) until ``job`` runs: it has its group's one slot."""
+    deadline = time.monotonic() + 120
+    while job.status().code.name != "PROCESSING" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert job.status().code.name == "PROCESSING"
 
 
 class _CountingGroups(dict):
@@ -60,13 +74,11 @@ def served(monkeypatch):
 
         gr.Button().click(counted, box, out, api_name="counted")
     demo.queue()
-    port = _port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    try:
-        yield demo, f"http://127.0.0.1:{port}/", gate
-    finally:
-        gate.set()
-        demo.close()
+    with _serving(demo) as url:
+        try:
+            yield demo, url, gate
+        finally:
+            gate.set()
 
 
 def test_an_idle_queue_does_not_look_for_events_every_millisecond(served):
@@ -92,10 +104,7 @@ def test_each_event_starts_when_pushed_or_when_its_slot_frees(served):
     demo, url, gate = served
     client = Client(url, verbose=False)
     held = client.submit("x", api_name="/held")
-    deadline = time.monotonic() + 120
-    while held.status().code.name != "PROCESSING" and time.monotonic() < deadline:  # it has its group's one slot
-        time.sleep(0.05)
-    assert held.status().code.name == "PROCESSING"
+    _until_processing(held)
     jobs = [client.submit(f"w{i}", api_name="/shout") for i in range(20)]
     assert [job.result(timeout=120) for job in jobs] == [f"W{i}" for i in range(20)]
     waiting = client.submit("y", api_name="/held")  # behind the held call, in its group
@@ -132,12 +141,8 @@ def test_a_closed_app_launched_again_still_runs_its_events():
         out = gr.Textbox()
         gr.Button().click(lambda text: text.upper(), box, out, api_name="shout")
     for word in ("first", "second"):
-        port = _port()
-        demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-        try:
-            assert Client(f"http://127.0.0.1:{port}/", verbose=False).predict(word, api_name="/shout") == word.upper()
-        finally:
-            demo.close()
+        with _serving(demo) as url:
+            assert Client(url, verbose=False).predict(word, api_name="/shout") == word.upper()
 
 
 def test_a_full_queue_says_so_at_once_and_serves_again_once_it_drains(monkeypatch):
@@ -153,22 +158,19 @@ def test_a_full_queue_says_so_at_once_and_serves_again_once_it_drains(monkeypatc
         out = gr.Textbox()
         gr.Button().click(lambda text: gate.wait(120) and text, box, out, api_name="held", concurrency_limit=1)
     demo.queue(max_size=2)
-    port = _port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    try:
-        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-        running = client.submit("a", api_name="/held")
-        deadline = time.monotonic() + 120
-        while running.status().code.name != "PROCESSING" and time.monotonic() < deadline:
-            time.sleep(0.05)
-        waiting = [client.submit(word, api_name="/held") for word in ("b", "c")]
-        while len(demo._queue) < 2 and time.monotonic() < deadline:  # both wait in the queue
-            time.sleep(0.05)
-        with pytest.raises(QueueError, match="full"):
-            client.predict("d", api_name="/held")
-        gate.set()
-        assert [job.result(timeout=120) for job in (running, *waiting)] == ["a", "b", "c"]
-        assert client.predict("e", api_name="/held") == "e"
-    finally:
-        gate.set()
-        demo.close()
+    with _serving(demo) as url:
+        try:
+            client = Client(url, verbose=False)
+            running = client.submit("a", api_name="/held")
+            _until_processing(running)
+            waiting = [client.submit(word, api_name="/held") for word in ("b", "c")]
+            deadline = time.monotonic() + 120
+            while len(demo._queue) < 2 and time.monotonic() < deadline:  # both wait in the queue
+                time.sleep(0.05)
+            with pytest.raises(QueueError, match="full"):
+                client.predict("d", api_name="/held")
+            gate.set()
+            assert [job.result(timeout=120) for job in (running, *waiting)] == ["a", "b", "c"]
+            assert client.predict("e", api_name="/held") == "e"
+        finally:
+            gate.set()

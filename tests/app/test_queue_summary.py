@@ -4,19 +4,12 @@ which the app leaves off. With the page off the summary is never made; with it o
 
 from __future__ import annotations
 
-import socket
-
 import gradio as gr
 import pytest
+from app_helpers import free_port
 from gradio.queueing import Queue
 
 from tabs.server import WorkbenchBlocks
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.parametrize("monitoring", [False, True])
@@ -29,7 +22,7 @@ def test_the_queue_summarizes_events_only_for_a_monitoring_page(monkeypatch, mon
         out = gr.Textbox()
         gr.Button().click(lambda text: text.upper(), box, out, api_name="shout")
     demo.queue()
-    port = _port()
+    port = free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
                 enable_monitoring=monitoring)
     try:
