@@ -8,6 +8,7 @@ import json
 import gradio as gr
 
 from engines.assistant.conversation import Conversation, text_of
+from engines.refs import model_names
 from tabs.common import clean_text
 
 
@@ -100,7 +101,8 @@ def chat_messages(conv: Conversation, steps: dict[str, dict], streaming: str | N
 
 
 def stats_markdown(conv: Conversation) -> str:
-    """One line per answered turn: TTFT, tokens/s, tokens, context used against the window."""
+    """One line per answered turn: its model (a local folder by what it holds, never its path), TTFT, tokens/s,
+    tokens, context used against the window."""
     lines = []
     turn = 0
     for i, m in enumerate(conv.messages):
@@ -108,7 +110,7 @@ def stats_markdown(conv: Conversation) -> str:
             turn += 1
         stats = conv.stats.get(i)
         if stats is not None:
-            lines.append(f"- **Turn {turn}** ({clean_text(stats.model)}): {stats.line()}")
+            lines.append(f"- **Turn {turn}** ({clean_text(model_names(stats.model)[0])}): {stats.line()}")
     return "\n".join(lines)
 
 

@@ -62,6 +62,18 @@ def test_two_turns_stream_with_stats_prompt_and_downloads(lm):
     assert '"And again"' in code and "def reply(messages):" in code
 
 
+def test_a_local_folder_is_named_by_what_it_holds_never_by_its_server_path(lm):
+    # the stats line named the turn's model by the folder's whole path ("Turn 1 (/root/.cache/…/smollm2…)"); every
+    # other tab names a local folder by what it holds (refs.display_name)
+    state = hd.new_state()
+    out, updates = send(state, lm, "Hello there")
+    shown = [str(u.get(k, "")) for u in updates for k in ("stats", "status", "note")]
+    assert not [text for text in shown if str(Path(lm).parent) in text]
+    assert f"**Turn 1** ({Path(lm).name})" in out["stats"]
+    files = {Path(f).suffix: Path(f) for f in out["files"]}
+    assert json.loads(files[".json"].read_text())["model"] == lm  # the download keeps what was typed: it reloads it
+
+
 def test_regenerate_edit_last_and_edit_in_the_chat(lm):
     state = hd.new_state()
     send(state, lm, "first question")
