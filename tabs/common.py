@@ -365,15 +365,16 @@ def run_state(status: gr.Component, clear: tuple[gr.Component, ...] = (), runnin
 
 def named(fn: Callable, outputs: dict[str, gr.Component]) -> Callable:
     """Wrap a handler that returns (or yields) dicts keyed by output *names* into one Gradio understands (keyed by
-    component). Names not in a dict leave their component unchanged; signature, docstring and kind are kept."""
+    component). Names not in a dict leave their component unchanged; signature, docstring and kind are kept. A
+    stream's ``URGENT`` marker stays for ``on()``'s coalescer (a plain result's is dropped)."""
 
     def convert(update):
         if not isinstance(update, dict):
             raise TypeError(f"{fn.__name__} must return a dict keyed by output names, got {type(update).__name__}")
-        unknown = set(update) - set(outputs)
+        unknown = set(update) - set(outputs) - {URGENT}
         if unknown:
             raise KeyError(f"{fn.__name__} returned unknown outputs {sorted(unknown)}")
-        return {outputs[k]: v for k, v in update.items()}
+        return {(k if k == URGENT else outputs[k]): v for k, v in update.items()}
 
     if inspect.isgeneratorfunction(fn):
 
@@ -385,7 +386,9 @@ def named(fn: Callable, outputs: dict[str, gr.Component]) -> Callable:
 
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            return convert(fn(*args, **kwargs))
+            out = convert(fn(*args, **kwargs))
+            out.pop(URGENT, None)
+            return out
 
     return wrapper
 

@@ -36,8 +36,10 @@ def coalesce(updates, min_interval_s: float = STREAM_MIN_INTERVAL_S, urgent: fro
     that moves an ``urgent`` key (the status line) to a new stage, such as "Loading the model…" after "Reading the
     prompt…", or that carries the ``URGENT`` key, goes out at once, so it is never held back behind the slow step
     that follows it. A status that only counts on ("12 tokens so far", then "13 tokens so far") is not a new stage:
-    it is coalesced like any output. ``Later`` values are computed only when their update goes out. Without this, a
-    fast stream (1,000+ tokens into a Markdown box) sends an update per token and the browser stops responding.
+    it is coalesced like any output. When the source fails, the updates it held back go out before the error (the
+    page shows what the handler showed last). ``Later`` values are computed only when their update goes out.
+    Without this, a fast stream (1,000+ tokens into a Markdown box) sends an update per token and the browser stops
+    responding.
     """
     try:
         yield from _coalesced(updates, min_interval_s, urgent)
@@ -101,26 +103,32 @@ def _coalesced(updates, min_interval_s: float, urgent: frozenset):
     sent: dict = {}  # each output's value as last sent
     complete = False  # whether the update sent last held every output's newest value (what the last must hold)
     last = float("-inf")  # the first update goes out at once (monotonic() counts from boot: it may be < the interval)
-    for update in updates:
-        if not isinstance(update, dict):
-            if pending:
-                yield _ready(pending)
-                pending = {}
-            sent.clear()  # a non-dict update (Gradio's own form) may have set any output
-            complete = False
-            yield update
-            continue
-        now_please = URGENT in update
-        update = {k: v for k, v in update.items() if k != URGENT} if now_please else update
-        pending.update(update)
-        latest.update(update)
-        now = time.monotonic()
-        if now_please or now - last >= min_interval_s or _new_stage(update, sent, urgent):
-            out = _changed(_ready(pending), sent)
-            if out:
-                complete = out.keys() == latest.keys()
-                yield out
-            pending, last = {}, now
+    try:
+        for update in updates:
+            if not isinstance(update, dict):
+                if pending:
+                    yield _ready(pending)
+                    pending = {}
+                sent.clear()  # a non-dict update (Gradio's own form) may have set any output
+                complete = False
+                yield update
+                continue
+            now_please = URGENT in update
+            update = {k: v for k, v in update.items() if k != URGENT} if now_please else update
+            pending.update(update)
+            latest.update(update)
+            now = time.monotonic()
+            if now_please or now - last >= min_interval_s or _new_stage(update, sent, urgent):
+                out = _changed(_ready(pending), sent)
+                if out:
+                    complete = out.keys() == latest.keys()
+                    yield out
+                pending, last = {}, now
+    except Exception:
+        out = _changed(_ready(pending), sent) if pending else {}
+        if out:  # held back by the interval: what the handler showed last goes out before its error
+            yield out
+        raise
     if latest and (pending or not complete):
         # an API client gets only the last update: it must hold every output, not "unchanged" placeholders (a
         # handler's one result, already sent whole, is not sent again: its tables and files postprocessed twice)

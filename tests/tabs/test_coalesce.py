@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from tabs.common import URGENT, Later, coalesce
 
 TABS = Path(__file__).resolve().parents[2] / "tabs"
@@ -29,6 +31,39 @@ def test_an_urgent_update_goes_out_at_once_without_its_marker():
     out = list(coalesce(iter(updates), min_interval_s=3600))
     assert out[1] == {"table": "t1", "status": "stage 2"} and all(URGENT not in u for u in out)
     assert out[-1] == {"status": "stage 2", "table": "t2"}
+
+
+def test_updates_held_back_when_the_source_fails_go_out_before_its_error():
+    # an update held back by the interval was lost when the source raised next: the page kept what the update
+    # before it showed (Chat's failed turn: its "…" bubble, though the conversation had been rolled back)
+    def source():
+        yield {"chatbot": "turn shown", "status": "running"}
+        yield {"chatbot": "rolled back"}
+        raise ValueError("the model failed")
+
+    stream = coalesce(source(), min_interval_s=3600)
+    assert next(stream) == {"chatbot": "turn shown", "status": "running"}
+    assert next(stream) == {"chatbot": "rolled back"}
+    with pytest.raises(ValueError, match="the model failed"):
+        next(stream)
+
+
+def test_a_handler_registered_with_on_may_mark_an_update_urgent():
+    # on() maps output names to components before its coalescer sees the updates: an URGENT key was an "unknown
+    # output" there, and the run failed with "Something went wrong (KeyError)"
+    import gradio as gr
+
+    from tabs.common import on
+
+    def handler(n):
+        yield {"a": n, URGENT: True}
+        yield {"a": n + 1}
+
+    with gr.Blocks() as demo:
+        a = gr.Number()
+        on(gr.Button().click, handler, [a], {"a": a}, api_name=False)
+    fn = demo.fns[max(demo.fns)].fn
+    assert [u[a] for u in fn(1)] == [1, 2]
 
 
 def test_closing_the_stream_closes_its_source():
