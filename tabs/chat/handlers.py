@@ -17,14 +17,14 @@ from engines.assistant.replay import conversation_notebook
 from engines.config import Settings
 from engines.errors import InvalidInput
 from tabs.chat import view
-from tabs.common import expensive, notebook_file, run_stop_flag, status_html, ui_errors, write_exports
+from tabs.common import URGENT, expensive, notebook_file, run_stop_flag, status_html, ui_errors, write_exports
 
 
 def new_state() -> dict:
     """A session's chat state: the conversation, its tool steps, which shown message is which, the Stop flag and
-    the connected MCP server's tools."""
+    the connected MCP server's tools, and the conversation's downloads as last made."""
     return {"conv": Conversation(), "steps": {}, "origin": [], "stop": None, "mcp": [], "mcp_url": "",
-            "attachments": []}
+            "attachments": [], "files": None}
 
 
 def _state(state) -> dict:
@@ -114,13 +114,17 @@ def _answer(state: dict, gen: dict, tools: tuple, snapshot: tuple, first: dict |
     except Exception:
         conv.messages, conv.stats = snapshot
         state["stop"] = None
+        # the page shows the conversation as it is again, not the failed turn's message and its "…", with its
+        # downloads (the message box keeps the text, to send again)
+        yield {"chatbot": _shown(state), "files": state.get("files"), URGENT: True}
         raise
     state["stop"] = None
     state["steps"].update({s["id"]: s for s in live})
     said = [m for m in done.messages if not done.stopped or m.get("role") != "assistant" or m.get("tool_calls")
             or text_of(m.get("content")).strip()]  # a turn stopped before any text adds no empty answer
     conv.add_answer(said, done.stats if said else None)
-    yield {"chatbot": _shown(state), "stats": view.stats_markdown(conv), "files": _exports(conv, gen),
+    state["files"] = _exports(conv, gen)
+    yield {"chatbot": _shown(state), "stats": view.stats_markdown(conv), "files": state["files"],
            "status": _final_status(done, time.perf_counter() - started), "message": "", "image": None,
            "audio": None}
 
@@ -245,7 +249,7 @@ def clear_chat(state: dict | None) -> dict:
     """Start a new conversation (the MCP connection stays)."""
     state = _state(state)
     stop_chat(state)
-    state.update({"conv": Conversation(), "steps": {}, "origin": [], "attachments": []})
+    state.update({"conv": Conversation(), "steps": {}, "origin": [], "attachments": [], "files": None})
     return {"chatbot": [], "stats": "", "note": "", "files": None, "prompt": "", "transcript": "",
             "status": status_html("idle", "")}
 

@@ -129,6 +129,27 @@ def test_an_image_to_a_model_that_cannot_see_is_refused_and_the_chat_goes_on(lm,
     assert len(state["conv"].messages) == 4
 
 
+def test_a_failed_turn_leaves_the_page_showing_the_conversation_as_it_is(lm, tmp_path):
+    # the page kept the failed turn's message and its "…" bubble (the last update before the error), though the
+    # conversation had been rolled back, and the downloads emptied when the turn began stayed empty
+    from PIL import Image
+
+    path = tmp_path / "red.png"
+    Image.new("RGB", (8, 8), "red").save(path)
+    state = hd.new_state()
+    before, _ = send(state, lm, "hi")
+    updates = []
+    with pytest.raises(gr.Error, match="(?i)image"):
+        for update in hd.send_message("what is this?", str(path), None, state, lm, "Be brief.", 0.0, 1.0, 8, [], [],
+                                      5):
+            updates.append(update)
+    shown = [u["chatbot"] for u in updates if "chatbot" in u]
+    assert len(shown[0]) > 2  # the turn was shown while it ran (its message and image, then "…")
+    assert len(shown[-1]) == 2 and contents(shown[-1])[0] == "hi"  # and then the conversation as it is again
+    files = [u["files"] for u in updates if "files" in u]
+    assert files[0] is None and files[-1] == before["files"]  # with its downloads back (emptied while the turn ran)
+
+
 def test_audio_is_transcribed_first_and_shown(lm, monkeypatch, tmp_path):
     from engines import speech
 
