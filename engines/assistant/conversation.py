@@ -34,6 +34,7 @@ class TurnStats:
     dropped: int = 0
     tool_steps: int = 0
     quantization: str = ""  # as the model ran (local models), for the replay notebook
+    stopped: bool = False  # Stop ended it: its numbers are of the text so far, measured as it streamed
 
     @classmethod
     def from_generation(cls, stats, *, model: str = "", dropped: int = 0, window: int | None = None,
@@ -49,7 +50,8 @@ class TurnStats:
 
     def line(self) -> str:
         """One short line: "TTFT 0.21 s · 38.2 tokens/s · 64 tokens · context 412 / 4,096 (10 %)"."""
-        parts = [f"TTFT {self.ttft_s:.2f} s", f"{self.tokens_per_s:.1f} tokens/s", f"{self.tokens:,} tokens"]
+        parts = [f"TTFT {self.ttft_s:.2f} s", f"{self.tokens_per_s:.1f} tokens/s",
+                 f"{self.tokens:,} tokens" + (" (stopped)" if self.stopped else "")]
         if self.prompt_tokens is not None:
             used = self.prompt_tokens + self.tokens
             if self.context_window:

@@ -213,7 +213,7 @@ def stream_turn(conv: Conversation, *, max_new_tokens: int = 512, temperature: f
     events = (_plain_events(model, fit.messages, gen) if toolbox is None else
               _tool_events(model, fit.messages, toolbox, step_limit, gen))
     text, steps, notes, stopped = "", 0, [], False
-    started = time.perf_counter()
+    started, first_at, chunks = time.perf_counter(), None, 0
     try:
         for event in events:
             if stop is not None and stop.is_set():
@@ -228,6 +228,8 @@ def stream_turn(conv: Conversation, *, max_new_tokens: int = 512, temperature: f
                 return
             if isinstance(event, Delta):
                 text += event.text
+                chunks += 1
+                first_at = first_at or time.perf_counter()
             elif isinstance(event, Step):
                 steps += 1
             elif isinstance(event, Note):
@@ -235,9 +237,27 @@ def stream_turn(conv: Conversation, *, max_new_tokens: int = 512, temperature: f
             yield event
     finally:
         events.close()
-    stats = TurnStats(total_s=time.perf_counter() - started, prompt_tokens=fit.tokens, context_window=window,
-                      model=model, dropped=len(fit.dropped), tool_steps=steps)
+    now = time.perf_counter()
+    tokens = _tokens_of(model, text, settings) or chunks
+    span = now - first_at if first_at is not None else 0.0
+    stats = TurnStats(ttft_s=first_at - started if first_at is not None else 0.0, tokens=tokens,
+                      tokens_per_s=(tokens - 1) / span if tokens > 1 and span > 0 else 0.0, total_s=now - started,
+                      prompt_tokens=fit.tokens, context_window=window, model=model, dropped=len(fit.dropped),
+                      tool_steps=steps, stopped=stopped)
     yield Done([{"role": "assistant", "content": text}], stats, stopped=stopped, notes=notes)
+
+
+def _tokens_of(model: str, text: str, settings: Settings) -> int | None:
+    """Tokens of an answer cut short, by the model's own tokenizer (a local model); None where it isn't here (an
+    API model: its streamed chunks count, a token each, as Compare's live numbers do)."""
+    if not text or not runs_here(model, settings):
+        return None
+    from engines.tokenizers import get_tokenizer
+
+    try:
+        return len(get_tokenizer(model, settings=settings)(text, add_special_tokens=False)["input_ids"])
+    except Exception:  # noqa: BLE001  (the numbers are informative: a tokenizer that fails falls back to chunks)
+        return None
 
 
 def _plain_events(model: str, messages: list[dict], gen: dict) -> Iterator:

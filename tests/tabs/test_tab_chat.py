@@ -287,6 +287,34 @@ def test_stop_keeps_the_answer_so_far(remote_env):
     assert state["stop"] is None and [m["role"] for m in state["conv"].messages] == ["user", "assistant"]
 
 
+@pytest.mark.parametrize("where", ["remote", "local"])
+def test_a_stopped_answer_has_its_measured_numbers_not_zeros(where, request):
+    # a stopped turn's line read "TTFT 0.00 s · 0.0 tokens/s · 0 tokens" under an answer of dozens of words: its
+    # numbers came only from the engine's end-of-stream stats, which a stopped stream never sends
+    if where == "remote":
+        server = request.getfixturevalue("remote_env")
+        server.script("chat-stop-stats", " ".join(f"w{i}" for i in range(400)), pace=0.02)
+        model = "openai:chat-stop-stats"
+    else:
+        model = str(request.getfixturevalue("tiny")["lm-llama"])
+    state = hd.new_state()
+    warm = 1.0 if where == "local" else 0.0  # the tiny model's greedy answer is blank lines (not kept as an answer)
+    for update in hd.send_message("Go on", None, None, state, model, "", warm, 1.0, 200, [], [], 5):
+        shown = update.get("chatbot")
+        if shown and shown[-1].role == "assistant" and len(str(shown[-1].content).strip()) >= 10:
+            hd.stop_chat(state)
+    answer, stats = state["conv"].messages[-1]["content"], state["conv"].stats[1]
+    if where == "remote":
+        assert stats.tokens == len(answer.split())  # one streamed chunk a word here, a token each
+    else:
+        from engines.tokenizers import get_tokenizer
+
+        assert stats.tokens == len(get_tokenizer(model)(answer, add_special_tokens=False)["input_ids"])
+    assert stats.stopped and stats.ttft_s > 0 and stats.tokens_per_s > 0 and stats.total_s >= stats.ttft_s
+    line = hd.view.stats_markdown(state["conv"])
+    assert f"{stats.tokens:,} tokens" in line and "0 tokens ·" not in line and "stopped" in line
+
+
 def test_an_unreachable_mcp_server_with_the_real_client():
     with pytest.raises(gr.Error, match="127.0.0.1"):
         hd.connect_mcp("http://127.0.0.1:9/mcp", hd.new_state())
