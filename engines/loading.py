@@ -83,6 +83,13 @@ def map_load_error(exc: BaseException, ref: ModelRef) -> errors.WorkbenchError:
     if any(issubclass(k, (hub_errors.LocalEntryNotFoundError, hub_errors.OfflineModeIsEnabled)) for k in kinds) or (
         "couldn't connect" in text or "offline mode" in text or "cannot find the requested files" in text
     ):
+        from engines.config import Settings
+
+        if Settings.current().models_dir is not None and ref.kind == "hub":  # where it was looked for, no path
+            return errors.HubUnreachable(
+                f"The Hugging Face Hub cannot be reached, '{name}' is not in the local cache, and the models folder "
+                f"(WORKBENCH_MODELS_DIR) has no {ref.name}/ folder. Put the downloaded model there (as org/name), "
+                "use a local model folder, or connect to the internet.")
         return errors.HubUnreachable(
             f"The Hugging Face Hub cannot be reached and '{name}' is not in the local cache. Use a local model "
             "folder, set WORKBENCH_MODELS_DIR to a directory of downloaded models, or connect to the internet."

@@ -225,7 +225,7 @@ def _local_ref(text: str, settings: Settings) -> ModelRef:
 
 
 def _in_models_dir(hub_id: str, settings: Settings) -> Path | None:
-    if settings.models_dir is None or "/" not in hub_id:
+    if settings.models_dir is None:
         return None
     candidate = settings.models_dir / hub_id
     return candidate if candidate.is_dir() else None

@@ -45,6 +45,15 @@ def test_not_found_and_offline():
     assert isinstance(off, errors.HubUnreachable) and "WORKBENCH_MODELS_DIR" in str(off)
 
 
+def test_offline_with_a_models_folder_set_says_where_the_id_was_looked_for(monkeypatch, tmp_path):
+    # with WORKBENCH_MODELS_DIR set, the message still said "set WORKBENCH_MODELS_DIR to a directory of downloaded
+    # models": advice already taken, and not where the id was looked for
+    monkeypatch.setenv("WORKBENCH_MODELS_DIR", str(tmp_path))
+    off = str(loading.map_load_error(_wrapped(hub_errors.LocalEntryNotFoundError("offline")), REF))
+    assert "set WORKBENCH_MODELS_DIR" not in off and str(tmp_path) not in off  # no server path either
+    assert f"models folder (WORKBENCH_MODELS_DIR) has no {REF.name}/" in off
+
+
 def test_oom_and_unknown():
     oom = loading.map_load_error(RuntimeError("CUDA out of memory. Tried to allocate 2 GiB"), REF)
     assert isinstance(oom, errors.OutOfMemory)

@@ -72,6 +72,15 @@ def test_models_dir_resolves_catalog_ids(models_dir):
     assert parse_ref("Qwen/Qwen2.5-1.5B-Instruct", settings).path is None  # not in the folder: Hub id kept
 
 
+def test_models_dir_resolves_a_bare_hub_id_too(tmp_path):
+    # only org/name ids were looked for there: a downloaded `gpt2` (a Hub id without an org) in the models folder
+    # was fetched from the unreachable Hub instead
+    (tmp_path / "gpt2").mkdir()
+    settings = Settings(models_dir=tmp_path)
+    assert parse_ref("gpt2", settings).path == tmp_path / "gpt2"
+    assert parse_ref("distilgpt2", settings).path is None
+
+
 def test_settings_from_env(monkeypatch):
     monkeypatch.setenv("SPACE_ID", "someone/space")
     s = Settings.from_env()
