@@ -15,6 +15,7 @@ from typing import Any
 
 from engines import errors, quant
 from engines.cache import CacheKey, model_cache
+from engines.config import Settings
 from engines.quant import QUANTIZATIONS, resolve_quantization  # noqa: F401  (re-exported)
 from engines.redact import hide_paths
 from engines.refs import ModelRef
@@ -83,8 +84,6 @@ def map_load_error(exc: BaseException, ref: ModelRef) -> errors.WorkbenchError:
     if any(issubclass(k, (hub_errors.LocalEntryNotFoundError, hub_errors.OfflineModeIsEnabled)) for k in kinds) or (
         "couldn't connect" in text or "offline mode" in text or "cannot find the requested files" in text
     ):
-        from engines.config import Settings
-
         if Settings.current().models_dir is not None and ref.kind == "hub":  # where it was looked for, no path
             return errors.HubUnreachable(
                 f"The Hugging Face Hub cannot be reached, '{name}' is not in the local cache, and the models folder "
@@ -139,8 +138,6 @@ def check_param_budget(ref: ModelRef, settings=None) -> None:
     Raises:
         ModelNotAllowed: over budget, or the size cannot be read (no safetensors) while a budget is set.
     """
-    from engines.config import Settings
-
     settings = settings or Settings.current()
     if settings.max_params_b is None or ref.kind != "hub" or ref.spec is not None:
         return
