@@ -87,8 +87,8 @@ def map_load_error(exc: BaseException, ref: ModelRef) -> errors.WorkbenchError:
         if Settings.current().models_dir is not None and ref.kind == "hub":  # where it was looked for, no path
             return errors.HubUnreachable(
                 f"The Hugging Face Hub cannot be reached, '{name}' is not in the local cache, and the models folder "
-                f"(WORKBENCH_MODELS_DIR) has no {ref.name}/ folder. Put the downloaded model there (as org/name), "
-                "use a local model folder, or connect to the internet.")
+                f"(WORKBENCH_MODELS_DIR) has no {ref.name}/ folder. Put the downloaded model there, use a local model "
+                "folder, or connect to the internet.")
         return errors.HubUnreachable(
             f"The Hugging Face Hub cannot be reached and '{name}' is not in the local cache. Use a local model "
             "folder, set WORKBENCH_MODELS_DIR to a directory of downloaded models, or connect to the internet."
