@@ -422,9 +422,10 @@ def on(event: Callable, fn: Callable | None, inputs, outputs: dict[str, gr.Compo
         handler = ui_errors(handler)  # no status line: the error still reaches the user as the app's own message
     if inspect.isgeneratorfunction(handler):
         inner, urgent = handler, frozenset([outputs[status]] if status is not None else [])
+        for_api = kwargs.get("api_name") is not False  # a page-only event's last update needn't hold every output
 
         @functools.wraps(inner)
         def handler(*args, **kw):
-            yield from coalesce(inner(*args, **kw), urgent=urgent)
+            yield from coalesce(inner(*args, **kw), urgent=urgent, complete_last=for_api)
 
     return event(handler, inputs, list(outputs.values()), **kwargs)

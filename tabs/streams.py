@@ -29,7 +29,8 @@ def _ready(update: dict) -> dict:
     return {k: v.make() if isinstance(v, Later) else v for k, v in update.items()}
 
 
-def coalesce(updates, min_interval_s: float = STREAM_MIN_INTERVAL_S, urgent: frozenset = frozenset()):
+def coalesce(updates, min_interval_s: float = STREAM_MIN_INTERVAL_S, urgent: frozenset = frozenset(),
+             complete_last: bool = True):
     """Merge a stream of dict updates so at most one goes out per ``min_interval_s`` (later values win per key).
 
     Nothing is lost: the last update carries every key's newest value (what an API client receives); an update
@@ -39,10 +40,12 @@ def coalesce(updates, min_interval_s: float = STREAM_MIN_INTERVAL_S, urgent: fro
     it is coalesced like any output. When the source fails, the updates it held back go out before the error (the
     page shows what the handler showed last). ``Later`` values are computed only when their update goes out.
     Without this, a fast stream (1,000+ tokens into a Markdown box) sends an update per token and the browser stops
-    responding.
+    responding. ``complete_last=False`` (an event hidden from the API: only a page reads it, and it has every value
+    already) sends only what was held back at the end: a complete last update went out after the one that said
+    "done" and set an input the user may have typed into since (Chat's message box: the next question was wiped).
     """
     try:
-        yield from _coalesced(updates, min_interval_s, urgent)
+        yield from _coalesced(updates, min_interval_s, urgent, complete_last)
     finally:
         getattr(updates, "close", lambda: None)()  # a stopped stream stops its source (its finally runs now)
 
@@ -95,7 +98,7 @@ def _changed(update: dict, sent: dict) -> dict:
     return out
 
 
-def _coalesced(updates, min_interval_s: float, urgent: frozenset):
+def _coalesced(updates, min_interval_s: float, urgent: frozenset, complete_last: bool = True):
     import time
 
     pending: dict = {}
@@ -129,7 +132,11 @@ def _coalesced(updates, min_interval_s: float, urgent: frozenset):
         if out:  # held back by the interval: what the handler showed last goes out before its error
             yield out
         raise
-    if latest and (pending or not complete):
+    if not complete_last:
+        out = _changed(_ready(pending), sent) if pending else {}
+        if out:
+            yield out
+    elif latest and (pending or not complete):
         # an API client gets only the last update: it must hold every output, not "unchanged" placeholders (a
         # handler's one result, already sent whole, is not sent again: its tables and files postprocessed twice)
         yield _ready(latest)

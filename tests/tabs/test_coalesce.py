@@ -66,6 +66,28 @@ def test_a_handler_registered_with_on_may_mark_an_update_urgent():
     assert [u[a] for u in fn(1)] == [1, 2]
 
 
+def test_an_event_hidden_from_the_api_does_not_resend_its_outputs_after_its_last_update():
+    # the last update "holds every output" for API clients, which read only that one; for a browser-only event it
+    # went out as a second message after the one that said "done" and cleared the message box: text typed in between
+    # (the next question) was wiped, and the next Send sent an empty message (a loaded Chat browser test)
+    import gradio as gr
+
+    from tabs.common import on
+
+    def handler(text):
+        yield {"note": "fitted", URGENT: True}
+        yield {"status": "done", "message": "", URGENT: True}
+
+    with gr.Blocks() as demo:
+        box, status, note = gr.Textbox(), gr.Textbox(), gr.Markdown()
+        outputs = {"message": box, "status": status, "note": note}
+        on(gr.Button().click, handler, [box], outputs, api_name=False)
+        on(gr.Button().click, handler, [box], outputs, api_name="with_api")
+    hidden, public = (demo.fns[i].fn for i in sorted(demo.fns)[-2:])
+    assert [set(u) for u in hidden("hi")] == [{note}, {status, box}]
+    assert [set(u) for u in public("hi")][-1] == {note, status, box}  # an API client's one message holds them all
+
+
 def test_closing_the_stream_closes_its_source():
     closed = []
 
